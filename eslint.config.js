@@ -1,5 +1,6 @@
 // @ts-check
 import js from '@eslint/js';
+import { defineConfig } from 'eslint/config';
 import prettier from 'eslint-config-prettier';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
@@ -22,7 +23,8 @@ const boundaries = [
   },
   {
     files: ['src/lti/**/*.ts'],
-    message: 'src/lti is protocol only: it knows nothing of standards, mastery, storage or Express.',
+    message:
+      'src/lti is protocol only: it knows nothing of standards, mastery, storage or Express.',
     patterns: [
       '../standards/*',
       '../mastery/*',
@@ -40,7 +42,7 @@ const boundaries = [
   },
 ];
 
-export default tseslint.config(
+export default defineConfig(
   {
     ignores: ['dist/', 'node_modules/', 'data/', 'coverage/', 'public/vendor/'],
   },
@@ -88,6 +90,10 @@ export default tseslint.config(
   {
     files: ['public/js/**/*.js'],
     languageOptions: { globals: { ...globals.browser } },
+  },
+  {
+    files: ['**/*.cjs'],
+    ...tseslint.configs.disableTypeChecked,
   },
   {
     files: ['**/*.cjs'],

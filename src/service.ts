@@ -1,0 +1,84 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Config } from './config/schema.ts';
+import type { Logger } from './logger.ts';
+import { createMetrics } from './metrics.ts';
+import { Readiness } from './readiness.ts';
+import { listen } from './server.ts';
+import { migrateToLatest, openDatabase, type DatabaseHandle } from './storage/database.ts';
+import { createApp } from './web/app.ts';
+
+export interface RunningService {
+  readonly port: number;
+  readonly database: DatabaseHandle;
+  /** Resolves once migrations are applied (it never rejects: failures are retried and logged). */
+  readonly migrated: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the HTTP service, then brings the database schema up to date in the background. An
+ * unreachable database leaves the process serving (with /readyz at 503 and the reason) and
+ * retrying with backoff, instead of exiting into a restart loop.
+ */
+export async function startService(config: Config, logger: Logger): Promise<RunningService> {
+  const database = openDatabase(
+    {
+      url: config.database.url,
+      dataDir: config.database.dataDir,
+      poolMax: config.database.poolMax,
+      connectTimeoutMs: config.database.connectTimeoutMs,
+    },
+    logger,
+  );
+  logger.info({ engine: database.engine, location: database.location }, 'database selected');
+  const readiness = new Readiness(database.db);
+  const metrics = createMetrics({ defaultMetrics: true });
+  const app = createApp(config, { logger, database, readiness, metrics });
+  const server = await listen(app, config.server, logger);
+  logger.info({ port: server.port, publicUrl: config.server.publicUrl }, 'listening');
+
+  const stopping = new AbortController();
+  const migrated = migrateWithRetry(database, logger, stopping.signal);
+
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopped ??= (async () => {
+      logger.info('shutting down: finishing in-flight requests');
+      readiness.markShuttingDown();
+      stopping.abort();
+      await server.close(config.shutdown.timeoutMs);
+      await migrated;
+      await database.close();
+      logger.info('shutdown complete');
+    })();
+    return stopped;
+  };
+  return { port: server.port, database, migrated, stop };
+}
+
+async function migrateWithRetry(
+  database: DatabaseHandle,
+  logger: Logger,
+  signal: AbortSignal,
+): Promise<void> {
+  let delayMs = 1000;
+  while (!signal.aborted) {
+    try {
+      const result = await migrateToLatest(database.db);
+      const applied = (result.results ?? []).map((r) => r.migrationName);
+      logger.info({ applied }, applied.length > 0 ? 'migrations applied' : 'schema up to date');
+      return;
+    } catch (error) {
+      logger.warn(
+        { err: error, retryInMs: delayMs },
+        'database not ready; will retry (see /readyz for the reason)',
+      );
+      try {
+        await sleep(delayMs, undefined, { signal });
+      } catch {
+        return; // aborted by shutdown
+      }
+      delayMs = Math.min(delayMs * 2, 30_000);
+    }
+  }
+}

@@ -1,0 +1,11 @@
+import type { Migration } from 'kysely/migration';
+import * as createTenants from './20261127T0400-create-tenants.ts';
+
+/**
+ * Every migration, by name. Names start with a UTC timestamp and Kysely runs them in name order.
+ * The list is static (not read from the folder) so the compiled build and the sources run the
+ * same set. Add one line per new migration file.
+ */
+export const migrations: Readonly<Record<string, Migration>> = {
+  '20261127T0400-create-tenants': createTenants,
+};

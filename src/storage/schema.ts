@@ -1,0 +1,21 @@
+import type { ColumnType, Generated } from 'kysely';
+import type { LtiTables } from './lti/schema.ts';
+import type { StandardsTables } from './standards/schema.ts';
+
+/**
+ * Table types for Kysely. Every table that holds district data carries `tenant_id`, so a district
+ * can be exported or deleted whole and every query can be scoped to one district. Each area keeps
+ * its tables in its own schema file; this interface joins them.
+ */
+export interface TenantTable {
+  id: Generated<string>;
+  slug: string;
+  name: string;
+  created_at: ColumnType<Date, Date | undefined, never>;
+}
+
+export interface CoreTables {
+  tenants: TenantTable;
+}
+
+export interface Database extends CoreTables, LtiTables, StandardsTables {}

@@ -1,0 +1,62 @@
+import express, { type Express } from 'express';
+import type { Config } from '../config/schema.ts';
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
+import { paths } from '../paths.ts';
+import type { Readiness } from '../readiness.ts';
+import type { DatabaseHandle } from '../storage/database.ts';
+import { errorBoundary, unmatchedRoute } from './middleware/error-boundary.ts';
+import {
+  httpMetrics,
+  requestContextMiddleware,
+  requestLogging,
+} from './middleware/observability.ts';
+import { securityHeaders } from './middleware/security.ts';
+import { healthRoutes } from './routes/health.routes.ts';
+import { homeRoutes } from './routes/home.routes.ts';
+import { layoutEngine } from './views.ts';
+
+export interface AppDeps {
+  readonly logger: Logger;
+  readonly database: DatabaseHandle;
+  readonly readiness: Readiness;
+  readonly metrics: Metrics;
+  /** Origins allowed to frame the tool besides the configured ones (registered LMS platforms). */
+  readonly platformOrigins?: () => readonly string[];
+}
+
+/**
+ * Builds the Express app. Nothing here listens or reads globals, so tests can build several apps
+ * side by side and drive them with supertest.
+ */
+export function createApp(config: Config, deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.server.trustProxy);
+  app.set('views', paths.views);
+  app.engine('ejs', layoutEngine(paths.views));
+  app.set('view engine', 'ejs');
+  app.locals.productName = 'Mastery Pathways';
+
+  const configuredOrigins = config.security.frameAncestors;
+  app.use(requestLogging(deps.logger));
+  app.use(requestContextMiddleware);
+  app.use(httpMetrics(deps.metrics));
+  app.use(
+    securityHeaders({
+      publicUrl: config.server.publicUrl,
+      frameAncestors: () => [...configuredOrigins, ...(deps.platformOrigins?.() ?? [])],
+    }),
+  );
+  app.use(
+    '/static',
+    express.static(paths.public, { index: false, maxAge: '1h', fallthrough: true }),
+  );
+
+  app.use(healthRoutes(deps));
+  app.use(homeRoutes({ publicUrl: config.server.publicUrl }));
+
+  app.use(unmatchedRoute);
+  app.use(errorBoundary(deps.logger));
+  return app;
+}

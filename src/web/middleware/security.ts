@@ -1,0 +1,41 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import helmet from 'helmet';
+import type { RequestHandler } from 'express';
+
+/**
+ * Security headers. The tool lives inside LMS iframes, so X-Frame-Options (which cannot name more
+ * than one origin) is off and CSP `frame-ancestors` lists exactly the origins allowed to frame us:
+ * the registered LMS platforms and any configured extra origins, nothing else.
+ */
+export function securityHeaders(options: {
+  readonly publicUrl: string;
+  readonly frameAncestors: () => readonly string[];
+}): RequestHandler {
+  const https = new URL(options.publicUrl).protocol === 'https:';
+  const frameAncestors = (_req: IncomingMessage, _res: ServerResponse): string =>
+    ["'self'", ...options.frameAncestors()].join(' ');
+  return helmet({
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        fontSrc: ["'self'"],
+        connectSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: [frameAncestors],
+        upgradeInsecureRequests: https ? [] : null,
+      },
+    },
+    frameguard: false,
+    // The tool opens LMS pages and is opened by them; isolation headers would break those flows.
+    crossOriginEmbedderPolicy: false,
+    crossOriginOpenerPolicy: false,
+    strictTransportSecurity: https ? { maxAge: 15552000, includeSubDomains: false } : false,
+    referrerPolicy: { policy: 'strict-origin-when-cross-origin' },
+  }) as RequestHandler;
+}
