@@ -8,7 +8,7 @@ import { createTestDatabase, testEngine, type TestDatabase } from '../support/da
 
 interface ReadyBody {
   status: string;
-  checks: Record<string, { ok: boolean; reason?: string }>;
+  checks: Partial<Record<string, { ok: boolean; reason?: string }>>;
 }
 
 const body = (res: request.Response): ReadyBody => res.body as ReadyBody;
@@ -46,7 +46,7 @@ describe(`health, readiness and metrics (${testEngine})`, () => {
       const { app } = buildTestApp(fresh);
       const res = await request(app).get('/readyz').expect(503);
       expect(body(res).status).to.equal('unavailable');
-      expect(body(res).checks.migrations.reason).to.match(/^pending migrations: .*create-tenants/);
+      expect(body(res).checks.migrations?.reason).to.match(/^pending migrations: .*create-tenants/);
     } finally {
       await fresh.close();
     }
@@ -65,8 +65,8 @@ describe(`health, readiness and metrics (${testEngine})`, () => {
     try {
       const { app } = buildTestApp(unreachable);
       const res = await request(app).get('/readyz').expect(503);
-      expect(body(res).checks.database.ok).to.equal(false);
-      expect(body(res).checks.database.reason).to.match(/^database unreachable: .*ECONNREFUSED/);
+      expect(body(res).checks.database?.ok).to.equal(false);
+      expect(body(res).checks.database?.reason).to.match(/^database unreachable: .*ECONNREFUSED/);
       await request(app).get('/healthz').expect(200);
     } finally {
       await unreachable.close();
