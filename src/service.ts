@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from './config/schema.ts';
 import type { Logger } from './logger.ts';
+import { createAppServices, createFrameOriginCache } from './app-services.ts';
+import { resolveKeyEncryptionSecret } from './lti-admin/tool-key-service.ts';
 import { createMetrics } from './metrics.ts';
 import { Readiness } from './readiness.ts';
 import { listen } from './server.ts';
@@ -33,12 +35,31 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   logger.info({ engine: database.engine, location: database.location }, 'database selected');
   const readiness = new Readiness(database.db);
   const metrics = createMetrics({ defaultMetrics: true });
-  const app = createApp(config, { logger, database, readiness, metrics });
+  const services = createAppServices({
+    db: database.db,
+    keyEncryptionSecret: resolveKeyEncryptionSecret(config, logger),
+  });
+  const frameOrigins = createFrameOriginCache(services, logger);
+  const app = createApp(config, {
+    logger,
+    database,
+    readiness,
+    metrics,
+    services,
+    platformOrigins: frameOrigins.current,
+  });
   const server = await listen(app, config.server, logger);
   logger.info({ port: server.port, publicUrl: config.server.publicUrl }, 'listening');
 
   const stopping = new AbortController();
-  const migrated = migrateWithRetry(database, logger, stopping.signal);
+  const migrated = migrateWithRetry(database, logger, stopping.signal).then(async () => {
+    if (stopping.signal.aborted) return;
+    // The tool's signing key must exist before the first launch or service call.
+    await services.toolKeys.ensureCurrentKey();
+    await frameOrigins.refresh();
+  });
+  const refreshTimer = setInterval(() => void frameOrigins.refresh(), 60_000);
+  refreshTimer.unref();
 
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -46,8 +67,11 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       logger.info('shutting down: finishing in-flight requests');
       readiness.markShuttingDown();
       stopping.abort();
+      clearInterval(refreshTimer);
       await server.close(config.shutdown.timeoutMs);
-      await migrated;
+      await migrated.catch((error: unknown) => {
+        logger.warn({ err: error }, 'start-up work did not finish');
+      });
       await database.close();
       logger.info('shutdown complete');
     })();

@@ -158,7 +158,8 @@ export const configSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['security', 'keyEncryptionSecret'],
-        error: 'is required when NODE_ENV=production (generate one with: openssl rand -base64 48)',
+        message:
+          'is required when NODE_ENV=production (generate one with: openssl rand -base64 48)',
       });
     }
   });

@@ -1,4 +1,5 @@
 import express, { type Express } from 'express';
+import type { AppServices } from '../app-services.ts';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
@@ -14,6 +15,8 @@ import {
 import { securityHeaders } from './middleware/security.ts';
 import { healthRoutes } from './routes/health.routes.ts';
 import { homeRoutes } from './routes/home.routes.ts';
+import { courseRoutes } from './routes/course.routes.ts';
+import { ltiRoutes } from './routes/lti.routes.ts';
 import { layoutEngine } from './views.ts';
 
 export interface AppDeps {
@@ -23,6 +26,8 @@ export interface AppDeps {
   readonly metrics: Metrics;
   /** Origins allowed to frame the tool besides the configured ones (registered LMS platforms). */
   readonly platformOrigins?: () => readonly string[];
+  /** Repositories and LMS clients; without them only the operational routes are served. */
+  readonly services?: AppServices;
 }
 
 /**
@@ -55,6 +60,11 @@ export function createApp(config: Config, deps: AppDeps): Express {
 
   app.use(healthRoutes(deps));
   app.use(homeRoutes({ publicUrl: config.server.publicUrl }));
+  if (deps.services) {
+    const routeDeps = { services: deps.services, logger: deps.logger };
+    app.use(ltiRoutes({ ...routeDeps, publicUrl: config.server.publicUrl }));
+    app.use('/s/:sessionToken', courseRoutes(routeDeps));
+  }
 
   app.use(unmatchedRoute);
   app.use(errorBoundary(deps.logger));

@@ -3,6 +3,8 @@
  * support can find it) and a status. `expose` says whether the message may be shown to the person:
  * only for client errors; for server errors people see a generic message and operators read the log.
  */
+import type { LtiError, LtiErrorCode } from '../lti/errors.ts';
+
 export type HttpErrorCode =
   | 'not_found'
   | 'bad_request'
@@ -10,15 +12,24 @@ export type HttpErrorCode =
   | 'unauthorized'
   | 'csrf_failed'
   | 'payload_too_large'
-  | 'internal_error';
+  | 'internal_error'
+  | `lti.${LtiErrorCode}`;
 
 export class HttpError extends Error {
   readonly status: number;
   readonly code: HttpErrorCode;
   readonly expose: boolean;
+  /** For operators: logged, never shown. */
+  readonly detail: string | undefined;
 
-  constructor(status: number, code: HttpErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(
+    status: number,
+    code: HttpErrorCode,
+    message: string,
+    options?: { cause?: unknown; detail?: string | undefined },
+  ) {
     super(message, options);
+    this.detail = options?.detail;
     this.name = 'HttpError';
     this.status = status;
     this.code = code;
@@ -28,3 +39,12 @@ export class HttpError extends Error {
 
 export const notFound = (message = 'There is no page at this address.'): HttpError =>
   new HttpError(404, 'not_found', message);
+
+export const forbidden = (message: string): HttpError => new HttpError(403, 'forbidden', message);
+
+/** An LTI protocol failure as a page for people, keeping its stable code for the logs. */
+export const fromLtiError = (error: LtiError): HttpError =>
+  new HttpError(error.status, `lti.${error.code}`, error.message, {
+    cause: error,
+    detail: error.detail,
+  });

@@ -26,10 +26,17 @@ export const testEngine: Engine = process.env.DATABASE_URL ? 'postgres' : 'pglit
 
 const quietLogger = createLogger({ level: 'silent' });
 
-/** The template's name changes whenever the list of migrations does, so it is never stale. */
+/**
+ * The template's name changes whenever a migration is added or its code changes, so a template
+ * left on a shared server by an earlier run is never reused stale.
+ */
 function templateName(): string {
   const hash = createHash('sha256')
-    .update(Object.keys(migrations).join('\n'))
+    .update(
+      Object.entries(migrations)
+        .map(([name, migration]) => `${name}\n${migration.up.toString()}`)
+        .join('\n'),
+    )
     .digest('hex')
     .slice(0, 12);
   return `mp_template_${hash}`;

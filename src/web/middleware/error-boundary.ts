@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from '../../logger.ts';
-import { HttpError, notFound } from '../errors.ts';
+import { LtiError } from '../../lti/errors.ts';
+import { fromLtiError, HttpError, notFound } from '../errors.ts';
 import { requestContext } from '../request-context.ts';
 
 export const unmatchedRoute: RequestHandler = (_req, _res, next) => {
@@ -45,10 +46,12 @@ export function errorBoundary(logger: Logger): ErrorRequestHandler {
     const httpError =
       error instanceof HttpError
         ? error
-        : (fromFrameworkError(error) ??
-          new HttpError(500, 'internal_error', 'Something went wrong on our side.', {
-            cause: error,
-          }));
+        : error instanceof LtiError
+          ? fromLtiError(error)
+          : (fromFrameworkError(error) ??
+            new HttpError(500, 'internal_error', 'Something went wrong on our side.', {
+              cause: error,
+            }));
     const requestId = requestContext(req).requestId;
     if (httpError.status >= 500) {
       logger.error({ err: error, requestId, code: httpError.code }, 'request failed');

@@ -27,7 +27,8 @@ export function requestLogging(logger: Logger): RequestHandler {
       req: (req: { id: string; method: string; url: string }) => ({
         id: req.id,
         method: req.method,
-        path: req.url.split('?')[0],
+        // Session tokens travel in the path (/s/<token>/…); never log them.
+        path: (req.url.split('?')[0] ?? '').replace(/^\/s\/[^/]+/, '/s/:session'),
       }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },

@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Kysely } from 'kysely';
+import type { Logger } from './logger.ts';
+import { createToolKeyService } from './lti-admin/tool-key-service.ts';
+import { createLmsHttpClient, type FetchFunction, type LmsHttpClient } from './lti/http.ts';
+import { createPlatformKeys, type PlatformKeys } from './lti/platform-keys.ts';
+import { createTokenClient, type TokenClient } from './lti/token-client.ts';
+import { createToolSigner } from './lti/tool-keys.ts';
+import type { Database } from './storage/schema.ts';
+import {
+  createDeploymentLookup,
+  createDeploymentRepository,
+} from './storage/lti/deployments.repository.ts';
+import { createLoginStateRepository } from './storage/lti/login-states.repository.ts';
+import { createNonceRepository } from './storage/lti/nonces.repository.ts';
+import { createPeopleRepository } from './storage/lti/people.repository.ts';
+import {
+  createPlatformLookup,
+  createPlatformRepository,
+} from './storage/lti/platforms.repository.ts';
+import { createSessionRepository } from './storage/lti/sessions.repository.ts';
+import { createTenantRepository } from './storage/lti/tenants.repository.ts';
+import { createToolKeyRepository } from './storage/lti/tool-keys.repository.ts';
+
+export const USER_AGENT = 'MasteryPathways/0.1 (+https://github.com/mastery-pathways)';
+
+/** How long a tool session lives after launch; teachers work in one sitting, then relaunch. */
+export const SESSION_TTL_MS = 8 * 60 * 60 * 1000;
+
+export interface ServiceOptions {
+  readonly db: Kysely<Database>;
+  readonly keyEncryptionSecret: string;
+  readonly now?: () => Date;
+  /** Outbound HTTP to LMSs; tests pass the real fetch too, pointed at the emulator. */
+  readonly fetch?: FetchFunction;
+}
+
+/**
+ * Everything the web layer and background jobs use, built once per app from one database handle.
+ * No module state: two apps in one process get two independent sets.
+ */
+export function createAppServices(options: ServiceOptions) {
+  const now = options.now ?? (() => new Date());
+  const { db } = options;
+  const http: LmsHttpClient = createLmsHttpClient({
+    fetch: options.fetch ?? fetch,
+    userAgent: USER_AGENT,
+    sleep: (ms) => sleep(ms),
+    random: Math.random,
+    now,
+  });
+  const platformKeys: PlatformKeys = createPlatformKeys({ http, now });
+  const toolKeys = createToolKeyService({
+    repository: createToolKeyRepository(db),
+    secret: options.keyEncryptionSecret,
+    now,
+  });
+  const tokenClient: TokenClient = createTokenClient({
+    http,
+    now,
+    randomId: () => randomUUID(),
+    // The signing key is read per assertion so a rotation takes effect without a restart.
+    signer: async (payload) => createToolSigner(await toolKeys.signingKey())(payload),
+  });
+  return {
+    now,
+    http,
+    platformKeys,
+    toolKeys,
+    tokenClient,
+    platforms: createPlatformRepository(db),
+    platformLookup: createPlatformLookup(db),
+    deployments: createDeploymentRepository(db),
+    deploymentLookup: createDeploymentLookup(db),
+    loginStates: createLoginStateRepository(db, now),
+    nonces: createNonceRepository(db, now),
+    people: createPeopleRepository(db, now),
+    sessions: createSessionRepository(db, { now, ttlMs: SESSION_TTL_MS }),
+    tenants: createTenantRepository(db),
+  };
+}
+
+export type AppServices = ReturnType<typeof createAppServices>;
+
+/**
+ * The LMS origins allowed to frame the tool (CSP frame-ancestors), read from the active platform
+ * registrations. Kept in memory and refreshed in the background, so no request waits on it.
+ */
+export function createFrameOriginCache(services: AppServices, logger: Logger) {
+  let origins: readonly string[] = [];
+  return {
+    current: (): readonly string[] => origins,
+    refresh: async (): Promise<void> => {
+      try {
+        const platforms = await services.platforms.list();
+        const found = new Set<string>();
+        for (const platform of platforms) {
+          if (platform.status !== 'active') continue;
+          for (const url of [platform.issuer, platform.authLoginUrl, ...platform.frameOrigins]) {
+            if (URL.canParse(url)) found.add(new URL(url).origin);
+          }
+        }
+        origins = [...found].sort();
+      } catch (error) {
+        logger.warn(
+          { err: error },
+          'could not refresh the LMS frame origins; keeping the last list',
+        );
+      }
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import type { AppServices } from '../app-services.ts';
+import { createAgsClient } from '../lti/ags.ts';
+import { LTI_SCOPE } from '../lti/claims.ts';
+import { createLtiLmsAdapter, type LmsPort } from '../lti/lms-port.ts';
+import { createNrpsClient } from '../lti/nrps.ts';
+import type { LtiServiceContext } from '../lti/service-request.ts';
+import type { Course } from '../storage/lti/people.repository.ts';
+
+export class CourseServiceError extends Error {
+  readonly code: 'course_not_found' | 'platform_not_found';
+
+  constructor(code: CourseServiceError['code'], message: string) {
+    super(message);
+    this.name = 'CourseServiceError';
+    this.code = code;
+  }
+}
+
+/**
+ * The LMS adapter for one stored course, usable without a user present (roster sync, passback):
+ * the AGS/NRPS endpoints were stored at launch, the platform registration gives the token endpoint.
+ */
+export async function lmsForCourse(
+  services: AppServices,
+  tenantId: string,
+  courseId: string,
+): Promise<{ course: Course; lms: LmsPort }> {
+  const course = await services.people.findCourseById(tenantId, courseId);
+  if (course === undefined) {
+    throw new CourseServiceError('course_not_found', `course ${courseId} not found`);
+  }
+  const deployment = await services.deployments.findById(course.deploymentRowId);
+  const platform =
+    deployment === undefined ? undefined : await services.platforms.findById(deployment.platformId);
+  if (deployment === undefined || platform === undefined || deployment.tenantId !== tenantId) {
+    throw new CourseServiceError('platform_not_found', `no platform for course ${courseId}`);
+  }
+  const scopes = [
+    ...course.agsScopes,
+    ...(course.nrpsMembershipsUrl === undefined ? [] : [LTI_SCOPE.membershipReadonly]),
+  ];
+  const context: LtiServiceContext = {
+    http: services.http,
+    tokens: services.tokenClient,
+    platform: {
+      issuer: platform.issuer,
+      clientId: platform.clientId,
+      tokenEndpoint: platform.authTokenUrl,
+      tokenAudience: platform.tokenAudience,
+    },
+    scopes,
+  };
+  const lms = createLtiLmsAdapter({
+    services: {
+      course: {
+        issuer: platform.issuer,
+        deploymentId: deployment.deploymentId,
+        contextId: course.contextId,
+      },
+      lineItemsUrl: course.agsLineItemsUrl,
+      membershipsUrl: course.nrpsMembershipsUrl,
+      scopes,
+    },
+    ags: createAgsClient(context),
+    nrps: createNrpsClient(context),
+    canvasSubmissionExtension: platform.flavour === 'canvas',
+  });
+  return { course, lms };
+}

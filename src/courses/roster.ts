@@ -1,0 +1,49 @@
+import type { AppServices } from '../app-services.ts';
+import type { LmsRole, RosterMember } from '../lti/lms-port.ts';
+import type { Member } from '../lti/nrps.ts';
+import type { RosterSyncResult } from '../storage/lti/people.repository.ts';
+import { lmsForCourse } from './lms-for-course.ts';
+
+/** LIS context roles for the roles the LMS port reports (the roster table keeps LTI role URIs). */
+const ROLE_URI: Readonly<Record<LmsRole, string | undefined>> = {
+  teacher: 'http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor',
+  student: 'http://purl.imsglobal.org/vocab/lis/v2/membership#Learner',
+  mentor: 'http://purl.imsglobal.org/vocab/lis/v2/membership#Mentor',
+  administrator: 'http://purl.imsglobal.org/vocab/lis/v2/membership#Administrator',
+  other: undefined,
+};
+
+function toMember(member: RosterMember): Member {
+  const role = ROLE_URI[member.role];
+  return {
+    userId: member.userId,
+    name: member.name,
+    givenName: member.givenName,
+    familyName: member.familyName,
+    email: member.email,
+    sourcedId: undefined,
+    roles: role === undefined ? [] : [role],
+    status: member.active ? 'Active' : 'Inactive',
+  };
+}
+
+/**
+ * Reads the course roster from the LMS (NRPS for LTI platforms) and applies it: new members are
+ * added, people who left are marked inactive (never deleted: their evidence stays attributable).
+ */
+export async function syncCourseRoster(
+  services: AppServices,
+  tenantId: string,
+  courseId: string,
+): Promise<RosterSyncResult> {
+  const { lms } = await lmsForCourse(services, tenantId, courseId);
+  const members = await lms.roster();
+  const tenant = await services.tenants.findById(tenantId);
+  return services.people.syncRoster({
+    tenantId,
+    courseId,
+    issuer: lms.course.issuer,
+    members: members.map(toMember),
+    storeEmail: tenant?.settings.storeEmail ?? false,
+  });
+}

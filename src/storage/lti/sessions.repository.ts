@@ -1,0 +1,145 @@
+import { createHash, randomBytes as cryptoRandomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Database } from '../schema.ts';
+
+/**
+ * Tool sessions. The tool runs in LMS iframes where third-party cookies are blocked, so the token
+ * travels in links, forms and headers; only its SHA-256 is stored, so a leaked table or backup does
+ * not hand out live sessions.
+ */
+export interface Session {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly userId: string;
+  readonly courseId: string | undefined;
+  readonly roles: readonly string[];
+  readonly csrfSecret: string;
+  readonly createdAt: Date;
+  readonly expiresAt: Date;
+  readonly lastSeenAt: Date;
+}
+
+export interface CreatedSession {
+  /** Give this to the browser; it is not stored and cannot be recovered. */
+  readonly token: string;
+  readonly session: Session;
+}
+
+export function hashSessionToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+export interface SessionRepositoryOptions {
+  readonly now: () => Date;
+  readonly ttlMs: number;
+  /** Injected randomness; node:crypto by default. */
+  readonly randomBytes?: (size: number) => Buffer;
+}
+
+export function createSessionRepository(db: Kysely<Database>, options: SessionRepositoryOptions) {
+  const random = options.randomBytes ?? cryptoRandomBytes;
+  return {
+    async create(input: {
+      tenantId: string;
+      userId: string;
+      courseId?: string | undefined;
+      roles: readonly string[];
+    }): Promise<CreatedSession> {
+      const token = random(32).toString('base64url');
+      const time = options.now();
+      const row = await db
+        .insertInto('sessions')
+        .values({
+          id: hashSessionToken(token),
+          tenant_id: input.tenantId,
+          user_id: input.userId,
+          course_id: input.courseId ?? null,
+          roles: [...input.roles],
+          csrf_secret: random(32).toString('base64url'),
+          created_at: time,
+          expires_at: new Date(time.getTime() + options.ttlMs),
+          last_seen_at: time,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return { token, session: toSession(row) };
+    },
+
+    /** The live session for a token, or undefined when unknown or expired. */
+    async findByToken(token: string): Promise<Session | undefined> {
+      const row = await db
+        .selectFrom('sessions')
+        .selectAll()
+        .where('id', '=', hashSessionToken(token))
+        .where('expires_at', '>', options.now())
+        .executeTakeFirst();
+      return row === undefined ? undefined : toSession(row);
+    },
+
+    /** Sliding expiry: records activity and pushes expiry out by the TTL. */
+    async touch(token: string): Promise<boolean> {
+      const time = options.now();
+      const result = await db
+        .updateTable('sessions')
+        .set({ last_seen_at: time, expires_at: new Date(time.getTime() + options.ttlMs) })
+        .where('id', '=', hashSessionToken(token))
+        .where('expires_at', '>', time)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+
+    async delete(token: string): Promise<boolean> {
+      const result = await db
+        .deleteFrom('sessions')
+        .where('id', '=', hashSessionToken(token))
+        .executeTakeFirst();
+      return result.numDeletedRows > 0n;
+    },
+
+    /** A district's sessions (for sign-out of everyone, or an admin page). Tenant-scoped. */
+    async listForTenant(tenantId: string): Promise<Session[]> {
+      const rows = await db
+        .selectFrom('sessions')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .where('expires_at', '>', options.now())
+        .orderBy('created_at')
+        .execute();
+      return rows.map(toSession);
+    },
+
+    async sweepExpired(): Promise<number> {
+      const result = await db
+        .deleteFrom('sessions')
+        .where('expires_at', '<=', options.now())
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+}
+
+function toSession(row: {
+  id: string;
+  tenant_id: string;
+  user_id: string;
+  course_id: string | null;
+  roles: string[];
+  csrf_secret: string;
+  created_at: Date;
+  expires_at: Date;
+  last_seen_at: Date;
+}): Session {
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    userId: row.user_id,
+    courseId: row.course_id ?? undefined,
+    roles: row.roles,
+    csrfSecret: row.csrf_secret,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    lastSeenAt: row.last_seen_at,
+  };
+}
+
+export type SessionRepository = ReturnType<typeof createSessionRepository>;

@@ -1,0 +1,101 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { RequestHandler, Request } from 'express';
+import type { AppServices } from '../../app-services.ts';
+import { isAdministrator, isInstructor, isLearner, isMentor } from '../../lti/claims.ts';
+import type { Session } from '../../storage/lti/sessions.repository.ts';
+import type { User } from '../../storage/lti/people.repository.ts';
+import { HttpError } from '../errors.ts';
+
+/**
+ * A launched user's session. Inside LMS iframes third-party cookies are blocked, so the session
+ * token travels in the URL path (`/s/<token>/…`): every link and form of a tool page is relative
+ * to it. Only the token's hash is stored; the logger strips the token from paths; Referrer-Policy
+ * keeps it from leaving the tool.
+ */
+export interface ToolViewer {
+  readonly session: Session;
+  readonly token: string;
+  readonly user: User;
+  readonly tenantId: string;
+  readonly isInstructor: boolean;
+  readonly isLearner: boolean;
+  readonly isMentor: boolean;
+  readonly isAdministrator: boolean;
+  /** `/s/<token>`: prefix for links and form actions. */
+  readonly base: string;
+}
+
+const viewers = new WeakMap<Request, ToolViewer>();
+
+export function viewer(req: Request): ToolViewer {
+  const found = viewers.get(req);
+  if (found === undefined) throw new Error('viewer used outside a session route');
+  return found;
+}
+
+export function roleLabel(v: ToolViewer): string {
+  if (v.isAdministrator) return 'Administrator';
+  if (v.isInstructor) return 'Teacher';
+  if (v.isMentor) return 'Mentor';
+  if (v.isLearner) return 'Student';
+  return 'Member';
+}
+
+const TOKEN = /^[A-Za-z0-9_-]{20,100}$/;
+
+export function sessionMiddleware(services: AppServices): RequestHandler {
+  return async (req, _res, next) => {
+    const token = req.params.sessionToken;
+    if (typeof token !== 'string' || !TOKEN.test(token)) {
+      throw new HttpError(401, 'unauthorized', sessionEndedMessage);
+    }
+    const session = await services.sessions.findByToken(token);
+    if (session === undefined) throw new HttpError(401, 'unauthorized', sessionEndedMessage);
+    const user = await services.people.findUserById(session.tenantId, session.userId);
+    if (user === undefined) throw new HttpError(401, 'unauthorized', sessionEndedMessage);
+    await services.sessions.touch(token);
+    viewers.set(req, {
+      session,
+      token,
+      user,
+      tenantId: session.tenantId,
+      isInstructor: isInstructor(session.roles),
+      isLearner: isLearner(session.roles),
+      isMentor: isMentor(session.roles),
+      isAdministrator: isAdministrator(session.roles),
+      base: `/s/${token}`,
+    });
+    next();
+  };
+}
+
+const sessionEndedMessage =
+  'Your Mastery Pathways session has ended. Open Mastery Pathways again from your course in the LMS.';
+
+/** Forms carry the session's CSRF secret in `_csrf`; a POST without the right one is refused. */
+export const requireCsrf: RequestHandler = (req, _res, next) => {
+  const v = viewer(req);
+  const body: unknown = req.body;
+  const sent =
+    typeof body === 'object' && body !== null && '_csrf' in body
+      ? (body)._csrf
+      : undefined;
+  const expected = Buffer.from(v.session.csrfSecret);
+  const given = Buffer.from(typeof sent === 'string' ? sent : '');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    throw new HttpError(
+      403,
+      'csrf_failed',
+      'This form has expired or did not come from Mastery Pathways. Reload the page and try again.',
+    );
+  }
+  next();
+};
+
+export const requireInstructor: RequestHandler = (req, _res, next) => {
+  const v = viewer(req);
+  if (!v.isInstructor && !v.isAdministrator) {
+    throw new HttpError(403, 'forbidden', 'Only the course’s teachers can open this page.');
+  }
+  next();
+};

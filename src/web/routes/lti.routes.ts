@@ -1,0 +1,185 @@
+import express, { Router, type Request, type Response } from 'express';
+import type { AppServices } from '../../app-services.ts';
+import type { Logger } from '../../logger.ts';
+import { canvasDeveloperKeyConfig } from '../../lti/canvas-config.ts';
+import { isInstructor, isAdministrator } from '../../lti/claims.ts';
+import { LtiError } from '../../lti/errors.ts';
+import { handleLogin, randomToken, type ToolEndpoints } from '../../lti/login.ts';
+import { verifyLaunch } from '../../lti/launch.ts';
+import {
+  clearBindingCookie,
+  bindingCookieName,
+  readCookie,
+  setBindingCookie,
+  storageKey,
+} from '../lti-binding.ts';
+
+export const LTI_PATHS = {
+  jwks: '/.well-known/jwks.json',
+  login: '/lti/login',
+  launch: '/lti/launch',
+  register: '/lti/register',
+  canvasConfig: '/lti/canvas.json',
+} as const;
+
+export function toolEndpoints(publicUrl: string): ToolEndpoints {
+  return {
+    baseUrl: publicUrl,
+    redirectUri: `${publicUrl}${LTI_PATHS.launch}`,
+    launchPaths: [LTI_PATHS.launch],
+  };
+}
+
+const form = express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 50 });
+
+/** Express 5 gives `req.body` as undefined without a body; LTI parameters are flat strings. */
+function parameters(req: Request): Record<string, unknown> {
+  const source: unknown = req.method === 'GET' ? req.query : req.body;
+  return typeof source === 'object' && source !== null ? { ...(source) } : {};
+}
+
+/**
+ * The LMS-facing endpoints. Their paths are what admins paste into LMS registrations, so they are
+ * stable (LTI_PATHS) and shown on the admin page.
+ */
+export function ltiRoutes(deps: {
+  services: AppServices;
+  publicUrl: string;
+  logger: Logger;
+}): Router {
+  const { services, publicUrl, logger } = deps;
+  const endpoints = toolEndpoints(publicUrl);
+  const router = Router();
+
+  router.get(LTI_PATHS.jwks, async (_req, res) => {
+    res.set('Cache-Control', 'public, max-age=300').json(await services.toolKeys.jwks());
+  });
+
+  router.get(LTI_PATHS.canvasConfig, (_req, res) => {
+    res.json(
+      canvasDeveloperKeyConfig({
+        baseUrl: publicUrl,
+        title: 'Mastery Pathways',
+        description:
+          'Standards-based mastery: evidence by standard, transparent mastery levels, and mastery grades in the gradebook.',
+        paths: {
+          login: LTI_PATHS.login,
+          launch: LTI_PATHS.launch,
+          // Deep Linking requests arrive at the same redirect URI as resource link launches.
+          deepLinking: LTI_PATHS.launch,
+          jwks: LTI_PATHS.jwks,
+        },
+      }),
+    );
+  });
+
+  const login = async (req: Request, res: Response): Promise<void> => {
+    const result = await handleLogin(parameters(req), {
+      platforms: services.platformLookup,
+      states: services.loginStates,
+      endpoints,
+      now: services.now,
+      randomToken,
+    });
+    // The cookie is the fallback binding; platform storage is the primary one where offered.
+    setBindingCookie(res, result.state);
+    res.set('Cache-Control', 'no-store');
+    if (result.storageTarget === undefined) {
+      res.redirect(302, result.authRequestUrl.toString());
+      return;
+    }
+    res.render('lti/storage-put', {
+      layout: 'minimal',
+      title: 'Opening Mastery Pathways',
+      storageTarget: result.storageTarget,
+      platformOrigin: new URL(result.registration.authorizationEndpoint).origin,
+      key: storageKey(result.state),
+      value: result.state,
+      next: result.authRequestUrl.toString(),
+    });
+  };
+  router.get(LTI_PATHS.login, login);
+  router.post(LTI_PATHS.login, form, login);
+
+  router.post(LTI_PATHS.launch, form, async (req, res) => {
+    const params = parameters(req);
+    const state = typeof params.state === 'string' ? params.state : undefined;
+    let binding = state === undefined ? undefined : readCookie(req, bindingCookieName(state));
+    const storageBinding = params.lti_storage_binding;
+    if (binding === undefined && typeof storageBinding === 'string' && storageBinding !== '') {
+      // The platform-storage page is served by us and posts back to us: a cross-site form posting a
+      // made-up binding (login CSRF) carries a foreign Origin and is refused.
+      if (req.get('origin') !== publicUrl) {
+        throw new LtiError('state_mismatch', {
+          detail: `storage binding from origin ${req.get('origin') ?? 'none'}`,
+        });
+      }
+      binding = storageBinding;
+    }
+    if (binding === undefined && state !== undefined && storageBinding === undefined) {
+      const storage = await services.loginStates.peekStorage(state);
+      if (storage !== undefined) {
+        res.set('Cache-Control', 'no-store').render('lti/storage-get', {
+          layout: 'minimal',
+          title: 'Opening Mastery Pathways',
+          storageTarget: storage.storageTarget,
+          platformOrigin: new URL(storage.authorizationEndpoint).origin,
+          key: storageKey(state),
+          idToken: typeof params.id_token === 'string' ? params.id_token : '',
+          state,
+        });
+        return;
+      }
+    }
+
+    const launch = await verifyLaunch(
+      { params, browserBinding: binding },
+      {
+        platforms: services.platformLookup,
+        states: services.loginStates,
+        nonces: services.nonces,
+        deployments: services.deploymentLookup,
+        platformKeys: services.platformKeys,
+        endpoints,
+        now: services.now,
+      },
+    );
+    if (state !== undefined) clearBindingCookie(res, state);
+
+    const binding2 = await services.deployments.resolve(
+      launch.issuer,
+      launch.clientId,
+      launch.deploymentId,
+    );
+    if (binding2 === undefined)
+      throw new LtiError('unknown_deployment', { detail: launch.deploymentId });
+    const tenant = await services.tenants.findById(binding2.tenantId);
+    const record = await services.people.recordLaunch({
+      tenantId: binding2.tenantId,
+      deploymentRowId: binding2.deploymentRowId,
+      launch,
+      storeEmail: tenant?.settings.storeEmail ?? false,
+    });
+    const { token } = await services.sessions.create({
+      tenantId: binding2.tenantId,
+      userId: record.user.id,
+      courseId: record.course?.id,
+      roles: launch.roles,
+    });
+    logger.info(
+      {
+        tenantId: binding2.tenantId,
+        userId: record.user.id,
+        courseId: record.course?.id,
+        messageType: launch.messageType,
+        instructor: isInstructor(launch.roles),
+        administrator: isAdministrator(launch.roles),
+      },
+      'launch accepted',
+    );
+    const next = launch.messageType === 'LtiDeepLinkingRequest' ? 'deep-link' : 'course';
+    res.set('Cache-Control', 'no-store').redirect(303, `/s/${token}/${next}`);
+  });
+
+  return router;
+}

@@ -1,0 +1,147 @@
+import { expect } from 'chai';
+import { lmsForCourse } from '../../src/courses/lms-for-course.ts';
+import type { Flavour } from '../../src/emulator/types.ts';
+import { createTestDatabase, testEngine, type TestDatabase } from '../support/database.ts';
+import { createLtiWorld, launch, type LtiWorld } from '../support/lti-world.ts';
+
+const FLAVOURS: Flavour[] = ['canvas', 'schoology', 'moodle'];
+
+async function follow(
+  world: LtiWorld,
+  location: string | undefined,
+): Promise<{ status: number; html: string; url: string }> {
+  const url = new URL(location ?? '', world.tool.origin).toString();
+  const res = await fetch(url);
+  return { status: res.status, html: await res.text(), url };
+}
+
+for (const flavour of FLAVOURS) {
+  describe(`LTI launch from ${flavour} (${testEngine})`, function () {
+    this.timeout(30_000);
+    let database: TestDatabase;
+    let world: LtiWorld;
+
+    before(async () => {
+      database = await createTestDatabase();
+      world = await createLtiWorld(database, { flavour, platformStorage: false });
+    });
+
+    after(async () => {
+      await world.close();
+      await database.close();
+    });
+
+    it('when a teacher launches, then the course page shows who launched, their role and the teacher tools', async () => {
+      const outcome = await launch(world, { userId: world.seed.teacher.userId });
+      expect(outcome.status, outcome.body).to.equal(303);
+      expect(outcome.location).to.match(/^\/s\/[A-Za-z0-9_-]+\/course$/);
+      const page = await follow(world, outcome.location);
+      expect(page.status).to.equal(200);
+      expect(page.html).to.contain(world.seed.course.title);
+      expect(page.html).to.contain(world.seed.teacher.name);
+      expect(page.html).to.contain('(Teacher)');
+      expect(page.html).to.contain('/course/roster');
+      const accepted = world.tool.logs.lines.find((l) => l.msg === 'launch accepted');
+      expect(accepted).to.include({ instructor: true, tenantId: world.tenantId });
+      // Logs carry opaque ids, never the person's name.
+      expect(world.tool.logs.text()).not.to.contain(world.seed.teacher.name);
+    });
+
+    it('when a student launches, then the course page shows the student view without teacher tools', async () => {
+      const student = world.seed.students[0]!;
+      const outcome = await launch(world, { userId: student.userId });
+      expect(outcome.status, outcome.body).to.equal(303);
+      const page = await follow(world, outcome.location);
+      expect(page.html).to.contain(student.name);
+      expect(page.html).to.contain('(Student)');
+      expect(page.html).not.to.contain('/course/roster');
+      const roster = await fetch(
+        new URL(`${outcome.location!.replace(/\/course$/, '')}/course/roster`, world.tool.origin),
+      );
+      expect(roster.status).to.equal(403);
+    });
+
+    it('when the launch form is posted a second time, then the replay is refused', async () => {
+      const first = await launch(world, { userId: world.seed.teacher.userId });
+      expect(first.status).to.equal(303);
+      const replay = await fetch(`${world.tool.origin}/lti/launch`, {
+        method: 'POST',
+        body: new URLSearchParams(first.fields),
+        headers: { Cookie: first.cookie },
+        redirect: 'manual',
+      });
+      expect(replay.status).to.be.within(400, 499);
+      expect(await replay.text()).to.match(/lti\.state_(not_found|expired)/);
+    });
+
+    it('when the browser lost the login cookie and the LMS offers no platform storage, then the launch is refused', async () => {
+      const outcome = await launch(world, { userId: world.seed.teacher.userId, withCookie: false });
+      expect(outcome.status).to.equal(400);
+      expect(outcome.body).to.contain('lti.state_mismatch');
+    });
+
+    it('when a teacher syncs the roster, then every member of the LMS course is listed, through NRPS paging', async () => {
+      const outcome = await launch(world, { userId: world.seed.teacher.userId });
+      const base = outcome.location!.replace(/\/course$/, '');
+      const rosterPage = await fetch(new URL(`${base}/course/roster`, world.tool.origin));
+      const html = await rosterPage.text();
+      const csrf = /name="_csrf" value="([^"]+)"/.exec(html)?.[1];
+      expect(csrf).to.be.a('string');
+      const synced = await fetch(new URL(`${base}/course/roster/sync`, world.tool.origin), {
+        method: 'POST',
+        body: new URLSearchParams({ _csrf: csrf! }),
+        redirect: 'manual',
+      });
+      expect(synced.status).to.equal(303);
+      const after = await (
+        await fetch(new URL(synced.headers.get('location')!, world.tool.origin))
+      ).text();
+      for (const student of world.seed.students) expect(after).to.contain(student.name);
+      expect(after).to.contain('Roster updated from the LMS');
+    });
+
+    it('when a form is posted without its CSRF token, then it is refused and nothing is synced', async () => {
+      const outcome = await launch(world, { userId: world.seed.teacher.userId });
+      const base = outcome.location!.replace(/\/course$/, '');
+      const res = await fetch(new URL(`${base}/course/roster/sync`, world.tool.origin), {
+        method: 'POST',
+        body: new URLSearchParams({ _csrf: 'forged' }),
+        redirect: 'manual',
+      });
+      expect(res.status).to.equal(403);
+      expect(await res.text()).to.contain('csrf_failed');
+    });
+
+    it('when a session token is made up, then the page says the session ended', async () => {
+      const res = await fetch(`${world.tool.origin}/s/${'x'.repeat(43)}/course`);
+      expect(res.status).to.equal(401);
+      expect(await res.text()).to.contain('Open Mastery Pathways again');
+    });
+
+    it('when the tool creates a gradebook column and posts a score, then the LMS gradebook shows it', async () => {
+      await launch(world, { userId: world.seed.teacher.userId });
+      const courses = await world.tool.services.people.listCourses(world.tenantId);
+      const { lms } = await lmsForCourse(world.tool.services, world.tenantId, courses[0]!.id);
+      const column = await lms.createGradebookColumn({
+        label: '6.RP.A.1 Ratios (mastery)',
+        scoreMaximum: 4,
+        tag: 'mastery-standard',
+        resourceId: 'std-6-rp-a-1',
+      });
+      const student = world.seed.students[1]!;
+      await lms.postScore(column, {
+        userId: student.sub,
+        scoreGiven: 3,
+        scoreMaximum: 4,
+        comment: 'Meets: mean of 3 pieces of evidence',
+        timestamp: new Date(),
+      });
+      // The emulator keys cells by its own line item id: the last path segment of the line item URL.
+      const lineItemId = new URL(column.id).pathname.split('/').pop()!;
+      const cell = world.emulator.state.findCell(lineItemId, student.sub);
+      expect(cell?.lastScore?.scoreGiven).to.equal(3);
+      const found = await lms.findGradebookColumn({ resourceId: 'std-6-rp-a-1' });
+      expect(found?.id).to.equal(column.id);
+    });
+  });
+}

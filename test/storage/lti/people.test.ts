@@ -1,0 +1,261 @@
+import { expect } from 'chai';
+import type { Member } from '../../../src/lti/nrps.ts';
+import { createPeopleRepository } from '../../../src/storage/lti/people.repository.ts';
+import {
+  createSessionRepository,
+  hashSessionToken,
+} from '../../../src/storage/lti/sessions.repository.ts';
+import { createTenantRepository } from '../../../src/storage/lti/tenants.repository.ts';
+import { createTestDatabase, testEngine, type TestDatabase } from '../../support/database.ts';
+import { launchContext, manualClock, seedDistrict } from './fixtures.ts';
+
+const LEARNER = 'http://purl.imsglobal.org/vocab/lis/v2/membership#Learner';
+
+function member(userId: string, status: Member['status'] = 'Active'): Member {
+  return {
+    userId,
+    name: `Student ${userId}`,
+    givenName: undefined,
+    familyName: undefined,
+    email: `${userId}@example.org`,
+    sourcedId: undefined,
+    roles: [LEARNER],
+    status,
+  };
+}
+
+describe(`LTI people storage (${testEngine})`, function () {
+  this.timeout(30_000);
+  let database: TestDatabase;
+
+  before(async () => {
+    database = await createTestDatabase();
+  });
+  after(async () => {
+    await database.close();
+  });
+
+  async function launchIn(district: Awaited<ReturnType<typeof seedDistrict>>, storeEmail = false) {
+    const clock = manualClock();
+    const people = createPeopleRepository(database.db, clock.now);
+    const record = await people.recordLaunch({
+      tenantId: district.tenant.id,
+      deploymentRowId: district.deployment.id,
+      storeEmail,
+      launch: launchContext({
+        issuer: district.platform.issuer,
+        clientId: district.platform.clientId,
+        deploymentId: district.deployment.deploymentId,
+        email: 'ada@example.org',
+      }),
+    });
+    return { people, record, clock };
+  }
+
+  it('when a launch is recorded, then the user, course endpoints, enrollment and resource link are stored', async () => {
+    const district = await seedDistrict(database.db);
+    const { people, record } = await launchIn(district);
+    expect(record.user).to.deep.include({
+      issuer: district.platform.issuer,
+      sub: 'user-1',
+      name: 'Ada Lovelace',
+    });
+    expect(record.course).to.deep.include({
+      contextId: 'course-1',
+      title: 'Grade 6 Math',
+      agsLineItemsUrl: 'https://lms.example.org/api/lti/courses/1/line_items',
+      nrpsMembershipsUrl: 'https://lms.example.org/api/lti/courses/1/names_and_roles',
+    });
+    expect(record.course?.agsScopes).to.deep.equal([
+      'https://purl.imsglobal.org/spec/lti-ags/scope/lineitem',
+    ]);
+    expect(record.course?.nrpsServiceVersions).to.deep.equal(['2.0']);
+    const enrollments = await people.listEnrollments(district.tenant.id, record.course!.id);
+    expect(enrollments).to.deep.equal([
+      {
+        courseId: record.course!.id,
+        userId: record.user.id,
+        roles: [LEARNER],
+        status: 'active',
+        source: 'launch',
+      },
+    ]);
+    expect(record.resourceLink).to.deep.include({ resourceLinkId: 'link-1', createdVia: 'launch' });
+    // A second launch updates, it does not duplicate.
+    const again = await launchIn(district);
+    expect(again.record.user.id).to.equal(record.user.id);
+    expect(again.record.course?.id).to.equal(record.course?.id);
+  });
+
+  it('when the tenant has not turned email on, then the email is not stored; when it has, it is', async () => {
+    const off = await seedDistrict(database.db);
+    const { record } = await launchIn(off, false);
+    expect(record.user.email).to.equal(undefined);
+    const on = await seedDistrict(database.db);
+    await createTenantRepository(database.db).updateSettings(on.tenant.id, { storeEmail: true });
+    expect(
+      (await createTenantRepository(database.db).findById(on.tenant.id))?.settings,
+    ).to.deep.equal({
+      storeEmail: true,
+    });
+    const stored = await launchIn(on, true);
+    expect(stored.record.user.email).to.equal('ada@example.org');
+  });
+
+  it('when another tenant asks for users, courses or enrollments, then it sees nothing', async () => {
+    const mine = await seedDistrict(database.db);
+    const theirs = await seedDistrict(database.db);
+    const { people, record } = await launchIn(mine);
+    const courseId = record.course!.id;
+    expect(await people.findUserById(theirs.tenant.id, record.user.id)).to.equal(undefined);
+    expect(await people.findUser(theirs.tenant.id, mine.platform.issuer, 'user-1')).to.equal(
+      undefined,
+    );
+    expect(await people.findCourseById(theirs.tenant.id, courseId)).to.equal(undefined);
+    expect(await people.listCourses(theirs.tenant.id)).to.deep.equal([]);
+    expect(await people.listEnrollments(theirs.tenant.id, courseId)).to.deep.equal([]);
+    expect(await people.listResourceLinks(theirs.tenant.id, courseId)).to.deep.equal([]);
+    // And the owner does see them, so the empty answers above are not vacuous.
+    expect(await people.findCourseById(mine.tenant.id, courseId)).not.to.equal(undefined);
+    let error: unknown;
+    try {
+      await people.syncRoster({
+        tenantId: theirs.tenant.id,
+        courseId,
+        issuer: mine.platform.issuer,
+        members: [member('intruder')],
+        storeEmail: false,
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).to.have.property('code', 'course_not_found');
+    expect(await people.listEnrollments(mine.tenant.id, courseId)).to.have.length(1);
+  });
+
+  it('when a launch names a deployment of another tenant, then nothing is recorded', async () => {
+    const mine = await seedDistrict(database.db);
+    const theirs = await seedDistrict(database.db);
+    const people = createPeopleRepository(database.db, manualClock().now);
+    let error: unknown;
+    try {
+      await people.recordLaunch({
+        tenantId: theirs.tenant.id,
+        deploymentRowId: mine.deployment.id,
+        storeEmail: false,
+        launch: launchContext({
+          issuer: mine.platform.issuer,
+          clientId: mine.platform.clientId,
+          deploymentId: mine.deployment.deploymentId,
+          sub: 'sneaky',
+        }),
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).to.have.property('code', 'deployment_not_in_tenant');
+    expect(await people.findUser(theirs.tenant.id, mine.platform.issuer, 'sneaky')).to.equal(
+      undefined,
+    );
+    expect(await people.listCourses(theirs.tenant.id)).to.deep.equal([]);
+  });
+
+  it('when a roster is synced, then members are upserted and people missing from it are marked inactive, not deleted', async () => {
+    const district = await seedDistrict(database.db);
+    const { people, record, clock } = await launchIn(district);
+    const courseId = record.course!.id;
+    const first = await people.syncRoster({
+      tenantId: district.tenant.id,
+      courseId,
+      issuer: district.platform.issuer,
+      members: [member('user-1'), member('s-2'), member('s-3', 'Inactive')],
+      storeEmail: false,
+    });
+    expect(first).to.deep.equal({ upserted: 3, markedInactive: 0 });
+    clock.advance(1000);
+    const second = await people.syncRoster({
+      tenantId: district.tenant.id,
+      courseId,
+      issuer: district.platform.issuer,
+      members: [member('s-2')],
+      storeEmail: false,
+    });
+    expect(second).to.deep.equal({ upserted: 1, markedInactive: 1 });
+    const enrollments = await people.listEnrollments(district.tenant.id, courseId);
+    expect(enrollments).to.have.length(3);
+    const statusBySub = new Map<string, string>();
+    for (const enrollment of enrollments) {
+      const user = await people.findUserById(district.tenant.id, enrollment.userId);
+      statusBySub.set(user!.sub, `${enrollment.status}/${enrollment.source}`);
+    }
+    expect(Object.fromEntries(statusBySub)).to.deep.equal({
+      'user-1': 'inactive/roster',
+      's-2': 'active/roster',
+      's-3': 'inactive/roster',
+    });
+    const s2 = await people.findUser(district.tenant.id, district.platform.issuer, 's-2');
+    expect(s2?.email).to.equal(undefined);
+  });
+
+  describe('sessions', () => {
+    it('when a session is created, then only the hash of its token is stored and the token finds it', async () => {
+      const district = await seedDistrict(database.db);
+      const { record } = await launchIn(district);
+      const clock = manualClock();
+      const sessions = createSessionRepository(database.db, { now: clock.now, ttlMs: 60_000 });
+      const { token, session } = await sessions.create({
+        tenantId: district.tenant.id,
+        userId: record.user.id,
+        courseId: record.course?.id,
+        roles: [LEARNER],
+      });
+      expect(session.id).to.equal(hashSessionToken(token));
+      expect(session.id).not.to.contain(token);
+      const rows = await database.db
+        .selectFrom('sessions')
+        .selectAll()
+        .where('tenant_id', '=', district.tenant.id)
+        .execute();
+      expect(JSON.stringify(rows)).not.to.contain(token);
+      expect((await sessions.findByToken(token))?.userId).to.equal(record.user.id);
+      expect(await sessions.findByToken(session.id)).to.equal(undefined);
+    });
+
+    it('when a session expires, then it is not found, touch extends a live one, and sweep and delete remove rows', async () => {
+      const district = await seedDistrict(database.db);
+      const { record } = await launchIn(district);
+      const clock = manualClock();
+      const sessions = createSessionRepository(database.db, { now: clock.now, ttlMs: 60_000 });
+      const a = await sessions.create({
+        tenantId: district.tenant.id,
+        userId: record.user.id,
+        roles: [],
+      });
+      const b = await sessions.create({
+        tenantId: district.tenant.id,
+        userId: record.user.id,
+        roles: [],
+      });
+      clock.advance(50_000);
+      expect(await sessions.touch(a.token)).to.equal(true);
+      clock.advance(20_000);
+      expect(await sessions.findByToken(a.token)).not.to.equal(undefined);
+      expect(await sessions.findByToken(b.token)).to.equal(undefined);
+      expect(await sessions.touch(b.token)).to.equal(false);
+      expect(await sessions.sweepExpired()).to.be.at.least(1);
+      expect(await sessions.delete(a.token)).to.equal(true);
+      expect(await sessions.findByToken(a.token)).to.equal(undefined);
+    });
+
+    it('when another tenant lists sessions, then it sees none of this tenant', async () => {
+      const mine = await seedDistrict(database.db);
+      const theirs = await seedDistrict(database.db);
+      const { record } = await launchIn(mine);
+      const clock = manualClock();
+      const sessions = createSessionRepository(database.db, { now: clock.now, ttlMs: 60_000 });
+      await sessions.create({ tenantId: mine.tenant.id, userId: record.user.id, roles: [] });
+      expect(await sessions.listForTenant(theirs.tenant.id)).to.deep.equal([]);
+      expect(await sessions.listForTenant(mine.tenant.id)).to.have.length(1);
+    });
+  });
+});
