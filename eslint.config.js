@@ -88,8 +88,13 @@ export default defineConfig(
     rules: { 'no-console': 'off' },
   },
   {
+    // Small progressive-enhancement scripts for the browser: plain JavaScript, no type information.
     files: ['public/js/**/*.js'],
-    languageOptions: { globals: { ...globals.browser } },
+    ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    files: ['public/js/**/*.js'],
+    languageOptions: { globals: { ...globals.browser }, sourceType: 'script' },
   },
   {
     files: ['**/*.cjs'],

@@ -20,7 +20,7 @@
       try {
         var named = window.parent.frames[target];
         if (named) return named;
-      } catch (e) {
+      } catch {
         /* cross-origin access to a missing frame name: fall back to the parent */
       }
     }
@@ -42,14 +42,20 @@
       var data = event.data;
       if (!data || typeof data !== 'object' || data.message_id !== id) return;
       if (data.subject !== message.subject + '.response') return;
-      if (data.error) return finish(new Error(String(data.error.message || data.error.code)));
+      if (data.error) {
+        finish(new Error(String(data.error.message || data.error.code)));
+        return;
+      }
       finish(null, data.value);
     }
     window.addEventListener('message', onMessage);
     setTimeout(function () {
       finish(new Error('the LMS did not answer'));
     }, TIMEOUT_MS);
-    if (window.parent === window) return finish(new Error('not inside an LMS frame'));
+    if (window.parent === window) {
+      finish(new Error('not inside an LMS frame'));
+      return;
+    }
     targetFrame().postMessage(message, platformOrigin);
   }
 
