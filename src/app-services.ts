@@ -8,6 +8,7 @@ import { createPlatformKeys, type PlatformKeys } from './lti/platform-keys.ts';
 import { createTokenClient, type TokenClient } from './lti/token-client.ts';
 import { createToolSigner } from './lti/tool-keys.ts';
 import type { Database } from './storage/schema.ts';
+import { createDeepLinkRepository } from './storage/lti/deep-links.repository.ts';
 import {
   createDeploymentLookup,
   createDeploymentRepository,
@@ -71,6 +72,7 @@ export function createAppServices(options: ServiceOptions) {
     tokenClient,
     platforms: createPlatformRepository(db),
     platformLookup: createPlatformLookup(db),
+    deepLinks: createDeepLinkRepository(db, now),
     deployments: createDeploymentRepository(db),
     deploymentLookup: createDeploymentLookup(db),
     loginStates: createLoginStateRepository(db, now),

@@ -61,8 +61,12 @@ export function createApp(config: Config, deps: AppDeps): Express {
   app.use(healthRoutes(deps));
   app.use(homeRoutes({ publicUrl: config.server.publicUrl }));
   if (deps.services) {
-    const routeDeps = { services: deps.services, logger: deps.logger };
-    app.use(ltiRoutes({ ...routeDeps, publicUrl: config.server.publicUrl }));
+    const routeDeps = {
+      services: deps.services,
+      logger: deps.logger,
+      publicUrl: config.server.publicUrl,
+    };
+    app.use(ltiRoutes(routeDeps));
     app.use('/s/:sessionToken', courseRoutes(routeDeps));
   }
 

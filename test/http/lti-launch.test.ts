@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { lmsForCourse } from '../../src/courses/lms-for-course.ts';
 import type { Flavour } from '../../src/emulator/types.ts';
 import { createTestDatabase, testEngine, type TestDatabase } from '../support/database.ts';
-import { createLtiWorld, launch, type LtiWorld } from '../support/lti-world.ts';
+import { createLtiWorld, launch, readAutoPostForm, type LtiWorld } from '../support/lti-world.ts';
 
 const FLAVOURS: Flavour[] = ['canvas', 'schoology', 'moodle'];
 
@@ -110,6 +110,73 @@ for (const flavour of FLAVOURS) {
       });
       expect(res.status).to.equal(403);
       expect(await res.text()).to.contain('csrf_failed');
+    });
+
+    it('when a teacher adds the tool through Deep Linking, then the LMS accepts the signed answer and creates the link and its column', async () => {
+      const outcome = await launch(world, {
+        userId: world.seed.teacher.userId,
+        placement: flavour === 'schoology' ? 'link_selection' : 'assignment_selection',
+      });
+      expect(outcome.status, outcome.body).to.equal(303);
+      expect(outcome.location).to.match(/\/deep-link$/);
+      const pageUrl = new URL(outcome.location!, world.tool.origin);
+      const page = await (await fetch(pageUrl)).text();
+      const csrf = /name="_csrf" value="([^"]+)"/.exec(page)?.[1] ?? '';
+
+      // A blank name is refused with the reason, and nothing is sent to the LMS.
+      const invalid = await fetch(pageUrl, {
+        method: 'POST',
+        body: new URLSearchParams({
+          _csrf: csrf,
+          title: '  ',
+          gradebook: 'yes',
+          scoreMaximum: '4',
+        }),
+      });
+      expect(invalid.status).to.equal(422);
+      expect(await invalid.text()).to.contain('Give the activity a name.');
+
+      const answered = await fetch(pageUrl, {
+        method: 'POST',
+        body: new URLSearchParams({
+          _csrf: csrf,
+          title: 'Unit 3 performance task',
+          gradebook: 'yes',
+          scoreMaximum: '4',
+        }),
+      });
+      expect(answered.status).to.equal(200);
+      // The page may post only to the LMS's return URL (and to us).
+      expect(answered.headers.get('content-security-policy')).to.contain(
+        `form-action 'self' ${world.emulatorOrigin}`,
+      );
+      const returnForm = readAutoPostForm(await answered.text());
+      expect(returnForm.action.startsWith(world.emulatorOrigin)).to.equal(true);
+      const accepted = await fetch(returnForm.action, {
+        method: 'POST',
+        body: new URLSearchParams(returnForm.fields),
+        headers: { 'User-Agent': 'test-browser' },
+      });
+      expect(accepted.status, await accepted.text()).to.equal(200);
+      const receipt = world.emulator.state.deepLinkingReceipts.at(-1);
+      expect(receipt?.ok, receipt?.error).to.equal(true);
+      expect(receipt?.createdResourceLinkIds).to.have.length(1);
+      const columns = world.emulator.state.gradebookColumns(world.seed.course.courseId);
+      expect(columns.map((c) => c.label)).to.include('Unit 3 performance task');
+
+      // The request is answered once: posting again finds nothing pending.
+      const again = await fetch(pageUrl, {
+        method: 'POST',
+        body: new URLSearchParams({ _csrf: csrf, title: 'Twice', scoreMaximum: '4' }),
+      });
+      expect(again.status).to.equal(404);
+    });
+
+    it('when a student reaches the Deep Linking page, then it is refused', async () => {
+      const outcome = await launch(world, { userId: world.seed.students[0]!.userId });
+      const base = outcome.location!.replace(/\/course$/, '');
+      const res = await fetch(new URL(`${base}/deep-link`, world.tool.origin));
+      expect(res.status).to.equal(403);
     });
 
     it('when a session token is made up, then the page says the session ended', async () => {

@@ -143,6 +143,32 @@ export interface SessionTable {
   last_seen_at: Timestamp;
 }
 
+export interface DeepLinkRequestTable {
+  id: Generated<string>;
+  tenant_id: string;
+  /** The session (token hash) that received the Deep Linking request. */
+  session_id: string;
+  deployment_row_id: string;
+  course_id: string | null;
+  settings: ColumnType<DeepLinkingSettingsJson, string, string>;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+}
+
+/** The stored form of the deep linking settings claim (camelCase, as the LTI core normalizes it). */
+export interface DeepLinkingSettingsJson {
+  returnUrl: string;
+  acceptTypes: string[];
+  acceptPresentationDocumentTargets: string[];
+  acceptMediaTypes: string | null;
+  acceptMultiple: boolean;
+  acceptLineItem: boolean;
+  autoCreate: boolean;
+  title: string | null;
+  text: string | null;
+  data: string | null;
+}
+
 export interface AdminUserTable {
   id: Generated<string>;
   /** null: an operator who may act for every district. */
@@ -154,6 +180,7 @@ export interface AdminUserTable {
 }
 
 export interface LtiTables {
+  deep_link_requests: DeepLinkRequestTable;
   platforms: PlatformTable;
   deployments: DeploymentTable;
   login_states: LoginStateTable;

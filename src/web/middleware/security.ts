@@ -26,6 +26,8 @@ export function securityHeaders(options: {
         connectSrc: ["'self'"],
         objectSrc: ["'none'"],
         baseUri: ["'self'"],
+        // Only our own origin; the Deep Linking answer page widens this to the LMS's return URL
+        // with allowFormActionTo().
         formAction: ["'self'"],
         frameAncestors: [frameAncestors],
         upgradeInsecureRequests: https ? [] : null,
@@ -38,4 +40,17 @@ export function securityHeaders(options: {
     strictTransportSecurity: https ? { maxAge: 15552000, includeSubDomains: false } : false,
     referrerPolicy: { policy: 'strict-origin-when-cross-origin' },
   }) as RequestHandler;
+}
+
+/**
+ * Lets one response post a form to another origin (the LMS's Deep Linking return URL), keeping
+ * every other directive of the policy as it is.
+ */
+export function allowFormActionTo(res: ServerResponse, origin: string): void {
+  const policy = res.getHeader('Content-Security-Policy');
+  if (typeof policy !== 'string') return;
+  res.setHeader(
+    'Content-Security-Policy',
+    policy.replace("form-action 'self'", `form-action 'self' ${origin}`),
+  );
 }

@@ -77,9 +77,7 @@ export const requireCsrf: RequestHandler = (req, _res, next) => {
   const v = viewer(req);
   const body: unknown = req.body;
   const sent =
-    typeof body === 'object' && body !== null && '_csrf' in body
-      ? (body)._csrf
-      : undefined;
+    typeof body === 'object' && body !== null && '_csrf' in body ? body._csrf : undefined;
   const expected = Buffer.from(v.session.csrfSecret);
   const given = Buffer.from(typeof sent === 'string' ? sent : '');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {

@@ -3,6 +3,7 @@ import type { AppServices } from '../../app-services.ts';
 import { syncCourseRoster } from '../../courses/roster.ts';
 import type { Logger } from '../../logger.ts';
 import { HttpError } from '../errors.ts';
+import { deepLinkingPages } from './deep-linking.routes.ts';
 import {
   requireCsrf,
   requireInstructor,
@@ -42,7 +43,11 @@ async function courseOf(services: AppServices, v: ToolViewer) {
 }
 
 /** Pages of a launched session, under `/s/:sessionToken`. */
-export function courseRoutes(deps: { services: AppServices; logger: Logger }): Router {
+export function courseRoutes(deps: {
+  services: AppServices;
+  logger: Logger;
+  publicUrl: string;
+}): Router {
   const { services, logger } = deps;
   const router = Router({ mergeParams: true });
   router.use(sessionMiddleware(services));
@@ -90,6 +95,8 @@ export function courseRoutes(deps: { services: AppServices; logger: Logger }): R
     logger.info({ tenantId: v.tenantId, courseId: course.id, ...result }, 'roster synced');
     res.redirect(303, `${v.base}/course/roster?synced=${result.upserted}`);
   });
+
+  deepLinkingPages(router, deps);
 
   return router;
 }

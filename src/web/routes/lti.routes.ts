@@ -30,12 +30,15 @@ export function toolEndpoints(publicUrl: string): ToolEndpoints {
   };
 }
 
+/** How long a teacher has to pick what to add after the LMS opened the selection dialog. */
+const DEEP_LINK_TTL_MS = 60 * 60 * 1000;
+
 const form = express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 50 });
 
 /** Express 5 gives `req.body` as undefined without a body; LTI parameters are flat strings. */
 function parameters(req: Request): Record<string, unknown> {
   const source: unknown = req.method === 'GET' ? req.query : req.body;
-  return typeof source === 'object' && source !== null ? { ...(source) } : {};
+  return typeof source === 'object' && source !== null ? { ...source } : {};
 }
 
 /**
@@ -146,29 +149,39 @@ export function ltiRoutes(deps: {
     );
     if (state !== undefined) clearBindingCookie(res, state);
 
-    const binding2 = await services.deployments.resolve(
+    const deployment = await services.deployments.resolve(
       launch.issuer,
       launch.clientId,
       launch.deploymentId,
     );
-    if (binding2 === undefined)
+    if (deployment === undefined)
       throw new LtiError('unknown_deployment', { detail: launch.deploymentId });
-    const tenant = await services.tenants.findById(binding2.tenantId);
+    const tenant = await services.tenants.findById(deployment.tenantId);
     const record = await services.people.recordLaunch({
-      tenantId: binding2.tenantId,
-      deploymentRowId: binding2.deploymentRowId,
+      tenantId: deployment.tenantId,
+      deploymentRowId: deployment.deploymentRowId,
       launch,
       storeEmail: tenant?.settings.storeEmail ?? false,
     });
-    const { token } = await services.sessions.create({
-      tenantId: binding2.tenantId,
+    const { token, session } = await services.sessions.create({
+      tenantId: deployment.tenantId,
       userId: record.user.id,
       courseId: record.course?.id,
       roles: launch.roles,
     });
+    if (launch.messageType === 'LtiDeepLinkingRequest') {
+      await services.deepLinks.create({
+        tenantId: deployment.tenantId,
+        sessionId: session.id,
+        deploymentRowId: deployment.deploymentRowId,
+        courseId: record.course?.id,
+        settings: launch.deepLinking,
+        ttlMs: DEEP_LINK_TTL_MS,
+      });
+    }
     logger.info(
       {
-        tenantId: binding2.tenantId,
+        tenantId: deployment.tenantId,
         userId: record.user.id,
         courseId: record.course?.id,
         messageType: launch.messageType,
