@@ -9,7 +9,9 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
  */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-export async function launchBrowser(): Promise<Browser> {
+export async function launchBrowser(
+  options: { blockThirdPartyCookies?: boolean } = {},
+): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(
       `Chromium not found at ${CHROMIUM_PATH}. Install it with "apt-get install chromium" or set CHROMIUM_PATH.`,
@@ -26,6 +28,12 @@ export async function launchBrowser(): Promise<Browser> {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      // Chromium's switch for the third-party cookie phase-out: cross-site frames get no
+      // unpartitioned cookies, as in Safari and on iPads.
+      ...(options.blockThirdPartyCookies ? ['--test-third-party-cookie-phaseout'] : []),
+      // Responses a test rewrites (route.fulfill) carry no IP address, so Chromium would count them
+      // as public and refuse their navigation to a loopback LMS; every server here is loopback.
+      '--disable-features=LocalNetworkAccessChecks',
     ],
   });
 }

@@ -1,7 +1,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
-import { createAppServices, type AppServices } from '../../src/app-services.ts';
+import {
+  createAppServices,
+  createFrameOriginCache,
+  type AppServices,
+} from '../../src/app-services.ts';
 import { ALL_SERVICE_SCOPES } from '../../src/emulator/claims.ts';
 import { createEmulator, type Emulator } from '../../src/emulator/emulator.ts';
 import type { DemoSeed } from '../../src/emulator/state.ts';
@@ -64,12 +68,14 @@ export async function createLtiWorld(
   const logger = createLogger({ level: config.log.level }, logs.stream);
   const services = createAppServices({ db: database.db, keyEncryptionSecret: TEST_SECRET });
   await services.toolKeys.ensureCurrentKey();
+  const frameOrigins = createFrameOriginCache(services, logger);
   const app = createApp(config, {
     logger,
     database,
     readiness: new Readiness(database.db),
     metrics: createMetrics({ defaultMetrics: false }),
     services,
+    platformOrigins: frameOrigins.current,
   });
   toolListener.server.on('request', app);
 
@@ -103,6 +109,8 @@ export async function createLtiWorld(
     deploymentId: deployment.deploymentId,
     tenantId: tenant.id,
   });
+  // As the service does every minute: the new platform may now frame the tool.
+  await frameOrigins.refresh();
 
   const close = (server: Server) =>
     new Promise<void>((resolve) => {
