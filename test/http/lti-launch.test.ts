@@ -20,10 +20,20 @@ for (const flavour of FLAVOURS) {
     this.timeout(30_000);
     let database: TestDatabase;
     let world: LtiWorld;
+    /** How far the tool's clock runs ahead of the real one. */
+    let clockOffsetMs = 0;
 
     before(async () => {
       database = await createTestDatabase();
-      world = await createLtiWorld(database, { flavour, platformStorage: false });
+      world = await createLtiWorld(database, {
+        flavour,
+        platformStorage: false,
+        now: () => new Date(Date.now() + clockOffsetMs),
+      });
+    });
+
+    afterEach(() => {
+      clockOffsetMs = 0;
     });
 
     after(async () => {
@@ -72,6 +82,28 @@ for (const flavour of FLAVOURS) {
       });
       expect(replay.status).to.be.within(400, 499);
       expect(await replay.text()).to.match(/lti\.state_(not_found|expired)/);
+    });
+
+    it('when a captured id_token is replayed 30 s later through a fresh login, then it is refused', async () => {
+      const first = await launch(world, { userId: world.seed.teacher.userId });
+      expect(first.status).to.equal(303);
+      clockOffsetMs = 30_000;
+      // The same form again: its state was used up.
+      const sameForm = await fetch(`${world.tool.origin}/lti/launch`, {
+        method: 'POST',
+        body: new URLSearchParams(first.fields),
+        headers: { Cookie: first.cookie },
+        redirect: 'manual',
+      });
+      expect(sameForm.status).to.equal(400);
+      expect(await sameForm.text()).to.contain('lti.state_not_found');
+      // The attacker starts a login of their own (a new state and cookie) and posts the old token.
+      const replay = await launch(world, {
+        userId: world.seed.teacher.userId,
+        tamper: (fields) => ({ ...fields, id_token: first.fields.id_token ?? '' }),
+      });
+      expect(replay.status).to.equal(401);
+      expect(replay.body).to.contain('lti.nonce_mismatch');
     });
 
     it('when the browser lost the login cookie and the LMS offers no platform storage, then the launch is refused', async () => {

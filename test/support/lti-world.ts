@@ -51,6 +51,8 @@ export async function createLtiWorld(
     emulatorHost?: string;
     tenantSlug?: string;
     platformStorage?: boolean;
+    /** The tool's clock (the emulator keeps the real one), to replay things "later". */
+    now?: () => Date;
   },
 ): Promise<LtiWorld> {
   const toolListener = await listenOn(options.toolHost ?? '127.0.0.1');
@@ -66,7 +68,11 @@ export async function createLtiWorld(
   const config = testConfig({ PUBLIC_URL: toolListener.origin, LOG_LEVEL: 'debug' });
   const logs = new LogCapture();
   const logger = createLogger({ level: config.log.level }, logs.stream);
-  const services = createAppServices({ db: database.db, keyEncryptionSecret: TEST_SECRET });
+  const services = createAppServices({
+    db: database.db,
+    keyEncryptionSecret: TEST_SECRET,
+    ...(options.now === undefined ? {} : { now: options.now }),
+  });
   await services.toolKeys.ensureCurrentKey();
   const frameOrigins = createFrameOriginCache(services, logger);
   const app = createApp(config, {
