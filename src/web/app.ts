@@ -17,6 +17,8 @@ import { healthRoutes } from './routes/health.routes.ts';
 import { homeRoutes } from './routes/home.routes.ts';
 import { courseRoutes } from './routes/course.routes.ts';
 import { ltiRoutes } from './routes/lti.routes.ts';
+import { adminRoutes, launchedAdminRoutes } from './routes/admin.routes.ts';
+import { registrationRoutes } from './routes/registration.routes.ts';
 import { layoutEngine } from './views.ts';
 
 export interface AppDeps {
@@ -68,6 +70,10 @@ export function createApp(config: Config, deps: AppDeps): Express {
     };
     app.use(ltiRoutes(routeDeps));
     app.use('/s/:sessionToken', courseRoutes(routeDeps));
+    const adminDeps = { ...routeDeps, db: deps.database.db };
+    app.use(adminRoutes(adminDeps));
+    app.use('/s/:sessionToken/admin', launchedAdminRoutes(adminDeps));
+    app.use(registrationRoutes({ ...routeDeps, nodeEnv: config.nodeEnv }));
   }
 
   app.use(unmatchedRoute);

@@ -20,6 +20,9 @@ function layoutModel(v: ToolViewer, current: string) {
   if (v.isInstructor || v.isAdministrator) {
     nav.push({ href: `${v.base}/course/roster`, label: 'Roster', current: current === 'roster' });
   }
+  if (v.isAdministrator) {
+    nav.push({ href: `${v.base}/admin`, label: 'District admin', current: false });
+  }
   return {
     layout: 'tool',
     nav,
