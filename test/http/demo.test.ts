@@ -1,0 +1,146 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { startDemo, type RunningDemo } from '../../src/demo.ts';
+import type { Person } from '../../src/emulator/types.ts';
+import { LogCapture } from '../support/app.ts';
+import { createTestDatabase, testEngine, type TestDatabase } from '../support/database.ts';
+import { cookiesFrom, readAutoPostForm } from '../support/lti-world.ts';
+
+/**
+ * A launch as a browser makes it from the emulator's course page: the launch link's page posts the
+ * login to the tool, the tool redirects to the LMS, the LMS posts the id_token back.
+ *
+ * The Canvas emulator offers platform storage (lti_storage_target), which needs the JavaScript of
+ * the tool's storage page; a fetch-only client takes the cookie path instead, as a browser does when
+ * the LMS offers no storage, by leaving that one parameter out of the login.
+ */
+async function launchFromCoursePage(
+  demo: RunningDemo,
+  person: Person,
+): Promise<{ status: number; html: string; url: string }> {
+  const coursePage = await (await fetch(demo.courseUrl)).text();
+  const linkPattern = new RegExp(
+    `href="(/launch\\?[^"]*user=${person.userId}&amp;placement=course_navigation[^"]*)"`,
+  );
+  const link = linkPattern.exec(coursePage)?.[1];
+  expect(link, `no launch link for ${person.name} on the course page`).to.be.a('string');
+  const launchUrl = new URL(link!.replace(/&amp;/g, '&'), demo.emulatorUrl);
+  launchUrl.searchParams.delete('frame');
+
+  const initiation = readAutoPostForm(await (await fetch(launchUrl)).text());
+  expect(initiation.action).to.equal(`${demo.toolUrl}/lti/login`);
+  const loginFields = Object.fromEntries(
+    Object.entries(initiation.fields).filter(([name]) => name !== 'lti_storage_target'),
+  );
+  const login = await fetch(initiation.action, {
+    method: 'POST',
+    body: new URLSearchParams(loginFields),
+    redirect: 'manual',
+  });
+  expect(login.status, await login.clone().text()).to.equal(302);
+  const cookie = cookiesFrom(login.headers.getSetCookie());
+  const authorize = await fetch(login.headers.get('location') ?? '', {
+    headers: { 'User-Agent': 'demo-test-browser' },
+  });
+  const idTokenForm = readAutoPostForm(await authorize.text());
+  const launched = await fetch(idTokenForm.action, {
+    method: 'POST',
+    body: new URLSearchParams(idTokenForm.fields),
+    headers: { Cookie: cookie },
+    redirect: 'manual',
+  });
+  expect(launched.status, await launched.clone().text()).to.equal(303);
+  const url = new URL(launched.headers.get('location') ?? '', demo.toolUrl).toString();
+  const page = await fetch(url);
+  return { status: page.status, html: await page.text(), url };
+}
+
+describe(`npm run demo: tool and LMS emulator started together (${testEngine})`, function () {
+  this.timeout(90_000);
+  let workDir: string;
+  let database: TestDatabase | undefined;
+  let demo: RunningDemo | undefined;
+  const logs = new LogCapture();
+
+  const start = async (emulatorPort: number): Promise<RunningDemo> =>
+    startDemo({
+      flavour: 'canvas',
+      toolPort: 0,
+      emulatorPort,
+      dataDir: path.join(workDir, 'pglite'),
+      databaseUrl: database?.url,
+      env: { LOG_LEVEL: 'info', KEY_ENCRYPTION_SECRET: 'demo-test-secret-0123456789abcdef-xyz' },
+      logDestination: logs.stream,
+    });
+
+  before(async () => {
+    workDir = await mkdtemp(path.join(tmpdir(), 'mp-demo-'));
+    if (testEngine === 'postgres') database = await createTestDatabase();
+    demo = await start(0);
+  });
+
+  after(async () => {
+    await demo?.stop();
+    await database?.close();
+    await rm(workDir, { recursive: true, force: true });
+  });
+
+  it('when the demo has started, then the tool and the emulator listen on different sites', () => {
+    expect(new URL(demo!.toolUrl).hostname).to.equal('localhost');
+    expect(new URL(demo!.emulatorUrl).hostname).to.equal('127.0.0.1');
+    expect(demo!.courseUrl.startsWith(`${demo!.emulatorUrl}/ui/courses/`)).to.equal(true);
+    expect(demo!.reusedRegistration).to.equal(false);
+    expect(demo!.tenant.slug).to.equal('demo-district');
+  });
+
+  it('when the teacher launches from the emulator course page, then the tool shows the course with the teacher tools', async () => {
+    const page = await launchFromCoursePage(demo!, demo!.seed.teacher);
+    expect(page.status).to.equal(200);
+    expect(page.html).to.contain(demo!.seed.course.title);
+    expect(page.html).to.contain(demo!.seed.teacher.name);
+    expect(page.html).to.contain('(Teacher)');
+    expect(page.html).to.contain('/course/roster');
+    const accepted = logs.lines.find((l) => l.msg === 'launch accepted');
+    expect(accepted).to.include({ instructor: true, tenantId: demo!.tenant.id });
+  });
+
+  it('when a student launches, then the tool shows the student view without teacher tools', async () => {
+    const student = demo!.seed.students[0]!;
+    const page = await launchFromCoursePage(demo!, student);
+    expect(page.status).to.equal(200);
+    expect(page.html).to.contain(student.name);
+    expect(page.html).to.contain('(Student)');
+    expect(page.html).not.to.contain('/course/roster');
+  });
+
+  it('when the course administrator launches, then the tool shows the administrator and opens the admin pages', async () => {
+    const page = await launchFromCoursePage(demo!, demo!.seed.admin);
+    expect(page.status).to.equal(200);
+    expect(page.html).to.contain('(Administrator)');
+    const adminBase = page.url.replace(/\/course$/, '/admin');
+    const overview = await fetch(adminBase);
+    expect(overview.status).to.equal(200);
+    expect(await overview.text()).to.contain('Administration');
+    const platforms = await fetch(`${adminBase}/platforms`);
+    expect(platforms.status).to.equal(200);
+    expect(await platforms.text()).to.contain('Demo LMS (canvas emulator)');
+  });
+
+  it('when the demo is restarted on the same data, then the registration, course and people are reused and launches still work', async () => {
+    const first = demo!;
+    await first.stop();
+    demo = undefined;
+    demo = await start(Number(new URL(first.emulatorUrl).port));
+    expect(demo.reusedRegistration).to.equal(true);
+    expect(demo.platform.id).to.equal(first.platform.id);
+    expect(demo.clientId).to.equal(first.clientId);
+    expect(demo.deploymentId).to.equal(first.deploymentId);
+    expect(demo.seed.course.contextId).to.equal(first.seed.course.contextId);
+    expect(demo.seed.teacher.sub).to.equal(first.seed.teacher.sub);
+    const page = await launchFromCoursePage(demo, demo.seed.teacher);
+    expect(page.status).to.equal(200);
+    expect(page.html).to.contain('(Teacher)');
+  });
+});
