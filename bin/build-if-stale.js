@@ -41,4 +41,16 @@ try {
 const result = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json')], {
   stdio: 'inherit',
 });
-process.exit(result.status ?? 1);
+if (result.status !== 0) process.exit(result.status ?? 1);
+
+// A migrated empty embedded database, so the first start on a fresh data folder is quick.
+const template = spawnSync(
+  process.execPath,
+  [
+    '--input-type=module',
+    '-e',
+    `const m = await import(${JSON.stringify(new URL('../dist/storage/pglite-template.js', import.meta.url).href)}); await m.writePGliteTemplate();`,
+  ],
+  { stdio: 'inherit' },
+);
+process.exit(template.status ?? 1);

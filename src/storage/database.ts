@@ -10,6 +10,7 @@ import {
 import pg from 'pg';
 import type { Logger } from '../logger.ts';
 import { migrations } from './migrations/index.ts';
+import { templateFor } from './pglite-template.ts';
 import type { Database } from './schema.ts';
 
 export type Engine = 'pglite' | 'postgres';
@@ -63,7 +64,12 @@ export function openDatabase(options: DatabaseOptions, logger: Logger): Database
     };
   }
   mkdirSync(options.dataDir, { recursive: true });
-  return fromPGlite(new PGlite(options.dataDir), `pglite:${options.dataDir}`);
+  const template = templateFor(options.dataDir);
+  const pglite =
+    template === undefined
+      ? new PGlite(options.dataDir)
+      : new PGlite(options.dataDir, { loadDataDir: template });
+  return fromPGlite(pglite, `pglite:${options.dataDir}`);
 }
 
 /** Wraps an already created PGlite instance (in memory for tests, or on disk). */

@@ -9,6 +9,13 @@ import { startServiceProcess, waitFor, type ServiceProcess } from '../support/pr
 
 const status = async (url: string): Promise<number> => (await fetch(url)).status;
 
+async function publishedKids(port: number): Promise<string[]> {
+  const res = await fetch(`http://127.0.0.1:${port}/.well-known/jwks.json`);
+  if (!res.ok) return [];
+  const jwks = (await res.json()) as { keys: { kid?: string }[] };
+  return jwks.keys.map((k) => k.kid ?? '').sort();
+}
+
 describe('service lifecycle (real process)', function () {
   this.timeout(60_000);
   const started: ServiceProcess[] = [];
@@ -31,13 +38,15 @@ describe('service lifecycle (real process)', function () {
     const first = start({ DATA_DIR: dataDir });
     const port = await first.port;
     await waitFor(async () => (await status(`http://127.0.0.1:${port}/readyz`)) === 200);
-    await waitFor(() =>
-      Promise.resolve(first.logLines().some((l) => l.msg === 'migrations applied')),
-    );
     expect(await status(`http://127.0.0.1:${port}/healthz`)).to.equal(200);
+    // The tool's signing key is created at the first start and stored in the database.
+    let kids: string[] = [];
+    await waitFor(async () => {
+      kids = await publishedKids(port);
+      return kids.length > 0;
+    });
     first.child.kill('SIGTERM');
     expect(await first.exited).to.deep.equal({ code: 0, signal: null });
-    expect(first.logLines().some((l) => l.msg === 'migrations applied')).to.equal(true);
     expect(first.logLines().some((l) => l.msg === 'shutdown complete')).to.equal(true);
 
     // The second start finds the schema already there: the data survived the restart.
@@ -48,6 +57,8 @@ describe('service lifecycle (real process)', function () {
       Promise.resolve(second.logLines().some((l) => l.msg === 'schema up to date')),
     );
     expect(second.logLines().some((l) => l.msg === 'migrations applied')).to.equal(false);
+    // Same key as before the restart: the data survived.
+    expect(await publishedKids(port2)).to.deep.equal(kids);
     second.child.kill('SIGINT');
     expect((await second.exited).code).to.equal(0);
   });
