@@ -1,5 +1,6 @@
 import type { ColumnType, Generated } from 'kysely';
 import type { LtiTables } from './lti/schema.ts';
+import type { PassbackTables } from './passback/schema.ts';
 import type { StandardsTables } from './standards/schema.ts';
 
 /**
@@ -18,4 +19,4 @@ export interface CoreTables {
   tenants: TenantTable;
 }
 
-export interface Database extends CoreTables, LtiTables, StandardsTables {}
+export interface Database extends CoreTables, LtiTables, StandardsTables, PassbackTables {}

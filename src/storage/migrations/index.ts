@@ -4,6 +4,7 @@ import * as createLtiTables from './20261127T0500-create-lti-tables.ts';
 import * as createStandardsTables from './20261127T0510-create-standards-tables.ts';
 import * as addPlatformFrameOrigins from './20261127T0520-add-platform-frame-origins.ts';
 import * as createDeepLinkRequests from './20261127T0530-create-deep-link-requests.ts';
+import * as createPassbackTables from './20261127T0600-create-passback-tables.ts';
 import * as createAdminSessions from './20261127T0610-create-admin-sessions.ts';
 
 /**
@@ -17,5 +18,6 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '20261127T0510-create-standards-tables': createStandardsTables,
   '20261127T0520-add-platform-frame-origins': addPlatformFrameOrigins,
   '20261127T0530-create-deep-link-requests': createDeepLinkRequests,
+  '20261127T0600-create-passback-tables': createPassbackTables,
   '20261127T0610-create-admin-sessions': createAdminSessions,
 };

@@ -1,0 +1,111 @@
+import { LmsHttpError, LtiError } from '../lti/errors.ts';
+
+/**
+ * Why a post did not land, as one closed list. Transient causes are retried with backoff; permanent
+ * ones stop the cell until a teacher asks to retry (or, for a deleted column, to recreate it).
+ */
+export type TransientPassbackCode =
+  'rate_limited' | 'lms_unavailable' | 'timeout' | 'network' | 'token_endpoint_down' | 'unexpected';
+
+export type PermanentPassbackCode =
+  | 'not_a_student'
+  | 'column_unpublished'
+  | 'course_concluded'
+  | 'column_deleted'
+  | 'forbidden'
+  | 'grades_not_enabled'
+  | 'rejected';
+
+export type PassbackErrorCode = TransientPassbackCode | PermanentPassbackCode;
+
+/** What teachers read on the sync page: what happened, and what to do about it. */
+export const PASSBACK_ERROR_MESSAGES: Readonly<Record<PassbackErrorCode, string>> = Object.freeze({
+  rate_limited:
+    'The LMS asked Mastery Pathways to slow down. Grades will be sent automatically in a moment; nothing to do.',
+  lms_unavailable:
+    'The LMS had a temporary problem. Grades will be sent again automatically; nothing to do.',
+  timeout:
+    'The LMS took too long to answer. Grades will be sent again automatically; nothing to do.',
+  network:
+    'Mastery Pathways could not reach the LMS. Grades will be sent again automatically; if this lasts more than an hour, tell your LMS administrator.',
+  token_endpoint_down:
+    'The LMS did not grant access to the gradebook. Grades will be sent again automatically; if this lasts more than an hour, ask your LMS administrator to check that the tool key is enabled.',
+  unexpected:
+    'Something unexpected went wrong while sending grades. They will be sent again automatically; if this lasts, tell your district administrator.',
+  not_a_student:
+    'The LMS says this person is not a student in the course (for example the Test Student of Student View, or a student who was removed). Nothing will be sent for them; if they are a student, check their enrollment and choose "Retry".',
+  column_unpublished:
+    'The gradebook column is unpublished, so the LMS refuses grades. Publish the assignment in the LMS, then choose "Retry".',
+  course_concluded:
+    'The course has concluded in the LMS, so it no longer accepts grades. Ask your LMS administrator to extend the course end date, then choose "Retry".',
+  column_deleted:
+    'The gradebook column was deleted in the LMS. Choose "Recreate column" to add it again and send the grades, or leave it deleted.',
+  forbidden:
+    'The LMS refused to let Mastery Pathways write grades here. Ask your LMS administrator to check the tool permissions, then choose "Retry".',
+  grades_not_enabled:
+    'Grade passback is not enabled for this course. Ask your LMS administrator to enable the Assignment and Grade Services for the tool, then choose "Retry".',
+  rejected:
+    'The LMS rejected the grade. Check the column in the LMS gradebook, then choose "Retry"; if it keeps failing, tell your district administrator.',
+});
+
+export type PassbackErrorClass =
+  | {
+      readonly kind: 'transient';
+      readonly code: TransientPassbackCode;
+      readonly retryAfterMs: number | undefined;
+      readonly httpStatus: number | undefined;
+    }
+  | {
+      readonly kind: 'permanent';
+      readonly code: PermanentPassbackCode;
+      readonly httpStatus: number | undefined;
+    }
+  /** A 404 on a score post: either the column or the whole course is gone; the worker checks which. */
+  | { readonly kind: 'not_found'; readonly httpStatus: 404 };
+
+function transient(
+  code: TransientPassbackCode,
+  httpStatus?: number,
+  retryAfterMs?: number,
+): PassbackErrorClass {
+  return { kind: 'transient', code, retryAfterMs, httpStatus };
+}
+
+function permanent(code: PermanentPassbackCode, httpStatus?: number): PassbackErrorClass {
+  return { kind: 'permanent', code, httpStatus };
+}
+
+function classifyHttp(error: LmsHttpError): PassbackErrorClass {
+  if (error.kind === 'timeout') return transient('timeout');
+  if (error.kind === 'network') return transient('network');
+  const status = error.status;
+  if (status === undefined) return transient('unexpected');
+  if (status === 429) return transient('rate_limited', status, error.retryAfterMs);
+  if (status >= 500) return transient('lms_unavailable', status, error.retryAfterMs);
+  const body = error.bodyExcerpt.toLowerCase();
+  // Canvas answers these with 422 and a sentence; the sentence tells the causes apart (LMS-NOTES).
+  if (body.includes('unpublished')) return permanent('column_unpublished', status);
+  if (body.includes('concluded')) return permanent('course_concluded', status);
+  if (body.includes('not a student') || body.includes('user not found')) {
+    return permanent('not_a_student', status);
+  }
+  if (status === 404) return { kind: 'not_found', httpStatus: 404 };
+  if (status === 401) return transient('token_endpoint_down', status);
+  if (status === 403) return permanent('forbidden', status);
+  return permanent('rejected', status);
+}
+
+export function classifyPassbackError(error: unknown): PassbackErrorClass {
+  if (error instanceof LmsHttpError) return classifyHttp(error);
+  if (error instanceof LtiError) {
+    if (error.code === 'token_request_failed') {
+      const cause = error.cause;
+      const retryAfterMs = cause instanceof LmsHttpError ? cause.retryAfterMs : undefined;
+      const status = cause instanceof LmsHttpError ? cause.status : undefined;
+      return transient('token_endpoint_down', status, retryAfterMs);
+    }
+    if (error.code === 'service_not_available') return permanent('grades_not_enabled');
+    if (error.code === 'invalid_service_response') return transient('lms_unavailable');
+  }
+  return transient('unexpected');
+}

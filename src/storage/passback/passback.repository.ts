@@ -1,0 +1,679 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database } from '../schema.ts';
+import type { ConfirmedStatus, GradebookColumnKind } from './schema.ts';
+
+/**
+ * All SQL of grade passback. Every query that reads or changes one district's data filters by
+ * `tenant_id`; the worker's claim is the one cross-tenant query (it serves every district) and hands
+ * each cell back with its tenant.
+ */
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/** Tag written on every line item the tool creates, so a teacher (and the tool) can tell them apart. */
+export const PASSBACK_TAG = 'mastery-pathways';
+
+/**
+ * The line item `resourceId` of a column. It is derived from the column's kind and key, not its row id,
+ * so a copied course (Canvas copies line items with their resourceId) finds the copy instead of
+ * creating a duplicate column.
+ */
+export function columnResourceId(kind: GradebookColumnKind, key: string): string {
+  return `mp:${kind}:${key}`;
+}
+
+export class PassbackStorageError extends Error {
+  override readonly name = 'PassbackStorageError';
+  readonly code: 'course_not_in_tenant' | 'column_not_in_tenant';
+
+  constructor(code: PassbackStorageError['code'], message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+export interface EnsureColumnInput {
+  readonly tenantId: string;
+  readonly courseId: string;
+  readonly kind: GradebookColumnKind;
+  readonly key: string;
+  readonly label: string;
+  readonly scoreMaximum: number;
+  readonly now: Date;
+}
+
+/** The tool-side record of a gradebook column (one per course, kind and key); the LMS column follows later. */
+export async function ensureGradebookColumn(tx: Db, input: EnsureColumnInput): Promise<string> {
+  // INSERT … SELECT from courses: a course of another tenant inserts nothing.
+  const row = await sql<{ id: string }>`
+    INSERT INTO gradebook_columns
+      (tenant_id, course_id, kind, key, label, score_maximum, tag, resource_id, created_at)
+    SELECT ${input.tenantId}, c.id, ${input.kind}, ${input.key}, ${input.label}, ${input.scoreMaximum},
+           ${PASSBACK_TAG}, ${columnResourceId(input.kind, input.key)}, ${input.now}
+    FROM courses c WHERE c.id = ${input.courseId} AND c.tenant_id = ${input.tenantId}
+    ON CONFLICT (course_id, kind, key) DO UPDATE SET label = excluded.label
+      WHERE gradebook_columns.tenant_id = excluded.tenant_id
+    RETURNING id
+  `.execute(tx);
+  const id = row.rows[0]?.id;
+  if (id === undefined) {
+    throw new PassbackStorageError(
+      'course_not_in_tenant',
+      `course ${input.courseId} is not in tenant ${input.tenantId}`,
+    );
+  }
+  return id;
+}
+
+export interface DesiredGradeInput {
+  readonly tenantId: string;
+  readonly courseId: string;
+  readonly columnId: string;
+  /** The tool's user id. */
+  readonly userId: string;
+  /** The LTI `sub` the LMS knows the student by. */
+  readonly lmsUserId: string;
+  readonly value: number;
+  readonly comment?: string | undefined;
+  readonly now: Date;
+}
+
+/**
+ * Records what the gradebook should show, inside the caller's transaction (the evidence write), so a
+ * grade and its cause commit together. `version` moves only when the value or comment changed: an
+ * unchanged grade is not posted again (Schoology clears the teacher's Missing flag on every re-post).
+ */
+export async function setDesiredGrade(
+  tx: Db,
+  input: DesiredGradeInput,
+): Promise<{ changed: boolean; version: number }> {
+  const comment = input.comment ?? null;
+  const result = await sql<{ version: string }>`
+    INSERT INTO desired_grades
+      (tenant_id, course_id, column_id, user_id, lms_user_id, value, comment, version, updated_at)
+    SELECT ${input.tenantId}, g.course_id, g.id, ${input.userId}, ${input.lmsUserId}, ${input.value},
+           ${comment}, 1, ${input.now}
+    FROM gradebook_columns g
+    WHERE g.id = ${input.columnId} AND g.tenant_id = ${input.tenantId} AND g.course_id = ${input.courseId}
+    ON CONFLICT (column_id, user_id) DO UPDATE SET
+      value = excluded.value,
+      comment = excluded.comment,
+      lms_user_id = excluded.lms_user_id,
+      version = desired_grades.version + 1,
+      updated_at = excluded.updated_at
+    WHERE desired_grades.tenant_id = excluded.tenant_id
+      AND (desired_grades.value IS DISTINCT FROM excluded.value
+        OR desired_grades.comment IS DISTINCT FROM excluded.comment)
+    RETURNING version
+  `.execute(tx);
+  const written = result.rows[0];
+  if (written !== undefined) return { changed: true, version: Number(written.version) };
+  const existing = await tx
+    .selectFrom('desired_grades')
+    .select('version')
+    .where('tenant_id', '=', input.tenantId)
+    .where('column_id', '=', input.columnId)
+    .where('user_id', '=', input.userId)
+    .executeTakeFirst();
+  if (existing === undefined) {
+    throw new PassbackStorageError(
+      'column_not_in_tenant',
+      `column ${input.columnId} is not in course ${input.courseId} of tenant ${input.tenantId}`,
+    );
+  }
+  return { changed: false, version: Number(existing.version) };
+}
+
+/** A cell handed to one worker until `claimedUntil`: the latest desired value at claim time. */
+export interface ClaimedCell {
+  readonly tenantId: string;
+  readonly courseId: string;
+  readonly platformId: string;
+  readonly columnId: string;
+  readonly userId: string;
+  readonly lmsUserId: string;
+  readonly value: number;
+  readonly comment: string | undefined;
+  readonly version: number;
+  readonly attempts: number;
+  readonly lastTimestamp: Date | undefined;
+  readonly column: {
+    readonly label: string;
+    readonly scoreMaximum: number;
+    readonly tag: string;
+    readonly resourceId: string;
+    readonly lmsColumnId: string | undefined;
+  };
+}
+
+interface ClaimRow {
+  tenant_id: string;
+  course_id: string;
+  platform_id: string;
+  column_id: string;
+  user_id: string;
+  lms_user_id: string;
+  value: number;
+  comment: string | null;
+  version: string;
+  attempts: number | null;
+  last_timestamp: Date | null;
+  label: string;
+  score_maximum: number;
+  tag: string;
+  resource_id: string;
+  lms_column_id: string | null;
+}
+
+/**
+ * Claims up to `limit` due cells in one statement (its own short transaction): desired ahead of
+ * confirmed, course not paused, column not deleted in the LMS, not failed for good at this version,
+ * retry time reached, no live lease. `SKIP LOCKED` lets several workers claim side by side without
+ * waiting for or double-taking each other's rows; the lease (`claimed_until`) hands a crashed
+ * worker's cells to another after it runs out.
+ */
+export async function claimDueCells(
+  db: Db,
+  input: { workerId: string; now: Date; leaseMs: number; limit: number },
+): Promise<ClaimedCell[]> {
+  const until = new Date(input.now.getTime() + input.leaseMs);
+  const result = await sql<ClaimRow>`
+    WITH due AS (
+      SELECT d.column_id, d.user_id, c.attempts, c.last_timestamp
+      FROM desired_grades d
+      JOIN gradebook_columns g ON g.id = d.column_id
+      LEFT JOIN confirmed_grades c ON c.column_id = d.column_id AND c.user_id = d.user_id
+      LEFT JOIN passback_course_state s ON s.course_id = d.course_id
+      WHERE d.version > COALESCE(c.version, 0)
+        AND g.status <> 'deleted_in_lms'
+        AND NOT COALESCE(s.paused, false)
+        AND NOT (COALESCE(c.status, 'retrying') = 'failed' AND c.failed_version = d.version)
+        AND (c.next_attempt_at IS NULL OR c.next_attempt_at <= ${input.now})
+        AND (d.claimed_until IS NULL OR d.claimed_until <= ${input.now})
+      ORDER BY d.updated_at
+      LIMIT ${input.limit}
+      FOR UPDATE OF d SKIP LOCKED
+    )
+    UPDATE desired_grades d
+    SET claimed_by = ${input.workerId}, claimed_until = ${until}
+    FROM due, gradebook_columns g, courses co, deployments dep
+    WHERE d.column_id = due.column_id AND d.user_id = due.user_id
+      AND g.id = d.column_id AND co.id = d.course_id AND dep.id = co.deployment_row_id
+    RETURNING d.tenant_id, d.course_id, dep.platform_id, d.column_id, d.user_id, d.lms_user_id,
+      d.value, d.comment, d.version, due.attempts, due.last_timestamp,
+      g.label, g.score_maximum, g.tag, g.resource_id, g.lms_column_id
+  `.execute(db);
+  return result.rows.map((row) => ({
+    tenantId: row.tenant_id,
+    courseId: row.course_id,
+    platformId: row.platform_id,
+    columnId: row.column_id,
+    userId: row.user_id,
+    lmsUserId: row.lms_user_id,
+    value: row.value,
+    comment: row.comment ?? undefined,
+    version: Number(row.version),
+    attempts: row.attempts ?? 0,
+    lastTimestamp: row.last_timestamp ?? undefined,
+    column: {
+      label: row.label,
+      scoreMaximum: row.score_maximum,
+      tag: row.tag,
+      resourceId: row.resource_id,
+      lmsColumnId: row.lms_column_id ?? undefined,
+    },
+  }));
+}
+
+/** Gives a claimed cell back untouched (e.g. another worker is creating its column). */
+export async function releaseClaim(db: Db, cell: ClaimedCell, workerId: string): Promise<void> {
+  await db
+    .updateTable('desired_grades')
+    .set({ claimed_by: null, claimed_until: null })
+    .where('tenant_id', '=', cell.tenantId)
+    .where('column_id', '=', cell.columnId)
+    .where('user_id', '=', cell.userId)
+    .where('claimed_by', '=', workerId)
+    .execute();
+}
+
+/** The current LMS column id of a tool column (another worker may have resolved it since the claim). */
+export async function findLmsColumnId(
+  db: Db,
+  tenantId: string,
+  columnId: string,
+): Promise<{ lmsColumnId: string | undefined; status: string } | undefined> {
+  const row = await db
+    .selectFrom('gradebook_columns')
+    .select(['lms_column_id', 'status'])
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', columnId)
+    .executeTakeFirst();
+  return row === undefined
+    ? undefined
+    : { lmsColumnId: row.lms_column_id ?? undefined, status: row.status };
+}
+
+/**
+ * Takes the short lease for looking up or creating a column in the LMS. Only the holder may create
+ * it, so two workers never both create the same column.
+ */
+export async function leaseColumnEnsure(
+  db: Db,
+  input: { tenantId: string; columnId: string; now: Date; leaseMs: number },
+): Promise<boolean> {
+  const result = await db
+    .updateTable('gradebook_columns')
+    .set({ ensuring_until: new Date(input.now.getTime() + input.leaseMs) })
+    .where('tenant_id', '=', input.tenantId)
+    .where('id', '=', input.columnId)
+    .where('lms_column_id', 'is', null)
+    .where('status', '=', 'pending')
+    .where((eb) => eb.or([eb('ensuring_until', 'is', null), eb('ensuring_until', '<=', input.now)]))
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+/** Gives the column lease back after a failed look-up or creation, so the next run tries again. */
+export async function releaseColumnEnsure(
+  db: Db,
+  tenantId: string,
+  columnId: string,
+): Promise<void> {
+  await db
+    .updateTable('gradebook_columns')
+    .set({ ensuring_until: null })
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', columnId)
+    .where('lms_column_id', 'is', null)
+    .execute();
+}
+
+export async function markColumnReady(
+  db: Db,
+  input: { tenantId: string; columnId: string; lmsColumnId: string },
+): Promise<void> {
+  await db
+    .updateTable('gradebook_columns')
+    .set({ lms_column_id: input.lmsColumnId, status: 'ready', ensuring_until: null })
+    .where('tenant_id', '=', input.tenantId)
+    .where('id', '=', input.columnId)
+    .execute();
+}
+
+export async function markColumnDeleted(db: Db, tenantId: string, columnId: string): Promise<void> {
+  await db
+    .updateTable('gradebook_columns')
+    .set({ status: 'deleted_in_lms', ensuring_until: null })
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', columnId)
+    .execute();
+}
+
+export type PostOutcome =
+  | { readonly result: 'sent'; readonly timestamp: Date }
+  | {
+      readonly result: 'retrying';
+      readonly timestamp: Date | undefined;
+      readonly nextAttemptAt: Date;
+      readonly code: string;
+      readonly message: string;
+      readonly httpStatus: number | undefined;
+    }
+  | {
+      readonly result: 'failed';
+      readonly timestamp: Date | undefined;
+      readonly code: string;
+      readonly message: string;
+      readonly httpStatus: number | undefined;
+    };
+
+/**
+ * Records what happened to one post: the confirmed row, the audit line, and the end of the claim,
+ * in one transaction. A confirmed version only moves forward (GREATEST), so a slow worker whose lease
+ * ran out cannot roll back a newer confirmation.
+ */
+export async function recordPostOutcome(
+  db: Kysely<Database>,
+  input: { cell: ClaimedCell; workerId: string; now: Date; outcome: PostOutcome },
+): Promise<void> {
+  const { cell, outcome, now } = input;
+  const sent = outcome.result === 'sent';
+  const timestamp = outcome.timestamp ?? null;
+  const nextAttemptAt = outcome.result === 'retrying' ? outcome.nextAttemptAt : null;
+  const code = outcome.result === 'sent' ? null : outcome.code;
+  const message = outcome.result === 'sent' ? null : outcome.message;
+  const failedVersion = outcome.result === 'failed' ? cell.version : null;
+  await db.transaction().execute(async (tx) => {
+    await sql`
+      INSERT INTO confirmed_grades AS c
+        (tenant_id, course_id, column_id, user_id, value, comment, version, confirmed_at, status,
+         failed_version, error_code, error_message, attempts, next_attempt_at, last_timestamp)
+      VALUES (${cell.tenantId}, ${cell.courseId}, ${cell.columnId}, ${cell.userId},
+        ${sent ? cell.value : null}, ${sent ? (cell.comment ?? null) : null}, ${sent ? cell.version : 0},
+        ${sent ? now : null}, ${outcome.result}, ${failedVersion}, ${code}, ${message},
+        ${sent ? 0 : 1}, ${nextAttemptAt}, ${timestamp})
+      ON CONFLICT (column_id, user_id) DO UPDATE SET
+        value = CASE WHEN ${sent} AND ${cell.version} >= c.version THEN excluded.value ELSE c.value END,
+        comment = CASE WHEN ${sent} AND ${cell.version} >= c.version THEN excluded.comment ELSE c.comment END,
+        confirmed_at = CASE WHEN ${sent} THEN excluded.confirmed_at ELSE c.confirmed_at END,
+        version = GREATEST(c.version, excluded.version),
+        status = excluded.status,
+        failed_version = excluded.failed_version,
+        error_code = excluded.error_code,
+        error_message = excluded.error_message,
+        attempts = CASE WHEN ${sent} THEN 0 ELSE c.attempts + 1 END,
+        next_attempt_at = excluded.next_attempt_at,
+        last_timestamp = GREATEST(c.last_timestamp, excluded.last_timestamp)
+      WHERE c.tenant_id = excluded.tenant_id
+    `.execute(tx);
+    await tx
+      .insertInto('passback_audit')
+      .values({
+        tenant_id: cell.tenantId,
+        course_id: cell.courseId,
+        column_id: cell.columnId,
+        user_id: cell.userId,
+        value: cell.value,
+        version: cell.version,
+        result: outcome.result,
+        http_status: outcome.result === 'sent' ? null : (outcome.httpStatus ?? null),
+        error_code: code,
+        at: now,
+      })
+      .execute();
+    await tx
+      .updateTable('desired_grades')
+      .set({ claimed_by: null, claimed_until: null })
+      .where('tenant_id', '=', cell.tenantId)
+      .where('column_id', '=', cell.columnId)
+      .where('user_id', '=', cell.userId)
+      .where('claimed_by', '=', input.workerId)
+      .execute();
+  });
+}
+
+export async function recordCourseRun(
+  db: Db,
+  input: { tenantId: string; courseId: string; now: Date },
+): Promise<void> {
+  await db
+    .insertInto('passback_course_state')
+    .values({ tenant_id: input.tenantId, course_id: input.courseId, last_run_at: input.now })
+    .onConflict((oc) =>
+      oc
+        .column('course_id')
+        .doUpdateSet({ last_run_at: input.now })
+        .where('passback_course_state.tenant_id', '=', input.tenantId),
+    )
+    .execute();
+}
+
+// ---- read models (course sync page) -------------------------------------------------------------
+
+export type CellSyncStatus = 'pending' | 'sent' | 'failed';
+
+export interface StudentSyncStatus {
+  readonly userId: string;
+  readonly lmsUserId: string;
+  readonly pending: number;
+  readonly sent: number;
+  readonly failed: number;
+}
+
+export interface ErrorCause {
+  readonly code: string;
+  readonly message: string;
+  /** Cells with this error that are still waiting ('retrying') or stopped ('failed'). */
+  readonly count: number;
+  readonly status: 'retrying' | 'failed';
+}
+
+export interface CourseSyncSummary {
+  readonly paused: boolean;
+  readonly lastRunAt: Date | undefined;
+  readonly pending: number;
+  readonly sent: number;
+  readonly failed: number;
+  readonly errorsByCause: readonly ErrorCause[];
+  readonly students: readonly StudentSyncStatus[];
+  readonly deletedColumns: readonly { id: string; label: string }[];
+}
+
+// A cell is 'sent' when the LMS confirmed its current version, 'failed' when it failed for good at that
+// version, 'pending' otherwise (waiting, retrying or paused).
+const CELL_STATUS = sql<CellSyncStatus>`CASE
+  WHEN c.version >= d.version THEN 'sent'
+  WHEN c.status = 'failed' AND c.failed_version = d.version THEN 'failed'
+  ELSE 'pending' END`;
+
+export async function courseSyncSummary(
+  db: Db,
+  tenantId: string,
+  courseId: string,
+): Promise<CourseSyncSummary> {
+  const students = await sql<{
+    user_id: string;
+    lms_user_id: string;
+    pending: string;
+    sent: string;
+    failed: string;
+  }>`
+    SELECT user_id, lms_user_id,
+      count(*) FILTER (WHERE status = 'pending') AS pending,
+      count(*) FILTER (WHERE status = 'sent') AS sent,
+      count(*) FILTER (WHERE status = 'failed') AS failed
+    FROM (
+      SELECT d.user_id, d.lms_user_id, ${CELL_STATUS} AS status
+      FROM desired_grades d
+      LEFT JOIN confirmed_grades c
+        ON c.column_id = d.column_id AND c.user_id = d.user_id AND c.tenant_id = d.tenant_id
+      WHERE d.tenant_id = ${tenantId} AND d.course_id = ${courseId}
+    ) cells
+    GROUP BY user_id, lms_user_id
+    ORDER BY lms_user_id
+  `.execute(db);
+  const errors = await sql<{
+    code: string;
+    message: string;
+    status: 'retrying' | 'failed';
+    count: string;
+  }>`
+    SELECT c.error_code AS code, min(c.error_message) AS message, c.status, count(*) AS count
+    FROM confirmed_grades c
+    JOIN desired_grades d ON d.column_id = c.column_id AND d.user_id = c.user_id
+    WHERE c.tenant_id = ${tenantId} AND c.course_id = ${courseId}
+      AND c.status IN ('retrying', 'failed') AND c.error_code IS NOT NULL AND d.version > c.version
+    GROUP BY c.error_code, c.status
+    ORDER BY count(*) DESC, c.error_code
+  `.execute(db);
+  const state = await db
+    .selectFrom('passback_course_state')
+    .select(['paused', 'last_run_at'])
+    .where('tenant_id', '=', tenantId)
+    .where('course_id', '=', courseId)
+    .executeTakeFirst();
+  const deletedColumns = await db
+    .selectFrom('gradebook_columns')
+    .select(['id', 'label'])
+    .where('tenant_id', '=', tenantId)
+    .where('course_id', '=', courseId)
+    .where('status', '=', 'deleted_in_lms')
+    .orderBy('label')
+    .execute();
+  const studentRows = students.rows.map((row) => ({
+    userId: row.user_id,
+    lmsUserId: row.lms_user_id,
+    pending: Number(row.pending),
+    sent: Number(row.sent),
+    failed: Number(row.failed),
+  }));
+  const total = (field: 'pending' | 'sent' | 'failed') =>
+    studentRows.reduce((sum, row) => sum + row[field], 0);
+  return {
+    paused: state?.paused ?? false,
+    lastRunAt: state?.last_run_at ?? undefined,
+    pending: total('pending'),
+    sent: total('sent'),
+    failed: total('failed'),
+    errorsByCause: errors.rows.map((row) => ({
+      code: row.code,
+      message: row.message,
+      status: row.status,
+      count: Number(row.count),
+    })),
+    students: studentRows,
+    deletedColumns,
+  };
+}
+
+export interface CellSyncDetail {
+  readonly status: CellSyncStatus;
+  readonly desiredVersion: number;
+  readonly confirmedVersion: number;
+  readonly confirmedStatus: ConfirmedStatus | undefined;
+  readonly errorCode: string | undefined;
+  readonly errorMessage: string | undefined;
+  readonly attempts: number;
+  readonly nextAttemptAt: Date | undefined;
+}
+
+export async function cellSyncDetail(
+  db: Db,
+  tenantId: string,
+  columnId: string,
+  userId: string,
+): Promise<CellSyncDetail | undefined> {
+  const result = await sql<{
+    status: CellSyncStatus;
+    desired_version: string;
+    confirmed_version: string | null;
+    confirmed_status: ConfirmedStatus | null;
+    error_code: string | null;
+    error_message: string | null;
+    attempts: number | null;
+    next_attempt_at: Date | null;
+  }>`
+    SELECT ${CELL_STATUS} AS status, d.version AS desired_version, c.version AS confirmed_version,
+      c.status AS confirmed_status, c.error_code, c.error_message, c.attempts, c.next_attempt_at
+    FROM desired_grades d
+    LEFT JOIN confirmed_grades c
+      ON c.column_id = d.column_id AND c.user_id = d.user_id AND c.tenant_id = d.tenant_id
+    WHERE d.tenant_id = ${tenantId} AND d.column_id = ${columnId} AND d.user_id = ${userId}
+  `.execute(db);
+  const row = result.rows[0];
+  if (row === undefined) return undefined;
+  return {
+    status: row.status,
+    desiredVersion: Number(row.desired_version),
+    confirmedVersion: Number(row.confirmed_version ?? 0),
+    confirmedStatus: row.confirmed_status ?? undefined,
+    errorCode: row.error_code ?? undefined,
+    errorMessage: row.error_message ?? undefined,
+    attempts: row.attempts ?? 0,
+    nextAttemptAt: row.next_attempt_at ?? undefined,
+  };
+}
+
+/** Operator-level gauges: cells waiting in every district, and how long the oldest has waited. */
+export async function queueStats(
+  db: Db,
+  now: Date,
+): Promise<{ depth: number; oldestPendingSeconds: number }> {
+  const result = await sql<{ depth: string; oldest: Date | null }>`
+    SELECT count(*) AS depth, min(d.updated_at) AS oldest
+    FROM desired_grades d
+    LEFT JOIN confirmed_grades c ON c.column_id = d.column_id AND c.user_id = d.user_id
+    WHERE d.version > COALESCE(c.version, 0)
+      AND NOT (COALESCE(c.status, 'retrying') = 'failed' AND c.failed_version = d.version)
+  `.execute(db);
+  const row = result.rows[0];
+  const oldest = row?.oldest ?? null;
+  return {
+    depth: Number(row?.depth ?? 0),
+    oldestPendingSeconds:
+      oldest === null ? 0 : Math.max(0, (now.getTime() - oldest.getTime()) / 1000),
+  };
+}
+
+// ---- controls (teacher actions on the sync page) ------------------------------------------------
+
+export async function setCoursePaused(
+  db: Db,
+  input: { tenantId: string; courseId: string; paused: boolean },
+): Promise<void> {
+  await sql`
+    INSERT INTO passback_course_state (tenant_id, course_id, paused)
+    SELECT c.tenant_id, c.id, ${input.paused} FROM courses c
+    WHERE c.id = ${input.courseId} AND c.tenant_id = ${input.tenantId}
+    ON CONFLICT (course_id) DO UPDATE SET paused = excluded.paused
+      WHERE passback_course_state.tenant_id = excluded.tenant_id
+  `.execute(db);
+}
+
+/** "Sync now": cells waiting out a transient-error backoff become due at once. */
+export async function syncCourseNow(db: Db, tenantId: string, courseId: string): Promise<number> {
+  const result = await db
+    .updateTable('confirmed_grades')
+    .set({ next_attempt_at: null })
+    .where('tenant_id', '=', tenantId)
+    .where('course_id', '=', courseId)
+    .where('status', '=', 'retrying')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+/** "Retry now" for cells that failed for good (after the teacher fixed the cause). */
+export async function retryFailed(
+  db: Db,
+  input: { tenantId: string; courseId: string; columnId?: string; userId?: string },
+): Promise<number> {
+  let query = db
+    .updateTable('confirmed_grades')
+    .set({ status: 'retrying', failed_version: null, next_attempt_at: null, attempts: 0 })
+    .where('tenant_id', '=', input.tenantId)
+    .where('course_id', '=', input.courseId)
+    .where('status', '=', 'failed');
+  if (input.columnId !== undefined) query = query.where('column_id', '=', input.columnId);
+  if (input.userId !== undefined) query = query.where('user_id', '=', input.userId);
+  const result = await query.executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+/** "Resync everything": every cell of the course is posted again once (its version moves on). */
+export async function resyncCourse(db: Db, tenantId: string, courseId: string): Promise<number> {
+  const result = await db
+    .updateTable('desired_grades')
+    .set({ version: sql<string>`version + 1` })
+    .where('tenant_id', '=', tenantId)
+    .where('course_id', '=', courseId)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+/**
+ * The teacher asked to recreate a column deleted in the LMS: it is looked up or created again on the
+ * next run, and its failed cells become due.
+ */
+export async function recreateColumn(
+  db: Kysely<Database>,
+  input: { tenantId: string; columnId: string },
+): Promise<boolean> {
+  return db.transaction().execute(async (tx) => {
+    const column = await tx
+      .updateTable('gradebook_columns')
+      .set({ status: 'pending', lms_column_id: null, ensuring_until: null })
+      .where('tenant_id', '=', input.tenantId)
+      .where('id', '=', input.columnId)
+      .where('status', '=', 'deleted_in_lms')
+      .returning('course_id')
+      .executeTakeFirst();
+    if (column === undefined) return false;
+    await retryFailed(tx, {
+      tenantId: input.tenantId,
+      courseId: column.course_id,
+      columnId: input.columnId,
+    });
+    return true;
+  });
+}

@@ -1,0 +1,530 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { expect } from 'chai';
+import { sql } from 'kysely';
+import { Registry } from 'prom-client';
+import { USER_AGENT, type AppServices } from '../../src/app-services.ts';
+import type { Flavour } from '../../src/emulator/types.ts';
+import { createLogger } from '../../src/logger.ts';
+import { createLmsHttpClient } from '../../src/lti/http.ts';
+import { createTokenClient } from '../../src/lti/token-client.ts';
+import { createToolSigner } from '../../src/lti/tool-keys.ts';
+import { resolveLmsFromServices } from '../../src/passback/resolve-lms.ts';
+import { createPassbackWorker, type PassbackWorker } from '../../src/passback/worker.ts';
+import {
+  cellSyncDetail,
+  courseSyncSummary,
+  ensureGradebookColumn,
+  recreateColumn,
+  resyncCourse,
+  retryFailed,
+  setCoursePaused,
+  setDesiredGrade,
+} from '../../src/storage/passback/passback.repository.ts';
+import type { Person } from '../../src/emulator/types.ts';
+import type { User } from '../../src/storage/lti/people.repository.ts';
+import { createTestDatabase, testEngine, type TestDatabase } from '../support/database.ts';
+import { createLtiWorld, launch, type LtiWorld } from '../support/lti-world.ts';
+
+const quiet = createLogger({ level: 'silent' });
+
+/** The emulator's line item id is the last path segment of the AGS line item URL. */
+function lineItemIdOf(lineItemUrl: string): string {
+  const segments = new URL(lineItemUrl).pathname.split('/');
+  return segments.at(-1) ?? '';
+}
+
+for (const flavour of ['canvas', 'schoology'] as const satisfies readonly Flavour[]) {
+  describe(`grade passback to ${flavour} (${testEngine})`, function () {
+    this.timeout(60_000);
+    let database: TestDatabase;
+    let world: LtiWorld;
+    let services: AppServices;
+    let courseId: string;
+    let students: { person: Person; user: User }[];
+    /** The worker's clock runs ahead by `offsetMs` so tests can pass retry times without waiting. */
+    let offsetMs = 0;
+    const workerNow = () => new Date(Date.now() + offsetMs);
+
+    before(async () => {
+      database = await createTestDatabase();
+      world = await createLtiWorld(database, { flavour, platformStorage: false });
+      const teacherLaunch = await launch(world, { userId: world.seed.teacher.userId });
+      expect(teacherLaunch.status, teacherLaunch.body).to.equal(303);
+      const course = (await world.tool.services.people.listCourses(world.tenantId))[0];
+      if (course === undefined) throw new Error('the launch recorded no course');
+      courseId = course.id;
+      // The app's services retry inline; here the worker owns retries, so its HTTP client does not
+      // retry and gives up quickly (timeouts are tested with the emulator's delay fault).
+      const base = world.tool.services;
+      const http = createLmsHttpClient({
+        fetch,
+        userAgent: USER_AGENT,
+        sleep: (ms) => sleep(ms),
+        random: Math.random,
+        now: () => new Date(),
+        maxRetries: 0,
+        timeoutMs: 400,
+      });
+      const tokenClient = createTokenClient({
+        http,
+        now: () => new Date(),
+        randomId: () => randomUUID(),
+        signer: async (payload) => createToolSigner(await base.toolKeys.signingKey())(payload),
+      });
+      services = { ...base, http, tokenClient };
+      const people = [
+        ...world.seed.students,
+        ...(world.seed.testStudent ? [world.seed.testStudent] : []),
+      ];
+      students = [];
+      for (const person of people) {
+        const user = await base.people.upsertUser(
+          world.tenantId,
+          {
+            issuer: world.emulator.issuer,
+            sub: person.sub,
+            name: person.name,
+            givenName: person.givenName,
+            familyName: person.familyName,
+            email: undefined,
+          },
+          false,
+        );
+        students.push({ person, user });
+      }
+    });
+
+    after(async () => {
+      await world.close();
+      await database.close();
+    });
+
+    afterEach(async () => {
+      world.emulator.state.clearFaults();
+      offsetMs = 0;
+      // Each test starts with an empty queue: another test's leftovers would be claimed too.
+      await sql`DELETE FROM desired_grades`.execute(database.db);
+      await sql`DELETE FROM passback_course_state`.execute(database.db);
+    });
+
+    function worker(extra: { workerId?: string; metrics?: Registry } = {}): PassbackWorker {
+      return createPassbackWorker({
+        db: database.db,
+        resolveLms: resolveLmsFromServices(services),
+        now: workerNow,
+        sleep: (ms) => sleep(ms),
+        logger: quiet,
+        random: () => 0.5,
+        limits: { requestsPerSecond: 1000, burst: 50, baseBackoffMs: 1000, maxBackoffMs: 4000 },
+        ...extra,
+      });
+    }
+
+    async function column(key: string, scoreMaximum = 4): Promise<string> {
+      return database.db.transaction().execute((tx) =>
+        ensureGradebookColumn(tx, {
+          tenantId: world.tenantId,
+          courseId,
+          kind: 'standard',
+          key,
+          label: `Standard ${key}`,
+          scoreMaximum,
+          now: new Date(),
+        }),
+      );
+    }
+
+    async function grade(columnId: string, student: { person: Person; user: User }, value: number) {
+      return database.db.transaction().execute((tx) =>
+        setDesiredGrade(tx, {
+          tenantId: world.tenantId,
+          courseId,
+          columnId,
+          userId: student.user.id,
+          lmsUserId: student.person.sub,
+          value,
+          now: new Date(),
+        }),
+      );
+    }
+
+    async function lmsColumnId(columnId: string): Promise<string> {
+      const row = await database.db
+        .selectFrom('gradebook_columns')
+        .select('lms_column_id')
+        .where('id', '=', columnId)
+        .executeTakeFirstOrThrow();
+      if (row.lms_column_id === null) throw new Error('column not created in the LMS yet');
+      return lineItemIdOf(row.lms_column_id);
+    }
+
+    function cell(columnLineItemId: string, student: { person: Person }) {
+      return world.emulator.state.findCell(columnLineItemId, student.person.sub);
+    }
+
+    function toolLineItems() {
+      return world.emulator.state
+        .lineItemsOf(world.seed.course.courseId)
+        .filter((item) => item.tag === 'mastery-pathways');
+    }
+
+    const realStudents = () => students.filter((s) => !s.person.isTestStudent);
+    const first = () => {
+      const student = realStudents()[0];
+      if (student === undefined) throw new Error('no student');
+      return student;
+    };
+
+    it('when grades are desired, then one column is created per standard and every score lands', async () => {
+      const columnA = await column('A');
+      const columnB = await column('B');
+      for (const student of realStudents()) {
+        await grade(columnA, student, 3);
+        await grade(columnB, student, 2.5);
+      }
+      const result = await worker().drain();
+      expect(result.sent).to.equal(realStudents().length * 2);
+      expect(toolLineItems()).to.have.length(2);
+      for (const student of realStudents()) {
+        expect(cell(await lmsColumnId(columnA), student)?.lastScore?.scoreGiven).to.equal(3);
+        expect(cell(await lmsColumnId(columnB), student)?.lastScore?.scoreGiven).to.equal(2.5);
+      }
+      const summary = await courseSyncSummary(database.db, world.tenantId, courseId);
+      expect(summary.sent).to.equal(realStudents().length * 2);
+      expect(summary.pending).to.equal(0);
+      expect(summary.lastRunAt).to.be.instanceOf(Date);
+    });
+
+    it('when a new worker starts after a crash between creating a column and storing it, then it finds the column instead of creating another', async () => {
+      const columnId = await column('restart');
+      await grade(columnId, first(), 1);
+      await worker().drain();
+      expect(
+        toolLineItems().filter((item) => item.resourceId === 'mp:standard:restart'),
+      ).to.have.length(1);
+      // The state a crash right after the LMS created the column leaves behind.
+      await database.db
+        .updateTable('gradebook_columns')
+        .set({ lms_column_id: null, status: 'pending' })
+        .where('id', '=', columnId)
+        .execute();
+      await grade(columnId, first(), 2);
+      const result = await worker().drain();
+      expect(result.sent).to.equal(1);
+      expect(
+        toolLineItems().filter((item) => item.resourceId === 'mp:standard:restart'),
+      ).to.have.length(1);
+      expect(cell(await lmsColumnId(columnId), first())?.lastScore?.scoreGiven).to.equal(2);
+    });
+
+    it('when an unchanged value is set again, then nothing is re-posted', async () => {
+      const columnId = await column('unchanged');
+      await grade(columnId, first(), 3);
+      await worker().drain();
+      const again = await grade(columnId, first(), 3);
+      expect(again.changed).to.equal(false);
+      const result = await worker().drain();
+      expect(result.claimed).to.equal(0);
+      expect(cell(await lmsColumnId(columnId), first())?.postCount).to.equal(1);
+    });
+
+    it('when a value changes 10 times before the worker runs, then the latest value is posted once', async () => {
+      const columnId = await column('rapid');
+      for (let value = 1; value <= 10; value += 1) await grade(columnId, first(), value / 2.5);
+      await worker().drain();
+      const posted = cell(await lmsColumnId(columnId), first());
+      expect(posted?.postCount).to.equal(1);
+      expect(posted?.lastScore?.scoreGiven).to.equal(4);
+      const detail = await cellSyncDetail(database.db, world.tenantId, columnId, first().user.id);
+      expect(detail).to.include({ status: 'sent', desiredVersion: 10, confirmedVersion: 10 });
+    });
+
+    it('when the LMS answers 429 with Retry-After, then the cell waits at least that long', async () => {
+      const columnId = await column('429');
+      await grade(columnId, first(), 1);
+      await worker().drain();
+      await grade(columnId, first(), 2);
+      world.emulator.state.injectFaults({ kind: 'status', status: 429, retryAfterSeconds: 120 }, 1);
+      const before = workerNow().getTime();
+      const failed = await worker().runOnce();
+      expect(failed.retrying).to.equal(1);
+      const detail = await cellSyncDetail(database.db, world.tenantId, columnId, first().user.id);
+      expect(detail?.errorCode).to.equal('rate_limited');
+      expect(detail?.nextAttemptAt?.getTime()).to.be.at.least(before + 120_000);
+      expect((await worker().runOnce()).claimed).to.equal(0);
+      offsetMs = 121_000;
+      expect((await worker().drain()).sent).to.equal(1);
+      expect(cell(await lmsColumnId(columnId), first())?.lastScore?.scoreGiven).to.equal(2);
+    });
+
+    it('when the LMS answers 500 or times out, then the post is retried later and lands', async () => {
+      const columnId = await column('5xx');
+      await grade(columnId, first(), 1);
+      await worker().drain();
+      await grade(columnId, first(), 2);
+      world.emulator.state.injectFaults({ kind: 'status', status: 500 }, 1);
+      expect((await worker().runOnce()).retrying).to.equal(1);
+      expect(
+        (await cellSyncDetail(database.db, world.tenantId, columnId, first().user.id))?.errorCode,
+      ).to.equal('lms_unavailable');
+      offsetMs = 5_000;
+      world.emulator.state.injectFaults({ kind: 'delay', ms: 1_500 }, 1);
+      expect((await worker().runOnce()).retrying).to.equal(1);
+      const detail = await cellSyncDetail(database.db, world.tenantId, columnId, first().user.id);
+      expect(detail).to.include({ errorCode: 'timeout', attempts: 2, status: 'pending' });
+      offsetMs = 15_000;
+      expect((await worker().drain()).sent).to.equal(1);
+      expect(cell(await lmsColumnId(columnId), first())?.lastScore?.scoreGiven).to.equal(2);
+    });
+
+    it('when the course is paused, then nothing is posted until it is resumed', async () => {
+      const columnId = await column('paused');
+      await setCoursePaused(database.db, { tenantId: world.tenantId, courseId, paused: true });
+      await grade(columnId, first(), 2);
+      expect((await worker().drain()).claimed).to.equal(0);
+      expect((await courseSyncSummary(database.db, world.tenantId, courseId)).paused).to.equal(
+        true,
+      );
+      await setCoursePaused(database.db, { tenantId: world.tenantId, courseId, paused: false });
+      expect((await worker().drain()).sent).to.equal(1);
+    });
+
+    it('when "resync everything" is chosen, then every cell is posted once more', async () => {
+      const columnId = await column('resync');
+      for (const student of realStudents()) await grade(columnId, student, 2);
+      await worker().drain();
+      expect(await resyncCourse(database.db, world.tenantId, courseId)).to.equal(
+        realStudents().length,
+      );
+      expect((await worker().drain()).sent).to.equal(realStudents().length);
+      for (const student of realStudents()) {
+        expect(cell(await lmsColumnId(columnId), student)?.postCount).to.equal(2);
+      }
+    });
+
+    it('when two workers run at once, then each cell is posted at most once and each column created once', async () => {
+      const columns = [await column('race-1'), await column('race-2')];
+      for (const columnId of columns) {
+        for (const student of realStudents()) await grade(columnId, student, 3);
+      }
+      const a = worker({ workerId: 'worker-a' });
+      const b = worker({ workerId: 'worker-b' });
+      const [ra, rb] = await Promise.all([a.drain(), b.drain()]);
+      expect(ra.sent + rb.sent).to.equal(columns.length * realStudents().length);
+      for (const columnId of columns) {
+        const lineItemId = await lmsColumnId(columnId);
+        for (const student of realStudents())
+          expect(cell(lineItemId, student)?.postCount).to.equal(1);
+      }
+      expect(
+        toolLineItems().filter((item) => item.resourceId?.startsWith('mp:standard:race-')),
+      ).to.have.length(2);
+    });
+
+    it('when a column was deleted in the LMS, then the teacher sees it and it is recreated only on request', async () => {
+      const columnId = await column('deleted');
+      await grade(columnId, first(), 1);
+      await worker().drain();
+      world.emulator.state.deleteLineItem(await lmsColumnId(columnId));
+      await grade(columnId, first(), 2);
+      expect((await worker().drain()).failed).to.equal(1);
+      const summary = await courseSyncSummary(database.db, world.tenantId, courseId);
+      expect(summary.deletedColumns.map((c) => c.id)).to.deep.equal([columnId]);
+      expect(summary.errorsByCause[0]).to.include({
+        code: 'column_deleted',
+        count: 1,
+        status: 'failed',
+      });
+      await grade(columnId, first(), 3);
+      expect((await worker().drain()).claimed).to.equal(0);
+      expect(await recreateColumn(database.db, { tenantId: world.tenantId, columnId })).to.equal(
+        true,
+      );
+      expect((await worker().drain()).sent).to.equal(1);
+      expect(cell(await lmsColumnId(columnId), first())?.lastScore?.scoreGiven).to.equal(3);
+    });
+
+    it('when posts succeed and fail, then the metrics count them and the queue depth drops to zero', async () => {
+      const registry = new Registry();
+      const columnId = await column('metrics');
+      for (const student of realStudents()) await grade(columnId, student, 1);
+      await worker({ metrics: registry }).drain();
+      const text = await registry.metrics();
+      expect(text).to.contain(`passback_posts_total{result="sent"} ${realStudents().length}`);
+      expect(text).to.match(/passback_queue_depth 0\b/);
+      expect(text).to.match(/passback_oldest_pending_seconds 0\b/);
+    });
+
+    it('when the token endpoint is down, then the post is retried later and lands', async () => {
+      const columnId = await column('token-down');
+      await grade(columnId, first(), 2);
+      // A fresh token client has no cached token, so the next request goes to the token endpoint.
+      const freshTokens = createTokenClient({
+        http: services.http,
+        now: () => new Date(),
+        randomId: () => randomUUID(),
+        signer: async (payload) => createToolSigner(await services.toolKeys.signingKey())(payload),
+      });
+      const fresh = createPassbackWorker({
+        db: database.db,
+        resolveLms: resolveLmsFromServices({ ...services, tokenClient: freshTokens }),
+        now: workerNow,
+        sleep: (ms) => sleep(ms),
+        logger: quiet,
+        random: () => 0.5,
+        limits: { requestsPerSecond: 1000, burst: 50, baseBackoffMs: 1000, maxBackoffMs: 4000 },
+      });
+      world.emulator.state.injectFaults({ kind: 'status', status: 503 }, 1);
+      expect((await fresh.runOnce()).retrying).to.equal(1);
+      const detail = await cellSyncDetail(database.db, world.tenantId, columnId, first().user.id);
+      expect(detail?.errorCode).to.equal('token_endpoint_down');
+      offsetMs = 5_000;
+      const drained = await fresh.drain();
+      expect(drained.sent).to.equal(1);
+    });
+
+    it('when the worker is started and stopped, then it posts while running and nothing after stop', async () => {
+      const columnId = await column('loop');
+      const looping = createPassbackWorker({
+        db: database.db,
+        resolveLms: resolveLmsFromServices(services),
+        now: workerNow,
+        sleep: (ms) => sleep(ms),
+        logger: quiet,
+        limits: { requestsPerSecond: 1000, burst: 50, pollIntervalMs: 10 },
+      });
+      looping.start();
+      try {
+        await grade(columnId, first(), 2);
+        for (let i = 0; i < 500; i += 1) {
+          const detail = await cellSyncDetail(
+            database.db,
+            world.tenantId,
+            columnId,
+            first().user.id,
+          );
+          if (detail?.status === 'sent') break;
+          await sleep(10);
+        }
+      } finally {
+        await looping.stop();
+      }
+      const lineItemId = await lmsColumnId(columnId);
+      expect(cell(lineItemId, first())?.lastScore?.scoreGiven).to.equal(2);
+      await grade(columnId, first(), 3);
+      await sleep(50);
+      expect(cell(lineItemId, first())?.postCount).to.equal(1);
+      expect(
+        (await cellSyncDetail(database.db, world.tenantId, columnId, first().user.id))?.status,
+      ).to.equal('pending');
+    });
+
+    if (flavour === 'canvas') {
+      it('when the Test Student is graded, then the 422 is reported in words and not retried', async () => {
+        const testStudent = students.find((s) => s.person.isTestStudent);
+        if (testStudent === undefined) throw new Error('no test student');
+        const columnId = await column('test-student');
+        await grade(columnId, testStudent, 2);
+        await grade(columnId, first(), 2);
+        const result = await worker().drain();
+        expect(result).to.include({ sent: 1, failed: 1 });
+        const detail = await cellSyncDetail(
+          database.db,
+          world.tenantId,
+          columnId,
+          testStudent.user.id,
+        );
+        expect(detail?.status).to.equal('failed');
+        expect(detail?.errorCode).to.equal('not_a_student');
+        expect(detail?.errorMessage).to.match(/not a student.*Test Student/);
+        offsetMs = 24 * 3600_000;
+        expect((await worker().drain()).claimed).to.equal(0);
+        const summary = await courseSyncSummary(database.db, world.tenantId, courseId);
+        expect(summary).to.include({ failed: 1, sent: 1 });
+      });
+
+      it('when the column is unpublished, then the failure is reported, not retried, and "retry" sends it after publishing', async () => {
+        const columnId = await column('unpublished');
+        await grade(columnId, first(), 1);
+        await worker().drain();
+        const lineItemId = await lmsColumnId(columnId);
+        world.emulator.state.setLineItemPublished(lineItemId, false);
+        await grade(columnId, first(), 3);
+        expect((await worker().drain()).failed).to.equal(1);
+        const detail = await cellSyncDetail(database.db, world.tenantId, columnId, first().user.id);
+        expect(detail).to.include({ status: 'failed', errorCode: 'column_unpublished' });
+        expect(detail?.errorMessage).to.contain('Publish the assignment');
+        expect((await worker().drain()).claimed).to.equal(0);
+        world.emulator.state.setLineItemPublished(lineItemId, true);
+        expect(
+          await retryFailed(database.db, { tenantId: world.tenantId, courseId, columnId }),
+        ).to.equal(1);
+        expect((await worker().drain()).sent).to.equal(1);
+        expect(cell(lineItemId, first())?.lastScore?.scoreGiven).to.equal(3);
+      });
+
+      it('when the course has concluded, then the 404 is reported as a concluded course', async () => {
+        const columnId = await column('concluded');
+        await grade(columnId, first(), 1);
+        await worker().drain();
+        world.emulator.state.setCourseConcluded(world.seed.course.courseId, true);
+        try {
+          await grade(columnId, first(), 2);
+          expect((await worker().drain()).failed).to.equal(1);
+          const detail = await cellSyncDetail(
+            database.db,
+            world.tenantId,
+            columnId,
+            first().user.id,
+          );
+          expect(detail?.errorCode).to.equal('course_concluded');
+        } finally {
+          world.emulator.state.setCourseConcluded(world.seed.course.courseId, false);
+        }
+      });
+
+      it("when the teacher typed a grade in Canvas, then the tool's post does not overwrite it", async () => {
+        const columnId = await column('manual');
+        await grade(columnId, first(), 1);
+        await worker().drain();
+        const lineItemId = await lmsColumnId(columnId);
+        world.emulator.state.setTeacherGrade(lineItemId, first().person.sub, 3.5);
+        await grade(columnId, first(), 2);
+        expect((await worker().drain()).sent).to.equal(1);
+        const posted = cell(lineItemId, first());
+        expect(posted?.lastScore?.scoreGiven).to.equal(2);
+        expect(posted?.displayedScore).to.equal(3.5);
+      });
+
+      it('when the worker clock is behind the last timestamp sent, then the next post still carries a later timestamp', async () => {
+        const columnId = await column('timestamps');
+        offsetMs = 60_000;
+        await grade(columnId, first(), 1);
+        await worker().drain();
+        offsetMs = 0;
+        await grade(columnId, first(), 2);
+        expect((await worker().drain()).sent).to.equal(1);
+        const history = cell(await lmsColumnId(columnId), first())?.history ?? [];
+        expect(history).to.have.length(2);
+        expect(Date.parse(history[1]?.timestamp ?? '')).to.be.greaterThan(
+          Date.parse(history[0]?.timestamp ?? ''),
+        );
+      });
+    }
+
+    if (flavour === 'schoology') {
+      it("when an unchanged grade is set again, then the teacher's Missing flag survives", async () => {
+        const columnId = await column('missing');
+        await grade(columnId, first(), 2);
+        await worker().drain();
+        const lineItemId = await lmsColumnId(columnId);
+        world.emulator.state.setMissing(lineItemId, first().person.sub, true);
+        await grade(columnId, first(), 2);
+        await worker().drain();
+        expect(cell(lineItemId, first())?.missing).to.equal(true);
+        expect(cell(lineItemId, first())?.postCount).to.equal(1);
+      });
+    }
+  });
+}

@@ -1,0 +1,332 @@
+import { expect } from 'chai';
+import {
+  PassbackStorageError,
+  cellSyncDetail,
+  claimDueCells,
+  courseSyncSummary,
+  ensureGradebookColumn,
+  recordPostOutcome,
+  recreateColumn,
+  resyncCourse,
+  retryFailed,
+  setCoursePaused,
+  setDesiredGrade,
+  syncCourseNow,
+} from '../../../src/storage/passback/passback.repository.ts';
+import { createPlatformRepository } from '../../../src/storage/lti/platforms.repository.ts';
+import { createTestDatabase, testEngine, type TestDatabase } from '../../support/database.ts';
+
+interface District {
+  tenantId: string;
+  courseId: string;
+  userIds: string[];
+}
+
+const NOW = new Date('2026-11-27T06:00:00.000Z');
+
+async function seedDistrict(database: TestDatabase, slug: string): Promise<District> {
+  const db = database.db;
+  const tenant = await db
+    .insertInto('tenants')
+    .values({ slug, name: slug })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  const platform = await createPlatformRepository(db).create({
+    issuer: `https://${slug}.example.org`,
+    clientId: 'client',
+    name: slug,
+    flavour: 'canvas',
+    authLoginUrl: `https://${slug}.example.org/auth`,
+    authTokenUrl: `https://${slug}.example.org/token`,
+    jwksUrl: `https://${slug}.example.org/jwks`,
+  });
+  const deployment = await db
+    .insertInto('deployments')
+    .values({ platform_id: platform.id, deployment_id: '1', tenant_id: tenant.id, label: null })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  const course = await db
+    .insertInto('courses')
+    .values({
+      tenant_id: tenant.id,
+      deployment_row_id: deployment.id,
+      context_id: 'course-1',
+      title: 'Algebra',
+      label: null,
+      ags_line_items_url: `https://${slug}.example.org/line_items`,
+      ags_scopes: [],
+      nrps_memberships_url: null,
+      nrps_service_versions: [],
+      updated_at: NOW,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  const userIds: string[] = [];
+  for (const sub of ['s1', 's2']) {
+    const user = await db
+      .insertInto('users')
+      .values({
+        tenant_id: tenant.id,
+        issuer: `https://${slug}.example.org`,
+        sub,
+        name: null,
+        given_name: null,
+        family_name: null,
+        email: null,
+        created_at: NOW,
+        updated_at: NOW,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    userIds.push(user.id);
+  }
+  return { tenantId: tenant.id, courseId: course.id, userIds };
+}
+
+describe(`passback storage (${testEngine})`, function () {
+  this.timeout(30_000);
+  let database: TestDatabase;
+  let hartford: District;
+  let newHaven: District;
+
+  before(async () => {
+    database = await createTestDatabase();
+    hartford = await seedDistrict(database, 'hartford');
+    newHaven = await seedDistrict(database, 'new-haven');
+  });
+  after(async () => {
+    await database.close();
+  });
+  afterEach(async () => {
+    await database.db.deleteFrom('desired_grades').execute();
+    await database.db.deleteFrom('passback_course_state').execute();
+  });
+
+  const column = (district: District, key: string, courseId = district.courseId) =>
+    database.db.transaction().execute((tx) =>
+      ensureGradebookColumn(tx, {
+        tenantId: district.tenantId,
+        courseId,
+        kind: 'standard',
+        key,
+        label: `Standard ${key}`,
+        scoreMaximum: 4,
+        now: NOW,
+      }),
+    );
+
+  const desire = (
+    district: District,
+    columnId: string,
+    user: number,
+    value: number,
+    comment?: string,
+  ) =>
+    database.db.transaction().execute((tx) =>
+      setDesiredGrade(tx, {
+        tenantId: district.tenantId,
+        courseId: district.courseId,
+        columnId,
+        userId: district.userIds[user] ?? '',
+        lmsUserId: `s${user + 1}`,
+        value,
+        comment,
+        now: NOW,
+      }),
+    );
+
+  it('when the same column is ensured twice, then one row serves both', async () => {
+    expect(await column(hartford, 'dup')).to.equal(await column(hartford, 'dup'));
+  });
+
+  it('when a district names a course of another district, then no column is created', async () => {
+    let error: unknown;
+    try {
+      await column(hartford, 'foreign', newHaven.courseId);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).to.be.instanceOf(PassbackStorageError);
+    expect((error as PassbackStorageError).code).to.equal('course_not_in_tenant');
+  });
+
+  it('when the value or comment changes, then the version moves; when nothing changes, it stays', async () => {
+    const columnId = await column(hartford, 'versions');
+    expect(await desire(hartford, columnId, 0, 3)).to.deep.equal({ changed: true, version: 1 });
+    expect(await desire(hartford, columnId, 0, 3)).to.deep.equal({ changed: false, version: 1 });
+    expect(await desire(hartford, columnId, 0, 3, 'Great work')).to.deep.equal({
+      changed: true,
+      version: 2,
+    });
+    expect(await desire(hartford, columnId, 0, 3.5, 'Great work')).to.deep.equal({
+      changed: true,
+      version: 3,
+    });
+  });
+
+  it('when the evidence transaction rolls back, then the desired grade is not recorded', async () => {
+    const columnId = await column(hartford, 'rollback');
+    try {
+      await database.db.transaction().execute(async (tx) => {
+        await setDesiredGrade(tx, {
+          tenantId: hartford.tenantId,
+          courseId: hartford.courseId,
+          columnId,
+          userId: hartford.userIds[0] ?? '',
+          lmsUserId: 's1',
+          value: 2,
+          now: NOW,
+        });
+        throw new Error('evidence write failed');
+      });
+    } catch {
+      // expected
+    }
+    expect(
+      await cellSyncDetail(database.db, hartford.tenantId, columnId, hartford.userIds[0] ?? ''),
+    ).to.equal(undefined);
+  });
+
+  it("when another district's column id is used, then the desired grade is refused", async () => {
+    const columnId = await column(newHaven, 'theirs');
+    let error: unknown;
+    try {
+      await desire(hartford, columnId, 0, 2);
+    } catch (caught) {
+      error = caught;
+    }
+    expect((error as PassbackStorageError).code).to.equal('column_not_in_tenant');
+  });
+
+  it('when a claim is live, then a second claim skips the cell until the lease runs out', async () => {
+    const columnId = await column(hartford, 'lease');
+    await desire(hartford, columnId, 0, 2);
+    const first = await claimDueCells(database.db, {
+      workerId: 'a',
+      now: NOW,
+      leaseMs: 60_000,
+      limit: 10,
+    });
+    expect(first).to.have.length(1);
+    expect(first[0]).to.include({
+      value: 2,
+      version: 1,
+      lmsUserId: 's1',
+      tenantId: hartford.tenantId,
+    });
+    expect(
+      await claimDueCells(database.db, { workerId: 'b', now: NOW, leaseMs: 60_000, limit: 10 }),
+    ).to.have.length(0);
+    const later = new Date(NOW.getTime() + 60_001);
+    const retaken = await claimDueCells(database.db, {
+      workerId: 'b',
+      now: later,
+      leaseMs: 60_000,
+      limit: 10,
+    });
+    expect(retaken).to.have.length(1);
+  });
+
+  it('when read models and controls are used by one district, then the other district sees and changes nothing', async () => {
+    const hartfordColumn = await column(hartford, 'iso');
+    const newHavenColumn = await column(newHaven, 'iso');
+    await desire(hartford, hartfordColumn, 0, 2);
+    await desire(hartford, hartfordColumn, 1, 3);
+    await desire(newHaven, newHavenColumn, 0, 1);
+    const cells = await claimDueCells(database.db, {
+      workerId: 'w',
+      now: NOW,
+      leaseMs: 60_000,
+      limit: 10,
+    });
+    for (const cell of cells) {
+      const failed = cell.tenantId === hartford.tenantId && cell.lmsUserId === 's2';
+      await recordPostOutcome(database.db, {
+        cell,
+        workerId: 'w',
+        now: NOW,
+        outcome: failed
+          ? {
+              result: 'failed',
+              timestamp: NOW,
+              code: 'not_a_student',
+              message: 'not a student',
+              httpStatus: 422,
+            }
+          : { result: 'sent', timestamp: NOW },
+      });
+    }
+    const own = await courseSyncSummary(database.db, hartford.tenantId, hartford.courseId);
+    expect(own).to.include({ sent: 1, failed: 1, pending: 0 });
+    expect(own.errorsByCause).to.deep.equal([
+      { code: 'not_a_student', message: 'not a student', status: 'failed', count: 1 },
+    ]);
+    // New Haven asking about Hartford's course: empty.
+    const foreign = await courseSyncSummary(database.db, newHaven.tenantId, hartford.courseId);
+    expect(foreign).to.include({ sent: 0, failed: 0, pending: 0 });
+    expect(foreign.students).to.deep.equal([]);
+    expect(
+      await cellSyncDetail(
+        database.db,
+        newHaven.tenantId,
+        hartfordColumn,
+        hartford.userIds[0] ?? '',
+      ),
+    ).to.equal(undefined);
+    // Controls with the wrong tenant change nothing.
+    expect(
+      await retryFailed(database.db, { tenantId: newHaven.tenantId, courseId: hartford.courseId }),
+    ).to.equal(0);
+    expect(await resyncCourse(database.db, newHaven.tenantId, hartford.courseId)).to.equal(0);
+    expect(await syncCourseNow(database.db, newHaven.tenantId, hartford.courseId)).to.equal(0);
+    expect(
+      await recreateColumn(database.db, { tenantId: newHaven.tenantId, columnId: hartfordColumn }),
+    ).to.equal(false);
+    await setCoursePaused(database.db, {
+      tenantId: newHaven.tenantId,
+      courseId: hartford.courseId,
+      paused: true,
+    });
+    expect(
+      (await courseSyncSummary(database.db, hartford.tenantId, hartford.courseId)).paused,
+    ).to.equal(false);
+    // The right tenant can.
+    expect(
+      await retryFailed(database.db, { tenantId: hartford.tenantId, courseId: hartford.courseId }),
+    ).to.equal(1);
+    expect(
+      (await courseSyncSummary(database.db, hartford.tenantId, hartford.courseId)).pending,
+    ).to.equal(1);
+  });
+
+  it('when a cell failed for good, then it is not claimed again until a retry or a new value', async () => {
+    const columnId = await column(hartford, 'permanent');
+    await desire(hartford, columnId, 0, 2);
+    const [cell] = await claimDueCells(database.db, {
+      workerId: 'w',
+      now: NOW,
+      leaseMs: 60_000,
+      limit: 10,
+    });
+    if (cell === undefined) throw new Error('nothing claimed');
+    await recordPostOutcome(database.db, {
+      cell,
+      workerId: 'w',
+      now: NOW,
+      outcome: {
+        result: 'failed',
+        timestamp: NOW,
+        code: 'forbidden',
+        message: 'no',
+        httpStatus: 403,
+      },
+    });
+    expect(
+      await claimDueCells(database.db, { workerId: 'w', now: NOW, leaseMs: 60_000, limit: 10 }),
+    ).to.have.length(0);
+    await desire(hartford, columnId, 0, 3);
+    expect(
+      await claimDueCells(database.db, { workerId: 'w', now: NOW, leaseMs: 60_000, limit: 10 }),
+    ).to.have.length(1);
+  });
+});
