@@ -113,3 +113,18 @@ export function createFrameOriginCache(services: AppServices, logger: Logger) {
     },
   };
 }
+
+/**
+ * Deletes what expires on its own: login states nobody came back for, nonces past their token's
+ * lifetime, ended sessions and unanswered Deep Linking requests. Run periodically by the service.
+ */
+export async function sweepExpired(services: AppServices) {
+  // Deep Linking requests first: they reference sessions.
+  const deepLinks = await services.deepLinks.sweepExpired();
+  const [loginStates, nonces, sessions] = await Promise.all([
+    services.loginStates.sweepExpired(),
+    services.nonces.sweepExpired(),
+    services.sessions.sweepExpired(),
+  ]);
+  return { loginStates, nonces, sessions, deepLinks };
+}

@@ -1,13 +1,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from './config/schema.ts';
 import type { Logger } from './logger.ts';
-import { createAppServices, createFrameOriginCache } from './app-services.ts';
+import { createAppServices, createFrameOriginCache, sweepExpired } from './app-services.ts';
 import { resolveKeyEncryptionSecret } from './lti-admin/tool-key-service.ts';
 import { createMetrics } from './metrics.ts';
 import { Readiness } from './readiness.ts';
 import { listen } from './server.ts';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './storage/database.ts';
 import { createApp } from './web/app.ts';
+
+/** How often expired login states, nonces, sessions and Deep Linking requests are deleted. */
+const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
 
 export interface RunningService {
   readonly port: number;
@@ -60,6 +63,17 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   });
   const refreshTimer = setInterval(() => void frameOrigins.refresh(), 60_000);
   refreshTimer.unref();
+  const sweepTimer = setInterval(() => {
+    sweepExpired(services).then(
+      (swept) => {
+        logger.debug(swept, 'expired launch data removed');
+      },
+      (error: unknown) => {
+        logger.warn({ err: error }, 'could not remove expired launch data; will try again');
+      },
+    );
+  }, SWEEP_INTERVAL_MS);
+  sweepTimer.unref();
 
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -68,6 +82,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       readiness.markShuttingDown();
       stopping.abort();
       clearInterval(refreshTimer);
+      clearInterval(sweepTimer);
       await server.close(config.shutdown.timeoutMs);
       await migrated.catch((error: unknown) => {
         logger.warn({ err: error }, 'start-up work did not finish');

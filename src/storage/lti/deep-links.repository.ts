@@ -97,6 +97,15 @@ export function createDeepLinkRepository(db: Kysely<Database>, now: () => Date) 
       };
     },
 
+    /** Deletes requests nobody answered in time; returns how many. */
+    async sweepExpired(): Promise<number> {
+      const result = await db
+        .deleteFrom('deep_link_requests')
+        .where('expires_at', '<=', now())
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+
     /** Answered requests are removed, so the same request cannot be answered twice. */
     async remove(tenantId: string, id: string): Promise<boolean> {
       const result = await db
