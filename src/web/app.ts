@@ -68,11 +68,12 @@ export function createApp(config: Config, deps: AppDeps): Express {
       logger: deps.logger,
       publicUrl: config.server.publicUrl,
     };
-    app.use(ltiRoutes(routeDeps));
-    app.use('/s/:sessionToken', courseRoutes(routeDeps));
     const adminDeps = { ...routeDeps, db: deps.database.db };
+    app.use(ltiRoutes(routeDeps));
     app.use(adminRoutes(adminDeps));
+    // Before the course pages: an admin page loads its session once, in its own router.
     app.use('/s/:sessionToken/admin', launchedAdminRoutes(adminDeps));
+    app.use('/s/:sessionToken', courseRoutes(routeDeps));
     app.use(registrationRoutes({ ...routeDeps, nodeEnv: config.nodeEnv }));
   }
 

@@ -5,7 +5,8 @@ import { canvasDeveloperKeyConfig } from '../../lti/canvas-config.ts';
 import { isInstructor, isAdministrator } from '../../lti/claims.ts';
 import { LtiError } from '../../lti/errors.ts';
 import { handleLogin, randomToken, type ToolEndpoints } from '../../lti/login.ts';
-import { verifyLaunch } from '../../lti/launch.ts';
+import { verifyLaunch, type DeploymentLookup } from '../../lti/launch.ts';
+import type { DeploymentBinding } from '../../storage/lti/deployments.repository.ts';
 import {
   clearBindingCookie,
   bindingCookieName,
@@ -135,13 +136,28 @@ export function ltiRoutes(deps: {
       }
     }
 
+    // The allow-list check resolves the deployment to its district; keep that answer for
+    // recording the launch instead of asking the database again.
+    let resolved: DeploymentBinding | undefined;
+    const deployments: DeploymentLookup = {
+      isAllowed: async (issuer, clientId, deploymentId) => {
+        resolved = await services.deployments.resolve(issuer, clientId, deploymentId);
+        if (resolved !== undefined) return true;
+        // Not listed: the platform may capture its first deployment (Canvas Dynamic Registration).
+        if (!(await services.deploymentLookup.isAllowed(issuer, clientId, deploymentId))) {
+          return false;
+        }
+        resolved = await services.deployments.resolve(issuer, clientId, deploymentId);
+        return resolved !== undefined;
+      },
+    };
     const launch = await verifyLaunch(
       { params, browserBinding: binding },
       {
         platforms: services.platformLookup,
         states: services.loginStates,
         nonces: services.nonces,
-        deployments: services.deploymentLookup,
+        deployments,
         platformKeys: services.platformKeys,
         endpoints,
         now: services.now,
@@ -149,11 +165,7 @@ export function ltiRoutes(deps: {
     );
     if (state !== undefined) clearBindingCookie(res, state);
 
-    const deployment = await services.deployments.resolve(
-      launch.issuer,
-      launch.clientId,
-      launch.deploymentId,
-    );
+    const deployment = resolved;
     if (deployment === undefined)
       throw new LtiError('unknown_deployment', { detail: launch.deploymentId });
     const tenant = await services.tenants.findById(deployment.tenantId);
