@@ -1,11 +1,6 @@
 import { sql, type Kysely } from 'kysely';
-import {
-  isAdministrator,
-  isInstructor,
-  isLearner,
-  isMentor,
-  type LaunchContext,
-} from '../../lti/claims.ts';
+import type { LaunchContext } from '../../lti/claims.ts';
+import { lmsRole, type LmsRole } from '../../lti/lms-port.ts';
 import type { Member } from '../../lti/nrps.ts';
 import type { Database } from '../schema.ts';
 import type { EnrollmentSource, EnrollmentStatus } from './schema.ts';
@@ -70,16 +65,9 @@ export interface PersonFields {
 export interface RosterEntry {
   readonly userId: string;
   readonly name: string | undefined;
-  readonly roleLabel: string;
+  /** The role that matters in this course, by the LMS port's one rule. */
+  readonly role: LmsRole;
   readonly active: boolean;
-}
-
-function roleLabel(roles: readonly string[]): string {
-  if (isInstructor(roles)) return 'Teacher';
-  if (isLearner(roles)) return 'Student';
-  if (isMentor(roles)) return 'Mentor';
-  if (isAdministrator(roles)) return 'Administrator';
-  return 'Member';
 }
 
 export interface LaunchRecord {
@@ -416,7 +404,7 @@ export function createPeopleRepository(db: Kysely<Database>, now: () => Date) {
           name: row.name ?? undefined,
           sortKey:
             `${row.family_name ?? ''} ${row.given_name ?? ''} ${row.name ?? ''}`.toLowerCase(),
-          roleLabel: roleLabel(row.roles),
+          role: lmsRole(row.roles),
           active: row.status === 'active',
         }))
         .sort((a, b) => Number(b.active) - Number(a.active) || a.sortKey.localeCompare(b.sortKey))

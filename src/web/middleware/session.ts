@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { RequestHandler, Request } from 'express';
 import type { AppServices } from '../../app-services.ts';
+import type { LmsRole } from '../../lti/lms-port.ts';
 import { isAdministrator, isInstructor, isLearner, isMentor } from '../../lti/claims.ts';
 import type { Session } from '../../storage/lti/sessions.repository.ts';
 import type { User } from '../../storage/lti/people.repository.ts';
@@ -33,12 +34,22 @@ export function viewer(req: Request): ToolViewer {
   return found;
 }
 
+/** What people read for each role. */
+export const ROLE_LABELS: Readonly<Record<LmsRole, string>> = {
+  teacher: 'Teacher',
+  student: 'Student',
+  mentor: 'Mentor',
+  administrator: 'Administrator',
+  other: 'Member',
+};
+
+/** The viewer's own label: an administrator acts as one here even when also teaching the course. */
 export function roleLabel(v: ToolViewer): string {
-  if (v.isAdministrator) return 'Administrator';
-  if (v.isInstructor) return 'Teacher';
-  if (v.isMentor) return 'Mentor';
-  if (v.isLearner) return 'Student';
-  return 'Member';
+  if (v.isAdministrator) return ROLE_LABELS.administrator;
+  if (v.isInstructor) return ROLE_LABELS.teacher;
+  if (v.isMentor) return ROLE_LABELS.mentor;
+  if (v.isLearner) return ROLE_LABELS.student;
+  return ROLE_LABELS.other;
 }
 
 const TOKEN = /^[A-Za-z0-9_-]{20,100}$/;

@@ -7,6 +7,7 @@ import { deepLinkingPages } from './deep-linking.routes.ts';
 import {
   requireCsrf,
   requireInstructor,
+  ROLE_LABELS,
   roleLabel,
   sessionMiddleware,
   viewer,
@@ -85,7 +86,7 @@ export function courseRoutes(deps: {
       synced: typeof req.query.synced === 'string' ? req.query.synced : undefined,
       people: roster.map((person) => ({
         name: person.name ?? 'Name not shared by the LMS',
-        role: person.roleLabel,
+        role: ROLE_LABELS[person.role],
         active: person.active,
       })),
     });
