@@ -349,7 +349,8 @@ export function powerLaw({ scores, decimals }: MethodInput): MethodOutcome {
   const b = (m * sumXY - sumX * sumY) / (m * sumXX - sumX * sumX);
   const lnA = (sumY - b * sumX) / m;
   const a = Math.exp(lnA);
-  const value = a * n ** b;
+  // Predict in log space: a·n^b directly can be 0 × ∞ = NaN when a tiny score makes the fit steep.
+  const value = Math.exp(lnA + b * Math.log(n));
   steps.push(
     `Fit y = a·x^b to positions 1..${n} with scores (${formatScores(scores)}) by least squares on ln y = ln a + b·ln x`,
     `a = ${a.toFixed(4)}, b = ${b.toFixed(4)}`,

@@ -5,6 +5,7 @@ import {
   DEFAULT_PROFICIENCY_SCALE,
   type MasteryMethod,
 } from '../../../src/mastery/index.ts';
+import { powerLaw } from '../../../src/mastery/methods.ts';
 import { policy, series } from './fixtures.ts';
 
 const scale = DEFAULT_PROFICIENCY_SCALE;
@@ -201,6 +202,13 @@ describe('mastery methods: power law (Marzano)', () => {
     const result = calculateMastery(series([3, 3, 3]), policy({ kind: 'powerLaw' }), scale);
     expect(result.value).to.be.closeTo(3, 1e-12);
     expect(result.explanation.intermediates['b']).to.be.closeTo(0, 1e-12);
+  });
+
+  it('when a tiny positive score makes the fit extremely steep, then the prediction is still a number on the scale', () => {
+    // Found by the property test: a·n^b was 0 × ∞ = NaN. Fitted through (2, 5e-324) and (3, 1),
+    // the curve predicts exactly 1 at position 3.
+    const outcome = powerLaw({ scores: [0, 5e-324, 1], weights: [1, 1, 1], decimals: 2 });
+    expect(outcome.value).to.be.closeTo(1, 1e-9);
   });
 
   it('when there is one score, then the result is that score', () => {
