@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
+import { createAlignmentServices } from './alignment/services.ts';
+import type { AreaDeps } from './area-deps.ts';
+import { createClassroomServices } from './classroom/services.ts';
+import { createMasteryServices } from './evidence/services.ts';
 import type { Logger } from './logger.ts';
+import { createPassbackServices } from './passback/services.ts';
 import { createToolKeyService } from './lti-admin/tool-key-service.ts';
 import { createLmsHttpClient, type FetchFunction, type LmsHttpClient } from './lti/http.ts';
 import { createPlatformKeys, type PlatformKeys } from './lti/platform-keys.ts';
@@ -64,7 +69,16 @@ export function createAppServices(options: ServiceOptions) {
     // The signing key is read per assertion so a rotation takes effect without a restart.
     signer: async (payload) => createToolSigner(await toolKeys.signingKey())(payload),
   });
+  const areaDeps: AreaDeps = {
+    db,
+    now,
+    http,
+    tokenClient,
+    keyEncryptionSecret: options.keyEncryptionSecret,
+    fetch: options.fetch ?? fetch,
+  };
   return {
+    db,
     now,
     http,
     platformKeys,
@@ -80,6 +94,10 @@ export function createAppServices(options: ServiceOptions) {
     people: createPeopleRepository(db, now),
     sessions: createSessionRepository(db, { now, ttlMs: SESSION_TTL_MS }),
     tenants: createTenantRepository(db),
+    alignment: createAlignmentServices(areaDeps),
+    mastery: createMasteryServices(areaDeps),
+    passback: createPassbackServices(areaDeps),
+    classroom: createClassroomServices(areaDeps),
   };
 }
 

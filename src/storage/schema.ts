@@ -1,5 +1,7 @@
 import type { ColumnType, Generated } from 'kysely';
+import type { CourseTables } from './courses/schema.ts';
 import type { LtiTables } from './lti/schema.ts';
+import type { MasteryTables } from './mastery/schema.ts';
 import type { PassbackTables } from './passback/schema.ts';
 import type { StandardsTables } from './standards/schema.ts';
 
@@ -19,4 +21,10 @@ export interface CoreTables {
   tenants: TenantTable;
 }
 
-export interface Database extends CoreTables, LtiTables, StandardsTables, PassbackTables {}
+export interface Database
+  extends CoreTables,
+    LtiTables,
+    StandardsTables,
+    CourseTables,
+    MasteryTables,
+    PassbackTables {}

@@ -18,6 +18,7 @@ import { homeRoutes } from './routes/home.routes.ts';
 import { courseRoutes } from './routes/course.routes.ts';
 import { ltiRoutes } from './routes/lti.routes.ts';
 import { adminRoutes, launchedAdminRoutes } from './routes/admin.routes.ts';
+import { classroomRoutes } from './routes/classroom.routes.ts';
 import { registrationRoutes } from './routes/registration.routes.ts';
 import { layoutEngine } from './views.ts';
 
@@ -75,6 +76,7 @@ export function createApp(config: Config, deps: AppDeps): Express {
     app.use('/s/:sessionToken/admin', launchedAdminRoutes(adminDeps));
     app.use('/s/:sessionToken', courseRoutes(routeDeps));
     app.use(registrationRoutes({ ...routeDeps, nodeEnv: config.nodeEnv }));
+    app.use(classroomRoutes(routeDeps));
   }
 
   app.use(unmatchedRoute);

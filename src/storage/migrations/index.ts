@@ -6,6 +6,8 @@ import * as addPlatformFrameOrigins from './20261127T0520-add-platform-frame-ori
 import * as createDeepLinkRequests from './20261127T0530-create-deep-link-requests.ts';
 import * as createPassbackTables from './20261127T0600-create-passback-tables.ts';
 import * as createAdminSessions from './20261127T0610-create-admin-sessions.ts';
+import * as createCourseAssignments from './20261127T0700-create-course-assignments.ts';
+import * as createEvidenceAndMastery from './20261127T0710-create-evidence-and-mastery.ts';
 
 /**
  * Every migration, by name. Names start with a UTC timestamp and Kysely runs them in name order.
@@ -20,4 +22,6 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '20261127T0530-create-deep-link-requests': createDeepLinkRequests,
   '20261127T0600-create-passback-tables': createPassbackTables,
   '20261127T0610-create-admin-sessions': createAdminSessions,
+  '20261127T0700-create-course-assignments': createCourseAssignments,
+  '20261127T0710-create-evidence-and-mastery': createEvidenceAndMastery,
 };

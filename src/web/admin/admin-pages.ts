@@ -12,7 +12,11 @@ import type { Tenant } from '../../storage/lti/tenants.repository.ts';
 import type { Database } from '../../storage/schema.ts';
 import { HttpError, notFound } from '../errors.ts';
 import { LTI_PATHS } from '../routes/lti.routes.ts';
+import type { AdminNavKey, AdminPageContext } from './admin-context.ts';
 import { createAdminStore } from './admin-store.ts';
+import { classroomAdminPages } from './classroom-pages.ts';
+import { policyAdminPages } from './policy-pages.ts';
+import { standardsAdminPages } from './standards-pages.ts';
 
 /**
  * Who is using the admin pages. Reached two ways (an LTI launch with an Administrator role, or a
@@ -209,13 +213,17 @@ export function adminPages(
     next();
   };
 
-  function layout(actor: AdminActor, current: string, title: string) {
-    const nav = [
+  function layout(actor: AdminActor, current: AdminNavKey, title: string) {
+    const items: { href: string; label: string; key: AdminNavKey }[] = [
       { href: actor.base, label: 'Overview', key: 'overview' },
       { href: `${actor.base}/platforms`, label: 'Platforms', key: 'platforms' },
       { href: `${actor.base}/deployments`, label: 'Deployments', key: 'deployments' },
+      { href: `${actor.base}/standards`, label: 'Standards', key: 'standards' },
+      { href: `${actor.base}/policy`, label: 'Mastery policy', key: 'policy' },
+      { href: `${actor.base}/classroom`, label: 'Google Classroom', key: 'classroom' },
       { href: `${actor.base}/keys`, label: 'Tool keys', key: 'keys' },
-    ].map((item) => ({ href: item.href, label: item.label, current: item.key === current }));
+    ];
+    const nav = items.map((item) => ({ href: item.href, label: item.label, current: item.key === current }));
     return {
       layout: 'tool',
       title,
@@ -558,6 +566,18 @@ export function adminPages(
       throw error;
     }
   });
+
+  const context: AdminPageContext = {
+    deps,
+    actorOf,
+    layout,
+    csrf,
+    operatorOnly,
+    visibleTenants,
+  };
+  standardsAdminPages(router, context);
+  policyAdminPages(router, context);
+  classroomAdminPages(router, context);
 
   return router;
 }

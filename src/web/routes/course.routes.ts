@@ -2,49 +2,21 @@ import express, { Router } from 'express';
 import type { AppServices } from '../../app-services.ts';
 import { syncCourseRoster } from '../../courses/roster.ts';
 import type { Logger } from '../../logger.ts';
-import { HttpError } from '../errors.ts';
-import { deepLinkingPages } from './deep-linking.routes.ts';
 import {
   requireCsrf,
   requireInstructor,
   ROLE_LABELS,
-  roleLabel,
   sessionMiddleware,
   viewer,
-  type ToolViewer,
 } from '../middleware/session.ts';
+import { alignmentPages } from './alignment.routes.ts';
+import { courseOf, layoutModel } from './course-layout.ts';
+import { deepLinkingPages } from './deep-linking.routes.ts';
+import { evidencePages } from './evidence.routes.ts';
+import { masteryPages } from './mastery.routes.ts';
+import { passbackPages } from './passback.routes.ts';
 
 const form = express.urlencoded({ extended: false, limit: '256kb' });
-
-function layoutModel(v: ToolViewer, current: string) {
-  const nav = [{ href: `${v.base}/course`, label: 'Course', current: current === 'course' }];
-  if (v.isInstructor || v.isAdministrator) {
-    nav.push({ href: `${v.base}/course/roster`, label: 'Roster', current: current === 'roster' });
-  }
-  if (v.isAdministrator) {
-    nav.push({ href: `${v.base}/admin`, label: 'District admin', current: false });
-  }
-  return {
-    layout: 'tool',
-    nav,
-    viewer: { name: v.user.name ?? 'Signed in', roleLabel: roleLabel(v) },
-    base: v.base,
-    csrf: v.session.csrfSecret,
-  };
-}
-
-async function courseOf(services: AppServices, v: ToolViewer) {
-  if (v.session.courseId === undefined) {
-    throw new HttpError(
-      404,
-      'not_found',
-      'This launch did not come from a course. Open Mastery Pathways from a course in your LMS.',
-    );
-  }
-  const course = await services.people.findCourseById(v.tenantId, v.session.courseId);
-  if (course === undefined) throw new HttpError(404, 'not_found', 'This course is not known here.');
-  return course;
-}
 
 /** Pages of a launched session, under `/s/:sessionToken`. */
 export function courseRoutes(deps: {
@@ -101,6 +73,10 @@ export function courseRoutes(deps: {
   });
 
   deepLinkingPages(router, deps);
+  alignmentPages(router, deps);
+  evidencePages(router, deps);
+  masteryPages(router, deps);
+  passbackPages(router, deps);
 
   return router;
 }

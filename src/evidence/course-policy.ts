@@ -1,0 +1,36 @@
+import type { ConversionTable } from '../mastery/conversion.ts';
+import type { RollUpRule } from '../mastery/rollup.ts';
+import type { MasteryPolicy, ProficiencyScale } from '../mastery/types.ts';
+
+/**
+ * The policy in force for one course: the district default (`mastery_policies` row with
+ * course_id NULL) with the course's override on top. Stored as JSON in `mastery_policies.policy`;
+ * `src/evidence/policy-store.ts` parses and merges it (zod at the edge), with defaults for what a
+ * district has not set.
+ */
+export interface CoursePolicy {
+  /** How evidence becomes a value (method, minimum evidence, ordering date, rounding). */
+  readonly calculation: MasteryPolicy;
+  readonly scale: ProficiencyScale;
+  /** How a parent standard (domain/cluster) rolls up from its children. */
+  readonly rollup: RollUpRule;
+  /** Mastery level → percentage, for course and assignment grades. */
+  readonly conversion: ConversionTable;
+  /** Standards (item ids) whose levels make the overall course grade; empty: every aligned standard. */
+  readonly powerStandardIds: readonly string[];
+  readonly passback: PassbackPolicy;
+}
+
+/** What the tool writes to the LMS gradebook (district policy, course override). */
+export interface PassbackPolicy {
+  /** One column per aligned standard, scored with the standard's mastery value (0..top of scale). */
+  readonly standardColumns: boolean;
+  /** One overall course-mastery column, scored as a percentage (scoreMaximum 100). */
+  readonly courseColumn: boolean;
+  /** The mastery-based score written to each assignment's own LMS column (percentage of its maximum). */
+  readonly assignmentScores: boolean;
+  /** Canvas submission extension: leave a teacher's manual grade alone. */
+  readonly prioritizeNonToolGrade: boolean;
+  /** Google Classroom: also assign grades (true) or only draft them (false). */
+  readonly classroomAssignGrades: boolean;
+}

@@ -1,0 +1,7 @@
+import type { Router } from 'express';
+import type { CoursePageDeps } from './course-layout.ts';
+
+/** The mastery pages of a launched course. PLACEHOLDER: filled in by its issue's work. */
+export function masteryPages(_router: Router, _deps: CoursePageDeps): void {
+  // No pages yet.
+}
