@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, defaultConfigFiles, loadConfig } from './config/load.ts';
 import type { Config } from './config/schema.ts';
@@ -28,7 +29,9 @@ import {
   openDatabase,
   type DatabaseHandle,
 } from './storage/database.ts';
+import { createTenantRepository } from './storage/lti/tenants.repository.ts';
 import { createToolKeyRepository } from './storage/lti/tool-keys.repository.ts';
+import { deletePerson, deleteTenant, exportTenant } from './storage/tenant-data.repository.ts';
 
 export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -50,6 +53,15 @@ Commands:
   tenant add --slug SLUG --name NAME
                      add a tenant (a district or school)
   tenant list        list tenants
+  tenant export --tenant SLUG [--out FILE]
+                     write every row of the tenant's data as JSON lines (to FILE or stdout),
+                     read from one consistent snapshot
+  tenant delete --tenant SLUG --confirm SLUG
+                     delete the tenant and ALL its data (one transaction); --confirm repeats
+                     the slug
+  tenant delete-person --tenant SLUG (--user-id ID | --sub LMS_USER_ID [--issuer URL])
+                     delete one person's data (a student's evidence, mastery, grades to send,
+                     sessions, enrolments) and their user record, on a deletion request
 
   platform add --preset PRESET --client-id ID [--name NAME]
                      register an LMS. PRESET is one of ${PLATFORM_PRESETS.join(', ')}.
@@ -214,6 +226,58 @@ const table = (rows: readonly (readonly string[])[]): string => {
     .join('\n');
 };
 
+/** A new file for an export; an existing file is never overwritten. */
+async function openNewFile(file: string) {
+  try {
+    return await open(file, 'wx', 0o600);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new LtiAdminError(
+      'invalid_input',
+      code === 'EEXIST'
+        ? `${file} already exists; choose a new file name (an export never overwrites a file).`
+        : `Cannot create ${file} (${code ?? 'error'}).`,
+    );
+  }
+}
+
+async function tenantBySlug(ctx: AdminContext, slug: string) {
+  const tenant = await createTenantRepository(ctx.db).findBySlug(slug);
+  if (tenant === undefined) {
+    throw new LtiAdminError('unknown_tenant', `There is no tenant "${slug}". See "tenant list".`);
+  }
+  return tenant;
+}
+
+/** The user row a deletion request names: by our id, or by the LMS's user id (`sub`). */
+async function personId(
+  ctx: AdminContext,
+  tenantId: string,
+  who: { userId?: string | undefined; sub?: string | undefined; issuer?: string | undefined },
+): Promise<string> {
+  if ((who.userId === undefined) === (who.sub === undefined)) {
+    throw new UsageError('Give either --user-id or --sub.');
+  }
+  let query = ctx.db.selectFrom('users').select(['id', 'issuer']).where('tenant_id', '=', tenantId);
+  if (who.userId !== undefined) {
+    if (!/^[0-9a-f-]{36}$/i.test(who.userId)) throw new UsageError('--user-id is not a user id.');
+    query = query.where('id', '=', who.userId);
+  } else {
+    query = query.where('sub', '=', who.sub ?? '');
+    if (who.issuer !== undefined) query = query.where('issuer', '=', who.issuer);
+  }
+  const found = await query.execute();
+  if (found.length === 0) {
+    throw new LtiAdminError('unknown_user', 'No such person in this tenant. Nothing was deleted.');
+  }
+  if (found.length > 1) {
+    throw new UsageError(
+      `That LMS user id exists on ${found.length} platforms; add --issuer (one of: ${found.map((u) => u.issuer).join(', ')}).`,
+    );
+  }
+  return found[0]?.id ?? '';
+}
+
 async function runTenant(sub: string, args: readonly string[], ctx: AdminContext, io: CliIo) {
   switch (sub) {
     case 'add': {
@@ -235,8 +299,69 @@ async function runTenant(sub: string, args: readonly string[], ctx: AdminContext
       );
       return EXIT.ok;
     }
+    case 'export': {
+      const flags = parseFlags(args, { tenant: { type: 'string' }, out: { type: 'string' } });
+      const tenant = await tenantBySlug(ctx, required(flags.tenant, '--tenant'));
+      const out = optional(flags.out);
+      const file = out === undefined ? undefined : await openNewFile(out);
+      try {
+        const summary = await exportTenant(
+          ctx.db,
+          tenant.id,
+          async (line) => {
+            if (file === undefined) io.stdout(line);
+            else await file.write(`${line}\n`);
+          },
+          ctx.now,
+        );
+        const total = Object.values(summary.rows).reduce((sum, n) => sum + n, 0);
+        io.stderr(
+          `Exported ${total} rows of tenant ${tenant.slug}${out === undefined ? '' : ` to ${out}`}.`,
+        );
+      } finally {
+        await file?.close();
+      }
+      return EXIT.ok;
+    }
+    case 'delete': {
+      const flags = parseFlags(args, { tenant: { type: 'string' }, confirm: { type: 'string' } });
+      const slug = required(flags.tenant, '--tenant');
+      if (flags.confirm !== slug) {
+        throw new UsageError(
+          `Deleting a tenant deletes all its data. Repeat its slug to confirm: --confirm ${slug}`,
+        );
+      }
+      const tenant = await tenantBySlug(ctx, slug);
+      const deleted = await deleteTenant(ctx.db, tenant.id);
+      const total = Object.values(deleted).reduce((sum, n) => sum + n, 0);
+      io.stdout(`Deleted tenant ${slug} and ${total - 1} rows of its data.`);
+      return EXIT.ok;
+    }
+    case 'delete-person': {
+      const flags = parseFlags(args, {
+        tenant: { type: 'string' },
+        'user-id': { type: 'string' },
+        sub: { type: 'string' },
+        issuer: { type: 'string' },
+      });
+      const tenant = await tenantBySlug(ctx, required(flags.tenant, '--tenant'));
+      const userId = await personId(ctx, tenant.id, {
+        userId: optional(flags['user-id']),
+        sub: optional(flags.sub),
+        issuer: optional(flags.issuer),
+      });
+      const deleted = await deletePerson(ctx.db, tenant.id, userId);
+      io.stdout(
+        `Deleted person ${userId} of tenant ${tenant.slug}: ${Object.entries(deleted)
+          .map(([table, n]) => `${table} ${n}`)
+          .join(', ')}.`,
+      );
+      return EXIT.ok;
+    }
     default:
-      throw new UsageError('Use "tenant add" or "tenant list".');
+      throw new UsageError(
+        'Use "tenant add", "tenant list", "tenant export", "tenant delete" or "tenant delete-person".',
+      );
   }
 }
 

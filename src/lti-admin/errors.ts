@@ -9,6 +9,7 @@ export type LtiAdminErrorCode =
   | 'unknown_platform'
   | 'unknown_deployment'
   | 'unknown_admin'
+  | 'unknown_user'
   | 'duplicate_tenant'
   | 'duplicate_platform'
   | 'duplicate_deployment'

@@ -1,0 +1,203 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database } from './schema.ts';
+
+/**
+ * A district's data as a whole: export it, delete it, or delete one student's part of it
+ * (Connecticut's student data privacy law requires deletion on request).
+ *
+ * Every table that holds district data carries `tenant_id` (a rule of this codebase), so the set
+ * of tables is read from the catalogue rather than listed here: a table added by a later
+ * migration is exported and deleted without anyone remembering to add it.
+ */
+
+/** Columns that name a person of the district, besides `users.id` itself. */
+const PERSON_COLUMNS = ['user_id', 'student_id', 'mentor_id'] as const;
+
+/** Rows fetched per query while exporting: bounded memory whatever the district's size. */
+const EXPORT_PAGE = 2000;
+
+export interface TenantTable {
+  readonly name: string;
+  readonly columns: readonly string[];
+}
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/** Tables of the current schema with a `tenant_id` column, children before parents. */
+export async function tenantTables(db: Db): Promise<TenantTable[]> {
+  const columns = await sql<{ table_name: string; column_name: string }>`
+    SELECT c.table_name, c.column_name
+    FROM information_schema.columns c
+    JOIN information_schema.tables t
+      ON t.table_schema = c.table_schema AND t.table_name = c.table_name
+    WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE'
+    ORDER BY c.table_name, c.ordinal_position
+  `.execute(db);
+  const byTable = new Map<string, string[]>();
+  for (const row of columns.rows) {
+    const list = byTable.get(row.table_name) ?? [];
+    list.push(row.column_name);
+    byTable.set(row.table_name, list);
+  }
+  const names = [...byTable.keys()].filter((name) => byTable.get(name)?.includes('tenant_id'));
+  const edges = await sql<{ child: string; parent: string }>`
+    SELECT child.relname AS child, parent.relname AS parent
+    FROM pg_constraint con
+    JOIN pg_class child ON child.oid = con.conrelid
+    JOIN pg_class parent ON parent.oid = con.confrelid
+    JOIN pg_namespace ns ON ns.oid = child.relnamespace
+    WHERE con.contype = 'f' AND ns.nspname = current_schema()
+  `.execute(db);
+  return orderChildrenFirst(names, edges.rows).map((name) => ({
+    name,
+    columns: byTable.get(name) ?? [],
+  }));
+}
+
+/**
+ * Depth-first order in which every table comes before the tables it references, so deleting in
+ * this order never trips a foreign key. Self-references are ignored (they are `SET NULL` or absent).
+ */
+function orderChildrenFirst(
+  names: readonly string[],
+  edges: readonly { child: string; parent: string }[],
+): string[] {
+  const wanted = new Set(names);
+  const children = new Map<string, string[]>();
+  for (const { child, parent } of edges) {
+    if (child === parent || !wanted.has(child) || !wanted.has(parent)) continue;
+    const list = children.get(parent) ?? [];
+    list.push(child);
+    children.set(parent, list);
+  }
+  const ordered: string[] = [];
+  const seen = new Set<string>();
+  const visit = (name: string): void => {
+    if (seen.has(name)) return;
+    seen.add(name);
+    for (const child of (children.get(name) ?? []).sort()) visit(child);
+    ordered.push(name);
+  };
+  // Post-order: a table is pushed only after every table that references it.
+  for (const name of [...names].sort()) visit(name);
+  return ordered;
+}
+
+export interface ExportSummary {
+  readonly rows: Readonly<Record<string, number>>;
+}
+
+/**
+ * Writes the district's data as JSON lines: first `{"type":"tenant", ...}`, then one
+ * `{"type":"row","table":...,"row":{...}}` per row, table by table, read from one consistent
+ * snapshot. Binary and date values come out as PostgreSQL prints them.
+ */
+export async function exportTenant(
+  db: Kysely<Database>,
+  tenantId: string,
+  write: (line: string) => Promise<void> | void,
+  now: () => Date,
+  options: { readonly pageSize?: number } = {},
+): Promise<ExportSummary> {
+  const pageSize = options.pageSize ?? EXPORT_PAGE;
+  return db
+    .transaction()
+    .setIsolationLevel('repeatable read')
+    .execute(async (trx) => {
+      const tenant = await trx
+        .selectFrom('tenants')
+        .selectAll()
+        .where('id', '=', tenantId)
+        .executeTakeFirst();
+      if (tenant === undefined) throw new Error(`no tenant ${tenantId}`);
+      await write(
+        JSON.stringify({
+          type: 'tenant',
+          format: 'mastery-pathways-tenant-export/1',
+          exportedAt: now().toISOString(),
+          tenant,
+        }),
+      );
+      const rows: Record<string, number> = {};
+      const tables = (await tenantTables(trx)).map((table) => table.name).sort();
+      for (const table of tables) {
+        rows[table] = 0;
+        let after = '(0,0)';
+        for (;;) {
+          // Keyset paging on the physical row id: stable inside this snapshot, no sort of the table.
+          const page = await sql<Record<string, unknown> & { mp_ctid: string }>`
+            SELECT ctid::text AS mp_ctid, t.*
+            FROM ${sql.id(table)} t
+            WHERE t.tenant_id = ${tenantId} AND t.ctid > ${after}::tid
+            ORDER BY t.ctid
+            LIMIT ${pageSize}
+          `.execute(trx);
+          for (const row of page.rows) {
+            const { mp_ctid: position, ...data } = row;
+            after = position;
+            await write(JSON.stringify({ type: 'row', table, row: data }, bigintToString));
+          }
+          rows[table] += page.rows.length;
+          if (page.rows.length < pageSize) break;
+        }
+      }
+      return { rows };
+    });
+}
+
+function bigintToString(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value;
+}
+
+/** Deletes every row of the district, then the district. One transaction: all or nothing. */
+export async function deleteTenant(
+  db: Kysely<Database>,
+  tenantId: string,
+): Promise<Readonly<Record<string, number>>> {
+  return db.transaction().execute(async (trx) => {
+    const deleted: Record<string, number> = {};
+    for (const table of await tenantTables(trx)) {
+      const result =
+        await sql`DELETE FROM ${sql.id(table.name)} WHERE tenant_id = ${tenantId}`.execute(trx);
+      deleted[table.name] = Number(result.numAffectedRows ?? 0n);
+    }
+    const result = await trx.deleteFrom('tenants').where('id', '=', tenantId).executeTakeFirst();
+    deleted.tenants = Number(result.numDeletedRows);
+    return deleted;
+  });
+}
+
+/**
+ * Deletes one person's data in a district: every row that names them (as user, student or mentor)
+ * and their user record. What others recorded about the district (frameworks, assignments) stays.
+ */
+export async function deletePerson(
+  db: Kysely<Database>,
+  tenantId: string,
+  userId: string,
+): Promise<Readonly<Record<string, number>>> {
+  return db.transaction().execute(async (trx) => {
+    const deleted: Record<string, number> = {};
+    for (const table of await tenantTables(trx)) {
+      if (table.name === 'users') continue;
+      const columns = PERSON_COLUMNS.filter((column) => table.columns.includes(column));
+      if (columns.length === 0) continue;
+      const matches = sql.join(
+        columns.map((column) => sql`${sql.id(column)} = ${userId}`),
+        sql` OR `,
+      );
+      const result = await sql`
+        DELETE FROM ${sql.id(table.name)} WHERE tenant_id = ${tenantId} AND (${matches})
+      `.execute(trx);
+      const count = Number(result.numAffectedRows ?? 0n);
+      if (count > 0) deleted[table.name] = count;
+    }
+    const result = await trx
+      .deleteFrom('users')
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', userId)
+      .executeTakeFirst();
+    deleted.users = Number(result.numDeletedRows);
+    return deleted;
+  });
+}

@@ -1,0 +1,201 @@
+import { expect } from 'chai';
+import { sql, type Kysely } from 'kysely';
+import { importFramework } from '../../src/standards/import.ts';
+import { createPeopleRepository } from '../../src/storage/lti/people.repository.ts';
+import type { Database } from '../../src/storage/schema.ts';
+import {
+  deletePerson,
+  deleteTenant,
+  exportTenant,
+  tenantTables,
+} from '../../src/storage/tenant-data.repository.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { launchContext, manualClock, seedDistrict, unique } from './lti/fixtures.ts';
+import { deps, parseFixture } from './standards/helpers.ts';
+
+const LEARNER = 'http://purl.imsglobal.org/vocab/lis/v2/membership#Learner';
+const INSTRUCTOR = 'http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor';
+
+/** A district with a course, a teacher, two students, a framework and evidence for each student. */
+async function seedDistrictWithData(db: Kysely<Database>) {
+  const clock = manualClock();
+  const { tenant, platform, deployment } = await seedDistrict(db);
+  const people = createPeopleRepository(db, clock.now);
+  const contextId = unique('course');
+  const launchAs = (sub: string, roles: string[]) =>
+    people.recordLaunch({
+      tenantId: tenant.id,
+      deploymentRowId: deployment.id,
+      storeEmail: false,
+      launch: launchContext({
+        issuer: platform.issuer,
+        clientId: platform.clientId,
+        deploymentId: deployment.deploymentId,
+        sub,
+        contextId,
+        roles,
+      }),
+    });
+  const teacher = await launchAs('teacher-1', [INSTRUCTOR]);
+  const ada = await launchAs('student-ada', [LEARNER]);
+  const ben = await launchAs('student-ben', [LEARNER]);
+  const report = await importFramework(
+    db,
+    {
+      tenantId: tenant.id,
+      actor: teacher.user.id,
+      framework: parseFixture('src/standards/samples/district-grade6.case.json'),
+      source: 'case_file',
+    },
+    deps(),
+  );
+  if (!report.ok) throw new Error('sample framework did not import');
+  const item = await db
+    .selectFrom('standard_items')
+    .select('id')
+    .where('tenant_id', '=', tenant.id)
+    .limit(1)
+    .executeTakeFirstOrThrow();
+  const courseId = teacher.course?.id;
+  if (courseId === undefined) throw new Error('no course');
+  for (const student of [ada, ben]) {
+    await db
+      .insertInto('evidence')
+      .values({
+        tenant_id: tenant.id,
+        course_id: courseId,
+        student_id: student.user.id,
+        item_id: item.id,
+        score: 3,
+        source: 'teacher',
+        recorded_by: teacher.user.id,
+        recorded_at: clock.now(),
+      })
+      .execute();
+    await db
+      .insertInto('mentor_links')
+      .values({
+        tenant_id: tenant.id,
+        course_id: courseId,
+        mentor_id: teacher.user.id,
+        student_id: student.user.id,
+        updated_at: clock.now(),
+      })
+      .execute();
+  }
+  return { tenant, courseId, ada, ben, teacher };
+}
+
+async function countByTable(db: Kysely<Database>, tenantId: string) {
+  const out: Record<string, number> = {};
+  for (const table of await tenantTables(db)) {
+    const { rows } = await sql<{ n: string | number }>`
+      SELECT count(*) AS n FROM ${sql.id(table.name)} WHERE tenant_id = ${tenantId}
+    `.execute(db);
+    const n = Number(rows[0]?.n ?? 0);
+    if (n > 0) out[table.name] = n;
+  }
+  return out;
+}
+
+describe('tenant data: export, delete, delete one person', function () {
+  this.timeout(120_000);
+  let database: TestDatabase;
+
+  beforeEach(async () => {
+    database = await createTestDatabase();
+  });
+  afterEach(async () => {
+    await database.close();
+  });
+
+  it('when the tables are listed, then every table with tenant_id is there, children before parents', async () => {
+    const names = (await tenantTables(database.db)).map((table) => table.name);
+    for (const table of ['users', 'courses', 'evidence', 'evidence_history', 'standard_items']) {
+      expect(names).to.include(table);
+    }
+    expect(names).not.to.include('platforms');
+    expect(names.indexOf('evidence_history')).to.be.lessThan(names.indexOf('evidence'));
+    expect(names.indexOf('evidence')).to.be.lessThan(names.indexOf('courses'));
+    expect(names.indexOf('enrollments')).to.be.lessThan(names.indexOf('users'));
+  });
+
+  it('when a district is exported, then every row of it is written and nothing of another district', async () => {
+    const first = await seedDistrictWithData(database.db);
+    const second = await seedDistrictWithData(database.db);
+    const lines: string[] = [];
+    const summary = await exportTenant(
+      database.db,
+      first.tenant.id,
+      (line) => {
+        lines.push(line);
+      },
+      () => new Date('2026-11-27T08:00:00Z'),
+      // Small pages, so the keyset paging runs through many pages of the same table.
+      { pageSize: 7 },
+    );
+    const parsed = lines.map(
+      (line) => JSON.parse(line) as { type: string; table?: string; row?: Record<string, unknown> },
+    );
+    expect(parsed[0]).to.deep.include({ type: 'tenant' });
+    const rows = parsed.slice(1);
+    expect(rows.every((line) => line.row?.tenant_id === first.tenant.id)).to.be.true;
+    expect(JSON.stringify(rows)).not.to.contain(second.tenant.id);
+    const expected = await countByTable(database.db, first.tenant.id);
+    const written: Record<string, number> = {};
+    for (const line of rows) written[line.table ?? ''] = (written[line.table ?? ''] ?? 0) + 1;
+    expect(written).to.deep.equal(expected);
+    expect(summary.rows.evidence).to.equal(2);
+    // Many pages of standard items were read: nothing skipped or repeated at page edges.
+    expect(written.standard_items).to.be.greaterThan(10);
+  });
+
+  it('when a district is deleted, then none of its rows remain and the other district is untouched', async () => {
+    const first = await seedDistrictWithData(database.db);
+    const second = await seedDistrictWithData(database.db);
+    const before = await countByTable(database.db, second.tenant.id);
+    const deleted = await deleteTenant(database.db, first.tenant.id);
+    expect(deleted.tenants).to.equal(1);
+    expect(deleted.evidence).to.equal(2);
+    expect(await countByTable(database.db, first.tenant.id)).to.deep.equal({});
+    expect(await countByTable(database.db, second.tenant.id)).to.deep.equal(before);
+  });
+
+  it('when one student is deleted, then their rows go and the classmate, teacher and framework stay', async () => {
+    const { tenant, ada, ben, teacher } = await seedDistrictWithData(database.db);
+    const deleted = await deletePerson(database.db, tenant.id, ada.user.id);
+    expect(deleted.users).to.equal(1);
+    expect(deleted.evidence).to.equal(1);
+    const left = await database.db
+      .selectFrom('users')
+      .select('id')
+      .where('tenant_id', '=', tenant.id)
+      .execute();
+    expect(left.map((u) => u.id).sort()).to.deep.equal([ben.user.id, teacher.user.id].sort());
+    const evidence = await database.db
+      .selectFrom('evidence')
+      .select('student_id')
+      .where('tenant_id', '=', tenant.id)
+      .execute();
+    expect(evidence).to.deep.equal([{ student_id: ben.user.id }]);
+    const items = await database.db
+      .selectFrom('standard_items')
+      .select('id')
+      .where('tenant_id', '=', tenant.id)
+      .execute();
+    expect(items.length).to.be.greaterThan(10);
+  });
+
+  it('when the person belongs to another district, then nothing is deleted', async () => {
+    const first = await seedDistrictWithData(database.db);
+    const second = await seedDistrictWithData(database.db);
+    const deleted = await deletePerson(database.db, first.tenant.id, second.ada.user.id);
+    expect(deleted).to.deep.equal({ users: 0 });
+    const still = await database.db
+      .selectFrom('evidence')
+      .select('id')
+      .where('student_id', '=', second.ada.user.id)
+      .execute();
+    expect(still).to.have.length(1);
+  });
+});
