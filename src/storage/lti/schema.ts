@@ -179,7 +179,17 @@ export interface AdminUserTable {
   disabled_at: Date | null;
 }
 
+export interface AdminSessionTable {
+  /** SHA-256 (hex) of the cookie token. */
+  token_hash: string;
+  admin_user_id: string;
+  csrf_secret: string;
+  created_at: Date;
+  expires_at: Date;
+}
+
 export interface LtiTables {
+  admin_sessions: AdminSessionTable;
   deep_link_requests: DeepLinkRequestTable;
   platforms: PlatformTable;
   deployments: DeploymentTable;

@@ -13,7 +13,7 @@ import type { Database } from '../../storage/schema.ts';
 import { HttpError, notFound } from '../errors.ts';
 import { LTI_PATHS } from '../routes/lti.routes.ts';
 import type { AdminNavKey, AdminPageContext } from './admin-context.ts';
-import { createAdminStore } from './admin-store.ts';
+import { createAdminStore } from '../../storage/lti/admin-sessions.repository.ts';
 import { classroomAdminPages } from './classroom-pages.ts';
 import { policyAdminPages } from './policy-pages.ts';
 import { standardsAdminPages } from './standards-pages.ts';
@@ -223,7 +223,11 @@ export function adminPages(
       { href: `${actor.base}/classroom`, label: 'Google Classroom', key: 'classroom' },
       { href: `${actor.base}/keys`, label: 'Tool keys', key: 'keys' },
     ];
-    const nav = items.map((item) => ({ href: item.href, label: item.label, current: item.key === current }));
+    const nav = items.map((item) => ({
+      href: item.href,
+      label: item.label,
+      current: item.key === current,
+    }));
     return {
       layout: 'tool',
       title,

@@ -8,7 +8,10 @@ import { hashPassword, verifyPassword } from '../../lti-admin/password.ts';
 import { createAdminUserRepository } from '../../storage/lti/admin-users.repository.ts';
 import type { Database } from '../../storage/schema.ts';
 import { adminPages, checkCsrf, type AdminActor } from '../admin/admin-pages.ts';
-import { ADMIN_SESSION_TTL_MS, createAdminStore } from '../admin/admin-store.ts';
+import {
+  ADMIN_SESSION_TTL_MS,
+  createAdminStore,
+} from '../../storage/lti/admin-sessions.repository.ts';
 import { createLoginThrottle } from '../admin/login-throttle.ts';
 import { HttpError } from '../errors.ts';
 import { readCookie } from '../lti-binding.ts';

@@ -1,20 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { Database } from '../../storage/schema.ts';
+import type { Database } from '../schema.ts';
 
 /**
- * Storage the admin pages need beyond the LTI repositories: admin sign-in sessions and the frame
- * origins of a platform. The `admin_sessions` table is not part of the shared `Database` type (its
- * migration is owned by the admin area), so it is added here with `$extendTables`.
- * TODO(lead): move into src/storage/lti/ when the admin area settles.
+ * Admin sign-in sessions (password sign-ins; launched admins use LTI sessions) and the frame origins
+ * an admin sets on a platform. Only the SHA-256 of a session's cookie token is stored.
  */
-interface AdminSessionTable {
-  token_hash: string;
-  admin_user_id: string;
-  csrf_secret: string;
-  created_at: Date;
-  expires_at: Date;
-}
 
 /** Who signed in with a password, as the admin pages need it. */
 export interface AdminSignIn {
@@ -31,10 +22,9 @@ export const ADMIN_SESSION_TTL_MS = 8 * 60 * 60 * 1000;
 const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
 
 export function createAdminStore(
-  database: Kysely<Database>,
+  db: Kysely<Database>,
   options: { now: () => Date; random?: (size: number) => Buffer },
 ) {
-  const db = database.$extendTables<{ admin_sessions: AdminSessionTable }>();
   const random = options.random ?? randomBytes;
   const { now } = options;
   return {
