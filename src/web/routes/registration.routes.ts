@@ -17,6 +17,7 @@ import {
 import type { FetchFunction } from '../../lti/http.ts';
 import { LtiError } from '../../lti/errors.ts';
 import type { PlatformFlavour } from '../../storage/lti/schema.ts';
+import { createPinnedFetch } from '../../net/pinned-fetch.ts';
 import { LTI_PATHS } from './lti.routes.ts';
 
 export interface RegistrationRoutesDeps {
@@ -85,12 +86,12 @@ function platformName(configuration: PlatformConfiguration, flavour: PlatformFla
   if (typeof accountName === 'string' && accountName.trim() !== '') {
     return `${accountName.trim().slice(0, 150)} (${host})`;
   }
-  const label = {
+  const labels: Partial<Record<PlatformFlavour, string>> = {
     canvas: 'Canvas',
     moodle: 'Moodle',
     schoology: 'Schoology',
-    generic: 'LTI platform',
-  }[flavour];
+  };
+  const label = labels[flavour] ?? 'LTI platform';
   return `${label} ${host}`;
 }
 
@@ -121,7 +122,9 @@ export function registrationRoutes(deps: RegistrationRoutesDeps): Router {
   const { services, logger, publicUrl } = deps;
   const router = Router();
   const fetchOptions: RegistrationFetchOptions = {
-    fetch: deps.fetch ?? fetch,
+    // The address is checked again when the socket connects, so DNS rebinding cannot reach a
+    // private address after validateRegistrationUrl's check.
+    fetch: deps.fetch ?? createPinnedFetch({ allowLoopback: deps.nodeEnv !== 'production' }),
     resolve: deps.resolve ?? resolveHost,
     userAgent: USER_AGENT,
   };
