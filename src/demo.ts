@@ -5,12 +5,14 @@
  * The tool runs on http://localhost:3000 and the emulator on http://127.0.0.1:4000: two different
  * sites, so the launch crosses sites exactly as it does between a district's LMS and the tool.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import type { Kysely } from 'kysely';
 import type { DestinationStream } from 'pino';
 import { z } from 'zod';
 import { defaultConfigFiles, loadConfig } from './config/load.ts';
@@ -32,7 +34,11 @@ import { createLogger, type Logger } from './logger.ts';
 import { paths } from './paths.ts';
 import { startService } from './service.ts';
 import { LTI_PATHS } from './web/routes/lti.routes.ts';
+import { parseCasePackage } from './standards/formats/case-import.ts';
+import { importFramework } from './standards/import.ts';
 import { migrateToLatest, openDatabase } from './storage/database.ts';
+import type { Database } from './storage/schema.ts';
+import { listFrameworks } from './storage/standards/standards.repository.ts';
 import { createPlatformRepository, type Platform } from './storage/lti/platforms.repository.ts';
 import type { Tenant } from './storage/lti/tenants.repository.ts';
 
@@ -68,6 +74,8 @@ export interface RunningDemo {
   readonly platform: Platform;
   /** True when this start found the registration of an earlier run and reused it. */
   readonly reusedRegistration: boolean;
+  /** Whether this start imported the sample grade 6 framework (only when the district had none). */
+  readonly sampleStandardsImported: boolean;
   readonly logger: Logger;
   stop(): Promise<void>;
 }
@@ -210,6 +218,27 @@ async function registerBothWays(
   };
 }
 
+/** The sample grade 6 framework shipped with the tool, so the demo's teacher has standards to tag. */
+const SAMPLE_FRAMEWORK = new URL('./standards/samples/district-grade6.case.json', import.meta.url);
+
+async function ensureSampleStandards(
+  db: Kysely<Database>,
+  tenantId: string,
+  now: () => Date,
+): Promise<boolean> {
+  if ((await listFrameworks(db, tenantId)).length > 0) return false;
+  const parsed = parseCasePackage(await readFile(SAMPLE_FRAMEWORK, 'utf8'), {
+    maxBytes: 10 * 1024 * 1024,
+  });
+  const report = await importFramework(
+    db,
+    { tenantId, actor: 'demo', framework: parsed, source: 'case_file' },
+    { now, newId: randomUUID },
+  );
+  if (!report.ok) throw new Error('the sample framework did not import');
+  return true;
+}
+
 function toolConfig(options: DemoOptions, toolPort: number): Config {
   const base = options.env ?? {};
   const nodeEnv = base.NODE_ENV ?? 'development';
@@ -263,12 +292,18 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
 
     const database = openDatabase(config.database, logger);
     let registration: Registration;
+    let sampleStandardsImported: boolean;
     try {
       await migrateToLatest(database.db);
       registration = await registerBothWays(
         { db: database.db, now },
         emulator,
         config.server.publicUrl,
+      );
+      sampleStandardsImported = await ensureSampleStandards(
+        database.db,
+        registration.tenant.id,
+        now,
       );
     } finally {
       await database.close();
@@ -291,6 +326,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
       tenant: registration.tenant,
       platform: registration.platform,
       reusedRegistration: registration.reused,
+      sampleStandardsImported,
       logger,
       stop: () => {
         stopped ??= (async () => {

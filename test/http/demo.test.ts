@@ -93,6 +93,7 @@ describe(`npm run demo: tool and LMS emulator started together (${testEngine})`,
     expect(demo!.courseUrl.startsWith(`${demo!.emulatorUrl}/ui/courses/`)).to.equal(true);
     expect(demo!.reusedRegistration).to.equal(false);
     expect(demo!.tenant.slug).to.equal('demo-district');
+    expect(demo!.sampleStandardsImported).to.equal(true);
   });
 
   it('when the teacher launches from the emulator course page, then the tool shows the course with the teacher tools', async () => {
@@ -134,6 +135,8 @@ describe(`npm run demo: tool and LMS emulator started together (${testEngine})`,
     demo = undefined;
     demo = await start(Number(new URL(first.emulatorUrl).port));
     expect(demo.reusedRegistration).to.equal(true);
+    // The district already has the sample framework: it is not imported a second time.
+    expect(demo.sampleStandardsImported).to.equal(false);
     expect(demo.platform.id).to.equal(first.platform.id);
     expect(demo.clientId).to.equal(first.clientId);
     expect(demo.deploymentId).to.equal(first.deploymentId);
