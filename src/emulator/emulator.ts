@@ -12,6 +12,11 @@ import {
 import { EmulatorError } from './errors.ts';
 import { createIdFactory } from './ids.ts';
 import { beginLaunch, type BeginLaunchInput, type LoginInitiation } from './launch.ts';
+import {
+  createClassroomEmulator,
+  type ClassroomEmulator,
+  type ClassroomEmulatorOptions,
+} from './classroom/emulator.ts';
 import { agsRoutes } from './routes/ags.routes.ts';
 import { deepLinkingRoutes } from './routes/deep-linking.routes.ts';
 import { launchRoutes } from './routes/launch.routes.ts';
@@ -28,6 +33,8 @@ import { EmulatorState } from './state.ts';
 import type { Flavour } from './types.ts';
 
 export type { EmulatorOptions, EmulatorUrls } from './context.ts';
+export type { ClassroomEmulator, ClassroomEmulatorOptions } from './classroom/emulator.ts';
+export { createClassroomEmulator } from './classroom/emulator.ts';
 
 export interface Emulator {
   /** The platform as an Express app: mount it, listen on it, or hand it to supertest. */
@@ -57,8 +64,20 @@ function defaultNrpsPageSize(flavour: Flavour): number {
   }
 }
 
-/** Create one emulated LTI 1.3 Advantage platform. Every call has its own keys and state. */
-export async function createEmulator(input: EmulatorOptions): Promise<Emulator> {
+/**
+ * Create one emulated LTI 1.3 Advantage platform (or, with `flavour: 'classroom'`, an emulated
+ * Google Classroom: see classroom/). Every call has its own keys and state.
+ */
+export async function createEmulator(input: EmulatorOptions): Promise<Emulator>;
+export async function createEmulator(input: ClassroomEmulatorOptions): Promise<ClassroomEmulator>;
+export async function createEmulator(
+  input: EmulatorOptions | ClassroomEmulatorOptions,
+): Promise<Emulator | ClassroomEmulator> {
+  if (input.flavour === 'classroom') return createClassroomEmulator(input);
+  return createLtiEmulator(input);
+}
+
+async function createLtiEmulator(input: EmulatorOptions): Promise<Emulator> {
   const baseUrl = input.baseUrl.replace(/\/+$/, '');
   const lineItemUrlQuery = input.lineItemUrlQuery ?? '';
   if (lineItemUrlQuery !== '' && !lineItemUrlQuery.startsWith('?')) {

@@ -3,9 +3,18 @@
  * Everything lives in one emulator instance (see state.ts); nothing here is module state.
  */
 
+/** The LTI 1.3 platform flavours (everything in this folder outside classroom/ speaks LTI). */
 export type Flavour = 'canvas' | 'schoology' | 'moodle';
 
 export const FLAVOURS: readonly Flavour[] = ['canvas', 'schoology', 'moodle'];
+
+/**
+ * Every flavour the emulator starts: the LTI platforms plus Google Classroom, which is not an LTI
+ * platform (Google OIDC + Classroom REST API + add-on iframes; see classroom/).
+ */
+export type EmulatorFlavour = Flavour | 'classroom';
+
+export const EMULATOR_FLAVOURS: readonly EmulatorFlavour[] = [...FLAVOURS, 'classroom'];
 
 /** Roles a person can hold in a course, named after the LIS v2 context roles. */
 export type CourseRole =

@@ -1,0 +1,88 @@
+import { EmulatorError } from '../errors.ts';
+import type { ClassroomState } from './state.ts';
+
+/**
+ * The URLs Classroom opens an add-on at (add-ons guide, "iframes"): the Attachment Setup URI
+ * with `courseId`, `itemId`, `itemType`, `addOnToken` and `login_hint`; attachment views with
+ * `attachmentId` instead of the token, and the student work review with `submissionId` as well.
+ * `postId` (deprecated alias of itemId) is still sent.
+ */
+
+export type AttachmentView = 'teacher' | 'student' | 'review';
+
+function withQuery(base: string, params: Record<string, string>): string {
+  const url = new URL(base);
+  for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
+  return url.toString();
+}
+
+/** The attachment discovery iframe URL for a teacher opening the add-on on an assignment. */
+export function discoveryFrameUrl(
+  state: ClassroomState,
+  input: { courseId: string; itemId: string; userId: string; projectNumber?: string },
+): string {
+  const registration =
+    input.projectNumber === undefined
+      ? [...state.addOns.values()][0]
+      : state.addOns.get(input.projectNumber);
+  if (!registration) {
+    throw new EmulatorError('unknown_tool', 'no add-on registered (state.registerAddOn)');
+  }
+  const course = state.course(input.courseId);
+  if (!course.teacherIds.includes(input.userId)) {
+    throw new EmulatorError(
+      'not_enrolled',
+      'only teachers of the course open attachment discovery',
+    );
+  }
+  const token = state.issueAddOnToken({
+    courseId: input.courseId,
+    itemId: input.itemId,
+    userId: input.userId,
+  });
+  return withQuery(registration.attachmentSetupUri, {
+    courseId: input.courseId,
+    itemId: input.itemId,
+    itemType: 'courseWork',
+    postId: input.itemId,
+    addOnToken: token.token,
+    login_hint: input.userId,
+  });
+}
+
+/** An attachment's teacher view, student view or student work review iframe URL. */
+export function attachmentFrameUrl(
+  state: ClassroomState,
+  input: { attachmentId: string; view: AttachmentView; userId: string; submissionId?: string },
+): string {
+  const attachment = state.attachments.get(input.attachmentId);
+  if (!attachment) {
+    throw new EmulatorError('invalid_argument', `no attachment ${input.attachmentId}`);
+  }
+  const base = {
+    courseId: attachment.courseId,
+    itemId: attachment.itemId,
+    itemType: 'courseWork',
+    postId: attachment.itemId,
+    attachmentId: attachment.id,
+    login_hint: input.userId,
+  };
+  switch (input.view) {
+    case 'teacher':
+      return withQuery(attachment.teacherViewUri, base);
+    case 'student':
+      return withQuery(attachment.studentViewUri, base);
+    case 'review': {
+      if (attachment.studentWorkReviewUri === undefined || input.submissionId === undefined) {
+        throw new EmulatorError(
+          'invalid_argument',
+          'student work review needs a studentWorkReviewUri and a submissionId',
+        );
+      }
+      return withQuery(attachment.studentWorkReviewUri, {
+        ...base,
+        submissionId: input.submissionId,
+      });
+    }
+  }
+}
