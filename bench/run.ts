@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 
-const BENCHES = ['standards', 'lti-launch', 'passback'] as const;
+const BENCHES = ['standards', 'picker', 'mastery', 'heatmap', 'lti-launch', 'passback'] as const;
 const wanted = process.argv.slice(2);
 const selected = wanted.length > 0 ? BENCHES.filter((b) => wanted.includes(b)) : [...BENCHES];
 const here = path.dirname(new URL(import.meta.url).pathname);
