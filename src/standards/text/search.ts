@@ -60,7 +60,33 @@ function lowerBound<T>(sorted: readonly T[], prefix: string, key: (entry: T) => 
   return lo;
 }
 
-function codeMatches(index: SearchIndex, query: string): number[] {
+/**
+ * The `k` smallest entries by `compare`, in order: a sorted window of at most k kept while
+ * scanning, so a broad query ("d") over 20,000 items does not sort every match for 20 results.
+ */
+export function smallest<T>(entries: Iterable<T>, k: number, compare: (a: T, b: T) => number): T[] {
+  const kept: T[] = [];
+  if (k <= 0) return kept;
+  for (const entry of entries) {
+    if (kept.length === k) {
+      const last = kept[k - 1];
+      if (last !== undefined && compare(entry, last) >= 0) continue;
+      kept.pop();
+    }
+    let lo = 0;
+    let hi = kept.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const probe = kept[mid];
+      if (probe !== undefined && compare(probe, entry) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    kept.splice(lo, 0, entry);
+  }
+  return kept;
+}
+
+function codeMatches(index: SearchIndex, query: string, limit: number): number[] {
   const prefix = normalizeCode(query);
   if (prefix === '') return [];
   const canonicalQuery = canonicalCode(query);
@@ -83,12 +109,19 @@ function codeMatches(index: SearchIndex, query: string): number[] {
     if (seen === undefined || t < seen) tier.set(item, t);
   }
   const codeLength = (item: number): number => index.canonicalCodes[item]?.length ?? 0;
-  return [...tier.entries()]
-    .sort((a, b) => a[1] - b[1] || codeLength(a[0]) - codeLength(b[0]) || a[0] - b[0])
-    .map(([item]) => item);
+  return smallest(
+    tier.entries(),
+    limit,
+    (a, b) => a[1] - b[1] || codeLength(a[0]) - codeLength(b[0]) || a[0] - b[0],
+  ).map(([item]) => item);
 }
 
-function wordMatches(index: SearchIndex, query: string, exclude: ReadonlySet<number>): number[] {
+function wordMatches(
+  index: SearchIndex,
+  query: string,
+  exclude: ReadonlySet<number>,
+  limit: number,
+): number[] {
   const words = searchWords(query);
   if (words.length === 0) return [];
   const counts = new Map<number, number>();
@@ -107,15 +140,15 @@ function wordMatches(index: SearchIndex, query: string, exclude: ReadonlySet<num
     }
     for (const item of matched) counts.set(item, (counts.get(item) ?? 0) + 1);
   });
-  return [...counts.entries()]
-    .filter(([item]) => !exclude.has(item))
-    .sort(
-      (a, b) =>
-        b[1] - a[1] ||
-        (index.statementLength[a[0]] ?? 0) - (index.statementLength[b[0]] ?? 0) ||
-        a[0] - b[0],
-    )
-    .map(([item]) => item);
+  for (const item of exclude) counts.delete(item);
+  return smallest(
+    counts.entries(),
+    limit,
+    (a, b) =>
+      b[1] - a[1] ||
+      (index.statementLength[a[0]] ?? 0) - (index.statementLength[b[0]] ?? 0) ||
+      a[0] - b[0],
+  ).map(([item]) => item);
 }
 
 /** Code prefix matches first, then statements containing the query's words (most words first). */
@@ -123,7 +156,7 @@ export function searchItems(index: SearchIndex, query: string, limit: number): S
   const trimmed = query.trim();
   if (trimmed === '' || limit <= 0) return [];
   const hits: SearchHit[] = [];
-  const byCode = codeMatches(index, trimmed);
+  const byCode = codeMatches(index, trimmed, limit);
   const taken = new Set<number>();
   for (const position of byCode) {
     if (hits.length >= limit) return hits;
@@ -137,7 +170,7 @@ export function searchItems(index: SearchIndex, query: string, limit: number): S
   // Words join in when nothing matched as a code or the query has a real word (3+ letters).
   const hasWord = searchWords(trimmed).some((word) => /[a-z]{3,}/.test(word));
   if (byCode.length > 0 && !hasWord) return hits;
-  for (const position of wordMatches(index, trimmed, taken)) {
+  for (const position of wordMatches(index, trimmed, taken, limit - hits.length)) {
     if (hits.length >= limit) break;
     const item = index.items[position];
     if (item) hits.push({ item, matchedBy: 'text' });
