@@ -2,7 +2,7 @@
 // at 50 concurrent). Platform signing is excluded: the id_tokens are signed between the timed login
 // phase and the timed launch phase, because each token must carry the nonce its login issued.
 //
-//   node bench/lti-launch.ts [--launches 2000] [--concurrency 50] [--warmup 300]
+//   node bench/lti-launch.ts [--launches 2000] [--concurrency 50] [--warmup 300] [--prepared]
 //   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test node bench/lti-launch.ts
 //
 // With DATABASE_URL a fresh database (mp_bench_<random>) is created on that server and dropped after;
@@ -10,7 +10,17 @@
 // `startService` (production config, JSON logs at info to /dev/null, metrics on). The load generator
 // runs in a worker thread so its HTTP parsing does not share the tool's event loop, as browsers'
 // would not; on a 2-core machine it still shares the CPUs with the tool and PostgreSQL.
+//
+// Besides throughput and latency it prints load-independent costs per request: round trips to
+// PostgreSQL, CPU of the tool (all its threads) and of PostgreSQL. --prepared sends the statements
+// marked `/* prepared */` as named prepared statements, as a pool set up with
+// `namePreparedStatements` (src/storage/lti/prepared-statements.ts) would; PostgreSQL only.
+//
+// Note on the target: the load is closed-loop (50 requests always in flight), so by Little's law
+// the mean login + launch latency is 50 / (launches per second) seconds: 100 ms at 500/s. A p99 of
+// 50 ms at 50 concurrent therefore needs about 1000+ launches/s here, not 500.
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, request as httpRequest, Agent, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -28,6 +38,7 @@ import { defaultConfigFiles, loadConfig } from '../src/config/load.ts';
 import { addDeployment, addPlatform, addTenant } from '../src/lti-admin/use-cases.ts';
 import { createLogger } from '../src/logger.ts';
 import { paths } from '../src/paths.ts';
+import { preparedQuery } from '../src/storage/prepared-statements.ts';
 import { startService } from '../src/service.ts';
 
 const LTI = 'https://purl.imsglobal.org/spec/lti/claim';
@@ -35,6 +46,8 @@ const ROLE_LEARNER = 'http://purl.imsglobal.org/vocab/lis/v2/membership#Learner'
 const ROLE_INSTRUCTOR = 'http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor';
 /** A district's launch traffic: many courses, mostly students, a teacher per course. */
 const COURSES = 20;
+/** USER_HZ: the unit of utime/stime in /proc/<pid>/stat on Linux. */
+const CLOCK_TICKS_PER_SECOND = 100;
 const STUDENTS_PER_COURSE = 30;
 
 const jobSchema = z.object({
@@ -59,7 +72,7 @@ interface PhaseResult {
 }
 type MarkName = 'login-start' | 'login-end' | 'launch-start' | 'launch-end';
 type WorkerMessage =
-  | { readonly type: 'mark'; readonly name: MarkName }
+  | { readonly type: 'mark'; readonly name: MarkName; readonly workerCpu: NodeJS.CpuUsage }
   | { readonly type: 'result'; readonly result: ClientResult };
 
 interface ClientResult {
@@ -228,7 +241,9 @@ async function runClient(job: Job): Promise<ClientResult> {
   };
 
   const mark = (name: MarkName, measured: boolean): void => {
-    if (measured) parentPort?.postMessage({ type: 'mark', name });
+    // The load generator's own CPU time, so the tool's share of the process can be told apart.
+    if (measured)
+      parentPort?.postMessage({ type: 'mark', name, workerCpu: process.threadCpuUsage() });
   };
   const phases = async (count: number, measured: boolean): Promise<ClientResult> => {
     mark('login-start', measured);
@@ -338,12 +353,58 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** CPU time (ms) used so far by the PostgreSQL server processes connected to `database` (Linux). */
+function postgresCpuMs(database: string): number {
+  let ticks = 0;
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return Number.NaN;
+  }
+  for (const pid of entries) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      // Backends are titled "postgres: <user> <database> <client> <activity>".
+      const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (!title.startsWith('postgres: ') || !title.includes(` ${database} `)) continue;
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // Fields 14 and 15 of stat (utime, stime) are at 11 and 12 after the command name.
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // The process ended between listing and reading.
+    }
+  }
+  return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
+/**
+ * Counts pg.Client#query calls in this process (the tool's pool); PGlite is not counted. With
+ * `prepare`, statements marked `/* prepared *\/` go out as named prepared statements, as they
+ * would from a pool set up with `namePreparedStatements` (src/storage/lti/prepared-statements.ts).
+ */
+function countPostgresQueries(prepare: boolean): { readonly count: () => number } {
+  let count = 0;
+  const prototype = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+  const original = prototype.query;
+  prototype.query = function countedQuery(this: unknown, ...args: unknown[]): unknown {
+    count += 1;
+    const named = prepare ? preparedQuery(args[0], args[1]) : undefined;
+    return named === undefined
+      ? original.apply(this, args)
+      : original.call(this, named, ...args.slice(2));
+  };
+  return { count: () => count };
+}
+
 async function main(): Promise<void> {
   const args = z
     .object({
       launches: z.coerce.number().int().positive().default(2000),
       concurrency: z.coerce.number().int().positive().default(50),
       warmup: z.coerce.number().int().min(0).default(300),
+      prepared: z.boolean().default(false),
     })
     .parse(
       parseArgs({
@@ -351,6 +412,7 @@ async function main(): Promise<void> {
           launches: { type: 'string' },
           concurrency: { type: 'string' },
           warmup: { type: 'string' },
+          prepared: { type: 'boolean' },
         },
       }).values,
     );
@@ -389,6 +451,9 @@ async function main(): Promise<void> {
   const kid = 'bench-key-1';
   const jwks = await serveJwks({ ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' });
 
+  // Round trips: every statement the tool sends to PostgreSQL goes through pg.Client#query (BEGIN
+  // and COMMIT included), so counting calls there counts round trips, whatever the load.
+  const roundTrips = countPostgresQueries(args.prepared);
   const service = await startService(config, logger);
   let failed = false;
   try {
@@ -424,15 +489,29 @@ async function main(): Promise<void> {
     };
     console.log(
       `Node ${process.version}, ${availableParallelism()} CPUs (${cpus()[0]?.model ?? 'unknown'}), ` +
-        `database ${service.database.engine}, pool ${config.database.poolMax}, log level ${config.log.level}`,
+        `database ${service.database.engine}, pool ${config.database.poolMax}, log level ${config.log.level}` +
+        (args.prepared ? ', marked statements prepared (--prepared)' : ''),
     );
     console.log(
       `${args.launches} launches (after ${args.warmup} warm-up), ${args.concurrency} concurrent, ` +
         `${COURSES} courses x ${STUDENTS_PER_COURSE + 1} people`,
     );
-    // The tool's event loop: how long it was busy per request, whatever else shares the CPUs.
-    // Thread CPU time does not grow while other processes hold the CPUs; wall-clock busy time does.
-    const marks = new Map<MarkName, { elu: EventLoopUtilization; cpu: NodeJS.CpuUsage }>();
+    // Load-independent costs per request, taken at the phase marks:
+    // - main thread CPU (the tool's event loop; includes PGlite when embedded);
+    // - tool CPU: the whole process minus the load generator thread (adds RS256 verification on the
+    //   libuv pool, pg parsing, GC threads);
+    // - PostgreSQL CPU: the server processes serving the bench database (Linux /proc);
+    // - round trips: statements sent to PostgreSQL.
+    // Event loop busy time is wall-clock, so it grows when other processes hold the CPUs.
+    interface Mark {
+      readonly elu: EventLoopUtilization;
+      readonly mainCpu: NodeJS.CpuUsage;
+      readonly processCpu: NodeJS.CpuUsage;
+      readonly workerCpu: NodeJS.CpuUsage;
+      readonly postgresCpuMs: number;
+      readonly queries: number;
+    }
+    const marks = new Map<MarkName, Mark>();
     const loadBefore = loadavg()[0] ?? 0;
     const result = await new Promise<ClientResult>((resolve, reject) => {
       const worker = new Worker(new URL(import.meta.url), { workerData: job });
@@ -440,7 +519,11 @@ async function main(): Promise<void> {
         if (message.type === 'mark') {
           marks.set(message.name, {
             elu: performance.eventLoopUtilization(),
-            cpu: process.threadCpuUsage(),
+            mainCpu: process.threadCpuUsage(),
+            processCpu: process.cpuUsage(),
+            workerCpu: message.workerCpu,
+            postgresCpuMs: benchDb === undefined ? Number.NaN : postgresCpuMs(benchDb),
+            queries: roundTrips.count(),
           });
         } else resolve(message.result);
       });
@@ -452,15 +535,39 @@ async function main(): Promise<void> {
 
     const n = args.launches;
     const loadAfter = loadavg()[0] ?? 0;
-    const perRequest = (from: MarkName, to: MarkName): { busyMs: number; cpuMs: number } => {
+    const cpuMs = (usage: NodeJS.CpuUsage): number => (usage.user + usage.system) / 1000;
+    interface Cost {
+      readonly busyMs: number;
+      readonly mainCpuMs: number;
+      readonly toolCpuMs: number;
+      readonly postgresCpuMs: number;
+      readonly loadGeneratorCpuMs: number;
+      readonly roundTrips: number;
+    }
+    const perRequest = (from: MarkName, to: MarkName): Cost => {
       const start = marks.get(from);
       const end = marks.get(to);
-      if (start === undefined || end === undefined)
-        return { busyMs: Number.NaN, cpuMs: Number.NaN };
-      const cpuUsed = end.cpu.user + end.cpu.system - (start.cpu.user + start.cpu.system);
+      if (start === undefined || end === undefined) {
+        return {
+          busyMs: Number.NaN,
+          mainCpuMs: Number.NaN,
+          toolCpuMs: Number.NaN,
+          postgresCpuMs: Number.NaN,
+          loadGeneratorCpuMs: Number.NaN,
+          roundTrips: Number.NaN,
+        };
+      }
+      const toolCpu =
+        cpuMs(end.processCpu) -
+        cpuMs(start.processCpu) -
+        (cpuMs(end.workerCpu) - cpuMs(start.workerCpu));
       return {
         busyMs: performance.eventLoopUtilization(end.elu, start.elu).active / n,
-        cpuMs: cpuUsed / 1000 / n,
+        mainCpuMs: (cpuMs(end.mainCpu) - cpuMs(start.mainCpu)) / n,
+        toolCpuMs: toolCpu / n,
+        postgresCpuMs: (end.postgresCpuMs - start.postgresCpuMs) / n,
+        loadGeneratorCpuMs: (cpuMs(end.workerCpu) - cpuMs(start.workerCpu)) / n,
+        roundTrips: (end.queries - start.queries) / n,
       };
     };
     const loginCost = perRequest('login-start', 'login-end');
@@ -483,14 +590,62 @@ async function main(): Promise<void> {
         `launches / (login wall time + launch wall time). Signing ${n} id_tokens took ` +
         `${(result.signMs / 1000).toFixed(2)} s, outside both timed phases.`,
     );
+    const postgres = service.database.engine === 'postgres';
+    const costRow = (label: string, cost: Cost): string[] => [
+      label,
+      postgres ? cost.roundTrips.toFixed(2) : 'n/a',
+      cost.mainCpuMs.toFixed(2),
+      cost.toolCpuMs.toFixed(2),
+      Number.isNaN(cost.postgresCpuMs) ? 'n/a' : cost.postgresCpuMs.toFixed(2),
+      cost.loadGeneratorCpuMs.toFixed(2),
+      cost.busyMs.toFixed(2),
+    ];
+    const both: Cost = {
+      busyMs: loginCost.busyMs + launchCost.busyMs,
+      mainCpuMs: loginCost.mainCpuMs + launchCost.mainCpuMs,
+      toolCpuMs: loginCost.toolCpuMs + launchCost.toolCpuMs,
+      postgresCpuMs: loginCost.postgresCpuMs + launchCost.postgresCpuMs,
+      loadGeneratorCpuMs: loginCost.loadGeneratorCpuMs + launchCost.loadGeneratorCpuMs,
+      roundTrips: loginCost.roundTrips + launchCost.roundTrips,
+    };
+    console.log('');
     console.log(
-      `Tool main thread per request: login ${loginCost.cpuMs.toFixed(2)} ms CPU ` +
-        `(${loginCost.busyMs.toFixed(2)} ms event loop busy), launch ${launchCost.cpuMs.toFixed(2)} ms CPU ` +
-        `(${launchCost.busyMs.toFixed(2)} ms busy). One core given to the tool's main thread alone tops ` +
-        `out near ${(1000 / (loginCost.cpuMs + launchCost.cpuMs)).toFixed(0)} launches/s ` +
-        (service.database.engine === 'pglite'
-          ? '(PGlite runs on this thread, so this includes the database).'
-          : '(RS256 verification runs on the libuv pool and PostgreSQL on its own CPU time, not counted here).'),
+      table([
+        [
+          'per request',
+          'round trips',
+          'main thread CPU ms',
+          'tool CPU ms',
+          'PostgreSQL CPU ms',
+          'load generator CPU ms',
+          'event loop busy ms',
+        ],
+        costRow('POST /lti/login', loginCost),
+        costRow('POST /lti/launch', launchCost),
+        costRow('login + launch', both),
+      ]),
+    );
+    const cpuPerLaunch =
+      both.toolCpuMs + (Number.isNaN(both.postgresCpuMs) ? 0 : both.postgresCpuMs);
+    const cores = availableParallelism();
+    console.log(
+      `\nRound trips: statements sent to PostgreSQL (BEGIN/COMMIT included). Tool CPU: this process ` +
+        `minus the load generator thread (RS256 verification on the libuv pool included). ` +
+        (postgres
+          ? `PostgreSQL CPU: its processes serving the bench database. `
+          : `PGlite runs on the main thread, so its CPU is in the tool's. `) +
+        `\nCPU per login + launch: ${cpuPerLaunch.toFixed(2)} ms (tool + database), ` +
+        `${(cpuPerLaunch + both.loadGeneratorCpuMs).toFixed(2)} ms with this load generator. ` +
+        `${cores} cores doing nothing else top out near ` +
+        `${((cores * 1000) / (cpuPerLaunch + both.loadGeneratorCpuMs)).toFixed(0)} launches/s in this bench ` +
+        `(${((cores * 1000) / cpuPerLaunch).toFixed(0)}/s with the load generated elsewhere); one tool ` +
+        `process is also bound by its main thread: ${(1000 / both.mainCpuMs).toFixed(0)} launches/s.`,
+    );
+    // Closed loop: `concurrency` requests always in flight, so mean latency = concurrency / rate.
+    console.log(
+      `Little's law: with ${args.concurrency} in flight, a mean login + launch latency of 50 ms needs ` +
+        `${((args.concurrency * 1000) / 50).toFixed(0)} launches/s; at 500 launches/s the mean is ` +
+        `${((args.concurrency * 1000) / 500).toFixed(0)} ms.`,
     );
     console.log(
       `Load average (1 min) ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after, on ` +

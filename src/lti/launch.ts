@@ -12,7 +12,7 @@ import {
 } from './claims.ts';
 import type { LaunchContext, LaunchMessageType, ParsedLaunchClaims } from './claims.ts';
 import { LtiError } from './errors.ts';
-import { isOwnTargetLinkUri } from './login.ts';
+import { findRegistrations, isOwnTargetLinkUri } from './login.ts';
 import type {
   LoginState,
   LoginStateStore,
@@ -128,7 +128,9 @@ export async function findRegistration(
   platforms: PlatformLookup,
   loginState: LoginState,
 ): Promise<PlatformRegistration> {
-  const registrations = await platforms.findByIssuer(loginState.issuer);
+  const registrations = await findRegistrations(platforms, loginState.issuer, (candidates) =>
+    candidates.some((candidate) => candidate.clientId === loginState.clientId),
+  );
   const registration = registrations.find(
     (candidate) => candidate.clientId === loginState.clientId,
   );
@@ -174,7 +176,10 @@ function mapJoseError(error: unknown): LtiError {
 export async function verifySignature(
   idToken: string,
   registration: PlatformRegistration,
-  deps: LaunchDependencies,
+  deps: Pick<
+    LaunchDependencies,
+    'platformKeys' | 'now' | 'clockToleranceSeconds' | 'maxTokenAgeSeconds'
+  >,
 ): Promise<JWTPayload> {
   try {
     const { payload } = await jwtVerify(
@@ -207,19 +212,37 @@ export function checkAuthorizedParty(payload: JWTPayload, clientId: string): voi
   }
 }
 
+/** What claiming a launch's nonce needs: it stays claimed for the token's whole life (its `exp`). */
+export interface NonceClaim {
+  readonly issuer: string;
+  readonly nonce: string;
+  readonly expiresAt: Date;
+}
+
+/** The nonce must EQUAL the one issued with this login's state (OIDC Core §3.1.3.7 item 11). */
+export function checkNonceMatches(
+  payload: JWTPayload,
+  loginState: LoginState,
+  issuer: string,
+): NonceClaim {
+  const nonce = payload['nonce'];
+  if (typeof nonce !== 'string' || !sameSecret(nonce, loginState.nonce)) {
+    throw new LtiError('nonce_mismatch');
+  }
+  // exp is present: verifySignature required it. The nonce stays claimed for the token's whole life.
+  return { issuer, nonce, expiresAt: new Date((payload.exp ?? 0) * 1000) };
+}
+
 export async function checkNonce(
   payload: JWTPayload,
   loginState: LoginState,
   nonces: NonceStore,
   issuer: string,
 ): Promise<void> {
-  const nonce = payload['nonce'];
-  if (typeof nonce !== 'string' || !sameSecret(nonce, loginState.nonce)) {
-    throw new LtiError('nonce_mismatch');
+  const claim = checkNonceMatches(payload, loginState, issuer);
+  if (!(await nonces.claim(claim.issuer, claim.nonce, claim.expiresAt))) {
+    throw new LtiError('nonce_replay');
   }
-  // exp is present: verifySignature required it. The nonce stays claimed for the token's whole life.
-  const expiresAt = new Date((payload.exp ?? 0) * 1000);
-  if (!(await nonces.claim(issuer, nonce, expiresAt))) throw new LtiError('nonce_replay');
 }
 
 export async function checkDeployment(
@@ -307,13 +330,14 @@ export function checkTargetLinkUri(launch: LaunchContext, endpoints: ToolEndpoin
 }
 
 /**
- * Verifies an LTI 1.3 launch (LTI Core 1.3 §5.1.2–5.1.3, Security Framework §5.1.3) and returns the
- * normalized launch, or throws an `LtiError` naming the first check that failed.
+ * The checklist. With `nonces`, the nonce is claimed where it is checked; without, the caller gets
+ * the claim to make (and must make it: `acceptLaunch`).
  */
-export async function verifyLaunch(
+async function runChecks(
   input: LaunchInput,
-  deps: LaunchDependencies,
-): Promise<LaunchContext> {
+  deps: Omit<LaunchDependencies, 'nonces'>,
+  nonces: NonceStore | undefined,
+): Promise<{ launch: LaunchContext; nonce: NonceClaim }> {
   const params = readParameters(input.params);
   decodeHeader(params.idToken);
   checkBrowserBinding(params.state, input.browserBinding);
@@ -321,7 +345,10 @@ export async function verifyLaunch(
   const registration = await findRegistration(deps.platforms, loginState);
   const payload = await verifySignature(params.idToken, registration, deps);
   checkAuthorizedParty(payload, registration.clientId);
-  await checkNonce(payload, loginState, deps.nonces, registration.issuer);
+  const nonce = checkNonceMatches(payload, loginState, registration.issuer);
+  if (nonces !== undefined && !(await nonces.claim(nonce.issuer, nonce.nonce, nonce.expiresAt))) {
+    throw new LtiError('nonce_replay');
+  }
   await checkDeployment(payload, loginState, registration, deps.deployments);
   checkVersion(payload);
   const messageType = checkMessageType(
@@ -330,5 +357,42 @@ export async function verifyLaunch(
   );
   const launch = toLaunchContext(parseClaims(payload, messageType), registration.clientId);
   checkTargetLinkUri(launch, deps.endpoints);
-  return launch;
+  return { launch, nonce };
+}
+
+/**
+ * Verifies an LTI 1.3 launch (LTI Core 1.3 §5.1.2–5.1.3, Security Framework §5.1.3) and returns the
+ * normalized launch, or throws an `LtiError` naming the first check that failed.
+ */
+export async function verifyLaunch(
+  input: LaunchInput,
+  deps: LaunchDependencies,
+): Promise<LaunchContext> {
+  return (await runChecks(input, deps, deps.nonces)).launch;
+}
+
+/**
+ * Claims the nonce TOGETHER with the caller's writes (one atomic statement): returns `undefined`
+ * when the nonce was already used, and must then have written nothing.
+ */
+export type ClaimNonceAndRecord<T> = (
+  launch: LaunchContext,
+  nonce: NonceClaim,
+) => Promise<T | undefined>;
+
+/**
+ * `verifyLaunch` for a caller that records the launch: every check of `verifyLaunch` runs, in the
+ * same order, except that the nonce's single use is enforced by `record`, which claims it in the
+ * same statement as the launch record, so an accepted launch costs one round trip instead of two.
+ * A replayed nonce is refused as `nonce_replay` (after the other checks rather than before them).
+ */
+export async function acceptLaunch<T>(
+  input: LaunchInput,
+  deps: Omit<LaunchDependencies, 'nonces'>,
+  record: ClaimNonceAndRecord<T>,
+): Promise<{ launch: LaunchContext; recorded: T }> {
+  const { launch, nonce } = await runChecks(input, deps, undefined);
+  const recorded = await record(launch, nonce);
+  if (recorded === undefined) throw new LtiError('nonce_replay');
+  return { launch, recorded };
 }

@@ -17,6 +17,22 @@ export interface PlatformRegistration {
 /** Implemented by storage. Returns every registration of the issuer (empty when unknown). */
 export interface PlatformLookup {
   findByIssuer(issuer: string): Promise<readonly PlatformRegistration[]>;
+  /**
+   * For a lookup that keeps answers: asks the store again, bypassing what it kept. Called when the
+   * kept answer lacks the registration a request names (it may have been added since).
+   */
+  refresh?(issuer: string): Promise<readonly PlatformRegistration[]>;
+}
+
+/** The issuer's registrations, asked again (when the lookup keeps answers) if `found` says none fits. */
+export async function findRegistrations(
+  platforms: PlatformLookup,
+  issuer: string,
+  found: (registrations: readonly PlatformRegistration[]) => boolean,
+): Promise<readonly PlatformRegistration[]> {
+  const registrations = await platforms.findByIssuer(issuer);
+  if (found(registrations) || platforms.refresh === undefined) return registrations;
+  return platforms.refresh(issuer);
 }
 
 /** The server-side half of an OIDC login, waiting for the launch. */
@@ -152,7 +168,12 @@ export async function handleLogin(
   deps: LoginDependencies,
 ): Promise<LoginResult> {
   const params = parseLoginParameters(input);
-  const registration = selectRegistration(await deps.platforms.findByIssuer(params.iss), params);
+  const registrations = await findRegistrations(deps.platforms, params.iss, (candidates) =>
+    params.client_id === undefined
+      ? candidates.length === 1
+      : candidates.some((candidate) => candidate.clientId === params.client_id),
+  );
+  const registration = selectRegistration(registrations, params);
   if (!isOwnTargetLinkUri(deps.endpoints, params.target_link_uri)) {
     throw new LtiError('foreign_target_link_uri', { detail: params.target_link_uri });
   }

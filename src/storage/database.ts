@@ -11,6 +11,7 @@ import pg from 'pg';
 import type { Logger } from '../logger.ts';
 import { migrations } from './migrations/index.ts';
 import { templateFor } from './pglite-template.ts';
+import { namePreparedStatements } from './prepared-statements.ts';
 import type { Database } from './schema.ts';
 
 export type Engine = 'pglite' | 'postgres';
@@ -55,6 +56,8 @@ export function openDatabase(options: DatabaseOptions, logger: Logger): Database
     pool.on('error', (error) => {
       logger.warn({ err: error }, 'idle PostgreSQL connection failed');
     });
+    // The launch's statements are parsed and planned once per connection (see the module).
+    namePreparedStatements(pool);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return {
       db,

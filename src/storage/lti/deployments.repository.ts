@@ -38,7 +38,23 @@ function toDeployment(row: DeploymentRow): Deployment {
   };
 }
 
-export function createDeploymentRepository(db: Kysely<Database>) {
+/** How long a resolved deployment is reused before the database is asked again. */
+export const DEPLOYMENT_CACHE_TTL_MS = 5_000;
+
+/**
+ * `resolve` keeps what it found for a few seconds per repository object (one per app: no module
+ * state), since every launch asks it. Only deployments that exist are kept, so one added (or
+ * captured) is allowed at once; `create` and `remove` on this object forget everything kept. One
+ * removed elsewhere (the CLI, another process) may still resolve for up to the TTL: the launch
+ * record re-resolves it in its own statement and refuses the launch then.
+ */
+export function createDeploymentRepository(
+  db: Kysely<Database>,
+  options: { ttlMs?: number; clock?: () => number } = {},
+) {
+  const ttlMs = options.ttlMs ?? DEPLOYMENT_CACHE_TTL_MS;
+  const clock = options.clock ?? (() => performance.now());
+  const kept = new Map<string, { readonly until: number; readonly binding: DeploymentBinding }>();
   return {
     async create(input: {
       platformId: string;
@@ -56,6 +72,7 @@ export function createDeploymentRepository(db: Kysely<Database>) {
         })
         .returningAll()
         .executeTakeFirstOrThrow();
+      kept.clear();
       return toDeployment(row);
     },
 
@@ -78,7 +95,13 @@ export function createDeploymentRepository(db: Kysely<Database>) {
       return row === undefined ? undefined : toDeployment(row);
     },
 
+    /** Drops every kept `resolve` answer: call after an admin changes registrations in this app. */
+    forget(): void {
+      kept.clear();
+    },
+
     async remove(id: string): Promise<boolean> {
+      kept.clear();
       const result = await db.deleteFrom('deployments').where('id', '=', id).executeTakeFirst();
       return result.numDeletedRows > 0n;
     },
@@ -89,6 +112,10 @@ export function createDeploymentRepository(db: Kysely<Database>) {
       clientId: string,
       deploymentId: string,
     ): Promise<DeploymentBinding | undefined> {
+      const key = JSON.stringify([issuer, clientId, deploymentId]);
+      const entry = kept.get(key);
+      if (entry !== undefined && entry.until > clock()) return entry.binding;
+      kept.delete(key);
       const row = await db
         .selectFrom('deployments as d')
         .innerJoin('platforms as p', 'p.id', 'd.platform_id')
@@ -98,9 +125,14 @@ export function createDeploymentRepository(db: Kysely<Database>) {
         .where('p.status', '=', 'active')
         .where('d.deployment_id', '=', deploymentId)
         .executeTakeFirst();
-      return row === undefined
-        ? undefined
-        : { deploymentRowId: row.id, tenantId: row.tenant_id, platformId: row.platform_id };
+      if (row === undefined) return undefined;
+      const binding = {
+        deploymentRowId: row.id,
+        tenantId: row.tenant_id,
+        platformId: row.platform_id,
+      };
+      kept.set(key, { until: clock() + ttlMs, binding });
+      return binding;
     },
   };
 }
@@ -115,7 +147,8 @@ export type DeploymentRepository = ReturnType<typeof createDeploymentRepository>
  * different deployment ids cannot both be captured (the UPDATE row lock lets one through).
  */
 export function createDeploymentLookup(db: Kysely<Database>): DeploymentLookup {
-  const repository = createDeploymentRepository(db);
+  // Not kept: the allow-list answer here is always the database's.
+  const repository = createDeploymentRepository(db, { ttlMs: 0 });
   return {
     async isAllowed(issuer, clientId, deploymentId) {
       if ((await repository.resolve(issuer, clientId, deploymentId)) !== undefined) return true;

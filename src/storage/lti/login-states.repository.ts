@@ -35,7 +35,10 @@ export interface LoginStateRepository extends LoginStateStore {
 }
 
 /**
- * OIDC login states. `take` is one DELETE ... RETURNING, so a state is used at most once even when
+ * OIDC login states, saved and taken once per launch. Both statements start with the
+ * `/* prepared *\/` marker: their SQL text never varies, so a pool that names marked statements can
+ * have PostgreSQL parse and plan them once per connection (see `acceptLaunch` in the people
+ * repository). `take` is one DELETE ... RETURNING, so a state is used at most once even when
  * the same launch is posted twice at the same moment; an expired state is never returned.
  */
 export function createLoginStateRepository(
@@ -44,7 +47,7 @@ export function createLoginStateRepository(
 ): LoginStateRepository {
   return {
     async save(state: LoginState) {
-      const result = await sql`
+      const result = await sql`/* prepared */
         INSERT INTO login_states
           (state, nonce, platform_id, deployment_id, target_link_uri, storage_target, expires_at, created_at)
         SELECT ${state.state}, ${state.nonce}, p.id, ${state.deploymentId ?? null},
@@ -56,7 +59,7 @@ export function createLoginStateRepository(
     },
 
     async take(state: string) {
-      const result = await sql<TakenRow>`
+      const result = await sql<TakenRow>`/* prepared */
         WITH taken AS (
           DELETE FROM login_states WHERE state = ${state} AND expires_at > ${now()} RETURNING *
         )

@@ -162,18 +162,69 @@ export function createPlatformRepository(db: Kysely<Database>) {
 
 export type PlatformRepository = ReturnType<typeof createPlatformRepository>;
 
-/** `PlatformLookup` for the login and launch checklists: pending registrations never launch. */
-export function createPlatformLookup(db: Kysely<Database>): PlatformLookup {
+/** How long a found registration is reused before the database is asked again. */
+export const REGISTRATION_CACHE_TTL_MS = 5_000;
+
+/**
+ * `PlatformLookup` for the login and launch checklists: pending registrations never launch.
+ *
+ * Every login and launch needs its platform, so found registrations are kept for a few seconds per
+ * lookup object (one per app: no module state). Only registrations that exist are kept: an unknown
+ * issuer, or a client id the kept list lacks (`refresh`), asks the database, so a platform added or
+ * approved is usable at once. A registration removed or set to pending may still be found for up to
+ * the TTL; it cannot launch anyway: the login state insert needs its row and the launch record
+ * re-checks that the platform is active in the same statement.
+ */
+export function createPlatformLookup(
+  db: Kysely<Database>,
+  options: { ttlMs?: number; clock?: () => number } = {},
+): PlatformLookup & {
+  refresh(issuer: string): Promise<readonly PlatformRegistration[]>;
+  /** Drops everything kept: call after an admin changes or removes a registration in this app. */
+  forget(): void;
+} {
+  const ttlMs = options.ttlMs ?? REGISTRATION_CACHE_TTL_MS;
+  const clock = options.clock ?? (() => performance.now());
+  const kept = new Map<
+    string,
+    { readonly until: number; readonly registrations: Promise<readonly PlatformRegistration[]> }
+  >();
+  const query = async (issuer: string): Promise<readonly PlatformRegistration[]> => {
+    const rows = await db
+      .selectFrom('platforms')
+      .selectAll()
+      .where('issuer', '=', issuer)
+      .where('status', '=', 'active')
+      .orderBy('created_at')
+      .execute();
+    return rows.map((row) => toRegistration(toPlatform(row)));
+  };
+  const refresh = (issuer: string): Promise<readonly PlatformRegistration[]> => {
+    // Concurrent requests for one issuer share one query.
+    const registrations = query(issuer);
+    kept.set(issuer, { until: clock() + ttlMs, registrations });
+    registrations.then(
+      (found) => {
+        if (found.length === 0 && kept.get(issuer)?.registrations === registrations) {
+          kept.delete(issuer);
+        }
+      },
+      () => {
+        if (kept.get(issuer)?.registrations === registrations) kept.delete(issuer);
+      },
+    );
+    return registrations;
+  };
   return {
-    async findByIssuer(issuer) {
-      const rows = await db
-        .selectFrom('platforms')
-        .selectAll()
-        .where('issuer', '=', issuer)
-        .where('status', '=', 'active')
-        .orderBy('created_at')
-        .execute();
-      return rows.map((row) => toRegistration(toPlatform(row)));
+    findByIssuer(issuer) {
+      const entry = kept.get(issuer);
+      if (entry !== undefined && entry.until > clock()) return entry.registrations;
+      if (entry !== undefined) kept.delete(issuer);
+      return refresh(issuer);
+    },
+    refresh,
+    forget() {
+      kept.clear();
     },
   };
 }

@@ -39,6 +39,27 @@ export interface SessionRepositoryOptions {
 export function createSessionRepository(db: Kysely<Database>, options: SessionRepositoryOptions) {
   const random = options.randomBytes ?? cryptoRandomBytes;
   return {
+    /**
+     * A new session's token and row values without writing them, for a caller that inserts the row
+     * in its own statement (the launch does, together with the launch record).
+     */
+    prepare(): {
+      token: string;
+      row: { id: string; csrfSecret: string; createdAt: Date; expiresAt: Date };
+    } {
+      const token = random(32).toString('base64url');
+      const time = options.now();
+      return {
+        token,
+        row: {
+          id: hashSessionToken(token),
+          csrfSecret: random(32).toString('base64url'),
+          createdAt: time,
+          expiresAt: new Date(time.getTime() + options.ttlMs),
+        },
+      };
+    },
+
     async create(input: {
       tenantId: string;
       userId: string;
@@ -118,7 +139,7 @@ export function createSessionRepository(db: Kysely<Database>, options: SessionRe
   };
 }
 
-function toSession(row: {
+export function toSession(row: {
   id: string;
   tenant_id: string;
   user_id: string;

@@ -213,6 +213,15 @@ export function adminPages(
     next();
   };
 
+  /**
+   * The launch path keeps registrations for a few seconds; after an admin changes one, this app
+   * forgets them so the change applies to the next launch (other processes within the TTL).
+   */
+  const forgetRegistrations = (): void => {
+    services.platformLookup.forget();
+    services.deployments.forget();
+  };
+
   function layout(actor: AdminActor, current: AdminNavKey, title: string) {
     const items: { href: string; label: string; key: AdminNavKey }[] = [
       { href: actor.base, label: 'Overview', key: 'overview' },
@@ -379,6 +388,7 @@ export function adminPages(
         // the district admin sees it and can add its deployments.
         await services.platforms.update(platform.id, { defaultTenantId: actor.tenantId });
       }
+      forgetRegistrations();
       logger.info({ platformId: platform.id, issuer: platform.issuer }, 'admin added a platform');
     } catch (error) {
       if (error instanceof LtiAdminError) {
@@ -417,6 +427,7 @@ export function adminPages(
       captureFirstDeployment: true,
       defaultTenantId: tenant.id,
     });
+    forgetRegistrations();
     logger.info({ platformId: platform.id, tenantId: tenant.id }, 'admin approved a registration');
     res.redirect(303, `${actor.base}/platforms?done=platform-approved`);
   });
@@ -426,6 +437,7 @@ export function adminPages(
     const platform = await findPendingPlatform(param(req, 'platformId'));
     if (platform?.status !== 'pending') throw notFound('There is no such pending registration.');
     await services.platforms.remove(platform.id);
+    forgetRegistrations();
     logger.info({ platformId: platform.id }, 'admin rejected a registration');
     res.redirect(303, `${actor.base}/platforms?done=platform-rejected`);
   });
@@ -493,6 +505,7 @@ export function adminPages(
         tenantSlug: tenant.slug,
         label: blankToUndefined(values.label),
       });
+      forgetRegistrations();
       if (added.warnings.length > 0) {
         await renderDeployments(req, res, { values: {}, warnings: added.warnings });
         return;
@@ -522,6 +535,7 @@ export function adminPages(
     }
     try {
       await removeDeployment(ctx, deployment.id);
+      forgetRegistrations();
     } catch (error) {
       if (error instanceof LtiAdminError) throw new HttpError(409, 'bad_request', error.message);
       throw error;

@@ -4,9 +4,15 @@ import type { Logger } from '../../logger.ts';
 import { canvasDeveloperKeyConfig } from '../../lti/canvas-config.ts';
 import { isInstructor, isAdministrator } from '../../lti/claims.ts';
 import { LtiError } from '../../lti/errors.ts';
-import { handleLogin, randomToken, type ToolEndpoints } from '../../lti/login.ts';
-import { verifyLaunch, type DeploymentLookup } from '../../lti/launch.ts';
-import type { DeploymentBinding } from '../../storage/lti/deployments.repository.ts';
+import {
+  handleLogin,
+  randomToken,
+  type LoginStateStore,
+  type ToolEndpoints,
+} from '../../lti/login.ts';
+import { acceptLaunch, type DeploymentLookup } from '../../lti/launch.ts';
+import { UnknownPlatformError } from '../../storage/lti/login-states.repository.ts';
+import { PeopleStorageError } from '../../storage/lti/people.repository.ts';
 import {
   clearBindingCookie,
   bindingCookieName,
@@ -77,10 +83,27 @@ export function ltiRoutes(deps: {
     );
   });
 
+  // The platform lookup may answer from what it kept for a few seconds; a platform removed in that
+  // time is caught when its login state is saved, and refused like any unknown issuer.
+  const loginStates: LoginStateStore = {
+    save: async (loginState) => {
+      try {
+        await services.loginStates.save(loginState);
+      } catch (error) {
+        if (!(error instanceof UnknownPlatformError)) throw error;
+        throw new LtiError('unknown_issuer', {
+          detail: `iss ${loginState.issuer} client_id ${loginState.clientId} (removed)`,
+          cause: error,
+        });
+      }
+    },
+    take: (state) => services.loginStates.take(state),
+  };
+
   const login = async (req: Request, res: Response): Promise<void> => {
     const result = await handleLogin(parameters(req), {
       platforms: services.platformLookup,
-      states: services.loginStates,
+      states: loginStates,
       endpoints,
       now: services.now,
       randomToken,
@@ -136,51 +159,53 @@ export function ltiRoutes(deps: {
       }
     }
 
-    // The allow-list check resolves the deployment to its district; keep that answer for
-    // recording the launch instead of asking the database again.
-    let resolved: DeploymentBinding | undefined;
+    // The allow-list check: a deployment found in the last few seconds is allowed without asking
+    // the database again (the launch record re-resolves it in its own statement, from the
+    // database); an unlisted one may be captured by its platform (Canvas Dynamic Registration).
     const deployments: DeploymentLookup = {
-      isAllowed: async (issuer, clientId, deploymentId) => {
-        resolved = await services.deployments.resolve(issuer, clientId, deploymentId);
-        if (resolved !== undefined) return true;
-        // Not listed: the platform may capture its first deployment (Canvas Dynamic Registration).
-        if (!(await services.deploymentLookup.isAllowed(issuer, clientId, deploymentId))) {
-          return false;
-        }
-        resolved = await services.deployments.resolve(issuer, clientId, deploymentId);
-        return resolved !== undefined;
-      },
+      isAllowed: async (issuer, clientId, deploymentId) =>
+        (await services.deployments.resolve(issuer, clientId, deploymentId)) !== undefined ||
+        (await services.deploymentLookup.isAllowed(issuer, clientId, deploymentId)),
     };
-    const launch = await verifyLaunch(
+    const { launch, recorded: accepted } = await acceptLaunch(
       { params, browserBinding: binding },
       {
         platforms: services.platformLookup,
         states: services.loginStates,
-        nonces: services.nonces,
         deployments,
         platformKeys: services.platformKeys,
         endpoints,
         now: services.now,
       },
+      // One statement: the nonce claim, the launch record and the session, all or nothing.
+      async (verified, nonce) => {
+        const prepared = services.sessions.prepare();
+        const result = await services.people.acceptLaunch({
+          launch: verified,
+          nonce,
+          session: prepared.row,
+        });
+        switch (result.outcome) {
+          case 'nonce_replay':
+            return undefined;
+          case 'unknown_deployment':
+            throw new LtiError('unknown_deployment', {
+              detail: `deployment_id ${verified.deploymentId} (no longer registered)`,
+            });
+          case 'course_in_other_tenant':
+            throw new PeopleStorageError(
+              'deployment_not_in_tenant',
+              'the course of this launch belongs to another tenant',
+            );
+          case 'accepted':
+            return { ...result, token: prepared.token };
+        }
+      },
     );
     if (state !== undefined) clearBindingCookie(res, state);
 
-    const deployment = resolved;
-    if (deployment === undefined)
-      throw new LtiError('unknown_deployment', { detail: launch.deploymentId });
-    const tenant = await services.tenants.findById(deployment.tenantId);
-    const record = await services.people.recordLaunch({
-      tenantId: deployment.tenantId,
-      deploymentRowId: deployment.deploymentRowId,
-      launch,
-      storeEmail: tenant?.settings.storeEmail ?? false,
-    });
-    const { token, session } = await services.sessions.create({
-      tenantId: deployment.tenantId,
-      userId: record.user.id,
-      courseId: record.course?.id,
-      roles: launch.roles,
-    });
+    const { tenantId, deploymentRowId, record, session, token } = accepted;
+    const deployment = { tenantId, deploymentRowId };
     if (launch.messageType === 'LtiDeepLinkingRequest') {
       await services.deepLinks.create({
         tenantId: deployment.tenantId,
