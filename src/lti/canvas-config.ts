@@ -81,6 +81,9 @@ export function canvasDeveloperKeyConfig(options: CanvasConfigOptions): Record<s
     ],
     custom_fields: {
       canvas_course_id: '$Canvas.course.id',
+      // LTI Core substitution variable: the ids a copied link had before, so a copied course finds
+      // its assignments' alignments. An LMS that does not expand it sends the name, which is ignored.
+      resource_link_history: '$ResourceLink.id.history',
       ...options.customFields,
     },
   };

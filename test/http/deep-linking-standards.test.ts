@@ -124,6 +124,45 @@ describe(`Deep Linking with standards (${testEngine})`, function () {
     expect(linked?.resourceLinkId).to.equal(column?.resourceLinkId);
   });
 
+  it('when a student opens the link the activity made, then the launch links it to its assignment (no refresh needed)', async () => {
+    const base = await deepLinkLaunch();
+    const form = await page(world, `${base}/deep-link`);
+    const answered = await post(world, `${base}/deep-link`, {
+      _csrf: csrfOf(form.html),
+      title: 'Ratio tables check-in',
+      gradebook: 'yes',
+      scoreMaximum: '4',
+      standard: [item('6.RP.A.3').id],
+    });
+    expect(answered.status, answered.html).to.equal(200);
+    const returnForm = readAutoPostForm(answered.html);
+    await fetch(returnForm.action, {
+      method: 'POST',
+      body: new URLSearchParams(returnForm.fields),
+      headers: { 'User-Agent': 'test-browser' },
+    });
+    const receipt = world.emulator.state.deepLinkingReceipts.at(-1);
+    const resourceLinkId = receipt?.createdResourceLinkIds[0];
+    expect(resourceLinkId).to.be.a('string');
+    const course = await courseId();
+    const before = (
+      await world.tool.services.alignment.listAssignments(world.tenantId, course)
+    ).find((a) => a.title === 'Ratio tables check-in');
+    expect(before?.resourceLinkId).to.equal(undefined);
+
+    await launchInto(world, {
+      courseId: world.seed.course.courseId,
+      userId: world.seed.students[0]!.userId,
+      resourceLinkId,
+    });
+    const after = await world.tool.services.alignment.getAssignment(
+      world.tenantId,
+      course,
+      before!.id,
+    );
+    expect(after?.resourceLinkId).to.equal(resourceLinkId);
+  });
+
   it('when a chosen standard is archived or of another district, then the page says so, nothing is recorded and nothing goes to the LMS', async () => {
     const base = await deepLinkLaunch();
     const form = await page(world, `${base}/deep-link`);

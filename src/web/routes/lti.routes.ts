@@ -216,6 +216,15 @@ export function ltiRoutes(deps: {
         ttlMs: DEEP_LINK_TTL_MS,
       });
     }
+    if (record.course !== undefined && launch.resourceLink !== undefined) {
+      await linkResourceToAssignment(services, logger, {
+        tenantId,
+        courseId: record.course.id,
+        resourceLink: launch.resourceLink,
+        custom: launch.custom,
+        actor: record.user.id,
+      });
+    }
     logger.info(
       {
         tenantId: deployment.tenantId,
@@ -232,4 +241,48 @@ export function ltiRoutes(deps: {
   });
 
   return router;
+}
+
+/** A substitution variable the LMS did not expand arrives as its own name (`$ResourceLink.id.history`). */
+function expanded(value: string | undefined): string | undefined {
+  return value === undefined || value.startsWith('$') || value.trim() === '' ? undefined : value;
+}
+
+/**
+ * Links a launched resource link to its assignment: a link the tool made through Deep Linking names
+ * its assignment (`mp_assignment_id`), and a link copied with its course carries the ids it had
+ * before (`resource_link_history`), which finds the original's alignments. Launches with neither
+ * (course navigation) cost nothing here. Alignment is secondary to the launch: a failure is logged
+ * and the teacher can still "Refresh from LMS".
+ */
+async function linkResourceToAssignment(
+  services: AppServices,
+  logger: Logger,
+  input: {
+    tenantId: string;
+    courseId: string;
+    resourceLink: { id: string; title?: string | undefined };
+    custom: Readonly<Record<string, string>>;
+    actor: string;
+  },
+): Promise<void> {
+  const assignmentId = expanded(input.custom.mp_assignment_id);
+  const history = expanded(input.custom.resource_link_history)?.split(',');
+  if (assignmentId === undefined && history === undefined) return;
+  try {
+    await services.alignment.recordResourceLink({
+      tenantId: input.tenantId,
+      courseId: input.courseId,
+      resourceLinkId: input.resourceLink.id,
+      title: input.resourceLink.title,
+      assignmentId: /^[0-9a-f-]{36}$/i.test(assignmentId ?? '') ? assignmentId : undefined,
+      history,
+      actor: input.actor,
+    });
+  } catch (error) {
+    logger.warn(
+      { err: error, tenantId: input.tenantId, courseId: input.courseId },
+      'could not link the launched resource link to its assignment',
+    );
+  }
 }

@@ -178,6 +178,9 @@ export function registrationRoutes(deps: RegistrationRoutesDeps): Router {
             deepLinking: LTI_PATHS.launch,
             jwks: LTI_PATHS.jwks,
           },
+          // The ids a copied link had before: a copied course finds its alignments (ignored
+          // when the LMS does not expand the variable).
+          customParameters: { resource_link_history: '$ResourceLink.id.history' },
         },
         configuration,
       );
