@@ -23,6 +23,8 @@ import { standardsAdminPages } from './standards-pages.ts';
  * password sign-in), the pages themselves only see this.
  */
 export interface AdminActor {
+  /** Opaque id for audits and logs (`admin:<id>` or `lti:<user id>`), never a name. */
+  readonly id: string;
   /** undefined: an operator, who manages every district. */
   readonly tenantId: string | undefined;
   readonly name: string;

@@ -139,6 +139,7 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
       throw new HttpError(401, 'unauthorized', 'Your admin session has ended. Sign in again.');
     }
     return {
+      id: `admin:${session.adminUserId}`,
       tenantId: session.tenantId,
       name: session.username,
       roleLabel: session.tenantId === undefined ? 'Operator' : 'District administrator',
@@ -170,6 +171,7 @@ export function launchedAdminRoutes(deps: AdminRoutesDeps): Router {
         );
       }
       return Promise.resolve({
+        id: `lti:${v.user.id}`,
         tenantId: v.tenantId,
         name: v.user.name ?? 'Administrator',
         roleLabel: roleLabel(v),
