@@ -1,7 +1,188 @@
-import type { Router } from 'express';
+import express, { type Request, type Response, type Router } from 'express';
+import { DEFAULT_COURSE_POLICY } from '../../evidence/policy-store.ts';
+import { EvidenceError } from '../../evidence/services.ts';
+import type { Tenant } from '../../storage/lti/tenants.repository.ts';
+import { HttpError } from '../errors.ts';
+import {
+  formValues,
+  METHOD_LABELS,
+  ORDER_LABELS,
+  PASSBACK_FIELDS,
+  policyFromForm,
+  type FormBody,
+} from '../policy-form.ts';
 import type { AdminPageContext } from './admin-context.ts';
 
-/** The policy pages of the admin area. PLACEHOLDER: filled in by its issue's work. */
-export function policyAdminPages(_router: Router, _ctx: AdminPageContext): void {
-  // No pages yet.
+const form = express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 300 });
+
+/** Rows offered for scale levels and conversion rows (blank ones are ignored). */
+const LEVEL_ROWS = 8;
+const CONVERSION_ROWS = 8;
+
+/**
+ * The district mastery policy page of the admin area: method and parameters, minimum evidence,
+ * ordering date, rounding, the proficiency scale, roll-up, the conversion table and passback
+ * modes. Saving records who/when and recomputes every course of the district in the background.
+ */
+export function policyAdminPages(router: Router, ctx: AdminPageContext): void {
+  const { services, logger } = ctx.deps;
+  const mastery = services.mastery;
+
+  function chosenTenant(tenants: readonly Tenant[], slug: unknown): Tenant | undefined {
+    if (typeof slug === 'string') return tenants.find((t) => t.slug === slug);
+    return tenants[0];
+  }
+
+  async function render(
+    req: Request,
+    res: Response,
+    tenant: Tenant | undefined,
+    options: {
+      status?: number;
+      notice?: string;
+      summary?: string;
+      errors?: Record<string, string>;
+      values?: Record<string, string>;
+    } = {},
+  ) {
+    const actor = ctx.actorOf(req);
+    const tenants = await ctx.visibleTenants(actor);
+    let values = options.values;
+    let job;
+    let changes: { at: string; by: string }[] = [];
+    if (tenant !== undefined) {
+      const [stored, effective, latest, log] = await Promise.all([
+        mastery.storedPolicies(tenant.id, null),
+        mastery.loadCoursePolicy(tenant.id, null).catch(() => DEFAULT_COURSE_POLICY),
+        mastery.latestJob(tenant.id, null),
+        mastery.policyChanges(tenant.id, null),
+      ]);
+      job = latest;
+      changes = log.map((c) => ({
+        at: `${c.changedAt.toISOString().replace('T', ' ').slice(0, 16)} UTC`,
+        by: c.changedBy,
+      }));
+      if (values === undefined) {
+        values = formValues(stored.district ?? {}, effective, true);
+        values.scaleMin = String(effective.scale.min);
+        values.scaleMax = String(effective.scale.max);
+        effective.scale.levels.forEach((level, i) => {
+          if (values === undefined) return;
+          values[`level_${i}_id`] = level.id;
+          values[`level_${i}_label`] = level.label;
+          values[`level_${i}_value`] = String(level.value);
+          values[`level_${i}_colour`] = level.colour;
+          values[`level_${i}_mastered`] = level.mastered ? 'yes' : '';
+        });
+        values.interpolation = effective.conversion.interpolation;
+        effective.conversion.rows.forEach((row, i) => {
+          if (values === undefined) return;
+          values[`conversion_${i}_value`] = String(row.value);
+          values[`conversion_${i}_percent`] = String(row.percent);
+        });
+      }
+    }
+    const errors = options.errors ?? {};
+    res.status(options.status ?? 200).render('admin/policy', {
+      ...ctx.layout(actor, 'policy', 'Mastery policy'),
+      tenants: tenants.map((t) => ({ slug: t.slug, name: t.name, current: t.id === tenant?.id })),
+      tenant: tenant === undefined ? undefined : { slug: tenant.slug, name: tenant.name },
+      values: values ?? {},
+      errors,
+      errorList: Object.entries(errors).map(([name, message]) => ({ name, message })),
+      notice: options.notice,
+      summary: options.summary,
+      methods: Object.entries(METHOD_LABELS).map(([value, label]) => ({ value, label })),
+      orders: Object.entries(ORDER_LABELS).map(([value, label]) => ({ value, label })),
+      passbackFields: PASSBACK_FIELDS.map(([name, label]) => ({ name, label })),
+      levelRows: Array.from({ length: LEVEL_ROWS }, (_, i) => i),
+      conversionRows: Array.from({ length: CONVERSION_ROWS }, (_, i) => i),
+      job:
+        job === undefined
+          ? undefined
+          : { id: job.id, status: job.status, done: job.done, total: job.total },
+      changes,
+    });
+  }
+
+  router.get('/policy', async (req, res) => {
+    const tenants = await ctx.visibleTenants(ctx.actorOf(req));
+    const tenant = chosenTenant(tenants, req.query.district);
+    if (typeof req.query.district === 'string' && tenant === undefined) {
+      throw new HttpError(404, 'not_found', 'There is no such district here.');
+    }
+    await render(req, res, tenant);
+  });
+
+  router.post('/policy', form, ctx.csrf, async (req, res) => {
+    const actor = ctx.actorOf(req);
+    const tenants = await ctx.visibleTenants(actor);
+    const body = (req.body ?? {}) as FormBody;
+    const tenant = chosenTenant(tenants, body.tenantSlug);
+    if (tenant === undefined)
+      throw new HttpError(404, 'not_found', 'There is no such district here.');
+    const values = Object.fromEntries(
+      Object.entries(body).filter((e): e is [string, string] => typeof e[1] === 'string'),
+    );
+    const { policy, errors } = policyFromForm(body, { district: true });
+    if (Object.keys(errors).length > 0) {
+      await render(req, res, tenant, {
+        status: 422,
+        values,
+        errors,
+        summary: 'Some settings need correcting; nothing was changed.',
+      });
+      return;
+    }
+    try {
+      const { job } = await mastery.savePolicy({
+        tenantId: tenant.id,
+        courseId: null,
+        policy,
+        actor: `admin:${actor.name}`,
+      });
+      logger.info({ tenantId: tenant.id, jobId: job.id }, 'district mastery policy changed');
+      res.redirect(
+        303,
+        `${actor.base}/policy/jobs/${job.id}?district=${encodeURIComponent(tenant.slug)}`,
+      );
+    } catch (error) {
+      if (error instanceof EvidenceError && error.code === 'invalid_policy') {
+        await render(req, res, tenant, {
+          status: 422,
+          values,
+          summary: `This policy would not work: ${error.message}. Nothing was changed.`,
+        });
+        return;
+      }
+      throw error;
+    }
+  });
+
+  router.get('/policy/jobs/:jobId', async (req, res) => {
+    const actor = ctx.actorOf(req);
+    const tenants = await ctx.visibleTenants(actor);
+    const tenant = chosenTenant(tenants, req.query.district);
+    const jobId = typeof req.params.jobId === 'string' ? req.params.jobId : '';
+    const job = tenant === undefined ? undefined : await mastery.job(tenant.id, jobId);
+    if (tenant === undefined || job === undefined) {
+      throw new HttpError(404, 'not_found', 'There is no such recalculation here.');
+    }
+    const running = job.status === 'queued' || job.status === 'running';
+    res.render('evidence/job', {
+      ...ctx.layout(actor, 'policy', 'Recalculating mastery'),
+      styles: ['evidence'],
+      scripts: running ? ['job-progress'] : [],
+      refreshSeconds: running ? 2 : undefined,
+      job: {
+        status: job.status,
+        done: job.done,
+        total: job.total,
+        percent: job.total === 0 ? (running ? 0 : 100) : Math.round((job.done / job.total) * 100),
+        error: job.error,
+        running,
+      },
+      backHref: `${actor.base}/policy?district=${encodeURIComponent(tenant.slug)}`,
+    });
+  });
 }

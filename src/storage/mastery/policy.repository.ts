@@ -1,0 +1,339 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database } from '../schema.ts';
+import type { RecomputeStatus } from './schema.ts';
+
+/**
+ * All SQL of mastery policies (district default: course_id NULL; course overrides), their change
+ * log, recompute jobs and mentor links. Every query filters by `tenant_id`.
+ */
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export interface PolicyChange {
+  readonly before: unknown;
+  readonly after: unknown;
+  readonly changedBy: string;
+  readonly changedAt: Date;
+}
+
+export interface RecomputeJob {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly courseId: string | null;
+  readonly reason: string;
+  readonly status: RecomputeStatus;
+  readonly done: number;
+  readonly total: number;
+  readonly error: string | null;
+  readonly requestedBy: string;
+  readonly createdAt: Date;
+  readonly startedAt: Date | null;
+  readonly finishedAt: Date | null;
+}
+
+function toJob(row: {
+  id: string;
+  tenant_id: string;
+  course_id: string | null;
+  reason: string;
+  status: RecomputeStatus;
+  done: number;
+  total: number;
+  error: string | null;
+  requested_by: string;
+  created_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+}): RecomputeJob {
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    courseId: row.course_id,
+    reason: row.reason,
+    status: row.status,
+    done: row.done,
+    total: row.total,
+    error: row.error,
+    requestedBy: row.requested_by,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+  };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function createPolicyRepository(db: Db, now: () => Date) {
+  /** The stored policy JSON of the district (courseId null) or a course, if any. */
+  const find = async (tenantId: string, courseId: string | null) =>
+    db
+      .selectFrom('mastery_policies')
+      .select(['policy', 'updated_by', 'updated_at'])
+      .where('tenant_id', '=', tenantId)
+      .where((eb) =>
+        courseId === null ? eb('course_id', 'is', null) : eb('course_id', '=', courseId),
+      )
+      .executeTakeFirst();
+  return {
+    find,
+
+    /**
+     * Replaces the district's or a course's policy (null: remove the course's override) and logs
+     * the change with before/after. A course of another district is refused (returns false).
+     */
+    async save(input: {
+      tenantId: string;
+      courseId: string | null;
+      policy: unknown;
+      actor: string;
+    }): Promise<boolean> {
+      const at = now();
+      if (input.courseId !== null) {
+        const course = await db
+          .selectFrom('courses')
+          .select('id')
+          .where('tenant_id', '=', input.tenantId)
+          .where('id', '=', input.courseId)
+          .executeTakeFirst();
+        if (course === undefined) return false;
+      }
+      const before = await find(input.tenantId, input.courseId);
+      if (input.policy === null) {
+        await db
+          .deleteFrom('mastery_policies')
+          .where('tenant_id', '=', input.tenantId)
+          .where((eb) =>
+            input.courseId === null
+              ? eb('course_id', 'is', null)
+              : eb('course_id', '=', input.courseId),
+          )
+          .execute();
+      } else if (before === undefined) {
+        await db
+          .insertInto('mastery_policies')
+          .values({
+            tenant_id: input.tenantId,
+            course_id: input.courseId,
+            policy: JSON.stringify(input.policy),
+            updated_by: input.actor,
+            updated_at: at,
+          })
+          .execute();
+      } else {
+        await db
+          .updateTable('mastery_policies')
+          .set({ policy: JSON.stringify(input.policy), updated_by: input.actor, updated_at: at })
+          .where('tenant_id', '=', input.tenantId)
+          .where((eb) =>
+            input.courseId === null
+              ? eb('course_id', 'is', null)
+              : eb('course_id', '=', input.courseId),
+          )
+          .execute();
+      }
+      await db
+        .insertInto('mastery_policy_changes')
+        .values({
+          tenant_id: input.tenantId,
+          course_id: input.courseId,
+          before: before === undefined ? null : JSON.stringify(before.policy),
+          after: input.policy === null ? null : JSON.stringify(input.policy),
+          changed_by: input.actor,
+          changed_at: at,
+        })
+        .execute();
+      return true;
+    },
+
+    async changes(tenantId: string, courseId: string | null, limit = 20): Promise<PolicyChange[]> {
+      const rows = await db
+        .selectFrom('mastery_policy_changes')
+        .select(['before', 'after', 'changed_by', 'changed_at'])
+        .where('tenant_id', '=', tenantId)
+        .where((eb) =>
+          courseId === null ? eb('course_id', 'is', null) : eb('course_id', '=', courseId),
+        )
+        .orderBy('changed_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(limit)
+        .execute();
+      return rows.map((row) => ({
+        before: row.before,
+        after: row.after,
+        changedBy: row.changed_by,
+        changedAt: row.changed_at,
+      }));
+    },
+
+    async createJob(input: {
+      tenantId: string;
+      courseId: string | null;
+      reason: string;
+      requestedBy: string;
+      total: number;
+    }): Promise<RecomputeJob> {
+      const row = await db
+        .insertInto('recompute_jobs')
+        .values({
+          tenant_id: input.tenantId,
+          course_id: input.courseId,
+          reason: input.reason,
+          status: 'queued',
+          total: input.total,
+          requested_by: input.requestedBy,
+          created_at: now(),
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return toJob(row);
+    },
+
+    async findJob(tenantId: string, jobId: string): Promise<RecomputeJob | undefined> {
+      if (!UUID.test(jobId)) return undefined;
+      const row = await db
+        .selectFrom('recompute_jobs')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', jobId)
+        .executeTakeFirst();
+      return row === undefined ? undefined : toJob(row);
+    },
+
+    /** The newest job touching a course (its own, or a district-wide one). */
+    async latestJob(tenantId: string, courseId: string | null): Promise<RecomputeJob | undefined> {
+      const row = await db
+        .selectFrom('recompute_jobs')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .where((eb) =>
+          courseId === null
+            ? eb('course_id', 'is', null)
+            : eb.or([eb('course_id', 'is', null), eb('course_id', '=', courseId)]),
+        )
+        .orderBy('created_at', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      return row === undefined ? undefined : toJob(row);
+    },
+
+    async startJob(tenantId: string, jobId: string, total: number): Promise<void> {
+      await db
+        .updateTable('recompute_jobs')
+        .set({ status: 'running', started_at: now(), total, done: 0, error: null })
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', jobId)
+        .execute();
+    },
+
+    async addProgress(tenantId: string, jobId: string, count: number): Promise<void> {
+      await db
+        .updateTable('recompute_jobs')
+        .set((eb) => ({ done: eb('done', '+', count) }))
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', jobId)
+        .execute();
+    },
+
+    async finishJob(tenantId: string, jobId: string, error: string | null): Promise<void> {
+      await db
+        .updateTable('recompute_jobs')
+        .set({ status: error === null ? 'succeeded' : 'failed', error, finished_at: now() })
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', jobId)
+        .execute();
+    },
+
+    /**
+     * Jobs a stopped process left queued or running, in every district: the one query that is
+     * not scoped to a tenant (run at start-up, like the passback worker's claim). Each job
+     * carries its tenant and is rerun from the start.
+     */
+    async interruptedJobs(): Promise<RecomputeJob[]> {
+      const rows = await db
+        .selectFrom('recompute_jobs')
+        .selectAll()
+        .where('status', 'in', ['queued', 'running'])
+        .orderBy('created_at')
+        .execute();
+      return rows.map(toJob);
+    },
+
+    /** Course ids of the district (a district-wide recomputation walks them). */
+    async courseIds(tenantId: string): Promise<string[]> {
+      const rows = await db
+        .selectFrom('courses')
+        .select('id')
+        .where('tenant_id', '=', tenantId)
+        .orderBy('id')
+        .execute();
+      return rows.map((row) => row.id);
+    },
+
+    /** How many students a course's recomputation will visit (its progress total). */
+    async studentCount(tenantId: string, courseId: string | null): Promise<number> {
+      const result = await sql<{ n: number | string }>`
+        SELECT count(*) AS n FROM (
+          SELECT course_id, student_id FROM evidence
+          WHERE tenant_id = ${tenantId} ${courseId === null ? sql`` : sql`AND course_id = ${courseId}`}
+          UNION
+          SELECT course_id, student_id FROM mastery_overrides
+          WHERE tenant_id = ${tenantId} ${courseId === null ? sql`` : sql`AND course_id = ${courseId}`}
+          UNION
+          SELECT course_id, student_id FROM mastery_results
+          WHERE tenant_id = ${tenantId} ${courseId === null ? sql`` : sql`AND course_id = ${courseId}`}
+        ) AS cells
+      `.execute(db);
+      return Number(result.rows[0]?.n ?? 0);
+    },
+
+    /**
+     * Replaces a mentor's links in a course with the given students (user ids of the district,
+     * resolved from the launch's role_scope_mentor subs by the caller).
+     */
+    async replaceMentorLinks(input: {
+      tenantId: string;
+      courseId: string;
+      mentorId: string;
+      studentIds: readonly string[];
+    }): Promise<void> {
+      await db
+        .deleteFrom('mentor_links')
+        .where('tenant_id', '=', input.tenantId)
+        .where('course_id', '=', input.courseId)
+        .where('mentor_id', '=', input.mentorId)
+        .execute();
+      if (input.studentIds.length === 0) return;
+      const at = now();
+      await db
+        .insertInto('mentor_links')
+        .values(
+          input.studentIds.map((studentId) => ({
+            tenant_id: input.tenantId,
+            course_id: input.courseId,
+            mentor_id: input.mentorId,
+            student_id: studentId,
+            updated_at: at,
+          })),
+        )
+        .onConflict((oc) => oc.doNothing())
+        .execute();
+    },
+
+    async mentorStudentIds(
+      tenantId: string,
+      courseId: string,
+      mentorId: string,
+    ): Promise<string[]> {
+      const rows = await db
+        .selectFrom('mentor_links')
+        .select('student_id')
+        .where('tenant_id', '=', tenantId)
+        .where('course_id', '=', courseId)
+        .where('mentor_id', '=', mentorId)
+        .execute();
+      return rows.map((row) => row.student_id);
+    },
+  };
+}
+
+export type PolicyRepository = ReturnType<typeof createPolicyRepository>;
