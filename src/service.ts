@@ -4,9 +4,12 @@ import type { Logger } from './logger.ts';
 import { createAppServices, createFrameOriginCache, sweepExpired } from './app-services.ts';
 import { resolveKeyEncryptionSecret } from './lti-admin/tool-key-service.ts';
 import { createMetrics } from './metrics.ts';
+import { resolveLmsFromServices } from './passback/resolve-lms.ts';
+import { createPassbackWorker, type PassbackWorker } from './passback/worker.ts';
 import { Readiness } from './readiness.ts';
 import { listen } from './server.ts';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './storage/database.ts';
+import { deleteAuditBefore } from './storage/passback/passback.repository.ts';
 import { createApp } from './web/app.ts';
 
 /** How often expired login states, nonces, sessions and Deep Linking requests are deleted. */
@@ -55,11 +58,27 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   logger.info({ port: server.port, publicUrl: config.server.publicUrl }, 'listening');
 
   const stopping = new AbortController();
+  let passbackWorker: PassbackWorker | undefined;
   const migrated = migrateWithRetry(database, logger, stopping.signal).then(async () => {
     if (stopping.signal.aborted) return;
     // The tool's signing key must exist before the first launch or service call.
     await services.toolKeys.ensureCurrentKey();
     await frameOrigins.refresh();
+    if (config.passback.worker) {
+      passbackWorker = createPassbackWorker({
+        db: database.db,
+        resolveLms: resolveLmsFromServices(services),
+        now: services.now,
+        sleep: (ms) => sleep(ms),
+        logger,
+        metrics: metrics.registry,
+        limits: { requestsPerSecond: config.passback.requestsPerSecond },
+        // Several instances share PostgreSQL: one of them calls a platform at a time.
+        platformLocks: database.engine === 'postgres',
+      });
+      passbackWorker.start();
+      logger.info({ workerId: passbackWorker.workerId }, 'grade passback worker started');
+    }
   });
   const refreshTimer = setInterval(() => void frameOrigins.refresh(), 60_000);
   refreshTimer.unref();
@@ -74,6 +93,20 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     );
   }, SWEEP_INTERVAL_MS);
   sweepTimer.unref();
+  const auditTimer = setInterval(() => {
+    const cutoff = new Date(
+      services.now().getTime() - config.passback.auditRetentionDays * 24 * 3600_000,
+    );
+    deleteAuditBefore(database.db, cutoff).then(
+      (deleted) => {
+        logger.debug({ deleted }, 'old grade passback audit lines removed');
+      },
+      (error: unknown) => {
+        logger.warn({ err: error }, 'could not remove old passback audit lines; will try again');
+      },
+    );
+  }, SWEEP_INTERVAL_MS);
+  auditTimer.unref();
 
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -83,10 +116,17 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       stopping.abort();
       clearInterval(refreshTimer);
       clearInterval(sweepTimer);
+      clearInterval(auditTimer);
       await server.close(config.shutdown.timeoutMs);
       await migrated.catch((error: unknown) => {
         logger.warn({ err: error }, 'start-up work did not finish');
       });
+      // The post in flight finishes and is recorded; the rest of its batch is given back. Should
+      // the process die first, the claim lease runs out and another worker posts the cells.
+      if (passbackWorker !== undefined) {
+        await passbackWorker.stop();
+        logger.info({ workerId: passbackWorker.workerId }, 'grade passback worker stopped');
+      }
       await database.close();
       logger.info('shutdown complete');
     })();

@@ -77,6 +77,22 @@ export const SETTINGS: readonly SettingSpec[] = [
     env: 'SHUTDOWN_TIMEOUT_MS',
     expects: 'milliseconds to let in-flight requests finish on SIGTERM, from 0 to 120000',
   },
+  {
+    path: ['passback', 'worker'],
+    env: 'PASSBACK_WORKER',
+    expects:
+      '"true" to post grades to LMS gradebooks from this instance, "false" to leave it to others',
+  },
+  {
+    path: ['passback', 'requestsPerSecond'],
+    env: 'PASSBACK_REQUESTS_PER_SECOND',
+    expects: 'calls per second to one LMS platform, across all instances, from 0.1 to 1000',
+  },
+  {
+    path: ['passback', 'auditRetentionDays'],
+    env: 'PASSBACK_AUDIT_RETENTION_DAYS',
+    expects: 'days to keep the grade passback audit log, a whole number from 1 to 3650',
+  },
 ];
 
 const isLoopbackHost = (host: string): boolean =>
@@ -152,6 +168,14 @@ export const configSchema = z
     shutdown: z.object({
       timeoutMs: z.coerce.number().int().min(0).max(120000),
     }),
+    // Defaults here (not in config/default.json), so older config files stay valid.
+    passback: z
+      .object({
+        worker: booleanString.default(true),
+        requestsPerSecond: z.coerce.number().min(0.1).max(1000).default(10),
+        auditRetentionDays: z.coerce.number().int().min(1).max(3650).default(400),
+      })
+      .default({ worker: true, requestsPerSecond: 10, auditRetentionDays: 400 }),
   })
   .superRefine((config, ctx) => {
     if (config.nodeEnv === 'production' && config.security.keyEncryptionSecret === undefined) {

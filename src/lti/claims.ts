@@ -146,6 +146,8 @@ export const baseLaunchClaimsSchema = z.looseObject({
   [LTI_CLAIM.targetLinkUri]: url,
   // Roles are open: vocabularies grow and platforms add their own (LTI Core 1.3 §5.3.7 allows an empty list).
   [LTI_CLAIM.roles]: z.array(z.string()),
+  // The users a mentor (parent, advisor) may see: their `sub`s at this issuer (LTI Core §5.3.7.1).
+  [LTI_CLAIM.roleScopeMentor]: z.array(z.string().min(1).max(255)).max(500).optional(),
   [LTI_CLAIM.context]: contextClaimSchema.optional(),
   [LTI_CLAIM.toolPlatform]: toolPlatformClaimSchema.optional(),
   [LTI_CLAIM.launchPresentation]: launchPresentationClaimSchema.optional(),
@@ -341,6 +343,8 @@ interface LaunchContextBase {
   readonly familyName: string | undefined;
   readonly email: string | undefined;
   readonly roles: readonly string[];
+  /** For a mentor: the `sub`s of the users they mentor; empty (or absent) otherwise. */
+  readonly roleScopeMentor?: readonly string[] | undefined;
   readonly context: LaunchCourseContext | undefined;
   /** Keys exactly as the platform sent them. Schoology lower-cases keys, so look them up lower-case. */
   readonly custom: Readonly<Record<string, string>>;
@@ -386,6 +390,7 @@ export function toLaunchContext(parsed: ParsedLaunchClaims, clientId: string): L
     familyName: claims.family_name,
     email: claims.email,
     roles: claims[LTI_CLAIM.roles],
+    roleScopeMentor: claims[LTI_CLAIM.roleScopeMentor] ?? [],
     context:
       context === undefined
         ? undefined

@@ -13,8 +13,10 @@ import {
   recordCourseRun,
   recordPostOutcome,
   releaseClaim,
+  releaseClaims,
   releaseColumnEnsure,
   queueStats,
+  withPlatformLock,
   type ClaimedCell,
   type PostOutcome,
 } from '../storage/passback/passback.repository.ts';
@@ -68,6 +70,13 @@ export interface PassbackWorkerOptions {
   readonly random?: () => number;
   /** Names this worker in claims and logs. Default a random UUID. */
   readonly workerId?: string;
+  /**
+   * Serialise each platform's calls across processes with a PostgreSQL advisory lock, so several
+   * app instances together stay within one platform's limit (one holder at a time, paced by its
+   * token bucket). Needs a connection pool: PGlite has one connection and one process, so leave it
+   * off there. Default false.
+   */
+  readonly platformLocks?: boolean;
 }
 
 export interface PassbackRunResult {
@@ -86,11 +95,17 @@ export interface PassbackWorker {
   /** Runs batches until nothing is due now (tests and the benchmark). */
   drain(maxRuns?: number): Promise<PassbackRunResult>;
   start(): void;
-  /** Finishes the batch in flight, then stops. */
+  /**
+   * Lets the post in flight finish and its outcome be stored, gives the rest of the batch back
+   * (another worker, or this one after a restart, claims it at once), then stops.
+   */
   stop(): Promise<void>;
 }
 
 type CellResult = 'sent' | 'retrying' | 'failed' | 'skipped';
+
+/** How often an idle worker refreshes the queue gauges (a count over every district's cells). */
+const STATS_INTERVAL_MS = 15_000;
 
 interface PassbackMetrics {
   readonly posts: Counter<'result'>;
@@ -147,6 +162,10 @@ export function createPassbackWorker(options: PassbackWorkerOptions): PassbackWo
   const buckets = new Map<string, TokenBucket>();
   let loop: Promise<void> | undefined;
   let running = false;
+  // Set by stop(): cells of the current batch not yet posted are given back, not posted.
+  let stopRequested = false;
+  let statsAt = Number.NEGATIVE_INFINITY;
+  const isStopping = (): boolean => stopRequested;
   // A call, not the variable: stop() flips `running` while the loop awaits.
   const isRunning = (): boolean => running;
 
@@ -368,6 +387,9 @@ export function createPassbackWorker(options: PassbackWorkerOptions): PassbackWo
     const timestamp = freshTimestamp(cell);
     try {
       await bucket.take();
+      // The previous outcome is stored before the next post leaves (the write overlapped the
+      // bucket's wait), so a crash can leave at most the one post in flight unrecorded.
+      await Promise.allSettled(writes);
       await lms.postScore(column, {
         userId: cell.lmsUserId,
         scoreGiven: cell.value,
@@ -411,12 +433,25 @@ export function createPassbackWorker(options: PassbackWorkerOptions): PassbackWo
       list.push(cell);
       byPlatform.set(cell.platformId, list);
     }
-    await Promise.all(
-      [...byPlatform.values()].map(async (platformCells) => {
-        for (const cell of platformCells) {
-          const result = await processCell(cell, lmsFor, known, writes);
-          counts[result] += 1;
+    const postAll = async (platformCells: readonly ClaimedCell[]): Promise<void> => {
+      for (const cell of platformCells) {
+        if (isStopping()) {
+          await releaseClaim(db, cell, workerId);
+          counts.skipped += 1;
+          continue;
         }
+        const result = await processCell(cell, lmsFor, known, writes);
+        counts[result] += 1;
+      }
+    };
+    await Promise.all(
+      [...byPlatform.entries()].map(async ([platformId, platformCells]) => {
+        if (options.platformLocks !== true) return postAll(platformCells);
+        const held = await withPlatformLock(db, platformId, () => postAll(platformCells));
+        if (held.locked) return;
+        // Another worker is calling this platform: give the cells back for a later run.
+        await releaseClaims(db, platformCells, workerId);
+        counts.skipped += platformCells.length;
       }),
     ).finally(() => Promise.allSettled(writes));
     const failedWrite = (await Promise.allSettled(writes)).find((w) => w.status === 'rejected');
@@ -425,7 +460,10 @@ export function createPassbackWorker(options: PassbackWorkerOptions): PassbackWo
     for (const [courseId, tenantId] of courses) {
       await recordCourseRun(db, { tenantId, courseId, now: options.now() });
     }
-    if (metrics !== undefined) {
+    // The gauges count every district's queue: refreshed at most every STATS_INTERVAL_MS.
+    const at = options.now().getTime();
+    if (metrics !== undefined && (cells.length > 0 || at - statsAt >= STATS_INTERVAL_MS)) {
+      statsAt = at;
       const stats = await queueStats(db, options.now());
       metrics.queueDepth.set(stats.depth);
       metrics.oldestPending.set(stats.oldestPendingSeconds);
@@ -465,12 +503,15 @@ export function createPassbackWorker(options: PassbackWorkerOptions): PassbackWo
     start() {
       if (running) return;
       running = true;
+      stopRequested = false;
       loop = runLoop();
     },
     async stop() {
       running = false;
+      stopRequested = true;
       await loop;
       loop = undefined;
+      stopRequested = false;
     },
   };
 }

@@ -108,7 +108,9 @@ for (const flavour of ['canvas', 'schoology'] as const satisfies readonly Flavou
       await sql`DELETE FROM passback_course_state`.execute(database.db);
     });
 
-    function worker(extra: { workerId?: string; metrics?: Registry } = {}): PassbackWorker {
+    function worker(
+      extra: { workerId?: string; metrics?: Registry; platformLocks?: boolean } = {},
+    ): PassbackWorker {
       return createPassbackWorker({
         db: database.db,
         resolveLms: resolveLmsFromServices(services),
@@ -322,6 +324,34 @@ for (const flavour of ['canvas', 'schoology'] as const satisfies readonly Flavou
       ).to.have.length(2);
     });
 
+    it('when two workers with platform locks run at once, then one calls the platform at a time, the other gives its cells back, and each cell is posted once', async function () {
+      if (testEngine !== 'postgres') {
+        // The lock needs a second connection; PGlite has one (and one process).
+        this.skip();
+      }
+      const columnId = await column('locked-race');
+      for (const student of realStudents()) await grade(columnId, student, 2);
+      await worker().drain(); // the column exists before the race
+      for (const student of realStudents()) await grade(columnId, student, 3);
+      const a = worker({ workerId: 'locked-a', platformLocks: true });
+      const b = worker({ workerId: 'locked-b', platformLocks: true });
+      const [ra, rb] = await Promise.all([a.drain(), b.drain()]);
+      // A worker that found the platform busy stopped with its cells given back; the rest is sent.
+      const rest = await worker({ platformLocks: true }).drain();
+      expect(ra.sent + rb.sent + rest.sent).to.equal(realStudents().length);
+      const lineItemId = await lmsColumnId(columnId);
+      for (const student of realStudents()) {
+        expect(cell(lineItemId, student)?.postCount).to.equal(2);
+        expect(cell(lineItemId, student)?.lastScore?.scoreGiven).to.equal(3);
+      }
+      const stillClaimed = await database.db
+        .selectFrom('desired_grades')
+        .select('user_id')
+        .where('claimed_by', 'is not', null)
+        .execute();
+      expect(stillClaimed).to.have.length(0);
+    });
+
     it('when a column was deleted in the LMS, then the teacher sees it and it is recreated only on request', async () => {
       const columnId = await column('deleted');
       await grade(columnId, first(), 1);
@@ -418,6 +448,44 @@ for (const flavour of ['canvas', 'schoology'] as const satisfies readonly Flavou
       expect(
         (await cellSyncDetail(database.db, world.tenantId, columnId, first().user.id))?.status,
       ).to.equal('pending');
+    });
+
+    it('when the worker is stopped mid-batch, then the post in flight lands and is recorded, the rest are given back and sent once by the next worker', async () => {
+      const columnId = await column('stop-mid-batch');
+      for (const student of realStudents()) await grade(columnId, student, 3);
+      await worker().drain(); // creates the column
+      for (const student of realStudents()) await grade(columnId, student, 2);
+      // Every post is slow, so stop() arrives while the first one is in flight.
+      world.emulator.state.injectFaults({ kind: 'delay', ms: 150 }, realStudents().length);
+      const slow = createPassbackWorker({
+        db: database.db,
+        resolveLms: resolveLmsFromServices(services),
+        now: workerNow,
+        sleep: (ms) => sleep(ms),
+        logger: quiet,
+        limits: { requestsPerSecond: 1000, burst: 50, pollIntervalMs: 10 },
+      });
+      const postsBefore = world.emulator.state.counters.scorePosts;
+      slow.start();
+      while (world.emulator.state.counters.scorePosts === postsBefore) await sleep(5);
+      await slow.stop();
+      world.emulator.state.clearFaults();
+      const claimed = await database.db
+        .selectFrom('desired_grades')
+        .select('claimed_by')
+        .where('column_id', '=', columnId)
+        .where('claimed_by', 'is not', null)
+        .execute();
+      expect(claimed, 'cells still claimed after stop').to.have.length(0);
+      const rest = await worker().drain();
+      // Some went out before the stop; the rest now, and no cell twice.
+      expect(rest.sent).to.be.within(1, realStudents().length - 1);
+      const lineItemId = await lmsColumnId(columnId);
+      for (const student of realStudents()) {
+        const posted = cell(lineItemId, student);
+        expect(posted?.lastScore?.scoreGiven).to.equal(2);
+        expect(posted?.postCount).to.equal(2);
+      }
     });
 
     if (flavour === 'canvas') {

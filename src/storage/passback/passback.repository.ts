@@ -237,6 +237,20 @@ export async function releaseClaim(db: Db, cell: ClaimedCell, workerId: string):
     .execute();
 }
 
+/** Gives several claimed cells back in one statement (another worker holds their platform). */
+export async function releaseClaims(
+  db: Db,
+  cells: readonly ClaimedCell[],
+  workerId: string,
+): Promise<void> {
+  if (cells.length === 0) return;
+  const keys = sql.join(cells.map((cell) => sql`(${cell.columnId}::uuid, ${cell.userId}::uuid)`));
+  await sql`
+    UPDATE desired_grades SET claimed_by = NULL, claimed_until = NULL
+    WHERE claimed_by = ${workerId} AND (column_id, user_id) IN (${keys})
+  `.execute(db);
+}
+
 /** The current LMS column id of a tool column (another worker may have resolved it since the claim). */
 export async function findLmsColumnId(
   db: Db,
@@ -330,11 +344,12 @@ export type PostOutcome =
 
 /**
  * Records what happened to one post: the confirmed row, the audit line, and the end of the claim,
- * in one transaction. A confirmed version only moves forward (GREATEST), so a slow worker whose lease
- * ran out cannot roll back a newer confirmation.
+ * in ONE statement (data-modifying CTEs run exactly once, atomically), so the worker waits a single
+ * round trip before its next post. A confirmed version only moves forward (GREATEST), so a slow
+ * worker whose lease ran out cannot roll back a newer confirmation.
  */
 export async function recordPostOutcome(
-  db: Kysely<Database>,
+  db: Db,
   input: { cell: ClaimedCell; workerId: string; now: Date; outcome: PostOutcome },
 ): Promise<void> {
   const { cell, outcome, now } = input;
@@ -344,8 +359,9 @@ export async function recordPostOutcome(
   const code = outcome.result === 'sent' ? null : outcome.code;
   const message = outcome.result === 'sent' ? null : outcome.message;
   const failedVersion = outcome.result === 'failed' ? cell.version : null;
-  await db.transaction().execute(async (tx) => {
-    await sql`
+  const httpStatus = outcome.result === 'sent' ? null : (outcome.httpStatus ?? null);
+  await sql`
+    WITH confirmed AS (
       INSERT INTO confirmed_grades AS c
         (tenant_id, course_id, column_id, user_id, value, comment, version, confirmed_at, status,
          failed_version, error_code, error_message, attempts, next_attempt_at, last_timestamp)
@@ -366,31 +382,18 @@ export async function recordPostOutcome(
         next_attempt_at = excluded.next_attempt_at,
         last_timestamp = GREATEST(c.last_timestamp, excluded.last_timestamp)
       WHERE c.tenant_id = excluded.tenant_id
-    `.execute(tx);
-    await tx
-      .insertInto('passback_audit')
-      .values({
-        tenant_id: cell.tenantId,
-        course_id: cell.courseId,
-        column_id: cell.columnId,
-        user_id: cell.userId,
-        value: cell.value,
-        version: cell.version,
-        result: outcome.result,
-        http_status: outcome.result === 'sent' ? null : (outcome.httpStatus ?? null),
-        error_code: code,
-        at: now,
-      })
-      .execute();
-    await tx
-      .updateTable('desired_grades')
-      .set({ claimed_by: null, claimed_until: null })
-      .where('tenant_id', '=', cell.tenantId)
-      .where('column_id', '=', cell.columnId)
-      .where('user_id', '=', cell.userId)
-      .where('claimed_by', '=', input.workerId)
-      .execute();
-  });
+      RETURNING 1
+    ), audit AS (
+      INSERT INTO passback_audit
+        (tenant_id, course_id, column_id, user_id, value, version, result, http_status, error_code, at)
+      VALUES (${cell.tenantId}, ${cell.courseId}, ${cell.columnId}, ${cell.userId}, ${cell.value},
+        ${cell.version}, ${outcome.result}, ${httpStatus}, ${code}, ${now})
+      RETURNING 1
+    )
+    UPDATE desired_grades SET claimed_by = NULL, claimed_until = NULL
+    WHERE tenant_id = ${cell.tenantId} AND column_id = ${cell.columnId} AND user_id = ${cell.userId}
+      AND claimed_by = ${input.workerId}
+  `.execute(db);
 }
 
 export async function recordCourseRun(
@@ -437,7 +440,7 @@ export interface CourseSyncSummary {
   readonly failed: number;
   readonly errorsByCause: readonly ErrorCause[];
   readonly students: readonly StudentSyncStatus[];
-  readonly deletedColumns: readonly { id: string; label: string }[];
+  readonly deletedColumns: readonly { id: string; label: string; kind: GradebookColumnKind }[];
 }
 
 // A cell is 'sent' when the LMS confirmed its current version, 'failed' when it failed for good at that
@@ -495,7 +498,7 @@ export async function courseSyncSummary(
     .executeTakeFirst();
   const deletedColumns = await db
     .selectFrom('gradebook_columns')
-    .select(['id', 'label'])
+    .select(['id', 'label', 'kind'])
     .where('tenant_id', '=', tenantId)
     .where('course_id', '=', courseId)
     .where('status', '=', 'deleted_in_lms')
@@ -626,7 +629,14 @@ export async function syncCourseNow(db: Db, tenantId: string, courseId: string):
 /** "Retry now" for cells that failed for good (after the teacher fixed the cause). */
 export async function retryFailed(
   db: Db,
-  input: { tenantId: string; courseId: string; columnId?: string; userId?: string },
+  input: {
+    tenantId: string;
+    courseId: string;
+    columnId?: string | undefined;
+    userId?: string | undefined;
+    /** Only the cells that failed for this cause. */
+    errorCode?: string | undefined;
+  },
 ): Promise<number> {
   let query = db
     .updateTable('confirmed_grades')
@@ -636,6 +646,7 @@ export async function retryFailed(
     .where('status', '=', 'failed');
   if (input.columnId !== undefined) query = query.where('column_id', '=', input.columnId);
   if (input.userId !== undefined) query = query.where('user_id', '=', input.userId);
+  if (input.errorCode !== undefined) query = query.where('error_code', '=', input.errorCode);
   const result = await query.executeTakeFirst();
   return Number(result.numUpdatedRows);
 }
@@ -676,4 +687,184 @@ export async function recreateColumn(
     });
     return true;
   });
+}
+
+// ---- cross-process limits ---------------------------------------------------------------------
+
+/** First key of the passback platform locks (the second is a hash of the platform id). */
+const PLATFORM_LOCK_CLASS = 604_711;
+
+/**
+ * Runs `run` while holding the platform's session-level advisory lock, on a connection of its own,
+ * or returns `{ locked: false }` at once when another worker (in any process) holds it. One holder
+ * per platform makes that holder's token bucket the platform's limit across every app instance.
+ * A crashed holder's connection closes, and PostgreSQL releases the lock with it. `run` uses the
+ * ordinary pool for its queries: the locking connection only holds the lock.
+ */
+export async function withPlatformLock<T>(
+  db: Kysely<Database>,
+  platformId: string,
+  run: () => Promise<T>,
+): Promise<{ locked: true; value: T } | { locked: false }> {
+  return db.connection().execute(async (connection) => {
+    const attempt = await sql<{ locked: boolean }>`
+      SELECT pg_try_advisory_lock(${PLATFORM_LOCK_CLASS}, hashtext(${platformId})) AS locked
+    `.execute(connection);
+    if (attempt.rows[0]?.locked !== true) return { locked: false as const };
+    try {
+      return { locked: true as const, value: await run() };
+    } finally {
+      await sql`SELECT pg_advisory_unlock(${PLATFORM_LOCK_CLASS}, hashtext(${platformId}))`.execute(
+        connection,
+      );
+    }
+  });
+}
+
+/**
+ * Retention: audit lines older than `before` are deleted. Like the claim, an operator-level sweep
+ * over every district (the retention setting is the deployment's district policy).
+ */
+export async function deleteAuditBefore(db: Db, before: Date): Promise<number> {
+  const result = await db.deleteFrom('passback_audit').where('at', '<', before).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+// ---- sync page read models -------------------------------------------------------------------------
+
+/** Names of the course's students as the tool knows them (null when the LMS did not share one). */
+export async function studentNames(
+  db: Db,
+  tenantId: string,
+  userIds: readonly string[],
+): Promise<Map<string, string | null>> {
+  if (userIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('users')
+    .select(['id', 'name'])
+    .where('tenant_id', '=', tenantId)
+    .where('id', 'in', [...userIds])
+    .execute();
+  return new Map(rows.map((row) => [row.id, row.name]));
+}
+
+export interface AuditLine {
+  readonly at: Date;
+  readonly columnLabel: string;
+  readonly studentName: string | null;
+  readonly lmsUserId: string | null;
+  readonly value: number | null;
+  readonly result: ConfirmedStatus;
+  readonly httpStatus: number | null;
+  readonly errorCode: string | null;
+}
+
+/** The newest posts of a course, newest first (the audit log view). */
+export async function courseAudit(
+  db: Db,
+  input: { tenantId: string; courseId: string; limit: number; offset: number },
+): Promise<AuditLine[]> {
+  const rows = await db
+    .selectFrom('passback_audit as a')
+    .innerJoin('gradebook_columns as g', (join) =>
+      join.onRef('g.id', '=', 'a.column_id').onRef('g.tenant_id', '=', 'a.tenant_id'),
+    )
+    .leftJoin('users as u', (join) =>
+      join.onRef('u.id', '=', 'a.user_id').onRef('u.tenant_id', '=', 'a.tenant_id'),
+    )
+    .select([
+      'a.at',
+      'g.label',
+      'u.name',
+      'u.sub',
+      'a.value',
+      'a.result',
+      'a.http_status',
+      'a.error_code',
+    ])
+    .where('a.tenant_id', '=', input.tenantId)
+    .where('a.course_id', '=', input.courseId)
+    .orderBy('a.at', 'desc')
+    .orderBy('a.id', 'desc')
+    .limit(input.limit)
+    .offset(input.offset)
+    .execute();
+  return rows.map((row) => ({
+    at: row.at,
+    columnLabel: row.label,
+    studentName: row.name,
+    lmsUserId: row.sub,
+    value: row.value,
+    result: row.result,
+    httpStatus: row.http_status,
+    errorCode: row.error_code,
+  }));
+}
+
+/** A column of the course, or undefined (another course or district). */
+export async function findCourseColumn(
+  db: Db,
+  input: { tenantId: string; courseId: string; columnId: string },
+): Promise<{ id: string; label: string; status: string; kind: GradebookColumnKind } | undefined> {
+  return db
+    .selectFrom('gradebook_columns')
+    .select(['id', 'label', 'status', 'kind'])
+    .where('tenant_id', '=', input.tenantId)
+    .where('course_id', '=', input.courseId)
+    .where('id', '=', input.columnId)
+    .executeTakeFirst();
+}
+
+export interface StudentCell {
+  readonly columnId: string;
+  readonly columnLabel: string;
+  readonly status: CellSyncStatus;
+  readonly desiredValue: number;
+  readonly scoreMaximum: number;
+  readonly comment: string | null;
+  readonly confirmedValue: number | null;
+  readonly confirmedAt: Date | null;
+  readonly errorCode: string | null;
+  readonly nextAttemptAt: Date | null;
+}
+
+/** Every gradebook cell of one student in one course, with its sync state (per-student status). */
+export async function studentCells(
+  db: Db,
+  input: { tenantId: string; courseId: string; userId: string },
+): Promise<StudentCell[]> {
+  const result = await sql<{
+    column_id: string;
+    label: string;
+    status: CellSyncStatus;
+    value: number;
+    score_maximum: number;
+    comment: string | null;
+    confirmed_value: number | null;
+    confirmed_at: Date | null;
+    error_code: string | null;
+    next_attempt_at: Date | null;
+  }>`
+    SELECT d.column_id, g.label, ${CELL_STATUS} AS status, d.value, g.score_maximum, d.comment,
+      c.value AS confirmed_value, c.confirmed_at, c.error_code, c.next_attempt_at
+    FROM desired_grades d
+    JOIN gradebook_columns g ON g.id = d.column_id AND g.tenant_id = d.tenant_id
+    LEFT JOIN confirmed_grades c
+      ON c.column_id = d.column_id AND c.user_id = d.user_id AND c.tenant_id = d.tenant_id
+    WHERE d.tenant_id = ${input.tenantId} AND d.course_id = ${input.courseId}
+      AND d.user_id = ${input.userId}
+    ORDER BY g.kind, g.label
+  `.execute(db);
+  return result.rows.map((row) => ({
+    columnId: row.column_id,
+    columnLabel: row.label,
+    status: row.status,
+    desiredValue: row.value,
+    scoreMaximum: row.score_maximum,
+    comment: row.comment,
+    confirmedValue: row.confirmed_value,
+    confirmedAt: row.confirmed_at,
+    errorCode: row.error_code,
+    nextAttemptAt: row.next_attempt_at,
+  }));
 }

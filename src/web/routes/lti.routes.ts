@@ -2,7 +2,7 @@ import express, { Router, type Request, type Response } from 'express';
 import type { AppServices } from '../../app-services.ts';
 import type { Logger } from '../../logger.ts';
 import { canvasDeveloperKeyConfig } from '../../lti/canvas-config.ts';
-import { isInstructor, isAdministrator } from '../../lti/claims.ts';
+import { isAdministrator, isInstructor, isMentor } from '../../lti/claims.ts';
 import { LtiError } from '../../lti/errors.ts';
 import {
   handleLogin,
@@ -214,6 +214,16 @@ export function ltiRoutes(deps: {
         courseId: record.course?.id,
         settings: launch.deepLinking,
         ttlMs: DEEP_LINK_TTL_MS,
+      });
+    }
+    if (record.course !== undefined && isMentor(launch.roles)) {
+      // A mentor (parent, advisor) sees only the students the LMS names for them at this launch.
+      await services.mastery.linkMentor({
+        tenantId,
+        courseId: record.course.id,
+        mentorId: record.user.id,
+        issuer: launch.issuer,
+        studentSubs: launch.roleScopeMentor ?? [],
       });
     }
     if (record.course !== undefined && launch.resourceLink !== undefined) {

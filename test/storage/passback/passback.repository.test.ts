@@ -3,7 +3,9 @@ import {
   PassbackStorageError,
   cellSyncDetail,
   claimDueCells,
+  courseAudit,
   courseSyncSummary,
+  deleteAuditBefore,
   ensureGradebookColumn,
   recordPostOutcome,
   recreateColumn,
@@ -12,6 +14,7 @@ import {
   setCoursePaused,
   setDesiredGrade,
   syncCourseNow,
+  withPlatformLock,
 } from '../../../src/storage/passback/passback.repository.ts';
 import { createPlatformRepository } from '../../../src/storage/lti/platforms.repository.ts';
 import { createTestDatabase, testEngine, type TestDatabase } from '../../support/database.ts';
@@ -328,5 +331,87 @@ describe(`passback storage (${testEngine})`, function () {
     expect(
       await claimDueCells(database.db, { workerId: 'w', now: NOW, leaseMs: 60_000, limit: 10 }),
     ).to.have.length(1);
+  });
+
+  it('when the audit retention sweep runs, then lines older than the cutoff go and newer ones stay, in every district', async () => {
+    const columnId = await column(hartford, 'audit-retention');
+    const otherColumn = await column(newHaven, 'audit-retention');
+    await desire(hartford, columnId, 0, 2);
+    await desire(newHaven, otherColumn, 0, 2);
+    const cells = await claimDueCells(database.db, {
+      workerId: 'w',
+      now: NOW,
+      leaseMs: 60_000,
+      limit: 10,
+    });
+    expect(cells).to.have.length(2);
+    const old = new Date(NOW.getTime() - 400 * 24 * 3600_000);
+    for (const [i, cell] of cells.entries()) {
+      await recordPostOutcome(database.db, {
+        cell,
+        workerId: 'w',
+        now: i === 0 ? old : NOW,
+        outcome: { result: 'sent', timestamp: NOW },
+      });
+    }
+    const before = async (district: District) =>
+      courseAudit(database.db, {
+        tenantId: district.tenantId,
+        courseId: district.courseId,
+        limit: 100,
+        offset: 0,
+      });
+    const linesBefore = (await before(hartford)).length + (await before(newHaven)).length;
+    const deleted = await deleteAuditBefore(database.db, new Date(NOW.getTime() - 24 * 3600_000));
+    expect(deleted).to.equal(1);
+    const linesAfter = (await before(hartford)).length + (await before(newHaven)).length;
+    expect(linesAfter).to.equal(linesBefore - 1);
+    // The audit view of one district never lists the other's lines.
+    const own = await database.db
+      .selectFrom('passback_audit')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('tenant_id', '=', hartford.tenantId)
+      .executeTakeFirstOrThrow();
+    expect((await before(hartford)).length).to.equal(Number(own.n));
+  });
+
+  it('when one worker holds a platform lock, then another gets none until it is released', async function () {
+    if (testEngine !== 'postgres') {
+      // PGlite serves one connection in one process: the lock would have nothing to exclude.
+      this.skip();
+    }
+    let entered: () => void = () => undefined;
+    const inside = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    let release: () => void = () => undefined;
+    const held = withPlatformLock(database.db, 'platform-1', async () => {
+      entered();
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      return 'done';
+    });
+    await inside;
+    expect(
+      await withPlatformLock(database.db, 'platform-1', () => Promise.resolve('second')),
+    ).to.deep.equal({
+      locked: false,
+    });
+    // Another platform is not held up.
+    expect(
+      await withPlatformLock(database.db, 'platform-2', () => Promise.resolve('other')),
+    ).to.deep.equal({
+      locked: true,
+      value: 'other',
+    });
+    release();
+    expect(await held).to.deep.equal({ locked: true, value: 'done' });
+    expect(
+      await withPlatformLock(database.db, 'platform-1', () => Promise.resolve('third')),
+    ).to.deep.equal({
+      locked: true,
+      value: 'third',
+    });
   });
 });

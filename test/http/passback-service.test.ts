@@ -1,0 +1,68 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { startServiceProcess, waitFor, type ServiceProcess } from '../support/process.ts';
+
+/** The passback worker inside the real service process: started after migrations, stopped on SIGTERM. */
+describe('grade passback worker in the service (real process)', function () {
+  this.timeout(60_000);
+  const started: ServiceProcess[] = [];
+  const start = (env: Record<string, string>): ServiceProcess => {
+    const service = startServiceProcess(env);
+    started.push(service);
+    return service;
+  };
+  const freshDataDir = () => path.join(mkdtempSync(path.join(tmpdir(), 'mp-passback-')), 'pglite');
+
+  afterEach(() => {
+    for (const service of started.splice(0)) {
+      if (service.child.exitCode === null && service.child.signalCode === null)
+        service.child.kill('SIGKILL');
+    }
+  });
+
+  it('when the service starts, then the worker starts after the migrations, its metrics are on /metrics, and SIGTERM stops it cleanly', async () => {
+    const service = start({ DATA_DIR: freshDataDir(), PASSBACK_REQUESTS_PER_SECOND: '5' });
+    const port = await service.port;
+    await waitFor(() =>
+      Promise.resolve(service.logLines().some((l) => l.msg === 'grade passback worker started')),
+    );
+    const messages = service.logLines().map((l) => l.msg);
+    expect(messages.indexOf('grade passback worker started')).to.be.greaterThan(
+      messages.findIndex((m) => m === 'migrations applied' || m === 'schema up to date'),
+    );
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).to.contain('# TYPE passback_posts_total counter');
+    expect(metrics).to.contain('# TYPE passback_queue_depth gauge');
+    expect(metrics).to.contain('# TYPE passback_oldest_pending_seconds gauge');
+    service.child.kill('SIGTERM');
+    expect(await service.exited).to.deep.equal({ code: 0, signal: null });
+    const after = service.logLines().map((l) => l.msg);
+    expect(after).to.include('grade passback worker stopped');
+    expect(after.indexOf('grade passback worker stopped')).to.be.below(
+      after.indexOf('shutdown complete'),
+    );
+  });
+
+  it('when PASSBACK_WORKER is false, then this instance runs no worker', async () => {
+    const service = start({ DATA_DIR: freshDataDir(), PASSBACK_WORKER: 'false' });
+    const port = await service.port;
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200);
+    await waitFor(() =>
+      Promise.resolve(service.logLines().some((l) => l.msg === 'migrations applied')),
+    );
+    service.child.kill('SIGTERM');
+    expect(await service.exited).to.deep.equal({ code: 0, signal: null });
+    expect(service.logLines().some((l) => l.msg === 'grade passback worker started')).to.equal(
+      false,
+    );
+  });
+
+  it('when a passback setting is wrong, then the service refuses to start and names the variable', async () => {
+    const service = start({ DATA_DIR: freshDataDir(), PASSBACK_REQUESTS_PER_SECOND: 'fast' });
+    const exit = await service.exited;
+    expect(exit.code).to.equal(78);
+    expect(service.output()).to.contain('PASSBACK_REQUESTS_PER_SECOND');
+  });
+});

@@ -1,0 +1,450 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { expect } from 'chai';
+import { sql } from 'kysely';
+import { USER_AGENT, type AppServices } from '../../src/app-services.ts';
+import { createLogger } from '../../src/logger.ts';
+import { createLmsHttpClient } from '../../src/lti/http.ts';
+import { createTokenClient } from '../../src/lti/token-client.ts';
+import { createToolSigner } from '../../src/lti/tool-keys.ts';
+import { resolveLmsFromServices } from '../../src/passback/resolve-lms.ts';
+import { createPassbackWorker } from '../../src/passback/worker.ts';
+import {
+  cellSyncDetail,
+  ensureGradebookColumn,
+  setDesiredGrade,
+} from '../../src/storage/passback/passback.repository.ts';
+import type { Person } from '../../src/emulator/types.ts';
+import { createTestDatabase, testEngine, type TestDatabase } from '../support/database.ts';
+import { createLtiWorld, launch, type LtiWorld } from '../support/lti-world.ts';
+
+const quiet = createLogger({ level: 'silent' });
+
+describe(`course grade sync page (${testEngine})`, function () {
+  this.timeout(60_000);
+  let database: TestDatabase;
+  let world: LtiWorld;
+  let services: AppServices;
+  let courseId: string;
+  let base: string;
+  let csrf: string;
+  let students: { person: Person; userId: string }[];
+
+  const url = (path: string) => new URL(`${base}${path}`, world.tool.origin);
+  const page = async (path: string) => {
+    const res = await fetch(url(path));
+    return { status: res.status, html: await res.text(), headers: res.headers };
+  };
+  const post = (path: string, fields: Record<string, string> = {}, token = csrf) =>
+    fetch(url(path), {
+      method: 'POST',
+      body: new URLSearchParams({ _csrf: token, ...fields }),
+      redirect: 'manual',
+    });
+
+  function worker() {
+    return createPassbackWorker({
+      db: database.db,
+      resolveLms: resolveLmsFromServices(services),
+      now: () => new Date(),
+      sleep: (ms) => sleep(ms),
+      logger: quiet,
+      random: () => 0.5,
+      limits: { requestsPerSecond: 1000, burst: 50 },
+    });
+  }
+
+  async function column(key: string): Promise<string> {
+    return database.db.transaction().execute((tx) =>
+      ensureGradebookColumn(tx, {
+        tenantId: world.tenantId,
+        courseId,
+        kind: 'standard',
+        key,
+        label: `Standard ${key} (mastery)`,
+        scoreMaximum: 4,
+        now: new Date(),
+      }),
+    );
+  }
+
+  async function grade(
+    columnId: string,
+    student: { person: Person; userId: string },
+    value: number,
+  ) {
+    await database.db.transaction().execute((tx) =>
+      setDesiredGrade(tx, {
+        tenantId: world.tenantId,
+        courseId,
+        columnId,
+        userId: student.userId,
+        lmsUserId: student.person.sub,
+        value,
+        now: new Date(),
+      }),
+    );
+  }
+
+  before(async () => {
+    database = await createTestDatabase();
+    world = await createLtiWorld(database, { flavour: 'canvas', platformStorage: false });
+    const teacher = await launch(world, { userId: world.seed.teacher.userId });
+    expect(teacher.status, teacher.body).to.equal(303);
+    base = (teacher.location ?? '').replace(/\/course$/, '');
+    const course = (await world.tool.services.people.listCourses(world.tenantId))[0];
+    if (course === undefined) throw new Error('no course');
+    courseId = course.id;
+    const first = await page('/course/sync');
+    csrf = /name="_csrf" value="([^"]+)"/.exec(first.html)?.[1] ?? '';
+    // The worker owns retries: its HTTP client gives up at once.
+    const http = createLmsHttpClient({
+      fetch,
+      userAgent: USER_AGENT,
+      sleep: (ms) => sleep(ms),
+      random: Math.random,
+      now: () => new Date(),
+      maxRetries: 0,
+      timeoutMs: 2000,
+    });
+    const tokenClient = createTokenClient({
+      http,
+      now: () => new Date(),
+      randomId: () => randomUUID(),
+      signer: async (payload) =>
+        createToolSigner(await world.tool.services.toolKeys.signingKey())(payload),
+    });
+    services = { ...world.tool.services, http, tokenClient };
+    students = [];
+    for (const person of [
+      ...world.seed.students,
+      ...(world.seed.testStudent ? [world.seed.testStudent] : []),
+    ]) {
+      const user = await world.tool.services.people.upsertUser(
+        world.tenantId,
+        {
+          issuer: world.emulator.issuer,
+          sub: person.sub,
+          name: person.name,
+          givenName: person.givenName,
+          familyName: person.familyName,
+          email: undefined,
+        },
+        false,
+      );
+      students.push({ person, userId: user.id });
+    }
+  });
+
+  after(async () => {
+    await world.close();
+    await database.close();
+  });
+
+  afterEach(async () => {
+    world.emulator.state.clearFaults();
+    await sql`DELETE FROM desired_grades`.execute(database.db);
+    await sql`DELETE FROM confirmed_grades`.execute(database.db);
+    await sql`DELETE FROM passback_course_state`.execute(database.db);
+  });
+
+  const real = () => students.filter((s) => !s.person.isTestStudent);
+  const testStudent = () => {
+    const found = students.find((s) => s.person.isTestStudent);
+    if (found === undefined) throw new Error('no test student');
+    return found;
+  };
+
+  it('when nothing is desired yet, then the teacher sees empty counts and the controls', async () => {
+    const res = await page('/course/sync');
+    expect(res.status).to.equal(200);
+    expect(res.html).to.contain('<h1>Grade sync: ');
+    expect(res.html).to.contain('No grades to send yet');
+    expect(res.html).to.contain('Sync now');
+    expect(res.html).to.contain('Resync everything');
+    expect(res.html).to.contain('Pause sync');
+    expect(res.html).not.to.contain('<progress');
+  });
+
+  it('when a student opens the sync page or posts to it, then both are refused', async () => {
+    const student = await launch(world, { userId: world.seed.students[0]!.userId });
+    const studentBase = (student.location ?? '').replace(/\/course$/, '');
+    const res = await fetch(new URL(`${studentBase}/course/sync`, world.tool.origin));
+    expect(res.status).to.equal(403);
+    const progress = await fetch(new URL(`${studentBase}/course/sync/progress`, world.tool.origin));
+    expect(progress.status).to.equal(403);
+    const paused = await fetch(new URL(`${studentBase}/course/sync/pause`, world.tool.origin), {
+      method: 'POST',
+      body: new URLSearchParams({ _csrf: 'x' }),
+      redirect: 'manual',
+    });
+    expect(paused.status).to.equal(403);
+  });
+
+  it('when grades are waiting, then the page shows them with a progress bar that refreshes without JavaScript, and the progress endpoint counts them', async () => {
+    const columnId = await column('waiting');
+    for (const student of real()) await grade(columnId, student, 3);
+    const res = await page('/course/sync');
+    expect(res.html).to.contain('<progress id="sync-progress-bar" max="100" value="0">');
+    expect(res.html).to.contain('<noscript><meta http-equiv="refresh" content="5"></noscript>');
+    expect(res.html).to.contain('/static/js/passback-sync.js');
+    expect(res.html).to.contain(real()[0]!.person.name);
+    const progress = (await (await fetch(url('/course/sync/progress'))).json()) as Record<
+      string,
+      unknown
+    >;
+    expect(progress).to.include({ pending: real().length, sent: 0, failed: 0, percent: 0 });
+    await worker().drain();
+    const after = await page('/course/sync');
+    expect(after.html).not.to.contain('<progress');
+    expect(after.html).to.contain('Up to date');
+  });
+
+  it('when the teacher pauses and resumes, then the worker sends nothing while paused and everything after', async () => {
+    const columnId = await column('pause');
+    await grade(columnId, real()[0]!, 2);
+    const paused = await post('/course/sync/pause');
+    expect(paused.status).to.equal(303);
+    expect(paused.headers.get('location')).to.equal(`${base}/course/sync?done=paused`);
+    const shown = await page('/course/sync?done=paused');
+    expect(shown.html).to.contain('Grade sync is paused for this course');
+    expect(shown.html).to.contain('Resume sync');
+    expect((await worker().drain()).claimed).to.equal(0);
+    expect((await post('/course/sync/resume')).status).to.equal(303);
+    expect((await worker().drain()).sent).to.equal(1);
+  });
+
+  it('when a form is posted without the CSRF token, then it is refused and nothing changes', async () => {
+    const res = await post('/course/sync/pause', {}, 'forged');
+    expect(res.status).to.equal(403);
+    const state = await database.db
+      .selectFrom('passback_course_state')
+      .select('paused')
+      .where('course_id', '=', courseId)
+      .executeTakeFirst();
+    expect(state?.paused ?? false).to.equal(false);
+  });
+
+  it('when the Test Student is refused by the LMS, then the cause is shown in words with "Retry now", and retrying queues it again', async () => {
+    const columnId = await column('test-student');
+    await grade(columnId, testStudent(), 2);
+    await grade(columnId, real()[0]!, 2);
+    expect(await worker().drain()).to.include({ sent: 1, failed: 1 });
+    const res = await page('/course/sync');
+    expect(res.html).to.contain('Not a student in the LMS course');
+    expect(res.html).to.contain('Test Student of Student View');
+    expect(res.html).to.contain('Retry now');
+    expect(res.html).to.contain('Needs attention');
+    expect(res.html).to.contain(`/course/sync/students/${testStudent().userId}`);
+    const detail = await page(`/course/sync/students/${testStudent().userId}`);
+    expect(detail.status).to.equal(200);
+    expect(detail.html).to.contain('Standard test-student (mastery)');
+    expect(detail.html).to.contain('Failed: Not a student in the LMS course');
+    expect(detail.html).to.contain('Nothing sent yet');
+    const sentOne = await page(`/course/sync/students/${real()[0]!.userId}`);
+    expect(sentOne.html).to.match(/<td>Sent<\/td>/);
+    const retried = await post('/course/sync/retry', { userId: testStudent().userId });
+    expect(retried.status).to.equal(303);
+    const cellDetail = await cellSyncDetail(
+      database.db,
+      world.tenantId,
+      columnId,
+      testStudent().userId,
+    );
+    expect(cellDetail?.status).to.equal('pending');
+  });
+
+  it('when a retry names something that is not an id or a known cause, then it is refused with a message', async () => {
+    const res = await post('/course/sync/retry', { columnId: 'not-an-id' });
+    expect(res.status).to.equal(400);
+    expect(await res.text()).to.contain('Reload the grade sync page');
+    const cause = await post('/course/sync/retry', { errorCode: 'no_such_cause' });
+    expect(cause.status).to.equal(400);
+  });
+
+  it('when "Retry now" is chosen for one cause, then only the cells that failed for it are queued again', async () => {
+    const columnId = await column('by-cause');
+    await grade(columnId, testStudent(), 2);
+    await grade(columnId, real()[0]!, 2);
+    await worker().drain();
+    // A second failure with another cause: the column is unpublished for a real student.
+    const other = await column('by-cause-unpublished');
+    await grade(other, real()[0]!, 1);
+    await worker().drain();
+    const row = await database.db
+      .selectFrom('gradebook_columns')
+      .select('lms_column_id')
+      .where('id', '=', other)
+      .executeTakeFirstOrThrow();
+    const lineItemId = new URL(row.lms_column_id ?? '').pathname.split('/').at(-1) ?? '';
+    world.emulator.state.setLineItemPublished(lineItemId, false);
+    try {
+      await grade(other, real()[0]!, 2);
+      expect((await worker().drain()).failed).to.equal(1);
+      const res = await page('/course/sync');
+      expect(res.html).to.contain('Gradebook column unpublished');
+      const retried = await post('/course/sync/retry', { errorCode: 'column_unpublished' });
+      expect(retried.status).to.equal(303);
+      const unpublished = await cellSyncDetail(
+        database.db,
+        world.tenantId,
+        other,
+        real()[0]!.userId,
+      );
+      expect(unpublished?.status).to.equal('pending');
+      const stillFailed = await cellSyncDetail(
+        database.db,
+        world.tenantId,
+        columnId,
+        testStudent().userId,
+      );
+      expect(stillFailed?.status).to.equal('failed');
+    } finally {
+      world.emulator.state.setLineItemPublished(lineItemId, true);
+    }
+  });
+
+  it('when a column was deleted in the LMS, then only the teacher\'s "Recreate column" brings it back', async () => {
+    const columnId = await column('deleted');
+    await grade(columnId, real()[0]!, 1);
+    await worker().drain();
+    const row = await database.db
+      .selectFrom('gradebook_columns')
+      .select('lms_column_id')
+      .where('id', '=', columnId)
+      .executeTakeFirstOrThrow();
+    world.emulator.state.deleteLineItem(
+      new URL(row.lms_column_id ?? '').pathname.split('/').at(-1) ?? '',
+    );
+    await grade(columnId, real()[0]!, 2);
+    expect((await worker().drain()).failed).to.equal(1);
+    const res = await page('/course/sync');
+    expect(res.html).to.contain('Gradebook column deleted in the LMS');
+    expect(res.html).to.contain(`/course/sync/columns/${columnId}/recreate`);
+    expect((await worker().drain()).claimed).to.equal(0);
+    const recreated = await post(`/course/sync/columns/${columnId}/recreate`);
+    expect(recreated.status).to.equal(303);
+    expect((await worker().drain()).sent).to.equal(1);
+    // Asking again for a column that is no longer deleted changes nothing.
+    expect((await post(`/course/sync/columns/${columnId}/recreate`)).status).to.equal(404);
+  });
+
+  it('when "Resync everything" is chosen, then every grade of the course is queued again', async () => {
+    const columnId = await column('resync');
+    for (const student of real()) await grade(columnId, student, 2);
+    await worker().drain();
+    expect((await post('/course/sync/resync')).status).to.equal(303);
+    const progress = (await (await fetch(url('/course/sync/progress'))).json()) as Record<
+      string,
+      unknown
+    >;
+    expect(progress).to.include({ pending: real().length });
+    expect((await worker().drain()).sent).to.equal(real().length);
+  });
+
+  it('when grades were sent, then the audit log lists what, when and the result', async () => {
+    const columnId = await column('audit');
+    await grade(columnId, real()[0]!, 3.5);
+    await worker().drain();
+    const res = await page('/course/sync/audit');
+    expect(res.status).to.equal(200);
+    expect(res.html).to.contain('Standard audit (mastery)');
+    expect(res.html).to.contain(real()[0]!.person.name);
+    expect(res.html).to.contain('3.5');
+    expect(res.html).to.match(/\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/);
+    expect(res.html).to.contain('Sent');
+  });
+
+  it("when another district has grades and a deleted column, then this course's pages show none of it and cannot act on it", async () => {
+    const other = await database.db
+      .insertInto('tenants')
+      .values({ slug: 'other-district', name: 'Other district' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const dep = await database.db
+      .selectFrom('courses')
+      .select('deployment_row_id')
+      .where('id', '=', courseId)
+      .executeTakeFirstOrThrow();
+    const otherDeployment = await database.db
+      .insertInto('deployments')
+      .values({
+        platform_id: (
+          await database.db
+            .selectFrom('deployments')
+            .select('platform_id')
+            .where('id', '=', dep.deployment_row_id)
+            .executeTakeFirstOrThrow()
+        ).platform_id,
+        deployment_id: 'other-deployment',
+        tenant_id: other.id,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const otherCourse = await database.db
+      .insertInto('courses')
+      .values({
+        tenant_id: other.id,
+        deployment_row_id: otherDeployment.id,
+        context_id: 'other-course',
+        title: 'Other course',
+        ags_scopes: [],
+        nrps_service_versions: [],
+        updated_at: new Date(),
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const otherColumn = await database.db.transaction().execute((tx) =>
+      ensureGradebookColumn(tx, {
+        tenantId: other.id,
+        courseId: otherCourse.id,
+        kind: 'standard',
+        key: 'secret',
+        label: 'Other district secret column',
+        scoreMaximum: 4,
+        now: new Date(),
+      }),
+    );
+    await database.db
+      .updateTable('gradebook_columns')
+      .set({ status: 'deleted_in_lms' })
+      .where('id', '=', otherColumn)
+      .execute();
+    const res = await page('/course/sync');
+    expect(res.html).not.to.contain('Other district secret column');
+    // Another district's user, or something that is not an id, has no student page here.
+    const theirUser = await database.db
+      .insertInto('users')
+      .values({
+        tenant_id: other.id,
+        issuer: 'https://other.example',
+        sub: 'their-student',
+        name: 'Their Student',
+        given_name: null,
+        family_name: null,
+        email: null,
+        created_at: new Date(),
+        updated_at: new Date(),
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    expect((await page(`/course/sync/students/${theirUser.id}`)).status).to.equal(404);
+    expect((await page('/course/sync/students/not-an-id')).status).to.equal(404);
+    const recreate = await post(`/course/sync/columns/${otherColumn}/recreate`);
+    expect(recreate.status).to.equal(404);
+    const still = await database.db
+      .selectFrom('gradebook_columns')
+      .select('status')
+      .where('id', '=', otherColumn)
+      .executeTakeFirstOrThrow();
+    expect(still.status).to.equal('deleted_in_lms');
+  });
+
+  it('when /metrics is scraped, then the passback metrics are registered on the app registry', async () => {
+    const res = await fetch(new URL('/metrics', world.tool.origin));
+    const text = await res.text();
+    expect(text).to.contain('# TYPE passback_posts_total counter');
+    expect(text).to.contain('# TYPE passback_queue_depth gauge');
+    expect(text).to.contain('# TYPE passback_oldest_pending_seconds gauge');
+  });
+});

@@ -1,0 +1,397 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { expect } from 'chai';
+import { sql } from 'kysely';
+import { standardColumnLabel, updateDesiredGrades } from '../../../src/passback/desired-grades.ts';
+import { parseCasePackage } from '../../../src/standards/formats/case-import.ts';
+import { importFramework } from '../../../src/standards/import.ts';
+import { createPlatformRepository } from '../../../src/storage/lti/platforms.repository.ts';
+import { listItems } from '../../../src/storage/standards/standards.repository.ts';
+import { createTestDatabase, testEngine, type TestDatabase } from '../../support/database.ts';
+
+const SAMPLE = new URL('../../../src/standards/samples/district-grade6.case.json', import.meta.url);
+const NOW = new Date('2026-11-27T08:00:00.000Z');
+
+interface District {
+  tenantId: string;
+  courseId: string;
+  students: { id: string; sub: string }[];
+  items: { id: string; code: string; statement: string }[];
+}
+
+async function district(database: TestDatabase, slug: string): Promise<District> {
+  const db = database.db;
+  const tenant = await db
+    .insertInto('tenants')
+    .values({ slug, name: slug })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  const platform = await createPlatformRepository(db).create({
+    issuer: `https://${slug}.lms.example`,
+    clientId: 'client',
+    name: slug,
+    flavour: 'canvas',
+    authLoginUrl: `https://${slug}.lms.example/auth`,
+    authTokenUrl: `https://${slug}.lms.example/token`,
+    jwksUrl: `https://${slug}.lms.example/jwks`,
+  });
+  const deployment = await db
+    .insertInto('deployments')
+    .values({ platform_id: platform.id, deployment_id: '1', tenant_id: tenant.id })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  const course = await db
+    .insertInto('courses')
+    .values({
+      tenant_id: tenant.id,
+      deployment_row_id: deployment.id,
+      context_id: 'course-a',
+      title: 'Grade 6 maths',
+      ags_scopes: [],
+      nrps_service_versions: [],
+      updated_at: NOW,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  const students: { id: string; sub: string }[] = [];
+  for (const sub of ['sub-ada', 'sub-ben', 'sub-cy']) {
+    const user = await db
+      .insertInto('users')
+      .values({
+        tenant_id: tenant.id,
+        issuer: `https://${slug}.lms.example`,
+        sub,
+        name: null,
+        given_name: null,
+        family_name: null,
+        email: null,
+        created_at: NOW,
+        updated_at: NOW,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    students.push({ id: user.id, sub });
+  }
+  const parsed = parseCasePackage(readFileSync(SAMPLE, 'utf8'), { maxBytes: 10_000_000 });
+  if (!parsed.ok) throw new Error('sample did not parse');
+  const report = await importFramework(
+    db,
+    { tenantId: tenant.id, actor: 'test', framework: parsed.framework, source: 'case_file' },
+    { now: () => NOW, newId: randomUUID },
+  );
+  if (!report.ok) throw new Error('sample did not import');
+  const items = (
+    await listItems(db, tenant.id, report.frameworkId, {
+      includeArchived: false,
+      orderBy: 'sequence',
+    })
+  )
+    .filter((item) => item.code !== null)
+    .slice(0, 2)
+    .map((item) => ({
+      id: item.id,
+      code: item.code ?? '',
+      statement: item.abbreviated_statement ?? item.full_statement,
+    }));
+  return { tenantId: tenant.id, courseId: course.id, students, items };
+}
+
+describe(`desired grades from mastery results (${testEngine})`, function () {
+  this.timeout(60_000);
+  let database: TestDatabase;
+  let d: District;
+  let other: District;
+  let assignmentId: string;
+
+  async function setPolicy(target: District, passback: Record<string, boolean>): Promise<void> {
+    await sql`DELETE FROM mastery_policies WHERE tenant_id = ${target.tenantId}`.execute(
+      database.db,
+    );
+    await database.db
+      .insertInto('mastery_policies')
+      .values({
+        tenant_id: target.tenantId,
+        course_id: target.courseId,
+        policy: JSON.stringify({ passback }),
+        updated_by: 'test',
+        updated_at: NOW,
+      })
+      .execute();
+  }
+
+  async function result(
+    target: District,
+    studentId: string,
+    itemId: string,
+    value: number | null,
+    extra: { overridden?: boolean; evidenceCount?: number } = {},
+  ): Promise<void> {
+    const status = value === null ? 'noEvidence' : 'mastery';
+    await database.db
+      .insertInto('mastery_results')
+      .values({
+        tenant_id: target.tenantId,
+        course_id: target.courseId,
+        student_id: studentId,
+        item_id: itemId,
+        status,
+        value,
+        level_id: null,
+        mastered: false,
+        computed_value: value,
+        overridden: extra.overridden ?? false,
+        evidence_count: extra.evidenceCount ?? 1,
+        explanation: JSON.stringify({ kind: 'calculated', result: { status } }),
+        computed_at: NOW,
+      })
+      .onConflict((oc) =>
+        oc
+          .columns(['course_id', 'student_id', 'item_id'])
+          .doUpdateSet({ value, status, computed_value: value }),
+      )
+      .execute();
+  }
+
+  async function evidence(studentId: string, itemId: string, score: number): Promise<void> {
+    await database.db
+      .insertInto('evidence')
+      .values({
+        tenant_id: d.tenantId,
+        course_id: d.courseId,
+        student_id: studentId,
+        item_id: itemId,
+        assignment_id: assignmentId,
+        score,
+        points: null,
+        points_possible: null,
+        assessed_at: NOW,
+        due_at: null,
+        graded_at: null,
+        comment: null,
+        source: 'teacher',
+        recorded_by: 'test',
+        recorded_at: NOW,
+        deleted_at: null,
+      })
+      .execute();
+  }
+
+  async function desired(target: District) {
+    return database.db
+      .selectFrom('desired_grades as d')
+      .innerJoin('gradebook_columns as g', 'g.id', 'd.column_id')
+      .select([
+        'g.kind',
+        'g.key',
+        'g.label',
+        'g.score_maximum',
+        'g.lms_column_id',
+        'g.status',
+        'd.lms_user_id',
+        'd.value',
+        'd.comment',
+        'd.version',
+      ])
+      .where('d.tenant_id', '=', target.tenantId)
+      .orderBy('g.kind')
+      .orderBy('g.key')
+      .orderBy('d.lms_user_id')
+      .execute();
+  }
+
+  const update = (target: District, studentIds?: string[]) =>
+    database.db
+      .transaction()
+      .execute((trx) =>
+        updateDesiredGrades(
+          trx,
+          { tenantId: target.tenantId, courseId: target.courseId, studentIds },
+          NOW,
+        ),
+      );
+
+  before(async () => {
+    database = await createTestDatabase();
+    d = await district(database, 'district-one');
+    other = await district(database, 'district-two');
+    for (const target of [d, other]) {
+      const assignment = await database.db
+        .insertInto('course_assignments')
+        .values({
+          tenant_id: target.tenantId,
+          course_id: target.courseId,
+          title: 'Unit 1 quiz',
+          description: null,
+          source: 'lms_line_item',
+          line_item_url: `https://${target.tenantId}.lms.example/line_items/7`,
+          resource_link_id: null,
+          resource_id: null,
+          tag: null,
+          score_maximum: 20,
+          due_at: null,
+          copied_from: null,
+          archived_at: null,
+          created_by: 'test',
+          created_at: NOW,
+          updated_at: NOW,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      if (target === d) assignmentId = assignment.id;
+      for (const [position, item] of target.items.entries()) {
+        await database.db
+          .insertInto('assignment_alignments')
+          .values({
+            tenant_id: target.tenantId,
+            course_id: target.courseId,
+            assignment_id: assignment.id,
+            item_id: item.id,
+            weight: 1,
+            points: null,
+            rubric_criterion: null,
+            position,
+            created_by: 'test',
+            created_at: NOW,
+            updated_at: NOW,
+          })
+          .execute();
+      }
+    }
+  });
+
+  after(async () => {
+    await database.close();
+  });
+
+  afterEach(async () => {
+    for (const table of ['desired_grades', 'gradebook_columns', 'mastery_results', 'evidence']) {
+      await sql`DELETE FROM ${sql.table(table)}`.execute(database.db);
+    }
+  });
+
+  it('when a standard has a code and a long statement, then the column label is short and says mastery', () => {
+    expect(standardColumnLabel({ itemId: 'x', code: '6.RP.A.1', statement: 'Ratios' })).to.equal(
+      '6.RP.A.1 Ratios (mastery)',
+    );
+    const long = standardColumnLabel({
+      itemId: 'x',
+      code: '6.RP.A.3',
+      statement: 'Use ratio and rate reasoning to solve real-world and mathematical problems',
+    });
+    expect(long).to.match(/^6\.RP\.A\.3 Use ratio .*… \(mastery\)$/);
+    expect(long.length).to.be.at.most(60);
+  });
+
+  it('when per-standard columns are on, then each student with a level gets the value, scale maximum and a one-line comment, and a student without evidence gets nothing', async () => {
+    await setPolicy(d, { standardColumns: true });
+    const [ada, ben, cy] = d.students;
+    const [first, second] = d.items;
+    if (!ada || !ben || !cy || !first || !second) throw new Error('fixture');
+    await result(d, ada.id, first.id, 3, { evidenceCount: 2 });
+    await result(d, ada.id, second.id, 2.5, { overridden: true });
+    await result(d, ben.id, first.id, 1);
+    await result(d, cy.id, first.id, null);
+    const counts = await update(d);
+    expect(counts).to.deep.equal({ considered: 3, changed: 3 });
+    const rows = await desired(d);
+    expect(rows.map((r) => [r.key, r.lms_user_id, r.value])).to.have.deep.members([
+      [first.id, 'sub-ada', 3],
+      [first.id, 'sub-ben', 1],
+      [second.id, 'sub-ada', 2.5],
+    ]);
+    const adaFirst = rows.find((r) => r.key === first.id && r.lms_user_id === 'sub-ada');
+    expect(adaFirst).to.include({ kind: 'standard', score_maximum: 4 });
+    expect(adaFirst?.label).to.equal(standardColumnLabel({ itemId: first.id, ...first }));
+    expect(adaFirst?.comment).to.equal('Meets (3 of 4), by most recent score of your evidence.');
+    expect(rows.find((r) => r.key === second.id)?.comment).to.match(/set by your teacher/);
+    expect(rows.some((r) => r.lms_user_id === 'sub-cy')).to.equal(false);
+  });
+
+  it('when the same results are written again, or only the evidence count changes, then no version moves; when a value changes, only that cell moves', async () => {
+    await setPolicy(d, { standardColumns: true });
+    const [ada, ben] = d.students;
+    const [first] = d.items;
+    if (!ada || !ben || !first) throw new Error('fixture');
+    await result(d, ada.id, first.id, 3);
+    await result(d, ben.id, first.id, 2);
+    await update(d);
+    expect(await update(d)).to.deep.equal({ considered: 2, changed: 0 });
+    await database.db
+      .updateTable('mastery_results')
+      .set({ evidence_count: 5 })
+      .where('student_id', '=', ada.id)
+      .execute();
+    expect(await update(d)).to.deep.equal({ considered: 2, changed: 0 });
+    await result(d, ben.id, first.id, 4);
+    expect(await update(d, [ben.id])).to.deep.equal({ considered: 1, changed: 1 });
+    const rows = await desired(d);
+    expect(rows.map((r) => [r.lms_user_id, Number(r.version), r.value])).to.deep.equal([
+      ['sub-ada', 1, 3],
+      ['sub-ben', 2, 4],
+    ]);
+  });
+
+  it('when the course column is on, then the course grade is the percentage of the mean level out of 100', async () => {
+    await setPolicy(d, { standardColumns: false, courseColumn: true });
+    const [ada] = d.students;
+    const [first, second] = d.items;
+    if (!ada || !first || !second) throw new Error('fixture');
+    await result(d, ada.id, first.id, 3);
+    await result(d, ada.id, second.id, 3);
+    await update(d);
+    const rows = await desired(d);
+    expect(rows).to.have.length(1);
+    expect(rows[0]).to.include({ kind: 'course', score_maximum: 100, value: 85 });
+    expect(rows[0]?.comment).to.contain('85%');
+  });
+
+  it("when assignment scores are on, then the mastery score lands on the assignment's own LMS column, scaled to its maximum", async () => {
+    await setPolicy(d, { standardColumns: false, assignmentScores: true });
+    const [ada, ben] = d.students;
+    const [first, second] = d.items;
+    if (!ada || !ben || !first || !second) throw new Error('fixture');
+    await result(d, ada.id, first.id, 4);
+    await result(d, ben.id, first.id, 3);
+    await evidence(ada.id, first.id, 4);
+    await evidence(ada.id, second.id, 2);
+    await update(d);
+    const rows = await desired(d);
+    // Ada: levels 4 and 2 average 3 → 85% of 20 = 17. Ben has no evidence on the assignment.
+    expect(rows).to.have.length(1);
+    expect(rows[0]).to.include({
+      kind: 'assignment',
+      key: assignmentId,
+      lms_column_id: `https://${d.tenantId}.lms.example/line_items/7`,
+      status: 'ready',
+      score_maximum: 20,
+      lms_user_id: 'sub-ada',
+      value: 17,
+    });
+  });
+
+  it('when passback is off for every mode, then nothing is desired', async () => {
+    await setPolicy(d, { standardColumns: false });
+    const [ada] = d.students;
+    const [first] = d.items;
+    if (!ada || !first) throw new Error('fixture');
+    await result(d, ada.id, first.id, 3);
+    expect(await update(d)).to.deep.equal({ considered: 0, changed: 0 });
+    expect(await desired(d)).to.have.length(0);
+  });
+
+  it("when one district's course is updated, then another district's results and grades are untouched", async () => {
+    await setPolicy(d, { standardColumns: true });
+    await setPolicy(other, { standardColumns: true });
+    const [theirs] = other.students;
+    const [theirItem] = other.items;
+    if (!theirs || !theirItem) throw new Error('fixture');
+    await result(other, theirs.id, theirItem.id, 2);
+    expect(await update(d)).to.deep.equal({ considered: 0, changed: 0 });
+    expect(await desired(other)).to.have.length(0);
+    // Asking for the other district's student through this district finds nothing either.
+    expect(await update(d, [theirs.id])).to.deep.equal({ considered: 0, changed: 0 });
+    await update(other);
+    expect(await desired(other)).to.have.length(1);
+    expect(await desired(d)).to.have.length(0);
+  });
+});
