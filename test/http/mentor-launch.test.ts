@@ -1,0 +1,70 @@
+import { expect } from 'chai';
+import { createTestDatabase, testEngine, type TestDatabase } from '../support/database.ts';
+import { createLtiWorld, launch, type LtiWorld } from '../support/lti-world.ts';
+
+/**
+ * A mentor (a parent) launches with `role_scope_mentor` naming the students they mentor; the tool
+ * links exactly those students, so the progress pages show the mentor nobody else.
+ * The emulator's mentor is Grace Brooks, who mentors Ava Brooks.
+ */
+describe(`mentor launches (${testEngine})`, function () {
+  this.timeout(60_000);
+  let database: TestDatabase;
+  let world: LtiWorld;
+
+  before(async () => {
+    database = await createTestDatabase();
+    world = await createLtiWorld(database, { flavour: 'canvas', platformStorage: false });
+  });
+  after(async () => {
+    await world.close();
+    await database.close();
+  });
+
+  async function ids() {
+    const users = await database.db
+      .selectFrom('users')
+      .select(['id', 'sub'])
+      .where('tenant_id', '=', world.tenantId)
+      .execute();
+    const bySub = new Map(users.map((u) => [u.sub, u.id]));
+    const course = (await world.tool.services.people.listCourses(world.tenantId))[0];
+    const ava = world.seed.students.find((s) => s.familyName === 'Brooks');
+    return {
+      courseId: course?.id ?? '',
+      mentorId: bySub.get(world.seed.mentor.sub) ?? '',
+      avaId: ava === undefined ? undefined : bySub.get(ava.sub),
+    };
+  }
+
+  it('when a mentor launches, then the students the LMS names (and only they) are linked to the mentor', async () => {
+    // The students must be known to the tool: they launched before (or a roster sync found them).
+    for (const student of world.seed.students) {
+      const outcome = await launch(world, { userId: student.userId });
+      expect(outcome.status).to.equal(303);
+    }
+    const mentorLaunch = await launch(world, { userId: world.seed.mentor.userId });
+    expect(mentorLaunch.status).to.equal(303);
+
+    const { courseId, mentorId, avaId } = await ids();
+    expect(avaId).to.be.a('string');
+    const linked = await world.tool.services.mastery.mentorStudentIds(
+      world.tenantId,
+      courseId,
+      mentorId,
+    );
+    expect(linked).to.deep.equal([avaId]);
+  });
+
+  it('when a student launches, then no mentor links are made for them', async () => {
+    const student = world.seed.students.find((s) => s.familyName !== 'Brooks');
+    await launch(world, { userId: student!.userId });
+    const links = await database.db
+      .selectFrom('mentor_links')
+      .select('mentor_id')
+      .where('tenant_id', '=', world.tenantId)
+      .execute();
+    const { mentorId } = await ids();
+    expect(links.map((l) => l.mentor_id)).to.deep.equal([mentorId]);
+  });
+});
