@@ -134,15 +134,17 @@ export function createFrameOriginCache(services: AppServices, logger: Logger) {
 
 /**
  * Deletes what expires on its own: login states nobody came back for, nonces past their token's
- * lifetime, ended sessions and unanswered Deep Linking requests. Run periodically by the service.
+ * lifetime, ended sessions, unanswered Deep Linking requests and unfinished Google sign-ins. Run periodically by the service.
  */
 export async function sweepExpired(services: AppServices) {
   // Deep Linking requests first: they reference sessions.
   const deepLinks = await services.deepLinks.sweepExpired();
-  const [loginStates, nonces, sessions] = await Promise.all([
+  const [loginStates, nonces, sessions, classroomSignIns] = await Promise.all([
     services.loginStates.sweepExpired(),
     services.nonces.sweepExpired(),
     services.sessions.sweepExpired(),
+    // Every add-on open starts a Google sign-in flow that expires after 15 minutes.
+    services.classroom.sweepExpired(),
   ]);
-  return { loginStates, nonces, sessions, deepLinks };
+  return { loginStates, nonces, sessions, deepLinks, classroomSignIns };
 }

@@ -1,6 +1,423 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type * as oidc from 'openid-client';
 import type { AreaDeps } from '../area-deps.ts';
+import { createPeopleRepository } from '../storage/lti/people.repository.ts';
+import { createTenantRepository } from '../storage/lti/tenants.repository.ts';
+import {
+  createClassroomRepository,
+  type ClassroomInstall,
+  type ClassroomLaunchParams,
+} from '../storage/classroom/classroom.repository.ts';
+import { createClassroomLmsAdapter } from './adapter.ts';
+import { createClassroomApi, type ClassroomApi } from './api.ts';
+import { ClassroomError } from './errors.ts';
+import { createGoogleHttp } from './google-http.ts';
+import { clientSecretLabel, openSecret, refreshTokenLabel, sealSecret } from './secrets.ts';
+import {
+  authorizationUrl,
+  discover,
+  finishAuthorization,
+  isAllowedAccount,
+  newAuthorizationStart,
+  refreshAccess,
+  RefreshTokenRevoked,
+} from './sign-in.ts';
 
-/** The classroom area's services, built once per app. PLACEHOLDER: filled in by its issue's work. */
-export function createClassroomServices(_deps: AreaDeps) {
-  return {};
+export const CLASSROOM_USER_AGENT = 'MasteryPathways/0.1 (+https://github.com/mastery-pathways)';
+
+/** How long a started sign-in waits for Google and for the "Continue" step. */
+export const SIGN_IN_TTL_MS = 15 * 60 * 1000;
+
+/** LIS roles recorded for Classroom people, so sessions and enrollments read as for LTI. */
+export const CLASSROOM_ROLE_URIS = {
+  teacher: 'http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor',
+  student: 'http://purl.imsglobal.org/vocab/lis/v2/membership#Learner',
+} as const;
+
+export const NEEDS_SIGN_IN_REASON =
+  'Google refused the stored teacher sign-in (revoked or expired).';
+
+export interface InstallSettings {
+  readonly issuer: string;
+  readonly clientId: string;
+  /** Undefined on update: keep the stored secret. */
+  readonly clientSecret: string | undefined;
+  readonly allowedDomains: readonly string[];
+  readonly apiBaseUrl: string;
+  readonly frameOrigin: string;
 }
+
+export interface CallbackResult {
+  readonly tenantSlug: string;
+  readonly flowId: string;
+  readonly role: 'teacher' | 'student';
+}
+
+const token = (): string => randomBytes(32).toString('base64url');
+
+/**
+ * The user's role, from Classroom: getAddOnContext (with the addOnToken or attachment id) for
+ * add-on pages, roster membership for the plain-CourseWork link.
+ */
+async function roleInCourse(
+  api: ClassroomApi,
+  launch: ClassroomLaunchParams,
+): Promise<'teacher' | 'student'> {
+  try {
+    if (launch.view === 'link') {
+      const role = await api.myRole(launch.courseId);
+      if (role === undefined) throw new ClassroomError('not_in_course');
+      return role;
+    }
+    const context = await api.getAddOnContext({
+      courseId: launch.courseId,
+      itemId: launch.itemId,
+      addOnToken: launch.addOnToken,
+      attachmentId: launch.attachmentId,
+    });
+    if (context.teacherContext !== undefined) return 'teacher';
+    if (context.studentContext !== undefined) return 'student';
+  } catch (error) {
+    if (error instanceof ClassroomError) throw error;
+    throw new ClassroomError('not_in_course', { cause: error });
+  }
+  throw new ClassroomError('not_in_course');
+}
+
+/** The Classroom add-on's services (sign-in, API access per user, the LMS port for passback). */
+export function createClassroomServices(deps: AreaDeps) {
+  const { db, now } = deps;
+  const repository = createClassroomRepository(db, now);
+  const people = createPeopleRepository(db, now);
+  const tenants = createTenantRepository(db);
+  const googleHttp = createGoogleHttp({
+    fetch: deps.fetch,
+    userAgent: CLASSROOM_USER_AGENT,
+    sleep: (ms) => sleep(ms),
+    random: Math.random,
+    now,
+  });
+  // Per services instance (never module state): OIDC configuration per install, access tokens per user.
+  const configurations = new Map<string, Promise<oidc.Configuration>>();
+  const accessTokens = new Map<string, { token: string; expiresAt: Date }>();
+
+  function configurationFor(install: ClassroomInstall): Promise<oidc.Configuration> {
+    const key = `${install.id}|${install.updatedAt.toISOString()}`;
+    let found = configurations.get(key);
+    if (found === undefined) {
+      found = discover({
+        issuer: install.issuer,
+        clientId: install.clientId,
+        clientSecret: openSecret(
+          install.encryptedClientSecret,
+          clientSecretLabel(install.tenantId),
+          deps.keyEncryptionSecret,
+        ),
+        fetch: deps.fetch,
+      });
+      // A failed discovery is not cached: the next request tries again.
+      found.catch(() => configurations.delete(key));
+      configurations.set(key, found);
+    }
+    return found;
+  }
+
+  async function installFor(tenantId: string): Promise<ClassroomInstall> {
+    const install = await repository.findInstall(tenantId);
+    if (install === undefined) throw new ClassroomError('not_configured');
+    return install;
+  }
+
+  /** A fresh access token for a user: cached, else refreshed with their stored refresh token. */
+  async function accessTokenFor(install: ClassroomInstall, userId: string): Promise<string> {
+    const key = `${install.tenantId}|${userId}`;
+    const cached = accessTokens.get(key);
+    // A minute of margin: a token must not expire between here and Google.
+    if (cached !== undefined && cached.expiresAt.getTime() - 60_000 > now().getTime()) {
+      return cached.token;
+    }
+    const stored = await repository.findRefreshToken(install.tenantId, userId);
+    if (stored === undefined || stored.revoked) {
+      throw new ClassroomError('needs_teacher_sign_in', { detail: 'no usable refresh token' });
+    }
+    const label = refreshTokenLabel(install.tenantId, userId);
+    const refreshToken = openSecret(stored.encrypted, label, deps.keyEncryptionSecret);
+    try {
+      const refreshed = await refreshAccess(await configurationFor(install), refreshToken, now());
+      if (refreshed.refreshToken !== undefined && refreshed.refreshToken !== refreshToken) {
+        await repository.saveRefreshToken({
+          tenantId: install.tenantId,
+          userId,
+          encrypted: sealSecret(refreshed.refreshToken, label, deps.keyEncryptionSecret),
+          scopes: [],
+        });
+      }
+      accessTokens.set(key, { token: refreshed.accessToken, expiresAt: refreshed.expiresAt });
+      return refreshed.accessToken;
+    } catch (error) {
+      if (error instanceof RefreshTokenRevoked) {
+        // Nothing is lost: grades stay queued; the course asks a teacher to sign in again.
+        accessTokens.delete(key);
+        await repository.markTokenRevoked(install.tenantId, userId, NEEDS_SIGN_IN_REASON);
+        throw new ClassroomError('needs_teacher_sign_in', { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  function apiFor(install: ClassroomInstall, userId: string): ClassroomApi {
+    return createClassroomApi({
+      http: googleHttp,
+      baseUrl: install.apiBaseUrl,
+      accessToken: () => accessTokenFor(install, userId),
+      onUnauthorized: () => accessTokens.delete(`${install.tenantId}|${userId}`),
+    });
+  }
+
+  return {
+    repository,
+
+    findInstall: (tenantId: string) => repository.findInstall(tenantId),
+    findInstallBySlug: (slug: string) => repository.findInstallBySlug(slug),
+
+    /**
+     * Saves the district's Classroom settings. The issuer's discovery document is read first (with
+     * the new client), so a wrong issuer URL is reported and nothing is saved.
+     */
+    async saveInstall(tenantId: string, settings: InstallSettings): Promise<{ created: boolean }> {
+      const existing = await repository.findInstall(tenantId);
+      const clientSecret =
+        settings.clientSecret ??
+        (existing === undefined
+          ? undefined
+          : openSecret(
+              existing.encryptedClientSecret,
+              clientSecretLabel(tenantId),
+              deps.keyEncryptionSecret,
+            ));
+      if (clientSecret === undefined) throw new ClassroomError('not_configured');
+      const configuration = await discover({
+        issuer: settings.issuer,
+        clientId: settings.clientId,
+        clientSecret,
+        fetch: deps.fetch,
+      });
+      const metadata = configuration.serverMetadata();
+      const tenant = await tenants.findById(tenantId);
+      return repository.saveInstall({
+        tenantId,
+        issuer: metadata.issuer,
+        authorizationEndpoint: metadata.authorization_endpoint ?? settings.issuer,
+        tokenEndpoint: metadata.token_endpoint ?? settings.issuer,
+        jwksUrl: metadata.jwks_uri ?? settings.issuer,
+        clientId: settings.clientId,
+        encryptedClientSecret:
+          settings.clientSecret === undefined
+            ? undefined
+            : sealSecret(
+                settings.clientSecret,
+                clientSecretLabel(tenantId),
+                deps.keyEncryptionSecret,
+              ),
+        allowedDomains: settings.allowedDomains,
+        apiBaseUrl: settings.apiBaseUrl,
+        frameOrigin: settings.frameOrigin,
+        name: `Google Classroom (${tenant?.name ?? tenantId})`,
+      });
+    },
+
+    /** Starts a sign-in for an add-on page: the iframe keeps the flow id, Google gets the state. */
+    async beginSignIn(install: ClassroomInstall, launch: ClassroomLaunchParams): Promise<string> {
+      const start = newAuthorizationStart();
+      const flowId = token();
+      await repository.createFlow({
+        state: start.state,
+        flowId,
+        tenantId: install.tenantId,
+        nonce: start.nonce,
+        codeVerifier: start.codeVerifier,
+        launch,
+        ttlMs: SIGN_IN_TTL_MS,
+      });
+      return flowId;
+    },
+
+    async authorizationRedirect(
+      install: ClassroomInstall,
+      flowId: string,
+      redirectUri: string,
+    ): Promise<URL> {
+      const flow = await repository.findFlow(install.tenantId, flowId);
+      if (flow === undefined || flow.completedAt !== undefined) {
+        throw new ClassroomError('sign_in_expired');
+      }
+      // Classroom's login_hint is the Google user id (= sub): a known user with a live refresh
+      // token needs no consent screen again.
+      const known =
+        flow.launch.loginHint === undefined
+          ? undefined
+          : await people.findUser(install.tenantId, install.issuer, flow.launch.loginHint);
+      const stored =
+        known === undefined
+          ? undefined
+          : await repository.findRefreshToken(install.tenantId, known.id);
+      return authorizationUrl(await configurationFor(install), {
+        start: { state: flow.state, nonce: flow.nonce, codeVerifier: flow.codeVerifier },
+        redirectUri,
+        loginHint: flow.launch.loginHint,
+        allowedDomains: install.allowedDomains,
+        askConsent: stored === undefined || stored.revoked,
+      });
+    },
+
+    /**
+     * The redirect URI's work, as a checklist: the flow by state → the code exchange (PKCE, state,
+     * nonce) → the district's domains → the user's role in the course, from Classroom itself →
+     * course, person and enrollment recorded → the teacher's refresh token kept (encrypted).
+     */
+    async handleCallback(currentUrl: URL): Promise<CallbackResult> {
+      const state = currentUrl.searchParams.get('state');
+      const flow = state === null ? undefined : await repository.findFlowByState(state);
+      if (flow === undefined || flow.completedAt !== undefined) {
+        throw new ClassroomError('sign_in_expired');
+      }
+      if (currentUrl.searchParams.get('error') === 'access_denied') {
+        throw new ClassroomError('sign_in_cancelled');
+      }
+      if (currentUrl.searchParams.has('error')) {
+        throw new ClassroomError('sign_in_failed', {
+          detail: `authorization error ${currentUrl.searchParams.get('error') ?? ''}`,
+        });
+      }
+      const install = await installFor(flow.tenantId);
+      const user = await finishAuthorization(await configurationFor(install), {
+        currentUrl,
+        start: { state: flow.state, nonce: flow.nonce, codeVerifier: flow.codeVerifier },
+        now: now(),
+      });
+      if (!isAllowedAccount(user, install.allowedDomains)) {
+        throw new ClassroomError('domain_not_allowed', {
+          detail: `hd ${user.hostedDomain ?? '(none)'}`,
+        });
+      }
+      const api = createClassroomApi({
+        http: googleHttp,
+        baseUrl: install.apiBaseUrl,
+        accessToken: () => Promise.resolve(user.accessToken),
+      });
+      // Classroom's query parameters are only claims: Classroom itself says who this user is here.
+      const role = await roleInCourse(api, flow.launch);
+      let title: string | undefined;
+      let section: string | undefined;
+      try {
+        const course = await api.getCourse(flow.launch.courseId);
+        title = course.name;
+        section = course.section;
+      } catch {
+        // The title is for display only; the course works without it.
+      }
+      const tenant = await tenants.findById(install.tenantId);
+      const courseId = await repository.upsertCourse({
+        tenantId: install.tenantId,
+        deploymentRowId: install.deploymentRowId,
+        classroomCourseId: flow.launch.courseId,
+        title,
+        section,
+        apiBaseUrl: install.apiBaseUrl,
+      });
+      const person = await people.upsertUser(
+        install.tenantId,
+        {
+          issuer: install.issuer,
+          sub: user.sub,
+          name: user.name,
+          givenName: user.givenName,
+          familyName: user.familyName,
+          email: user.email,
+        },
+        tenant?.settings.storeEmail ?? false,
+      );
+      await repository.upsertEnrollment({
+        tenantId: install.tenantId,
+        courseId,
+        userId: person.id,
+        roles: [CLASSROOM_ROLE_URIS[role]],
+      });
+      accessTokens.set(`${install.tenantId}|${person.id}`, {
+        token: user.accessToken,
+        expiresAt: user.accessTokenExpiresAt,
+      });
+      let signInRestored = false;
+      if (role === 'teacher') {
+        const before = await repository.findCourseLink(install.tenantId, courseId);
+        const label = refreshTokenLabel(install.tenantId, person.id);
+        if (user.refreshToken !== undefined) {
+          await repository.saveRefreshToken({
+            tenantId: install.tenantId,
+            userId: person.id,
+            encrypted: sealSecret(user.refreshToken, label, deps.keyEncryptionSecret),
+            scopes: user.scopes,
+          });
+        }
+        const stored = await repository.findRefreshToken(install.tenantId, person.id);
+        if (stored !== undefined && !stored.revoked) {
+          await repository.setGradingTeacher(install.tenantId, courseId, person.id);
+          signInRestored = before?.needsTeacherSignIn === true;
+        }
+      }
+      const completed = await repository.completeFlow({
+        state: flow.state,
+        userId: person.id,
+        courseId,
+        role,
+        launch: { ...flow.launch, signInRestored },
+      });
+      if (!completed) throw new ClassroomError('sign_in_expired');
+      return { tenantSlug: install.tenantSlug, flowId: flow.flowId, role };
+    },
+
+    /** Hands out a completed sign-in once, for the iframe's "Continue". */
+    consumeSignIn: (tenantId: string, flowId: string) => repository.consumeFlow(tenantId, flowId),
+    findSignIn: (tenantId: string, flowId: string) => repository.findFlow(tenantId, flowId),
+
+    /** The Classroom API acting as a signed-in user (their cached or refreshed access token). */
+    async apiForUser(tenantId: string, userId: string): Promise<ClassroomApi> {
+      return apiFor(await installFor(tenantId), userId);
+    },
+
+    /** The LMS port for a Classroom course, acting as the course's grading teacher. */
+    async lmsForCourse(
+      tenantId: string,
+      course: { id: string; contextId: string },
+      options: { assignGrades: boolean },
+    ) {
+      const install = await installFor(tenantId);
+      const link = await repository.findCourseLink(tenantId, course.id);
+      if (link === undefined) throw new ClassroomError('not_configured');
+      return createClassroomLmsAdapter({
+        course: {
+          issuer: install.issuer,
+          deploymentId: `classroom:${tenantId}`,
+          contextId: course.contextId,
+        },
+        tenantId,
+        courseId: course.id,
+        classroomCourseId: link.classroomCourseId,
+        repository,
+        assignGrades: options.assignGrades,
+        api: async () => {
+          const current = await repository.findCourseLink(tenantId, course.id);
+          if (current?.gradingUserId === undefined || current.needsTeacherSignIn) {
+            throw new ClassroomError('needs_teacher_sign_in');
+          }
+          return apiFor(install, current.gradingUserId);
+        },
+      });
+    },
+
+    sweepExpired: () => repository.sweepExpiredFlows(),
+  };
+}
+
+export type ClassroomServices = ReturnType<typeof createClassroomServices>;

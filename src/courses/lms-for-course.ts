@@ -1,4 +1,5 @@
 import type { AppServices } from '../app-services.ts';
+import { loadCoursePolicy } from '../evidence/policy-store.ts';
 import { createAgsClient } from '../lti/ags.ts';
 import { LTI_SCOPE } from '../lti/claims.ts';
 import { createLtiLmsAdapter, type LmsPort } from '../lti/lms-port.ts';
@@ -35,6 +36,9 @@ export async function lmsForCourse(
   if (deployment === undefined || platform === undefined || deployment.tenantId !== tenantId) {
     throw new CourseServiceError('platform_not_found', `no platform for course ${courseId}`);
   }
+  if (platform.flavour === 'classroom') {
+    return { course, lms: await classroomLms(services, tenantId, course) };
+  }
   const scopes = [
     ...course.agsScopes,
     ...(course.nrpsMembershipsUrl === undefined ? [] : [LTI_SCOPE.membershipReadonly]),
@@ -63,7 +67,23 @@ export async function lmsForCourse(
     },
     ags: createAgsClient(context),
     nrps: createNrpsClient(context),
-    canvasSubmissionExtension: platform.flavour === 'canvas',
+    // Canvas's submission extension (`prioritize_non_tool_grade`) keeps a teacher's manual grade;
+    // the course policy decides (default on).
+    canvasSubmissionExtension:
+      platform.flavour === 'canvas' &&
+      (await loadCoursePolicy(services.db, tenantId, courseId)).passback.prioritizeNonToolGrade,
   });
   return { course, lms };
+}
+
+/** Google Classroom: the course's grading teacher acts; the course policy says draft or assign. */
+async function classroomLms(services: AppServices, tenantId: string, course: Course) {
+  let assignGrades = false;
+  try {
+    assignGrades = (await loadCoursePolicy(services.db, tenantId, course.id)).passback
+      .classroomAssignGrades;
+  } catch {
+    // An unusable stored policy must not stop grades: drafting only is the safe default.
+  }
+  return services.classroom.lmsForCourse(tenantId, course, { assignGrades });
 }

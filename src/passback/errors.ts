@@ -1,3 +1,4 @@
+import { ClassroomError } from '../classroom/errors.ts';
 import { LmsHttpError, LtiError } from '../lti/errors.ts';
 
 /**
@@ -5,7 +6,13 @@ import { LmsHttpError, LtiError } from '../lti/errors.ts';
  * ones stop the cell until a teacher asks to retry (or, for a deleted column, to recreate it).
  */
 export type TransientPassbackCode =
-  'rate_limited' | 'lms_unavailable' | 'timeout' | 'network' | 'token_endpoint_down' | 'unexpected';
+  | 'rate_limited'
+  | 'lms_unavailable'
+  | 'timeout'
+  | 'network'
+  | 'token_endpoint_down'
+  | 'classroom_sign_in_needed'
+  | 'unexpected';
 
 export type PermanentPassbackCode =
   | 'not_a_student'
@@ -14,6 +21,7 @@ export type PermanentPassbackCode =
   | 'column_deleted'
   | 'forbidden'
   | 'grades_not_enabled'
+  | 'classroom_permission_denied'
   | 'rejected';
 
 export type PassbackErrorCode = TransientPassbackCode | PermanentPassbackCode;
@@ -30,6 +38,8 @@ export const PASSBACK_ERROR_MESSAGES: Readonly<Record<PassbackErrorCode, string>
     'Mastery Pathways could not reach the LMS. Grades will be sent again automatically; if this lasts more than an hour, tell your LMS administrator.',
   token_endpoint_down:
     'The LMS did not grant access to the gradebook. Grades will be sent again automatically; if this lasts more than an hour, ask your LMS administrator to check that the tool key is enabled.',
+  classroom_sign_in_needed:
+    'Google no longer lets Mastery Pathways act for the teacher of this class (access was revoked or expired). Grades are kept and will be sent once a teacher opens the add-on in Classroom and signs in again.',
   unexpected:
     'Something unexpected went wrong while sending grades. They will be sent again automatically; if this lasts, tell your district administrator.',
   not_a_student:
@@ -44,6 +54,8 @@ export const PASSBACK_ERROR_MESSAGES: Readonly<Record<PassbackErrorCode, string>
     'The LMS refused to let Mastery Pathways write grades here. Ask your LMS administrator to check the tool permissions, then choose "Retry".',
   grades_not_enabled:
     'Grade passback is not enabled for this course. Ask your LMS administrator to enable the Assignment and Grade Services for the tool, then choose "Retry".',
+  classroom_permission_denied:
+    'Google Classroom refused: this assignment was created by another app or Google Cloud project, so Mastery Pathways cannot grade it. Create the assignment through the Mastery Pathways add-on instead, then choose "Retry".',
   rejected:
     'The LMS rejected the grade. Check the column in the LMS gradebook, then choose "Retry"; if it keeps failing, tell your district administrator.',
 });
@@ -91,11 +103,18 @@ function classifyHttp(error: LmsHttpError): PassbackErrorClass {
   }
   if (status === 404) return { kind: 'not_found', httpStatus: 404 };
   if (status === 401) return transient('token_endpoint_down', status);
+  // Google's error status (`PERMISSION_DENIED`): coursework made by another Cloud project.
+  if (status === 403 && body.includes('permission_denied')) {
+    return permanent('classroom_permission_denied', status);
+  }
   if (status === 403) return permanent('forbidden', status);
   return permanent('rejected', status);
 }
 
 export function classifyPassbackError(error: unknown): PassbackErrorClass {
+  if (error instanceof ClassroomError && error.code === 'needs_teacher_sign_in') {
+    return transient('classroom_sign_in_needed');
+  }
   if (error instanceof LmsHttpError) return classifyHttp(error);
   if (error instanceof LtiError) {
     if (error.code === 'token_request_failed') {

@@ -1,4 +1,5 @@
 import type { ColumnType, Generated } from 'kysely';
+import type { ClassroomTables } from './classroom/schema.ts';
 import type { CourseTables } from './courses/schema.ts';
 import type { LtiTables } from './lti/schema.ts';
 import type { MasteryTables } from './mastery/schema.ts';
@@ -22,9 +23,11 @@ export interface CoreTables {
 }
 
 export interface Database
-  extends CoreTables,
+  extends
+    CoreTables,
     LtiTables,
     StandardsTables,
     CourseTables,
     MasteryTables,
-    PassbackTables {}
+    PassbackTables,
+    ClassroomTables {}

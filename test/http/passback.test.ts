@@ -565,6 +565,35 @@ for (const flavour of ['canvas', 'schoology'] as const satisfies readonly Flavou
         expect(posted?.displayedScore).to.equal(3.5);
       });
 
+      it("when the course policy lets the tool's grade win, then it replaces the teacher's typed grade", async () => {
+        const columnId = await column('tool-wins');
+        await grade(columnId, first(), 1);
+        await worker().drain();
+        const lineItemId = await lmsColumnId(columnId);
+        world.emulator.state.setTeacherGrade(lineItemId, first().person.sub, 3.5);
+        const saved = await world.tool.services.mastery.savePolicy({
+          tenantId: world.tenantId,
+          courseId,
+          policy: { passback: { prioritizeNonToolGrade: false } },
+          actor: 'test',
+        });
+        await saved.finished;
+        try {
+          await grade(columnId, first(), 2);
+          expect((await worker().drain()).sent).to.equal(1);
+          expect(cell(lineItemId, first())?.displayedScore).to.equal(2);
+        } finally {
+          await (
+            await world.tool.services.mastery.savePolicy({
+              tenantId: world.tenantId,
+              courseId,
+              policy: null,
+              actor: 'test',
+            })
+          ).finished;
+        }
+      });
+
       it('when the worker clock is behind the last timestamp sent, then the next post still carries a later timestamp', async () => {
         const columnId = await column('timestamps');
         offsetMs = 60_000;

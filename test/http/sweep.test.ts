@@ -47,11 +47,18 @@ describe(`expired launch data (${testEngine})`, function () {
       nonces: 0,
       sessions: 0,
       deepLinks: 0,
+      classroomSignIns: 0,
     });
 
     clockOffsetMs = 9 * 60 * 60 * 1000; // past the 8-hour session
     const swept = await sweepExpired(world.tool.services);
-    expect(swept).to.deep.equal({ loginStates: 0, nonces: 1, sessions: 1, deepLinks: 1 });
+    expect(swept).to.deep.equal({
+      loginStates: 0,
+      nonces: 1,
+      sessions: 1,
+      deepLinks: 1,
+      classroomSignIns: 0,
+    });
     expect(await count(database, 'sessions')).to.equal(0);
     expect(await count(database, 'deep_link_requests')).to.equal(0);
     expect(await count(database, 'used_nonces')).to.equal(0);

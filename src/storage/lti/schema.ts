@@ -11,7 +11,7 @@ type Timestamp = ColumnType<Date, Date, Date>;
 type CreatedAt = ColumnType<Date, Date | undefined, never>;
 type Json<T> = ColumnType<T, string, string>;
 
-export type PlatformFlavour = 'canvas' | 'schoology' | 'moodle' | 'generic';
+export type PlatformFlavour = 'canvas' | 'schoology' | 'moodle' | 'generic' | 'classroom';
 export type PlatformStatus = 'active' | 'pending';
 
 /** Operator-level: one LMS registration, keyed by `(issuer, client_id)`. Holds no district data. */

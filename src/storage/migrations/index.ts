@@ -8,6 +8,7 @@ import * as createPassbackTables from './20261127T0600-create-passback-tables.ts
 import * as createAdminSessions from './20261127T0610-create-admin-sessions.ts';
 import * as createCourseAssignments from './20261127T0700-create-course-assignments.ts';
 import * as createEvidenceAndMastery from './20261127T0710-create-evidence-and-mastery.ts';
+import * as createClassroomTables from './20261127T0720-create-classroom-tables.ts';
 
 /**
  * Every migration, by name. Names start with a UTC timestamp and Kysely runs them in name order.
@@ -24,4 +25,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '20261127T0610-create-admin-sessions': createAdminSessions,
   '20261127T0700-create-course-assignments': createCourseAssignments,
   '20261127T0710-create-evidence-and-mastery': createEvidenceAndMastery,
+  '20261127T0720-create-classroom-tables': createClassroomTables,
 };

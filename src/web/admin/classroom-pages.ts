@@ -1,7 +1,174 @@
-import type { Router } from 'express';
+import express, { type Router } from 'express';
+import { z } from 'zod';
+import { ClassroomError } from '../../classroom/errors.ts';
+import {
+  CLASSROOM_API_BASE,
+  CLASSROOM_FRAME_ORIGIN,
+  CLASSROOM_SCOPES,
+  GOOGLE_ISSUER,
+} from '../../classroom/sign-in.ts';
+import type { Tenant } from '../../storage/lti/tenants.repository.ts';
+import { HttpError } from '../errors.ts';
+import { classroomUrls } from '../routes/classroom.routes.ts';
 import type { AdminPageContext } from './admin-context.ts';
 
-/** The classroom pages of the admin area. PLACEHOLDER: filled in by its issue's work. */
-export function classroomAdminPages(_router: Router, _ctx: AdminPageContext): void {
-  // No pages yet.
+const form = express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 20 });
+
+const DOMAIN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
+const httpUrl = (what: string) =>
+  z
+    .string()
+    .trim()
+    .min(1, `Enter the ${what}.`)
+    .max(2000)
+    .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), {
+      error: `The ${what} must be a web address starting with https://.`,
+    });
+
+const settingsSchema = z.object({
+  tenantSlug: z.string().trim().min(1).max(100),
+  clientId: z
+    .string()
+    .trim()
+    .min(1, 'Enter the OAuth client id from Google Cloud.')
+    .max(500)
+    .regex(/^\S+$/, 'The client id has no spaces.'),
+  clientSecret: z.string().trim().max(500).optional(),
+  allowedDomains: z
+    .string()
+    .trim()
+    .min(1, 'Enter at least one Workspace domain (for example district.org).')
+    .max(5000)
+    .transform((value) => [
+      ...new Set(
+        value
+          .split(/[\s,]+/)
+          .map((d) => d.toLowerCase())
+          .filter((d) => d !== ''),
+      ),
+    ])
+    .refine((domains) => domains.length >= 1 && domains.length <= 50, {
+      error: 'Enter between 1 and 50 domains.',
+    })
+    .refine((domains) => domains.every((d) => DOMAIN.test(d)), {
+      error: 'Enter domains only, like district.org, separated by commas or new lines.',
+    }),
+  issuer: httpUrl('sign-in issuer'),
+  apiBaseUrl: httpUrl('Classroom API address'),
+  frameOrigin: httpUrl('Classroom web address'),
+});
+
+/** The Google Classroom page of the admin area: the district's install and the URLs for Google. */
+export function classroomAdminPages(router: Router, ctx: AdminPageContext): void {
+  const { services, publicUrl, logger } = ctx.deps;
+
+  function chosenTenant(tenants: readonly Tenant[], slug: unknown): Tenant | undefined {
+    if (typeof slug === 'string') return tenants.find((t) => t.slug === slug);
+    return tenants[0];
+  }
+
+  async function render(
+    req: express.Request,
+    res: express.Response,
+    tenant: Tenant | undefined,
+    options: {
+      status?: number;
+      notice?: string;
+      errors?: Record<string, string>;
+      values?: Record<string, string>;
+    },
+  ) {
+    const actor = ctx.actorOf(req);
+    const tenants = await ctx.visibleTenants(actor);
+    const install =
+      tenant === undefined ? undefined : await services.classroom.findInstall(tenant.id);
+    const errors = options.errors ?? {};
+    const values = options.values ?? {
+      clientId: install?.clientId ?? '',
+      allowedDomains: install?.allowedDomains.join(', ') ?? '',
+      issuer: install?.issuer ?? GOOGLE_ISSUER,
+      apiBaseUrl: install?.apiBaseUrl ?? CLASSROOM_API_BASE,
+      frameOrigin: install?.frameOrigin ?? CLASSROOM_FRAME_ORIGIN,
+    };
+    res.status(options.status ?? 200).render('admin/classroom', {
+      ...ctx.layout(actor, 'classroom', 'Google Classroom'),
+      tenants: tenants.map((t) => ({ slug: t.slug, name: t.name, current: t.id === tenant?.id })),
+      tenant: tenant === undefined ? undefined : { slug: tenant.slug, name: tenant.name },
+      configured: install !== undefined,
+      storeEmail: tenant?.settings.storeEmail ?? false,
+      urls: tenant === undefined ? undefined : classroomUrls(publicUrl, tenant.slug),
+      scopes: CLASSROOM_SCOPES,
+      notice: options.notice,
+      errors,
+      errorList: Object.entries(errors).map(([field, message]) => ({ field, message })),
+      values,
+    });
+  }
+
+  router.get('/classroom', async (req, res) => {
+    const tenants = await ctx.visibleTenants(ctx.actorOf(req));
+    const tenant = chosenTenant(tenants, req.query.district);
+    if (typeof req.query.district === 'string' && tenant === undefined) {
+      throw new HttpError(404, 'not_found', 'There is no such district here.');
+    }
+    await render(req, res, tenant, {
+      ...(req.query.saved === '1' ? { notice: 'Google Classroom settings saved.' } : {}),
+    });
+  });
+
+  router.post('/classroom', form, ctx.csrf, async (req, res) => {
+    const actor = ctx.actorOf(req);
+    const tenants = await ctx.visibleTenants(actor);
+    const body = req.body as Record<string, unknown>;
+    const tenant = chosenTenant(tenants, body.tenantSlug);
+    if (tenant === undefined) {
+      throw new HttpError(404, 'not_found', 'There is no such district here.');
+    }
+    const values: Record<string, string> = {};
+    for (const key of ['clientId', 'allowedDomains', 'issuer', 'apiBaseUrl', 'frameOrigin']) {
+      values[key] = typeof body[key] === 'string' ? body[key] : '';
+    }
+    const parsed = settingsSchema.safeParse(body);
+    const errors: Record<string, string> = {};
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) errors[String(issue.path[0])] ??= issue.message;
+    }
+    const existing = await services.classroom.findInstall(tenant.id);
+    const secret =
+      parsed.success && parsed.data.clientSecret ? parsed.data.clientSecret : undefined;
+    if (existing === undefined && secret === undefined) {
+      errors.clientSecret = 'Enter the OAuth client secret from Google Cloud.';
+    }
+    if (!parsed.success || Object.keys(errors).length > 0) {
+      await render(req, res, tenant, { status: 400, errors, values });
+      return;
+    }
+    try {
+      await services.classroom.saveInstall(tenant.id, {
+        issuer: parsed.data.issuer,
+        clientId: parsed.data.clientId,
+        clientSecret: secret,
+        allowedDomains: parsed.data.allowedDomains,
+        apiBaseUrl: parsed.data.apiBaseUrl,
+        frameOrigin: new URL(parsed.data.frameOrigin).origin,
+      });
+    } catch (error) {
+      if (!(error instanceof ClassroomError)) throw error;
+      logger.warn({ tenantId: tenant.id, code: error.code }, 'classroom settings not saved');
+      await render(req, res, tenant, {
+        status: 400,
+        values,
+        errors: {
+          issuer: `Mastery Pathways could not read the sign-in settings from ${parsed.data.issuer} (its /.well-known/openid-configuration). Check the address; nothing was saved.`,
+        },
+      });
+      return;
+    }
+    logger.info({ tenantId: tenant.id }, 'classroom settings saved');
+    res.redirect(
+      303,
+      `${actor.base}/classroom?district=${encodeURIComponent(tenant.slug)}&saved=1`,
+    );
+  });
 }

@@ -1,6 +1,24 @@
-import { Router } from 'express';
+import express, { Router, type ErrorRequestHandler, type Request } from 'express';
+import { z } from 'zod';
 import type { AppServices } from '../../app-services.ts';
+import { isPermissionDenied } from '../../classroom/api.ts';
+import { ClassroomError, CLASSROOM_ERROR_MESSAGES } from '../../classroom/errors.ts';
+import { googleStatus } from '../../classroom/google-http.ts';
+import { LmsHttpError } from '../../lti/errors.ts';
+import { CLASSROOM_ROLE_URIS } from '../../classroom/services.ts';
 import type { Logger } from '../../logger.ts';
+import type {
+  ClassroomInstall,
+  ClassroomLaunchParams,
+} from '../../storage/classroom/classroom.repository.ts';
+import { HttpError } from '../errors.ts';
+import {
+  requireCsrf,
+  requireInstructor,
+  sessionMiddleware,
+  viewer,
+} from '../middleware/session.ts';
+import { courseOf, layoutModel } from './course-layout.ts';
 
 export interface ClassroomRoutesDeps {
   readonly services: AppServices;
@@ -8,7 +26,517 @@ export interface ClassroomRoutesDeps {
   readonly publicUrl: string;
 }
 
-/** Google Classroom add-on routes (`/classroom/...`). PLACEHOLDER: filled in by issue 7. */
-export function classroomRoutes(_deps: ClassroomRoutesDeps): Router {
-  return Router();
+const form = express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 600 });
+
+/** The add-on's URIs for a district, as the admin page shows them and attachments carry them. */
+export function classroomUrls(publicUrl: string, tenantSlug: string) {
+  const base = `${publicUrl.replace(/\/+$/, '')}/classroom`;
+  const district = `${base}/${encodeURIComponent(tenantSlug)}`;
+  return {
+    redirectUri: `${base}/oauth/callback`,
+    attachmentSetupUri: `${district}/attachment-setup`,
+    teacherViewUri: `${district}/teacher-view`,
+    studentViewUri: `${district}/student-view`,
+    studentWorkReviewUri: `${district}/student-work-review`,
+    linkUri: `${district}/link`,
+    javascriptOrigin: new URL(publicUrl).origin,
+    uriPrefix: `${district}/`,
+  };
+}
+
+// Classroom ids are opaque strings; bound their size and alphabet so nothing odd reaches a URL path.
+const classroomId = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9_.:-]+$/);
+const optionalParam = z.string().trim().min(1).max(2000).optional().catch(undefined);
+
+const addOnQuerySchema = z.object({
+  courseId: classroomId,
+  // Classroom sends itemId; older add-on launches send postId (deprecated, same value).
+  itemId: classroomId.optional(),
+  postId: classroomId.optional(),
+  attachmentId: classroomId.optional(),
+  submissionId: classroomId.optional(),
+  addOnToken: optionalParam,
+  login_hint: optionalParam,
+});
+
+// The fallback CourseWork's link carries only the course: Google lets no one edit materials later,
+// and the role comes from the course roster anyway.
+const linkQuerySchema = z.object({
+  courseId: classroomId,
+  courseWorkId: classroomId.optional(),
+  login_hint: optionalParam,
+});
+
+const flowIdSchema = z.string().regex(/^[A-Za-z0-9_-]{20,200}$/);
+
+type View = ClassroomLaunchParams['view'];
+
+function readLaunch(req: Request, view: View): ClassroomLaunchParams {
+  if (view === 'link') {
+    const parsed = linkQuerySchema.safeParse(req.query);
+    if (!parsed.success) throw new ClassroomError('invalid_launch');
+    return {
+      view,
+      courseId: parsed.data.courseId,
+      itemId: parsed.data.courseWorkId ?? '',
+      loginHint: parsed.data.login_hint,
+    };
+  }
+  const parsed = addOnQuerySchema.safeParse(req.query);
+  if (!parsed.success) throw new ClassroomError('invalid_launch');
+  const query = parsed.data;
+  const itemId = query.itemId ?? query.postId;
+  if (itemId === undefined) throw new ClassroomError('invalid_launch');
+  if (view === 'setup' && query.addOnToken === undefined)
+    throw new ClassroomError('invalid_launch');
+  if (view !== 'setup' && query.attachmentId === undefined) {
+    throw new ClassroomError('invalid_launch');
+  }
+  if (view === 'review' && query.submissionId === undefined) {
+    throw new ClassroomError('invalid_launch');
+  }
+  return {
+    view,
+    courseId: query.courseId,
+    itemId,
+    attachmentId: query.attachmentId,
+    submissionId: query.submissionId,
+    addOnToken: query.addOnToken,
+    loginHint: query.login_hint,
+  };
+}
+
+const VIEW_PATHS: Readonly<Record<View, string>> = {
+  setup: 'attachment/new',
+  teacher: 'teacher',
+  student: 'student',
+  review: 'review',
+  link: 'open',
+};
+
+/** Where a completed sign-in lands, inside the session (`/s/<token>/classroom/...`). */
+function sessionTarget(base: string, launch: ClassroomLaunchParams): string {
+  const query = new URLSearchParams({ itemId: launch.itemId });
+  if (launch.attachmentId !== undefined) query.set('attachmentId', launch.attachmentId);
+  if (launch.submissionId !== undefined) query.set('submissionId', launch.submissionId);
+  if (launch.addOnToken !== undefined) query.set('addOnToken', launch.addOnToken);
+  if (launch.signInRestored === true) query.set('restored', '1');
+  return `${base}/classroom/${VIEW_PATHS[launch.view]}?${query.toString()}`;
+}
+
+const attachmentFormSchema = z.object({
+  itemId: classroomId,
+  addOnToken: z.string().trim().max(2000).optional(),
+  title: z.string().trim().min(1, 'Name the activity.').max(200, 'Use at most 200 characters.'),
+  maxPoints: z.coerce
+    .number({ error: 'Enter the points as a number.' })
+    .positive('Points must be more than 0.')
+    .max(1000, 'Use at most 1000 points.'),
+  standards: z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .transform((value) => (value === undefined ? [] : Array.isArray(value) ? value : [value])),
+});
+
+/** A Classroom API failure during a teacher's action, as a page that says what to do. */
+function asClassroomError(error: unknown): unknown {
+  if (!(error instanceof LmsHttpError)) return error;
+  if (isPermissionDenied(error)) return new ClassroomError('permission_denied', { cause: error });
+  return new ClassroomError('api_failed', {
+    detail: `HTTP ${error.status ?? error.kind} ${googleStatus(error) ?? ''}`,
+    cause: error,
+  });
+}
+
+/** Google Classroom add-on routes (`/classroom/...`) and its session pages (`/s/<token>/classroom/...`). */
+export function classroomRoutes(deps: ClassroomRoutesDeps): Router {
+  const { services, logger, publicUrl } = deps;
+  const classroom = services.classroom;
+  const router = Router();
+
+  async function installBySlug(slug: string | undefined): Promise<ClassroomInstall> {
+    const install = slug === undefined ? undefined : await classroom.findInstallBySlug(slug);
+    if (install === undefined) throw new ClassroomError('not_configured');
+    return install;
+  }
+
+  router.use('/classroom', (_req, res, next) => {
+    // Sign-in pages carry one-time flow ids: never cache them, never send them elsewhere.
+    res.set('Cache-Control', 'no-store').set('Referrer-Policy', 'same-origin');
+    next();
+  });
+
+  // --- The add-on's entry points: what Classroom opens in its iframe. -------------------------
+  const entry = (view: View) => async (req: Request, res: express.Response) => {
+    const install = await installBySlug(req.params.tenant as string | undefined);
+    const launch = readLaunch(req, view);
+    const flowId = await classroom.beginSignIn(install, launch);
+    logger.info({ tenantId: install.tenantId, view }, 'classroom add-on opened');
+    res.render('classroom/sign-in', signInModel(install.tenantSlug, flowId, undefined));
+  };
+  router.get('/classroom/:tenant/attachment-setup', entry('setup'));
+  router.get('/classroom/:tenant/teacher-view', entry('teacher'));
+  router.get('/classroom/:tenant/student-view', entry('student'));
+  router.get('/classroom/:tenant/student-work-review', entry('review'));
+  router.get('/classroom/:tenant/link', entry('link'));
+
+  function signInModel(tenantSlug: string, flowId: string, notice: string | undefined) {
+    const district = `/classroom/${encodeURIComponent(tenantSlug)}`;
+    return {
+      layout: 'tool',
+      title: 'Sign in',
+      scripts: ['classroom-sign-in'],
+      signInUrl: `${district}/sign-in/${flowId}`,
+      continueUrl: `${district}/continue/${flowId}`,
+      notice,
+    };
+  }
+
+  // The popup (or new tab): Google refuses to be framed, so sign-in leaves the iframe.
+  router.get('/classroom/:tenant/sign-in/:flowId', async (req, res) => {
+    const install = await installBySlug(req.params.tenant);
+    const flowId = flowIdSchema.safeParse(req.params.flowId);
+    if (!flowId.success) throw new ClassroomError('sign_in_expired');
+    const target = await classroom.authorizationRedirect(
+      install,
+      flowId.data,
+      classroomUrls(publicUrl, install.tenantSlug).redirectUri,
+    );
+    res.redirect(302, target.toString());
+  });
+
+  router.get('/classroom/oauth/callback', async (req, res) => {
+    const current = new URL(req.originalUrl, classroomUrls(publicUrl, 'x').redirectUri);
+    const result = await classroom.handleCallback(current);
+    logger.info({ role: result.role }, 'classroom sign-in completed');
+    res.render('classroom/signed-in', {
+      layout: 'tool',
+      title: 'Signed in',
+      scripts: ['classroom-signed-in'],
+      flowId: result.flowId,
+      continueUrl: `/classroom/${encodeURIComponent(result.tenantSlug)}/continue/${result.flowId}`,
+    });
+  });
+
+  // The iframe's "Continue": a completed sign-in becomes a tool session, once.
+  router.get('/classroom/:tenant/continue/:flowId', async (req, res) => {
+    const install = await installBySlug(req.params.tenant);
+    const flowId = flowIdSchema.safeParse(req.params.flowId);
+    if (!flowId.success) throw new ClassroomError('sign_in_expired');
+    const pending = await classroom.findSignIn(install.tenantId, flowId.data);
+    if (pending === undefined) throw new ClassroomError('sign_in_expired');
+    if (pending.completedAt === undefined) {
+      res.render(
+        'classroom/sign-in',
+        signInModel(
+          install.tenantSlug,
+          flowId.data,
+          'You have not finished signing in yet. Choose “Sign in with Google”, finish in the new window, then choose “Continue”.',
+        ),
+      );
+      return;
+    }
+    const flow = await classroom.consumeSignIn(install.tenantId, flowId.data);
+    if (flow?.userId === undefined || flow.courseId === undefined || flow.role === undefined) {
+      throw new ClassroomError('sign_in_expired');
+    }
+    const { token } = await services.sessions.create({
+      tenantId: install.tenantId,
+      userId: flow.userId,
+      courseId: flow.courseId,
+      roles: [CLASSROOM_ROLE_URIS[flow.role]],
+    });
+    res.redirect(303, sessionTarget(`/s/${token}`, flow.launch));
+  });
+
+  // --- Session pages inside the add-on iframe. ------------------------------------------------
+  const session = Router({ mergeParams: true });
+  session.use(sessionMiddleware(services));
+  session.use((_req, res, next) => {
+    res.set('Cache-Control', 'no-store').set('Referrer-Policy', 'same-origin');
+    next();
+  });
+
+  async function classroomCourse(req: Request) {
+    const v = viewer(req);
+    const course = await courseOf(services, v);
+    const link = await classroom.repository.findCourseLink(v.tenantId, course.id);
+    if (link === undefined) {
+      throw new HttpError(404, 'not_found', 'This course is not a Google Classroom course.');
+    }
+    return { v, course, link };
+  }
+
+  function sessionQuery(req: Request) {
+    const parsed = z
+      .object({
+        itemId: classroomId,
+        attachmentId: classroomId.optional(),
+        submissionId: classroomId.optional(),
+        addOnToken: optionalParam,
+        restored: z.literal('1').optional().catch(undefined),
+      })
+      .safeParse(req.query);
+    if (!parsed.success) throw new ClassroomError('invalid_launch');
+    return parsed.data;
+  }
+
+  async function attachmentFormModel(
+    req: Request,
+    values: {
+      itemId: string;
+      addOnToken: string | undefined;
+      title: string;
+      maxPoints: string;
+      standards: readonly string[];
+    },
+    errors: Record<string, string>,
+  ) {
+    const { v, course } = await classroomCourse(req);
+    const standards = await classroom.repository.listStandards(v.tenantId);
+    const chosen = new Set(values.standards);
+    return {
+      ...layoutModel(v, 'assignments'),
+      title: 'New Mastery Pathways activity',
+      courseTitle: course.title ?? 'this class',
+      values,
+      errors,
+      errorList: Object.entries(errors).map(([field, message]) => ({ field, message })),
+      standards: standards.map((s) => ({
+        id: s.id,
+        label: s.code === undefined ? s.statement : `${s.code}: ${s.statement}`,
+        framework: s.framework,
+        checked: chosen.has(s.id),
+      })),
+    };
+  }
+
+  session.get('/attachment/new', requireInstructor, async (req, res) => {
+    const query = sessionQuery(req);
+    res.render(
+      'classroom/attachment-new',
+      await attachmentFormModel(
+        req,
+        {
+          itemId: query.itemId,
+          addOnToken: query.addOnToken,
+          title: '',
+          maxPoints: '4',
+          standards: [],
+        },
+        {},
+      ),
+    );
+  });
+
+  session.post('/attachment', form, requireInstructor, requireCsrf, async (req, res) => {
+    const { v, course, link } = await classroomCourse(req);
+    const parsed = attachmentFormSchema.safeParse(req.body);
+    const raw = req.body as Record<string, unknown>;
+    const rawStandards = raw.standards;
+    const values = {
+      itemId: typeof raw.itemId === 'string' ? raw.itemId : '',
+      addOnToken: typeof raw.addOnToken === 'string' ? raw.addOnToken : undefined,
+      title: typeof raw.title === 'string' ? raw.title : '',
+      maxPoints: typeof raw.maxPoints === 'string' ? raw.maxPoints : '',
+      standards: Array.isArray(rawStandards)
+        ? rawStandards.filter((s): s is string => typeof s === 'string')
+        : typeof rawStandards === 'string'
+          ? [rawStandards]
+          : [],
+    };
+    const errors: Record<string, string> = {};
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        const field = String(issue.path[0] ?? 'form');
+        errors[field] ??=
+          field === 'itemId' ? CLASSROOM_ERROR_MESSAGES.invalid_launch : issue.message;
+      }
+    } else if (parsed.data.standards.length === 0) {
+      errors.standards = 'Choose at least one standard this activity assesses.';
+    }
+    if (!parsed.success || Object.keys(errors).length > 0) {
+      res
+        .status(400)
+        .render('classroom/attachment-new', await attachmentFormModel(req, values, errors));
+      return;
+    }
+    const input = parsed.data;
+    if (!(await classroom.repository.standardsExist(v.tenantId, input.standards))) {
+      res.status(400).render(
+        'classroom/attachment-new',
+        await attachmentFormModel(req, values, {
+          standards: 'One of the chosen standards is no longer available. Choose again.',
+        }),
+      );
+      return;
+    }
+    const install = await classroom.findInstall(v.tenantId);
+    if (install === undefined) throw new ClassroomError('not_configured');
+    const urls = classroomUrls(publicUrl, install.tenantSlug);
+    const api = await classroom.apiForUser(v.tenantId, v.user.id);
+    let licensed: boolean;
+    let created: { kind: 'attachment' | 'coursework'; courseWorkId: string; attachmentId?: string };
+    try {
+      licensed = await api.canCreateAddOnAttachments();
+      if (licensed) {
+        const attachment = await api.createAddOnAttachment({
+          courseId: link.classroomCourseId,
+          itemId: input.itemId,
+          addOnToken: input.addOnToken,
+          attachment: {
+            title: input.title,
+            teacherViewUri: urls.teacherViewUri,
+            studentViewUri: urls.studentViewUri,
+            studentWorkReviewUri: urls.studentWorkReviewUri,
+            maxPoints: input.maxPoints,
+          },
+        });
+        created = { kind: 'attachment', courseWorkId: input.itemId, attachmentId: attachment.id };
+      } else {
+        // No add-on licence (Teaching and Learning / Education Plus): a plain CourseWork with a link.
+        const work = await api.createCourseWork(link.classroomCourseId, {
+          title: input.title,
+          maxPoints: input.maxPoints,
+          linkUrl: `${urls.linkUri}?${new URLSearchParams({ courseId: link.classroomCourseId })}`,
+        });
+        created = { kind: 'coursework', courseWorkId: work.id };
+      }
+    } catch (error) {
+      throw asClassroomError(error);
+    }
+    const recorded = await classroom.repository.recordActivity({
+      tenantId: v.tenantId,
+      courseId: course.id,
+      title: input.title,
+      itemIds: input.standards,
+      maxPoints: input.maxPoints,
+      createdBy: v.user.id,
+      kind: created.kind,
+      courseWorkId: created.courseWorkId,
+      attachmentId: created.attachmentId,
+    });
+    if (recorded === undefined) {
+      res.status(400).render(
+        'classroom/attachment-new',
+        await attachmentFormModel(req, values, {
+          standards: 'One of the chosen standards is no longer available. Choose again.',
+        }),
+      );
+      return;
+    }
+    logger.info(
+      { tenantId: v.tenantId, courseId: course.id, kind: created.kind },
+      'classroom activity created',
+    );
+    res.status(201).render('classroom/attachment-created', {
+      ...layoutModel(v, 'assignments'),
+      title: 'Activity created',
+      scripts: created.kind === 'attachment' ? ['classroom-close'] : [],
+      activityTitle: input.title,
+      licensed,
+      standards: await classroom.repository.listAlignedStandards(v.tenantId, recorded.assignmentId),
+    });
+  });
+
+  async function attachmentModel(req: Request) {
+    const { v, course, link } = await classroomCourse(req);
+    const query = sessionQuery(req);
+    const column =
+      query.attachmentId === undefined
+        ? undefined
+        : await classroom.repository.findColumnByAttachment(
+            v.tenantId,
+            course.id,
+            query.itemId,
+            query.attachmentId,
+          );
+    const standards =
+      column?.assignmentId === undefined
+        ? []
+        : await classroom.repository.listAlignedStandards(v.tenantId, column.assignmentId);
+    return { v, course, link, query, column, standards };
+  }
+
+  session.get('/teacher', requireInstructor, async (req, res) => {
+    const { v, course, link, query, column, standards } = await attachmentModel(req);
+    res.render('classroom/teacher-view', {
+      ...layoutModel(v, 'assignments'),
+      title: column?.title ?? 'Mastery Pathways activity',
+      courseTitle: course.title ?? 'this class',
+      activity:
+        column === undefined ? undefined : { title: column.title, maxPoints: column.maxPoints },
+      standards,
+      needsTeacherSignIn: link.needsTeacherSignIn,
+      needsSignInMessage: CLASSROOM_ERROR_MESSAGES.needs_teacher_sign_in,
+      restored: query.restored === '1',
+    });
+  });
+
+  session.get('/student', async (req, res) => {
+    const { v, course, column, standards } = await attachmentModel(req);
+    res.render('classroom/student-view', {
+      ...layoutModel(v, 'progress'),
+      title: column?.title ?? 'Mastery Pathways activity',
+      courseTitle: course.title ?? 'this class',
+      activity: column === undefined ? undefined : { title: column.title },
+      standards,
+    });
+  });
+
+  session.get('/open', (req, res) => {
+    const v = viewer(req);
+    res.redirect(303, `${v.base}/course`);
+  });
+
+  session.get('/review', requireInstructor, async (req, res) => {
+    const { v, course, link, query, column, standards } = await attachmentModel(req);
+    let student: { name: string } | undefined;
+    if (query.submissionId !== undefined) {
+      const api = await classroom.apiForUser(v.tenantId, v.user.id);
+      const submissions = await api.listSubmissions(link.classroomCourseId, query.itemId);
+      const found = submissions.find((s) => s.id === query.submissionId);
+      const install = await classroom.findInstall(v.tenantId);
+      const person =
+        found === undefined || install === undefined
+          ? undefined
+          : await services.people.findUser(v.tenantId, install.issuer, found.userId);
+      if (found !== undefined) {
+        student = { name: person?.name ?? 'A student who has not opened Mastery Pathways yet' };
+      }
+    }
+    res.render('classroom/review', {
+      ...layoutModel(v, 'evidence'),
+      title: 'Student work',
+      courseTitle: course.title ?? 'this class',
+      activity:
+        column === undefined ? undefined : { title: column.title, maxPoints: column.maxPoints },
+      standards,
+      student,
+    });
+  });
+
+  router.use('/s/:sessionToken/classroom', session);
+
+  // ClassroomError → a page that says what happened and what to do (status by code).
+  const problems: ErrorRequestHandler = (error, _req, res, next) => {
+    if (!(error instanceof ClassroomError)) {
+      next(error);
+      return;
+    }
+    logger.warn({ code: error.code, detail: error.detail }, 'classroom add-on refused');
+    res.status(error.status).render('classroom/problem', {
+      layout: 'tool',
+      title: error.code === 'domain_not_allowed' ? 'Account not allowed' : 'Google Classroom',
+      message: error.message,
+      code: `classroom.${error.code}`,
+    });
+  };
+  router.use(problems);
+  return router;
 }

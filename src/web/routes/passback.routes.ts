@@ -14,6 +14,7 @@ const CAUSE_TITLES: Readonly<Record<PassbackErrorCode, string>> = {
   timeout: 'The LMS answered too slowly',
   network: 'The LMS could not be reached',
   token_endpoint_down: 'The LMS did not grant gradebook access',
+  classroom_sign_in_needed: 'A teacher needs to sign in to Google again',
   unexpected: 'Something unexpected went wrong',
   not_a_student: 'Not a student in the LMS course',
   column_unpublished: 'Gradebook column unpublished',
@@ -21,6 +22,7 @@ const CAUSE_TITLES: Readonly<Record<PassbackErrorCode, string>> = {
   column_deleted: 'Gradebook column deleted in the LMS',
   forbidden: 'The LMS refused access',
   grades_not_enabled: 'Grade passback not enabled',
+  classroom_permission_denied: 'Assignment made by another app',
   rejected: 'The LMS rejected the grade',
 };
 

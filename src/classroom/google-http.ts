@@ -1,0 +1,137 @@
+import { LmsHttpError } from '../lti/errors.ts';
+import {
+  backoffDelayMs,
+  parseRetryAfter,
+  readBodyLimited,
+  type FetchFunction,
+} from '../lti/http.ts';
+
+/**
+ * Outbound calls to Google APIs, in the style of src/lti/http.ts (which has no PATCH): 429 (Google's
+ * RESOURCE_EXHAUSTED quota answer) is always retried with exponential backoff and full jitter, 5xx
+ * only for idempotent calls; failures become `LmsHttpError`, so the passback worker classifies them
+ * like any LMS's. Google's error body `{error:{code,message,status}}` stays in `bodyExcerpt`.
+ */
+export interface GoogleHttpOptions {
+  readonly fetch: FetchFunction;
+  readonly userAgent: string;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly random: () => number;
+  readonly now: () => Date;
+  readonly timeoutMs?: number;
+  readonly maxRetries?: number;
+  readonly baseDelayMs?: number;
+  readonly maxDelayMs?: number;
+  /** Longest Retry-After waited inline; longer ones fail with `retryAfterMs` for the scheduler. */
+  readonly maxRetryAfterMs?: number;
+}
+
+export interface GoogleRequest {
+  readonly method?: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  readonly url: string;
+  readonly accessToken: string;
+  readonly json?: unknown;
+  /** Default: every method but POST (a PATCH with an updateMask sets values: repeating is harmless). */
+  readonly idempotent?: boolean;
+}
+
+export type GoogleHttp = (request: GoogleRequest) => Promise<unknown>;
+
+const EXCERPT_CHARS = 500;
+const MAX_BODY_BYTES = 5 * 1024 * 1024;
+
+/** Google's canonical status name (`PERMISSION_DENIED`, …) from an error body, if there is one. */
+export function googleStatus(error: LmsHttpError): string | undefined {
+  const match = /"status"\s*:\s*"([A-Z_]+)"/.exec(error.bodyExcerpt);
+  return match?.[1];
+}
+
+export function createGoogleHttp(options: GoogleHttpOptions): GoogleHttp {
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  const maxRetries = options.maxRetries ?? 3;
+  const baseDelayMs = options.baseDelayMs ?? 500;
+  const maxDelayMs = options.maxDelayMs ?? 30_000;
+  const maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
+
+  async function attempt(request: GoogleRequest, method: string): Promise<unknown> {
+    const headers = new Headers({
+      Authorization: `Bearer ${request.accessToken}`,
+      Accept: 'application/json',
+      'User-Agent': options.userAgent,
+    });
+    const init: RequestInit = { method, headers, signal: AbortSignal.timeout(timeoutMs) };
+    if (request.json !== undefined) {
+      headers.set('Content-Type', 'application/json');
+      init.body = JSON.stringify(request.json);
+    }
+    let response: Response;
+    try {
+      response = await options.fetch(request.url, init);
+    } catch (error) {
+      const timeout =
+        error instanceof DOMException &&
+        (error.name === 'TimeoutError' || error.name === 'AbortError');
+      return new LmsHttpError({
+        kind: timeout ? 'timeout' : 'network',
+        method,
+        url: request.url,
+        retryable: true,
+        cause: error,
+      });
+    }
+    const { text, truncated } = await readBodyLimited(response, MAX_BODY_BYTES);
+    if (truncated) {
+      return new LmsHttpError({
+        kind: 'too_large',
+        method,
+        url: request.url,
+        status: response.status,
+        retryable: false,
+      });
+    }
+    if (response.status >= 200 && response.status < 300) {
+      if (text.trim() === '') return {};
+      try {
+        return JSON.parse(text) as unknown;
+      } catch (error) {
+        return new LmsHttpError({
+          kind: 'status',
+          method,
+          url: request.url,
+          status: response.status,
+          bodyExcerpt: text.slice(0, EXCERPT_CHARS),
+          retryable: false,
+          cause: error,
+        });
+      }
+    }
+    const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), options.now());
+    return new LmsHttpError({
+      kind: 'status',
+      method,
+      url: request.url,
+      status: response.status,
+      bodyExcerpt: text.slice(0, EXCERPT_CHARS),
+      retryable: response.status === 429 || response.status >= 500,
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+    });
+  }
+
+  return async (request) => {
+    const method = request.method ?? 'GET';
+    const idempotent = request.idempotent ?? method !== 'POST';
+    for (let retry = 0; ; retry += 1) {
+      const outcome = await attempt(request, method);
+      if (!(outcome instanceof LmsHttpError)) return outcome;
+      const mayRetry =
+        outcome.retryable && (outcome.status === 429 || idempotent) && retry < maxRetries;
+      if (!mayRetry) throw outcome;
+      let delay = backoffDelayMs(retry, baseDelayMs, maxDelayMs, options.random);
+      if (outcome.retryAfterMs !== undefined) {
+        if (outcome.retryAfterMs > maxRetryAfterMs) throw outcome;
+        delay = outcome.retryAfterMs;
+      }
+      await options.sleep(delay);
+    }
+  };
+}

@@ -1,0 +1,777 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../schema.ts';
+import type { ClassroomColumnKind } from './schema.ts';
+
+/**
+ * Google Classroom add-on storage. Every statement of district data filters by tenant (STYLE:
+ * tenancy). Secrets arrive here already encrypted (src/classroom/secrets.ts).
+ */
+
+export interface ClassroomInstall {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly tenantSlug: string;
+  readonly platformId: string;
+  readonly deploymentRowId: string;
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly encryptedClientSecret: unknown;
+  readonly allowedDomains: readonly string[];
+  readonly apiBaseUrl: string;
+  readonly frameOrigin: string;
+  readonly updatedAt: Date;
+}
+
+export interface ClassroomCourseLink {
+  readonly tenantId: string;
+  readonly courseId: string;
+  readonly classroomCourseId: string;
+  readonly gradingUserId: string | undefined;
+  readonly needsTeacherSignIn: boolean;
+  readonly needsSignInReason: string | undefined;
+}
+
+export interface ClassroomColumn {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly courseId: string;
+  readonly kind: ClassroomColumnKind;
+  readonly courseWorkId: string;
+  readonly attachmentId: string | undefined;
+  readonly assignmentId: string | undefined;
+  readonly title: string;
+  readonly maxPoints: number;
+  readonly tag: string | undefined;
+  readonly resourceId: string | undefined;
+}
+
+/** What the add-on was opened with, kept across the Google sign-in (never trusted without the API). */
+export interface ClassroomLaunchParams {
+  /** 'link': the plain CourseWork link (no add-on licence), checked by roster membership. */
+  readonly view: 'setup' | 'teacher' | 'student' | 'review' | 'link';
+  readonly courseId: string;
+  readonly itemId: string;
+  readonly attachmentId?: string | undefined;
+  readonly submissionId?: string | undefined;
+  readonly addOnToken?: string | undefined;
+  readonly loginHint?: string | undefined;
+  /** Set by the callback: this sign-in cleared the course's "needs teacher sign-in". */
+  readonly signInRestored?: boolean | undefined;
+}
+
+export interface SignInFlow {
+  readonly state: string;
+  readonly flowId: string;
+  readonly tenantId: string;
+  readonly nonce: string;
+  readonly codeVerifier: string;
+  readonly launch: ClassroomLaunchParams;
+  readonly userId: string | undefined;
+  readonly courseId: string | undefined;
+  readonly role: 'teacher' | 'student' | undefined;
+  readonly completedAt: Date | undefined;
+  readonly expiresAt: Date;
+}
+
+export interface StandardChoice {
+  readonly id: string;
+  readonly code: string | undefined;
+  readonly statement: string;
+  readonly framework: string;
+}
+
+type ColumnRow = {
+  id: string;
+  tenant_id: string;
+  course_id: string;
+  kind: ClassroomColumnKind;
+  course_work_id: string;
+  attachment_id: string | null;
+  assignment_id: string | null;
+  title: string;
+  max_points: number;
+  tag: string | null;
+  resource_id: string | null;
+};
+
+const toColumn = (row: ColumnRow): ClassroomColumn => ({
+  id: row.id,
+  tenantId: row.tenant_id,
+  courseId: row.course_id,
+  kind: row.kind,
+  courseWorkId: row.course_work_id,
+  attachmentId: row.attachment_id ?? undefined,
+  assignmentId: row.assignment_id ?? undefined,
+  title: row.title,
+  maxPoints: row.max_points,
+  tag: row.tag ?? undefined,
+  resourceId: row.resource_id ?? undefined,
+});
+
+type FlowRow = {
+  state: string;
+  flow_id: string;
+  tenant_id: string;
+  nonce: string;
+  code_verifier: string;
+  launch: Record<string, unknown>;
+  user_id: string | null;
+  course_id: string | null;
+  role: 'teacher' | 'student' | null;
+  completed_at: Date | null;
+  expires_at: Date;
+};
+
+const toFlow = (row: FlowRow): SignInFlow => ({
+  state: row.state,
+  flowId: row.flow_id,
+  tenantId: row.tenant_id,
+  nonce: row.nonce,
+  codeVerifier: row.code_verifier,
+  launch: row.launch as unknown as ClassroomLaunchParams,
+  userId: row.user_id ?? undefined,
+  courseId: row.course_id ?? undefined,
+  role: row.role ?? undefined,
+  completedAt: row.completed_at ?? undefined,
+  expiresAt: row.expires_at,
+});
+
+export function createClassroomRepository(db: Kysely<Database>, now: () => Date) {
+  const installQuery = () =>
+    db
+      .selectFrom('classroom_installs as i')
+      .innerJoin('tenants as t', 't.id', 'i.tenant_id')
+      .select([
+        'i.id',
+        'i.tenant_id',
+        't.slug',
+        'i.platform_id',
+        'i.deployment_row_id',
+        'i.issuer',
+        'i.client_id',
+        'i.encrypted_client_secret',
+        'i.allowed_domains',
+        'i.api_base_url',
+        'i.frame_origin',
+        'i.updated_at',
+      ]);
+  type InstallRow = Awaited<ReturnType<ReturnType<typeof installQuery>['executeTakeFirstOrThrow']>>;
+  const toInstall = (row: InstallRow): ClassroomInstall => ({
+    id: row.id,
+    tenantId: row.tenant_id,
+    tenantSlug: row.slug,
+    platformId: row.platform_id,
+    deploymentRowId: row.deployment_row_id,
+    issuer: row.issuer,
+    clientId: row.client_id,
+    encryptedClientSecret: row.encrypted_client_secret,
+    allowedDomains: row.allowed_domains,
+    apiBaseUrl: row.api_base_url,
+    frameOrigin: row.frame_origin,
+    updatedAt: row.updated_at,
+  });
+
+  return {
+    async findInstall(tenantId: string): Promise<ClassroomInstall | undefined> {
+      const row = await installQuery().where('i.tenant_id', '=', tenantId).executeTakeFirst();
+      return row === undefined ? undefined : toInstall(row);
+    },
+
+    async findInstallBySlug(slug: string): Promise<ClassroomInstall | undefined> {
+      const row = await installQuery().where('t.slug', '=', slug).executeTakeFirst();
+      return row === undefined ? undefined : toInstall(row);
+    },
+
+    /**
+     * Creates or updates a district's install in one transaction, with its platform row (flavour
+     * 'classroom', keyed by Google's issuer and the OAuth client id) and a deployment bound to the
+     * tenant, so courses and sessions work as for LTI. A new client secret is optional on update.
+     */
+    async saveInstall(input: {
+      tenantId: string;
+      issuer: string;
+      authorizationEndpoint: string;
+      tokenEndpoint: string;
+      jwksUrl: string;
+      clientId: string;
+      encryptedClientSecret: Record<string, unknown> | undefined;
+      allowedDomains: readonly string[];
+      apiBaseUrl: string;
+      frameOrigin: string;
+      name: string;
+    }): Promise<{ created: boolean }> {
+      const time = now();
+      return db.transaction().execute(async (tx) => {
+        const existing = await tx
+          .selectFrom('classroom_installs')
+          .select(['id', 'platform_id', 'deployment_row_id'])
+          .where('tenant_id', '=', input.tenantId)
+          .executeTakeFirst();
+        let platformId: string;
+        const platformFields = {
+          issuer: input.issuer,
+          client_id: input.clientId,
+          name: input.name,
+          flavour: 'classroom' as const,
+          auth_login_url: input.authorizationEndpoint,
+          auth_token_url: input.tokenEndpoint,
+          jwks_url: input.jwksUrl,
+          frame_origins: [input.frameOrigin],
+        };
+        if (existing === undefined) {
+          const platform = await tx
+            .insertInto('platforms')
+            .values({ ...platformFields, status: 'active' })
+            .returning('id')
+            .executeTakeFirstOrThrow();
+          platformId = platform.id;
+          const deployment = await tx
+            .insertInto('deployments')
+            .values({
+              platform_id: platformId,
+              deployment_id: `classroom:${input.tenantId}`,
+              tenant_id: input.tenantId,
+              label: 'Google Classroom add-on',
+            })
+            .returning('id')
+            .executeTakeFirstOrThrow();
+          if (input.encryptedClientSecret === undefined) {
+            throw new Error('a new Classroom install needs its client secret');
+          }
+          await tx
+            .insertInto('classroom_installs')
+            .values({
+              tenant_id: input.tenantId,
+              platform_id: platformId,
+              deployment_row_id: deployment.id,
+              issuer: input.issuer,
+              client_id: input.clientId,
+              encrypted_client_secret: JSON.stringify(input.encryptedClientSecret),
+              allowed_domains: [...input.allowedDomains],
+              api_base_url: input.apiBaseUrl,
+              frame_origin: input.frameOrigin,
+              created_at: time,
+              updated_at: time,
+            })
+            .execute();
+          return { created: true };
+        }
+        platformId = existing.platform_id;
+        await tx
+          .updateTable('platforms')
+          .set(platformFields)
+          .where('id', '=', platformId)
+          .execute();
+        await tx
+          .updateTable('classroom_installs')
+          .set({
+            issuer: input.issuer,
+            client_id: input.clientId,
+            ...(input.encryptedClientSecret === undefined
+              ? {}
+              : { encrypted_client_secret: JSON.stringify(input.encryptedClientSecret) }),
+            allowed_domains: [...input.allowedDomains],
+            api_base_url: input.apiBaseUrl,
+            frame_origin: input.frameOrigin,
+            updated_at: time,
+          })
+          .where('tenant_id', '=', input.tenantId)
+          .execute();
+        return { created: false };
+      });
+    },
+
+    async saveRefreshToken(input: {
+      tenantId: string;
+      userId: string;
+      encrypted: Record<string, unknown>;
+      scopes: readonly string[];
+    }): Promise<void> {
+      const time = now();
+      await db
+        .insertInto('classroom_user_tokens')
+        .values({
+          tenant_id: input.tenantId,
+          user_id: input.userId,
+          encrypted_refresh_token: JSON.stringify(input.encrypted),
+          scopes: [...input.scopes],
+          revoked_at: null,
+          updated_at: time,
+        })
+        .onConflict((oc) =>
+          oc.columns(['tenant_id', 'user_id']).doUpdateSet({
+            encrypted_refresh_token: JSON.stringify(input.encrypted),
+            scopes: [...input.scopes],
+            revoked_at: null,
+            updated_at: time,
+          }),
+        )
+        .execute();
+    },
+
+    async findRefreshToken(
+      tenantId: string,
+      userId: string,
+    ): Promise<{ encrypted: unknown; revoked: boolean } | undefined> {
+      const row = await db
+        .selectFrom('classroom_user_tokens')
+        .select(['encrypted_refresh_token', 'revoked_at'])
+        .where('tenant_id', '=', tenantId)
+        .where('user_id', '=', userId)
+        .executeTakeFirst();
+      return row === undefined
+        ? undefined
+        : { encrypted: row.encrypted_refresh_token, revoked: row.revoked_at !== null };
+    },
+
+    /** Google answered invalid_grant: the token is dead, and so is grading through it. */
+    async markTokenRevoked(tenantId: string, userId: string, reason: string): Promise<number> {
+      const time = now();
+      return db.transaction().execute(async (tx) => {
+        await tx
+          .updateTable('classroom_user_tokens')
+          .set({ revoked_at: time, updated_at: time })
+          .where('tenant_id', '=', tenantId)
+          .where('user_id', '=', userId)
+          .execute();
+        const result = await tx
+          .updateTable('classroom_courses')
+          .set({ needs_teacher_sign_in: true, needs_sign_in_reason: reason, updated_at: time })
+          .where('tenant_id', '=', tenantId)
+          .where('grading_user_id', '=', userId)
+          .executeTakeFirst();
+        return Number(result.numUpdatedRows);
+      });
+    },
+
+    /**
+     * The tool's course for a Classroom course: a `courses` row under the install's deployment
+     * (context_id = the Classroom course id) and its Classroom link. The course's roster and
+     * gradebook "service URLs" point at the Classroom API, so the course pages offer roster sync
+     * and grade sync as for LTI courses.
+     */
+    async upsertCourse(input: {
+      tenantId: string;
+      deploymentRowId: string;
+      classroomCourseId: string;
+      title: string | undefined;
+      section: string | undefined;
+      apiBaseUrl: string;
+    }): Promise<string> {
+      const time = now();
+      const api = input.apiBaseUrl.replace(/\/+$/, '');
+      const id = encodeURIComponent(input.classroomCourseId);
+      return db.transaction().execute(async (tx) => {
+        const row = await tx
+          .insertInto('courses')
+          .values({
+            tenant_id: input.tenantId,
+            deployment_row_id: input.deploymentRowId,
+            context_id: input.classroomCourseId,
+            title: input.title ?? null,
+            label: input.section ?? null,
+            ags_line_items_url: `${api}/v1/courses/${id}/courseWork`,
+            ags_scopes: [],
+            nrps_memberships_url: `${api}/v1/courses/${id}/students`,
+            nrps_service_versions: [],
+            updated_at: time,
+          })
+          .onConflict((oc) =>
+            oc
+              .columns(['deployment_row_id', 'context_id'])
+              .doUpdateSet({
+                title: sql`coalesce(excluded.title, courses.title)`,
+                label: sql`coalesce(excluded.label, courses.label)`,
+                ags_line_items_url: sql`excluded.ags_line_items_url`,
+                nrps_memberships_url: sql`excluded.nrps_memberships_url`,
+                updated_at: time,
+              })
+              .where('courses.tenant_id', '=', input.tenantId),
+          )
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        await tx
+          .insertInto('classroom_courses')
+          .values({
+            tenant_id: input.tenantId,
+            course_id: row.id,
+            classroom_course_id: input.classroomCourseId,
+            grading_user_id: null,
+            needs_sign_in_reason: null,
+            updated_at: time,
+          })
+          .onConflict((oc) => oc.column('course_id').doNothing())
+          .execute();
+        return row.id;
+      });
+    },
+
+    /** A teacher signed in: their token grades this course from now on, and the flag clears. */
+    async setGradingTeacher(tenantId: string, courseId: string, userId: string): Promise<void> {
+      await db
+        .updateTable('classroom_courses')
+        .set({
+          grading_user_id: userId,
+          needs_teacher_sign_in: false,
+          needs_sign_in_reason: null,
+          updated_at: now(),
+        })
+        .where('tenant_id', '=', tenantId)
+        .where('course_id', '=', courseId)
+        .execute();
+    },
+
+    async findCourseLink(
+      tenantId: string,
+      courseId: string,
+    ): Promise<ClassroomCourseLink | undefined> {
+      const row = await db
+        .selectFrom('classroom_courses')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .where('course_id', '=', courseId)
+        .executeTakeFirst();
+      return row === undefined
+        ? undefined
+        : {
+            tenantId: row.tenant_id,
+            courseId: row.course_id,
+            classroomCourseId: row.classroom_course_id,
+            gradingUserId: row.grading_user_id ?? undefined,
+            needsTeacherSignIn: row.needs_teacher_sign_in,
+            needsSignInReason: row.needs_sign_in_reason ?? undefined,
+          };
+    },
+
+    async upsertEnrollment(input: {
+      tenantId: string;
+      courseId: string;
+      userId: string;
+      roles: readonly string[];
+    }): Promise<void> {
+      const time = now();
+      await db
+        .insertInto('enrollments')
+        .values({
+          tenant_id: input.tenantId,
+          course_id: input.courseId,
+          user_id: input.userId,
+          roles: [...input.roles],
+          status: 'active',
+          source: 'launch',
+          updated_at: time,
+        })
+        .onConflict((oc) =>
+          oc
+            .columns(['course_id', 'user_id'])
+            .doUpdateSet({ roles: [...input.roles], status: 'active', updated_at: time })
+            .where('enrollments.tenant_id', '=', input.tenantId),
+        )
+        .execute();
+    },
+
+    async createColumn(input: {
+      tenantId: string;
+      courseId: string;
+      kind: ClassroomColumnKind;
+      courseWorkId: string;
+      attachmentId: string | undefined;
+      assignmentId: string | undefined;
+      title: string;
+      maxPoints: number;
+      tag: string | undefined;
+      resourceId: string | undefined;
+    }): Promise<ClassroomColumn> {
+      const row = await db
+        .insertInto('classroom_columns')
+        .values({
+          tenant_id: input.tenantId,
+          course_id: input.courseId,
+          kind: input.kind,
+          course_work_id: input.courseWorkId,
+          attachment_id: input.attachmentId ?? null,
+          assignment_id: input.assignmentId ?? null,
+          title: input.title,
+          max_points: input.maxPoints,
+          tag: input.tag ?? null,
+          resource_id: input.resourceId ?? null,
+          created_at: now(),
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return toColumn(row);
+    },
+
+    async findColumnById(tenantId: string, id: string): Promise<ClassroomColumn | undefined> {
+      if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
+      const row = await db
+        .selectFrom('classroom_columns')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return row === undefined ? undefined : toColumn(row);
+    },
+
+    async findColumnByAttachment(
+      tenantId: string,
+      courseId: string,
+      courseWorkId: string,
+      attachmentId: string,
+    ): Promise<ClassroomColumn | undefined> {
+      const row = await db
+        .selectFrom('classroom_columns')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .where('course_id', '=', courseId)
+        .where('course_work_id', '=', courseWorkId)
+        .where('attachment_id', '=', attachmentId)
+        .executeTakeFirst();
+      return row === undefined ? undefined : toColumn(row);
+    },
+
+    async findColumn(
+      tenantId: string,
+      courseId: string,
+      query: { tag?: string | undefined; resourceId?: string | undefined },
+    ): Promise<ClassroomColumn | undefined> {
+      let q = db
+        .selectFrom('classroom_columns')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .where('course_id', '=', courseId);
+      if (query.tag !== undefined) q = q.where('tag', '=', query.tag);
+      if (query.resourceId !== undefined) q = q.where('resource_id', '=', query.resourceId);
+      const row = await q.orderBy('created_at').executeTakeFirst();
+      return row === undefined ? undefined : toColumn(row);
+    },
+
+    /** The district's standards a teacher may align to (not archived), in framework order. */
+    async listStandards(tenantId: string, limit = 500): Promise<StandardChoice[]> {
+      const rows = await db
+        .selectFrom('standard_items as i')
+        .innerJoin('standard_frameworks as f', 'f.id', 'i.framework_id')
+        .select(['i.id', 'i.code', 'i.full_statement', 'f.title'])
+        .where('i.tenant_id', '=', tenantId)
+        .where('f.tenant_id', '=', tenantId)
+        .where('i.archived_at', 'is', null)
+        .orderBy('f.title')
+        .orderBy('i.sequence')
+        .limit(limit)
+        .execute();
+      return rows.map((row) => ({
+        id: row.id,
+        code: row.code ?? undefined,
+        statement: row.full_statement,
+        framework: row.title,
+      }));
+    },
+
+    /** Whether every id is a live standard of this district (checked before calling Classroom). */
+    async standardsExist(tenantId: string, itemIds: readonly string[]): Promise<boolean> {
+      const unique = [...new Set(itemIds)];
+      if (unique.length === 0 || unique.some((id) => !/^[0-9a-f-]{36}$/i.test(id))) return false;
+      const found = await db
+        .selectFrom('standard_items')
+        .select('id')
+        .where('tenant_id', '=', tenantId)
+        .where('id', 'in', unique)
+        .where('archived_at', 'is', null)
+        .execute();
+      return found.length === unique.length;
+    },
+
+    /**
+     * Records an activity the teacher created in Classroom, in one transaction: the tool's
+     * assignment (resource id `mp-assignment:<id>`, as for Deep Linking), its standards and the
+     * Classroom column. Standards of another district are refused (the count must match), so
+     * nothing half-aligned is stored.
+     */
+    async recordActivity(input: {
+      tenantId: string;
+      courseId: string;
+      title: string;
+      itemIds: readonly string[];
+      maxPoints: number;
+      createdBy: string;
+      kind: ClassroomColumnKind;
+      courseWorkId: string;
+      attachmentId: string | undefined;
+    }): Promise<{ assignmentId: string; column: ClassroomColumn } | undefined> {
+      const time = now();
+      const unique = [...new Set(input.itemIds)];
+      return db.transaction().execute(async (tx) => {
+        const found = await tx
+          .selectFrom('standard_items')
+          .select('id')
+          .where('tenant_id', '=', input.tenantId)
+          .where('id', 'in', unique)
+          .where('archived_at', 'is', null)
+          .execute();
+        if (found.length !== unique.length) return undefined;
+        const assignment = await tx
+          .insertInto('course_assignments')
+          .values({
+            tenant_id: input.tenantId,
+            course_id: input.courseId,
+            title: input.title,
+            source: 'deep_link',
+            score_maximum: input.maxPoints,
+            created_by: input.createdBy,
+            created_at: time,
+            updated_at: time,
+          })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        const resourceId = `mp-assignment:${assignment.id}`;
+        await tx
+          .updateTable('course_assignments')
+          .set({ resource_id: resourceId })
+          .where('id', '=', assignment.id)
+          .where('tenant_id', '=', input.tenantId)
+          .execute();
+        await tx
+          .insertInto('assignment_alignments')
+          .values(
+            unique.map((itemId, position) => ({
+              tenant_id: input.tenantId,
+              course_id: input.courseId,
+              assignment_id: assignment.id,
+              item_id: itemId,
+              position,
+              created_by: input.createdBy,
+              created_at: time,
+              updated_at: time,
+            })),
+          )
+          .execute();
+        const column = await tx
+          .insertInto('classroom_columns')
+          .values({
+            tenant_id: input.tenantId,
+            course_id: input.courseId,
+            kind: input.kind,
+            course_work_id: input.courseWorkId,
+            attachment_id: input.attachmentId ?? null,
+            assignment_id: assignment.id,
+            title: input.title,
+            max_points: input.maxPoints,
+            tag: null,
+            resource_id: resourceId,
+            created_at: time,
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        return { assignmentId: assignment.id, column: toColumn(column) };
+      });
+    },
+
+    async listAlignedStandards(
+      tenantId: string,
+      assignmentId: string,
+    ): Promise<{ code: string | undefined; statement: string }[]> {
+      const rows = await db
+        .selectFrom('assignment_alignments as a')
+        .innerJoin('standard_items as i', 'i.id', 'a.item_id')
+        .select(['i.code', 'i.full_statement'])
+        .where('a.tenant_id', '=', tenantId)
+        .where('a.assignment_id', '=', assignmentId)
+        .orderBy('a.position')
+        .execute();
+      return rows.map((row) => ({ code: row.code ?? undefined, statement: row.full_statement }));
+    },
+
+    async createFlow(input: {
+      state: string;
+      flowId: string;
+      tenantId: string;
+      nonce: string;
+      codeVerifier: string;
+      launch: ClassroomLaunchParams;
+      ttlMs: number;
+    }): Promise<void> {
+      const time = now();
+      await db
+        .insertInto('classroom_sign_in_flows')
+        .values({
+          state: input.state,
+          flow_id: input.flowId,
+          tenant_id: input.tenantId,
+          nonce: input.nonce,
+          code_verifier: input.codeVerifier,
+          launch: JSON.stringify(input.launch),
+          expires_at: new Date(time.getTime() + input.ttlMs),
+          created_at: time,
+        })
+        .execute();
+    },
+
+    async findFlowByState(state: string): Promise<SignInFlow | undefined> {
+      const row = await db
+        .selectFrom('classroom_sign_in_flows')
+        .selectAll()
+        .where('state', '=', state)
+        .where('expires_at', '>', now())
+        .executeTakeFirst();
+      return row === undefined ? undefined : toFlow(row);
+    },
+
+    async findFlow(tenantId: string, flowId: string): Promise<SignInFlow | undefined> {
+      const row = await db
+        .selectFrom('classroom_sign_in_flows')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .where('flow_id', '=', flowId)
+        .where('expires_at', '>', now())
+        .executeTakeFirst();
+      return row === undefined ? undefined : toFlow(row);
+    },
+
+    /** Records the callback's outcome once: a replayed callback (same state) changes nothing. */
+    async completeFlow(input: {
+      state: string;
+      userId: string;
+      courseId: string;
+      role: 'teacher' | 'student';
+      launch: ClassroomLaunchParams;
+    }): Promise<boolean> {
+      const result = await db
+        .updateTable('classroom_sign_in_flows')
+        .set({
+          launch: JSON.stringify(input.launch),
+          user_id: input.userId,
+          course_id: input.courseId,
+          role: input.role,
+          completed_at: now(),
+        })
+        .where('state', '=', input.state)
+        .where('completed_at', 'is', null)
+        .where('expires_at', '>', now())
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+
+    /** Hands a completed flow out once (DELETE … RETURNING): a second "continue" finds nothing. */
+    async consumeFlow(tenantId: string, flowId: string): Promise<SignInFlow | undefined> {
+      const row = await db
+        .deleteFrom('classroom_sign_in_flows')
+        .where('tenant_id', '=', tenantId)
+        .where('flow_id', '=', flowId)
+        .where('completed_at', 'is not', null)
+        .where('expires_at', '>', now())
+        .returningAll()
+        .executeTakeFirst();
+      return row === undefined ? undefined : toFlow(row);
+    },
+
+    async sweepExpiredFlows(): Promise<number> {
+      const result = await db
+        .deleteFrom('classroom_sign_in_flows')
+        .where('expires_at', '<=', now())
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+}
+
+export type ClassroomRepository = ReturnType<typeof createClassroomRepository>;

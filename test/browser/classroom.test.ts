@@ -1,0 +1,180 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { expect } from 'chai';
+import type { Frame } from 'playwright-core';
+import { createAdminUser } from '../../src/lti-admin/use-cases.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { expectNoSeriousAxeViolations, launchBrowser, type Browser } from '../support/browser.ts';
+import {
+  createClassroomWorld,
+  importStandards,
+  openAddOn,
+  type ClassroomWorld,
+} from '../http/classroom-world.ts';
+
+const axeSource = readFileSync(
+  createRequire(import.meta.url).resolve('axe-core/axe.min.js'),
+  'utf8',
+);
+
+/** The shared axe check for a page, run inside a frame (the add-on lives in Classroom's iframe). */
+async function expectNoSeriousAxeViolationsInFrame(frame: Frame): Promise<void> {
+  await frame.evaluate(axeSource);
+  const violations = await frame.evaluate(async () => {
+    const axe = (
+      window as unknown as {
+        axe: { run: (ctx: Document, opts: object) => Promise<{ violations: unknown[] }> };
+      }
+    ).axe;
+    const result = await axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+    });
+    return result.violations as { id: string; impact: string | null }[];
+  });
+  expect(
+    violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id} (${v.impact ?? ''})`),
+  ).to.deep.equal([]);
+}
+
+const PASSWORD = 'correct horse battery staple';
+
+describe('Google Classroom add-on in a browser', () => {
+  let database: TestDatabase;
+  let world: ClassroomWorld;
+  let browser: Browser;
+
+  before(async () => {
+    database = await createTestDatabase();
+    // The tool (localhost) is framed by Classroom (127.0.0.1): another site, no third-party cookies.
+    world = await createClassroomWorld(database, { toolHost: 'localhost' });
+    await importStandards(database, world.tenantId);
+    browser = await launchBrowser({ blockThirdPartyCookies: true });
+  });
+
+  after(async () => {
+    await browser.close();
+    await world.close();
+    await database.close();
+  });
+
+  it('when a teacher opens the add-on in the emulated Classroom page, then sign-in in a popup and attachment creation complete inside the frame', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const { course, courseWork, teacher } = world.seed;
+    await page.goto(
+      `${world.googleOrigin}/classroom/c/${course.id}/a/${courseWork.id}/addons/${world.client.projectNumber}?user=${teacher.id}`,
+    );
+    const frameElement = await page.waitForSelector('#addon-frame');
+    const frame = await frameElement.contentFrame();
+    if (frame === null) throw new Error('no add-on frame');
+    await frame.waitForSelector('#classroom-sign-in');
+    await expectNoSeriousAxeViolationsInFrame(frame);
+
+    const [popup] = await Promise.all([
+      context.waitForEvent('page'),
+      frame.click('#classroom-sign-in'),
+    ]);
+    await popup.waitForSelector('input[name="user"]');
+    await popup.check(`#user-${teacher.id}`);
+    // The popup tells the frame it is done and closes; the frame continues by itself.
+    await Promise.all([
+      frame.waitForURL(/\/classroom\/attachment\/new\?/),
+      popup.click('button[value="allow"]'),
+    ]);
+    await frame.waitForSelector('#title');
+    await expectNoSeriousAxeViolationsInFrame(frame);
+
+    await frame.fill('#title', 'Ratio tables');
+    await frame.check('#standard-0');
+    await frame.check('#standard-1');
+    // Classroom closes the iframe when the add-on says so (closeIframe) and shows the assignment.
+    await Promise.all([
+      page.waitForURL(new RegExp(`/classroom/c/${course.id}/a/${courseWork.id}\\?user=`)),
+      frame.click('button[type="submit"]'),
+    ]);
+    const attachments = world.google.state.attachmentsOf(courseWork.id);
+    expect(attachments.map((a) => a.title)).to.deep.equal(['Ratio tables']);
+    await context.close();
+  });
+
+  it('when each add-on and admin page is opened, then none has a serious accessibility violation', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const { teacher, students, courseWork, course } = world.seed;
+
+    // The sign-in window's last page, and the add-on pages inside a session.
+    const frame = world.google.discoveryFrameUrl({
+      courseId: course.id,
+      itemId: courseWork.id,
+      userId: teacher.id,
+    });
+    const opened = await openAddOn(world, frame, teacher.id);
+    await page.setContent(opened.callbackBody);
+    await expectNoSeriousAxeViolations(page);
+    await page.goto(opened.sessionUrl ?? '');
+    await page.fill('#title', 'Unit rates');
+    await page.check('#standard-0');
+    await page.click('button[type="submit"]');
+    await page.waitForSelector('text=Activity created');
+    await expectNoSeriousAxeViolations(page);
+
+    const attachment = world.google.state
+      .attachmentsOf(courseWork.id)
+      .find((a) => a.title === 'Unit rates');
+    const query = new URLSearchParams({
+      itemId: courseWork.id,
+      attachmentId: attachment?.id ?? '',
+    });
+    await page.goto(`${world.tool.origin}${opened.base ?? ''}/classroom/teacher?${query}`);
+    await expectNoSeriousAxeViolations(page);
+    const work = world.google.state.findCourseWork(course.id, courseWork.id);
+    const submission = world.google.state.submissionFor(work!, students[0]?.id ?? '');
+    query.set('submissionId', submission.id);
+    await page.goto(`${world.tool.origin}${opened.base ?? ''}/classroom/review?${query}`);
+    await expectNoSeriousAxeViolations(page);
+
+    const studentFrame = world.google.attachmentFrameUrl({
+      attachmentId: attachment?.id ?? '',
+      view: 'student',
+      userId: students[0]?.id ?? '',
+    });
+    const student = await openAddOn(world, studentFrame, students[0]?.id ?? '');
+    await page.goto(student.sessionUrl ?? '');
+    await expectNoSeriousAxeViolations(page);
+
+    // The refusal page (an account of another domain).
+    const refused = await openAddOn(world, frame, world.seed.outsider.id);
+    await page.setContent(refused.callbackBody);
+    await expectNoSeriousAxeViolations(page);
+
+    // The form shown again with its problems.
+    const teacherAgain = await openAddOn(
+      world,
+      world.google.discoveryFrameUrl({
+        courseId: course.id,
+        itemId: courseWork.id,
+        userId: teacher.id,
+      }),
+      teacher.id,
+    );
+    await page.goto(teacherAgain.sessionUrl ?? '');
+    await page.click('button[type="submit"]');
+    await expectNoSeriousAxeViolations(page);
+
+    // The admin page.
+    await createAdminUser(
+      { db: database.db, now: () => new Date() },
+      { username: 'classroom-admin', tenantSlug: world.tenantSlug, password: PASSWORD },
+    );
+    await page.goto(`${world.tool.origin}/admin/login`);
+    await page.fill('#username', 'classroom-admin');
+    await page.fill('#password', PASSWORD);
+    await page.click('button[type="submit"]');
+    await page.goto(`${world.tool.origin}/admin/classroom`);
+    await page.waitForSelector('text=URLs to paste into Google');
+    await expectNoSeriousAxeViolations(page);
+    await context.close();
+  });
+});
