@@ -79,6 +79,16 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       passbackWorker.start();
       logger.info({ workerId: passbackWorker.workerId }, 'grade passback worker started');
     }
+    // A policy change's recompute that a stopped process left half done is run again (a
+    // recompute is idempotent: it starts from the stored evidence).
+    services.mastery.resumeInterruptedJobs().then(
+      (resumed) => {
+        if (resumed > 0) logger.info({ resumed }, 'resumed interrupted mastery recomputes');
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'could not resume interrupted mastery recomputes');
+      },
+    );
   });
   const refreshTimer = setInterval(() => void frameOrigins.refresh(), 60_000);
   refreshTimer.unref();
