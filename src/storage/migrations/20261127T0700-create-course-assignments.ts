@@ -69,7 +69,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`CREATE INDEX assignment_alignments_tenant_course_idx ON assignment_alignments (tenant_id, course_id)`.execute(
     db,
   );
-  await sql`CREATE INDEX assignment_alignments_item_idx ON assignment_alignments (item_id)`.execute(db);
+  await sql`CREATE INDEX assignment_alignments_item_idx ON assignment_alignments (item_id)`.execute(
+    db,
+  );
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {

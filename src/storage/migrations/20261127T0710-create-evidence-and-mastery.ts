@@ -145,7 +145,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       PRIMARY KEY (course_id, mentor_id, student_id)
     )
   `.execute(db);
-  await sql`CREATE INDEX mentor_links_tenant_idx ON mentor_links (tenant_id, course_id)`.execute(db);
+  await sql`CREATE INDEX mentor_links_tenant_idx ON mentor_links (tenant_id, course_id)`.execute(
+    db,
+  );
 
   await sql`
     CREATE TABLE recompute_jobs (
@@ -164,7 +166,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       finished_at timestamptz
     )
   `.execute(db);
-  await sql`CREATE INDEX recompute_jobs_tenant_idx ON recompute_jobs (tenant_id, created_at)`.execute(db);
+  await sql`CREATE INDEX recompute_jobs_tenant_idx ON recompute_jobs (tenant_id, created_at)`.execute(
+    db,
+  );
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {

@@ -17,21 +17,19 @@ export type CoursePages = (router: Router, deps: CoursePageDeps) => void;
 
 /** Keys of the course navigation; a page passes its own to mark it current. */
 export type CourseNavKey =
-  | 'course'
-  | 'roster'
-  | 'assignments'
-  | 'evidence'
-  | 'mastery'
-  | 'sync'
-  | 'progress'
-  | 'admin';
+  'course' | 'roster' | 'assignments' | 'evidence' | 'mastery' | 'sync' | 'progress' | 'admin';
 
 /** The `tool` layout's model for a course page: navigation by role, viewer, base, CSRF secret. */
 export function layoutModel(v: ToolViewer, current: CourseNavKey) {
   const teacher = v.isInstructor || v.isAdministrator;
   const items: { key: CourseNavKey; href: string; label: string; show: boolean }[] = [
     { key: 'course', href: `${v.base}/course`, label: 'Course', show: true },
-    { key: 'assignments', href: `${v.base}/course/assignments`, label: 'Assignments', show: teacher },
+    {
+      key: 'assignments',
+      href: `${v.base}/course/assignments`,
+      label: 'Assignments',
+      show: teacher,
+    },
     { key: 'evidence', href: `${v.base}/course/evidence`, label: 'Evidence', show: teacher },
     { key: 'mastery', href: `${v.base}/course/mastery`, label: 'Class mastery', show: teacher },
     {

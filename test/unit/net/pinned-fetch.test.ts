@@ -26,7 +26,11 @@ describe('pinned fetch (SSRF and DNS rebinding guard)', () => {
     hits = [];
   });
   after(async () => {
-    await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+    await new Promise<void>((resolve) =>
+      server.close(() => {
+        resolve();
+      }),
+    );
   });
 
   it('when loopback is allowed, then a local server answers with status, headers and body', async () => {
