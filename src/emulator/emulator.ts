@@ -18,6 +18,7 @@ import {
   type ClassroomEmulatorOptions,
 } from './classroom/emulator.ts';
 import { agsRoutes } from './routes/ags.routes.ts';
+import { caseRoutes } from './routes/case.routes.ts';
 import { deepLinkingRoutes } from './routes/deep-linking.routes.ts';
 import { launchRoutes } from './routes/launch.routes.ts';
 import { nrpsRoutes } from './routes/nrps.routes.ts';
@@ -128,6 +129,7 @@ async function createLtiEmulator(input: EmulatorOptions): Promise<Emulator> {
   app.use(nrpsRoutes(ctx));
   app.use(deepLinkingRoutes(ctx));
   app.use(registrationRoutes(ctx));
+  app.use(caseRoutes(ctx));
   app.use(uiRoutes(ctx));
   // One error boundary: anything unexpected is a 500 with no details (they are in the thrown error).
   app.use(

@@ -96,6 +96,8 @@ export class EmulatorState {
   readonly deepLinkingSessions = new Map<string, DeepLinkingSession>();
   readonly deepLinkingReceipts: DeepLinkingReceipt[] = [];
   readonly registrationTokens = new Map<string, RegistrationToken>();
+  /** CASE packages the emulator serves as a CASE server (`/ims/case/v1p0/CFPackages/:id`). */
+  readonly casePackages = new Map<string, { body: string; bearerToken: string | undefined }>();
   readonly requestLog: RequestLogEntry[] = [];
   /** Claims of every id_token the platform signed, oldest first. */
   readonly issuedIdTokens: Record<string, unknown>[] = [];
@@ -256,6 +258,15 @@ export class EmulatorState {
 
   setGradingCategory(courseId: string, hasGradingCategory: boolean): void {
     this.course(courseId).hasGradingCategory = hasGradingCategory;
+  }
+
+  /**
+   * Serves a CASE package (CFPackage JSON text) at `/ims/case/v1p0/CFPackages/<id>`, as a state's or
+   * consortium's CASE server does; with `bearerToken`, only requests carrying it get the package.
+   */
+  addCasePackage(id: string, body: string, options: { bearerToken?: string } = {}): string {
+    this.casePackages.set(id, { body, bearerToken: options.bearerToken });
+    return `/ims/case/v1p0/CFPackages/${encodeURIComponent(id)}`;
   }
 
   /**
