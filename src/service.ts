@@ -9,7 +9,7 @@ import { createPassbackWorker, type PassbackWorker } from './passback/worker.ts'
 import { Readiness } from './readiness.ts';
 import { listen } from './server.ts';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './storage/database.ts';
-import { deleteAuditBefore } from './storage/passback/passback.repository.ts';
+import { deleteExpiredAudit } from './storage/passback/passback.repository.ts';
 import { createApp } from './web/app.ts';
 
 /** How often expired login states, nonces, sessions and Deep Linking requests are deleted. */
@@ -104,10 +104,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   }, SWEEP_INTERVAL_MS);
   sweepTimer.unref();
   const auditTimer = setInterval(() => {
-    const cutoff = new Date(
-      services.now().getTime() - config.passback.auditRetentionDays * 24 * 3600_000,
-    );
-    deleteAuditBefore(database.db, cutoff).then(
+    // Each district's own retention (tenant settings), else the deployment's.
+    deleteExpiredAudit(database.db, services.now(), config.passback.auditRetentionDays).then(
       (deleted) => {
         logger.debug({ deleted }, 'old grade passback audit lines removed');
       },

@@ -15,6 +15,8 @@ export interface TenantTable {
   id: Generated<string>;
   slug: string;
   name: string;
+  /** Per-district switches (`TenantSettings`), jsonb: read as a value, written as JSON text. */
+  settings: ColumnType<unknown, string | undefined, string>;
   created_at: ColumnType<Date, Date | undefined, never>;
 }
 

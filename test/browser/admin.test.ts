@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { createAppServices } from '../../src/app-services.ts';
 import { createEmulator } from '../../src/emulator/emulator.ts';
 import { addTenant, createAdminUser } from '../../src/lti-admin/use-cases.ts';
+import type { Tenant } from '../../src/storage/lti/tenants.repository.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { Readiness } from '../../src/readiness.ts';
@@ -25,6 +26,7 @@ describe('admin pages in a browser', () => {
   let browser: Browser;
   let server: Server;
   let baseUrl: string;
+  let north: Tenant;
 
   before(async () => {
     database = await createTestDatabase();
@@ -34,7 +36,7 @@ describe('admin pages in a browser', () => {
     });
     await services.toolKeys.ensureCurrentKey();
     const ctx = { db: database.db, now: () => new Date() };
-    await addTenant(ctx, { slug: 'north-district', name: 'North District' });
+    north = await addTenant(ctx, { slug: 'north-district', name: 'North District' });
     await createAdminUser(ctx, { username: 'operator', tenantSlug: undefined, password: PASSWORD });
     await services.platforms.create({
       issuer: 'https://moodle.pending.example.org',
@@ -114,7 +116,13 @@ describe('admin pages in a browser', () => {
     expect(await page.locator('h1').textContent()).to.equal('Administration');
     await expectNoSeriousAxeViolations(page);
 
-    for (const path of ['/admin/platforms', '/admin/deployments', '/admin/keys']) {
+    for (const path of [
+      '/admin/platforms',
+      '/admin/deployments',
+      '/admin/keys',
+      '/admin/district',
+      `/admin/district?tenant=${north.id}`,
+    ]) {
       await page.goto(`${baseUrl}${path}`);
       expect(page.url(), path).to.equal(`${baseUrl}${path}`);
       await expectNoSeriousAxeViolations(page);

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '../schema.ts';
 
@@ -6,6 +6,11 @@ import type { Database } from '../schema.ts';
 export const tenantSettingsSchema = z.object({
   /** Email is personal data: stored only when the district turns it on. */
   storeEmail: z.boolean().default(false),
+  /**
+   * Days the grade passback audit log keeps a district's lines; absent: the deployment's
+   * `PASSBACK_AUDIT_RETENTION_DAYS`.
+   */
+  passbackAuditRetentionDays: z.number().int().min(1).max(3650).optional(),
 });
 
 export type TenantSettings = z.infer<typeof tenantSettingsSchema>;
@@ -36,16 +41,13 @@ function toTenant(row: TenantRow): Tenant {
   };
 }
 
-// `settings` is added by the LTI migration and is not (yet) part of the core TenantTable type.
-const settingsColumn = sql`settings`.as('settings');
-
 export function createTenantRepository(db: Kysely<Database>) {
   return {
     async create(input: { slug: string; name: string }): Promise<Tenant> {
       const row = await db
         .insertInto('tenants')
         .values({ slug: input.slug, name: input.name })
-        .returning(['id', 'slug', 'name', settingsColumn, 'created_at'])
+        .returning(['id', 'slug', 'name', 'settings', 'created_at'])
         .executeTakeFirstOrThrow();
       return toTenant(row);
     },
@@ -53,7 +55,7 @@ export function createTenantRepository(db: Kysely<Database>) {
     async list(): Promise<Tenant[]> {
       const rows = await db
         .selectFrom('tenants')
-        .select(['id', 'slug', 'name', settingsColumn, 'created_at'])
+        .select(['id', 'slug', 'name', 'settings', 'created_at'])
         .orderBy('slug')
         .execute();
       return rows.map(toTenant);
@@ -62,7 +64,7 @@ export function createTenantRepository(db: Kysely<Database>) {
     async findBySlug(slug: string): Promise<Tenant | undefined> {
       const row = await db
         .selectFrom('tenants')
-        .select(['id', 'slug', 'name', settingsColumn, 'created_at'])
+        .select(['id', 'slug', 'name', 'settings', 'created_at'])
         .where('slug', '=', slug)
         .executeTakeFirst();
       return row === undefined ? undefined : toTenant(row);
@@ -71,15 +73,29 @@ export function createTenantRepository(db: Kysely<Database>) {
     async findById(id: string): Promise<Tenant | undefined> {
       const row = await db
         .selectFrom('tenants')
-        .select(['id', 'slug', 'name', settingsColumn, 'created_at'])
+        .select(['id', 'slug', 'name', 'settings', 'created_at'])
         .where('id', '=', id)
         .executeTakeFirst();
       return row === undefined ? undefined : toTenant(row);
     },
 
+    /** Deletes the emails stored for a district's users (when it turns email storage off). */
+    async forgetEmails(tenantId: string): Promise<number> {
+      const result = await db
+        .updateTable('users')
+        .set({ email: null })
+        .where('tenant_id', '=', tenantId)
+        .where('email', 'is not', null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    },
+
     async updateSettings(tenantId: string, settings: TenantSettings): Promise<void> {
-      await sql`UPDATE tenants SET settings = ${JSON.stringify(tenantSettingsSchema.parse(settings))}::jsonb
-        WHERE id = ${tenantId}`.execute(db);
+      await db
+        .updateTable('tenants')
+        .set({ settings: JSON.stringify(tenantSettingsSchema.parse(settings)) })
+        .where('id', '=', tenantId)
+        .execute();
     },
   };
 }

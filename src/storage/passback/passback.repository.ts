@@ -722,12 +722,20 @@ export async function withPlatformLock<T>(
 }
 
 /**
- * Retention: audit lines older than `before` are deleted. Like the claim, an operator-level sweep
- * over every district (the retention setting is the deployment's district policy).
+ * Retention: each district's audit lines older than its `passbackAuditRetentionDays` (tenant
+ * settings), or than `defaultDays` when the district has not set one, are deleted. An
+ * operator-level sweep over every district, in one statement.
  */
-export async function deleteAuditBefore(db: Db, before: Date): Promise<number> {
-  const result = await db.deleteFrom('passback_audit').where('at', '<', before).executeTakeFirst();
-  return Number(result.numDeletedRows);
+export async function deleteExpiredAudit(db: Db, now: Date, defaultDays: number): Promise<number> {
+  const result = await sql`
+    DELETE FROM passback_audit a
+    USING tenants t
+    WHERE a.tenant_id = t.id
+      AND a.at < ${now}::timestamptz - make_interval(
+        days => COALESCE((t.settings ->> 'passbackAuditRetentionDays')::int, ${defaultDays}::int)
+      )
+  `.execute(db);
+  return Number(result.numAffectedRows ?? 0n);
 }
 
 // ---- sync page read models -------------------------------------------------------------------------

@@ -4,7 +4,14 @@ import type { AdminActor, AdminPagesDeps } from './admin-pages.ts';
 
 /** Navigation keys of the admin area. */
 export type AdminNavKey =
-  'overview' | 'platforms' | 'deployments' | 'keys' | 'standards' | 'policy' | 'classroom';
+  | 'overview'
+  | 'platforms'
+  | 'deployments'
+  | 'keys'
+  | 'standards'
+  | 'policy'
+  | 'classroom'
+  | 'district';
 
 /**
  * What an admin page module gets from the admin router: the actor (a launched district admin or a

@@ -15,6 +15,7 @@ import { LTI_PATHS } from '../routes/lti.routes.ts';
 import type { AdminNavKey, AdminPageContext } from './admin-context.ts';
 import { createAdminStore } from '../../storage/lti/admin-sessions.repository.ts';
 import { classroomAdminPages } from './classroom-pages.ts';
+import { districtAdminPages } from './district-pages.ts';
 import { policyAdminPages } from './policy-pages.ts';
 import { standardsAdminPages } from './standards-pages.ts';
 
@@ -232,6 +233,7 @@ export function adminPages(
       { href: `${actor.base}/standards`, label: 'Standards', key: 'standards' },
       { href: `${actor.base}/policy`, label: 'Mastery policy', key: 'policy' },
       { href: `${actor.base}/classroom`, label: 'Google Classroom', key: 'classroom' },
+      { href: `${actor.base}/district`, label: 'District settings', key: 'district' },
       { href: `${actor.base}/keys`, label: 'Tool keys', key: 'keys' },
     ];
     const nav = items.map((item) => ({
@@ -598,6 +600,7 @@ export function adminPages(
   standardsAdminPages(router, context);
   policyAdminPages(router, context);
   classroomAdminPages(router, context);
+  districtAdminPages(router, context);
 
   return router;
 }

@@ -1,3 +1,4 @@
+import { createTenantRepository } from '../../../src/storage/lti/tenants.repository.ts';
 import { expect } from 'chai';
 import {
   PassbackStorageError,
@@ -5,7 +6,7 @@ import {
   claimDueCells,
   courseAudit,
   courseSyncSummary,
-  deleteAuditBefore,
+  deleteExpiredAudit,
   ensureGradebookColumn,
   recordPostOutcome,
   recreateColumn,
@@ -362,7 +363,7 @@ describe(`passback storage (${testEngine})`, function () {
         offset: 0,
       });
     const linesBefore = (await before(hartford)).length + (await before(newHaven)).length;
-    const deleted = await deleteAuditBefore(database.db, new Date(NOW.getTime() - 24 * 3600_000));
+    const deleted = await deleteExpiredAudit(database.db, NOW, 1);
     expect(deleted).to.equal(1);
     const linesAfter = (await before(hartford)).length + (await before(newHaven)).length;
     expect(linesAfter).to.equal(linesBefore - 1);
@@ -373,6 +374,46 @@ describe(`passback storage (${testEngine})`, function () {
       .where('tenant_id', '=', hartford.tenantId)
       .executeTakeFirstOrThrow();
     expect((await before(hartford)).length).to.equal(Number(own.n));
+  });
+
+  it('when a district keeps its audit longer, then its old lines stay while another district’s go', async () => {
+    const columnId = await column(hartford, 'audit-per-district');
+    const otherColumn = await column(newHaven, 'audit-per-district');
+    await desire(hartford, columnId, 0, 3);
+    await desire(newHaven, otherColumn, 0, 3);
+    const cells = await claimDueCells(database.db, {
+      workerId: 'w',
+      now: NOW,
+      leaseMs: 60_000,
+      limit: 10,
+    });
+    const old = new Date(NOW.getTime() - 400 * 24 * 3600_000);
+    for (const cell of cells) {
+      await recordPostOutcome(database.db, {
+        cell,
+        workerId: 'w',
+        now: old,
+        outcome: { result: 'sent', timestamp: old },
+      });
+    }
+    await createTenantRepository(database.db).updateSettings(hartford.tenantId, {
+      storeEmail: false,
+      passbackAuditRetentionDays: 1000,
+    });
+    const oldLines = async (tenantId: string) =>
+      (
+        await database.db
+          .selectFrom('passback_audit')
+          .select('id')
+          .where('tenant_id', '=', tenantId)
+          .where('at', '<=', old)
+          .execute()
+      ).length;
+    expect(await oldLines(hartford.tenantId)).to.be.greaterThan(0);
+    expect(await oldLines(newHaven.tenantId)).to.be.greaterThan(0);
+    await deleteExpiredAudit(database.db, NOW, 30);
+    expect(await oldLines(hartford.tenantId)).to.be.greaterThan(0);
+    expect(await oldLines(newHaven.tenantId)).to.equal(0);
   });
 
   it('when one worker holds a platform lock, then another gets none until it is released', async function () {
