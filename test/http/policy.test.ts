@@ -249,6 +249,12 @@ describe(`mastery policy pages (${testEngine})`, function () {
     expect(policy.rollup).to.deep.equal({ method: 'minimum' });
     expect(policy.conversion.rows[0]).to.deep.equal({ value: 1, percent: 50 });
     expect(await result(student.userId, leaves[0])).to.include({ value: 4 });
+    // Who changed it is recorded as an opaque id (here a launched admin), never a name.
+    const [change] = await world.tool.services.mastery.policyChanges(world.tenantId, null);
+    expect(change?.changedBy).to.equal(`lti:${admin.userId}`);
+    expect((await admin.get('/admin/policy')).text).to.contain(
+      'An administrator launched from the LMS',
+    );
   });
 
   it('when a district admin leaves a level without a label, then the form names the problem and nothing changes', async () => {

@@ -1,6 +1,7 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { DEFAULT_COURSE_POLICY } from '../../evidence/policy-store.ts';
 import { EvidenceError } from '../../evidence/services.ts';
+import { createAdminUserRepository } from '../../storage/lti/admin-users.repository.ts';
 import type { Tenant } from '../../storage/lti/tenants.repository.ts';
 import { HttpError } from '../errors.ts';
 import {
@@ -58,9 +59,17 @@ export function policyAdminPages(router: Router, ctx: AdminPageContext): void {
         mastery.policyChanges(tenant.id, null),
       ]);
       job = latest;
+      const names = new Map(
+        (await createAdminUserRepository(ctx.deps.db, ctx.deps.services.now).list()).map((u) => [
+          `admin:${u.id}`,
+          u.username,
+        ]),
+      );
       changes = log.map((c) => ({
         at: `${c.changedAt.toISOString().replace('T', ' ').slice(0, 16)} UTC`,
-        by: c.changedBy,
+        by:
+          names.get(c.changedBy) ??
+          (c.changedBy.startsWith('lti:') ? 'An administrator launched from the LMS' : 'Unknown'),
       }));
       if (values === undefined) {
         values = formValues(stored.district ?? {}, effective, true);
@@ -139,7 +148,8 @@ export function policyAdminPages(router: Router, ctx: AdminPageContext): void {
         tenantId: tenant.id,
         courseId: null,
         policy,
-        actor: `admin:${actor.name}`,
+        // An opaque id (admin:<id> or lti:<user id>), never a name: names are not unique and are personal data.
+        actor: actor.id,
       });
       logger.info({ tenantId: tenant.id, jobId: job.id }, 'district mastery policy changed');
       res.redirect(
