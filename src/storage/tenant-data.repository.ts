@@ -13,6 +13,18 @@ import type { Database } from './schema.ts';
 /** Columns that name a person of the district, besides `users.id` itself. */
 const PERSON_COLUMNS = ['user_id', 'student_id', 'mentor_id'] as const;
 
+/**
+ * Left out of an export: short-lived credentials (sessions, sign-ins in progress, Deep Linking
+ * requests) and secrets in any table (password hashes, encrypted keys and tokens, CSRF secrets,
+ * PKCE verifiers). An export is data the district owns, not a way to copy access.
+ */
+const EXPORT_SKIPPED_TABLES: ReadonlySet<string> = new Set([
+  'sessions',
+  'classroom_sign_in_flows',
+  'deep_link_requests',
+]);
+const SECRET_COLUMN = /^(encrypted_.*|password_hash|csrf_secret|code_verifier|nonce|.*_hash)$/;
+
 /** Rows fetched per query while exporting: bounded memory whatever the district's size. */
 const EXPORT_PAGE = 2000;
 
@@ -119,14 +131,17 @@ export async function exportTenant(
         }),
       );
       const rows: Record<string, number> = {};
-      const tables = (await tenantTables(trx)).map((table) => table.name).sort();
-      for (const table of tables) {
+      const tables = (await tenantTables(trx))
+        .filter((table) => !EXPORT_SKIPPED_TABLES.has(table.name))
+        .sort((a, b) => (a.name < b.name ? -1 : 1));
+      for (const { name: table, columns } of tables) {
+        const exported = columns.filter((column) => !SECRET_COLUMN.test(column));
         rows[table] = 0;
         let after = '(0,0)';
         for (;;) {
           // Keyset paging on the physical row id: stable inside this snapshot, no sort of the table.
           const page = await sql<Record<string, unknown> & { mp_ctid: string }>`
-            SELECT ctid::text AS mp_ctid, t.*
+            SELECT ctid::text AS mp_ctid, ${sql.join(exported.map((column) => sql.ref(`t.${column}`)))}
             FROM ${sql.id(table)} t
             WHERE t.tenant_id = ${tenantId} AND t.ctid > ${after}::tid
             ORDER BY t.ctid
@@ -156,10 +171,42 @@ export async function deleteTenant(
 ): Promise<Readonly<Record<string, number>>> {
   return db.transaction().execute(async (trx) => {
     const deleted: Record<string, number> = {};
+    // Operator-level rows that only this district uses: its Google Classroom registration (a
+    // platform row), removed after its install row below. Platforms waiting to capture this
+    // district's first deployment stop waiting (the district is gone).
+    const classroomPlatforms = (
+      await trx
+        .selectFrom('classroom_installs')
+        .select('platform_id')
+        .where('tenant_id', '=', tenantId)
+        .execute()
+    ).map((row) => row.platform_id);
+    await trx
+      .updateTable('platforms')
+      .set({ capture_first_deployment: false, default_tenant_id: null })
+      .where('default_tenant_id', '=', tenantId)
+      .execute();
     for (const table of await tenantTables(trx)) {
       const result =
         await sql`DELETE FROM ${sql.id(table.name)} WHERE tenant_id = ${tenantId}`.execute(trx);
       deleted[table.name] = Number(result.numAffectedRows ?? 0n);
+    }
+    if (classroomPlatforms.length > 0) {
+      const platforms = await trx
+        .deleteFrom('platforms')
+        .where('id', 'in', classroomPlatforms)
+        .where((eb) =>
+          eb.not(
+            eb.exists(
+              eb
+                .selectFrom('deployments')
+                .select('id')
+                .whereRef('deployments.platform_id', '=', 'platforms.id'),
+            ),
+          ),
+        )
+        .executeTakeFirst();
+      deleted.platforms = Number(platforms.numDeletedRows);
     }
     const result = await trx.deleteFrom('tenants').where('id', '=', tenantId).executeTakeFirst();
     deleted.tenants = Number(result.numDeletedRows);

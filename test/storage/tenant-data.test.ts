@@ -161,6 +161,119 @@ describe('tenant data: export, delete, delete one person', function () {
     expect(await countByTable(database.db, second.tenant.id)).to.deep.equal(before);
   });
 
+  it('when a district is exported, then passwords, encrypted secrets and live sessions are left out', async () => {
+    const { tenant, teacher } = await seedDistrictWithData(database.db);
+    await database.db
+      .insertInto('admin_users')
+      .values({
+        tenant_id: tenant.id,
+        username: unique('it-admin'),
+        password_hash: 'scrypt$secret-hash',
+        created_at: new Date(),
+      })
+      .execute();
+    await database.db
+      .insertInto('sessions')
+      .values({
+        id: 'a'.repeat(64),
+        tenant_id: tenant.id,
+        user_id: teacher.user.id,
+        course_id: null,
+        roles: [],
+        csrf_secret: 'csrf-secret-value',
+        created_at: new Date(),
+        expires_at: new Date(Date.now() + 3600_000),
+        last_seen_at: new Date(),
+      })
+      .execute();
+    const lines: string[] = [];
+    await exportTenant(
+      database.db,
+      tenant.id,
+      (line) => {
+        lines.push(line);
+      },
+      () => new Date(),
+    );
+    const text = lines.join('\n');
+    expect(text).to.contain('"admin_users"');
+    expect(text).not.to.contain('scrypt$secret-hash');
+    expect(text).not.to.contain('password_hash');
+    expect(text).not.to.contain('csrf-secret-value');
+    expect(text).not.to.contain('"table":"sessions"');
+  });
+
+  it('when a district with a Classroom install and a platform waiting for its first deployment is deleted, then both are handled and nothing blocks the deletion', async () => {
+    const { tenant } = await seedDistrictWithData(database.db);
+    const classroomPlatform = await database.db
+      .insertInto('platforms')
+      .values({
+        issuer: `https://accounts.google.com/${unique('g')}`,
+        client_id: unique('google-client'),
+        name: 'Google Classroom',
+        flavour: 'generic',
+        auth_login_url: 'https://accounts.google.com/o/oauth2/v2/auth',
+        auth_token_url: 'https://oauth2.googleapis.com/token',
+        jwks_url: 'https://www.googleapis.com/oauth2/v3/certs',
+        status: 'active',
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const deployment = await database.db
+      .insertInto('deployments')
+      .values({
+        platform_id: classroomPlatform.id,
+        deployment_id: 'workspace',
+        tenant_id: tenant.id,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await database.db
+      .insertInto('classroom_installs')
+      .values({
+        tenant_id: tenant.id,
+        platform_id: classroomPlatform.id,
+        deployment_row_id: deployment.id,
+        issuer: 'https://accounts.google.com',
+        client_id: 'client',
+        encrypted_client_secret: JSON.stringify({ v: 1 }),
+        allowed_domains: ['district.example.org'],
+        api_base_url: 'https://classroom.googleapis.com',
+        frame_origin: 'https://classroom.google.com',
+        created_at: new Date(),
+        updated_at: new Date(),
+      })
+      .execute();
+    const waiting = await database.db
+      .insertInto('platforms')
+      .values({
+        issuer: `https://${unique('canvas')}.example.org`,
+        client_id: unique('client'),
+        name: 'Canvas (registration approved, never launched)',
+        flavour: 'canvas',
+        auth_login_url: 'https://canvas.example.org/auth',
+        auth_token_url: 'https://canvas.example.org/token',
+        jwks_url: 'https://canvas.example.org/jwks',
+        status: 'active',
+        capture_first_deployment: true,
+        default_tenant_id: tenant.id,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+
+    const deleted = await deleteTenant(database.db, tenant.id);
+    expect(deleted.tenants).to.equal(1);
+    expect(deleted.platforms).to.equal(1);
+    const platforms = await database.db
+      .selectFrom('platforms')
+      .select(['id', 'capture_first_deployment', 'default_tenant_id'])
+      .where('id', 'in', [classroomPlatform.id, waiting.id])
+      .execute();
+    expect(platforms).to.deep.equal([
+      { id: waiting.id, capture_first_deployment: false, default_tenant_id: null },
+    ]);
+  });
+
   it('when one student is deleted, then their rows go and the classmate, teacher and framework stay', async () => {
     const { tenant, ada, ben, teacher } = await seedDistrictWithData(database.db);
     const deleted = await deletePerson(database.db, tenant.id, ada.user.id);
