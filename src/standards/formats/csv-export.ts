@@ -1,8 +1,18 @@
 import type { StandardsCsvForm } from './csv-import.ts';
 import type { Framework, Item } from './model.ts';
 
+/**
+ * Text a spreadsheet would run as a formula (`=HYPERLINK(...)` in a statement from a CASE server)
+ * gets a leading apostrophe, the spreadsheet's "this is text" mark; the importer removes it again
+ * (`unguardCsvText`), so a round trip keeps the text. Plain numbers ("-1") are left alone.
+ */
+export function guardCsvText(value: string): string {
+  return /^'*[=+\-@\t\r]/.test(value) && !/^[+-]?\d+(\.\d+)?$/.test(value) ? `'${value}` : value;
+}
+
 /** RFC 4180 quoting: the form Canvas and spreadsheet programs read back. */
-function csvCell(value: string): string {
+function csvCell(raw: string): string {
+  const value = guardCsvText(raw);
   return /[",\r\n]/.test(value) || value !== value.trim()
     ? `"${value.replace(/"/g, '""')}"`
     : value;

@@ -53,6 +53,11 @@ interface Row {
 }
 
 /** Records with the file line each starts on (a quoted cell may span lines). */
+/** Undoes the exporter's formula guard: one leading apostrophe before `= + - @`, tab or CR. */
+export function unguardCsvText(value: string): string {
+  return /^'+[=+\-@\t\r]/.test(value) ? value.slice(1) : value;
+}
+
 function readRows(text: string): { rows: Row[] } | { error: ImportError } {
   let records: string[][];
   try {
@@ -75,7 +80,7 @@ function readRows(text: string): { rows: Row[] } | { error: ImportError } {
   let line = 1;
   for (const cells of records) {
     const isBlank = cells.every((cell) => cell.trim() === '');
-    if (!isBlank) rows.push({ line, cells });
+    if (!isBlank) rows.push({ line, cells: cells.map(unguardCsvText) });
     let inner = 0;
     for (const cell of cells) for (const ch of cell) if (ch === '\n') inner++;
     line += 1 + inner;
