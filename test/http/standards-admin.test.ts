@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import type { Express } from 'express';
@@ -608,6 +608,45 @@ describe(`standards library admin pages (${testEngine})`, function () {
       expect(
         await database.db.selectFrom('standard_imports').select('id').execute(),
       ).to.have.length(imports.length);
+    });
+
+    it('when an upload declares a body far beyond the limit, then 413 comes at once, without reading it, and the connection closes', async () => {
+      const server = app.listen(0, '127.0.0.1');
+      await new Promise<void>((resolve) => server.once('listening', resolve));
+      try {
+        const { port } = server.address() as AddressInfo;
+        const answer = await new Promise<{ status: number; connection: string | undefined }>(
+          (resolve, reject) => {
+            const req = httpRequest({
+              host: '127.0.0.1',
+              port,
+              method: 'POST',
+              path: `${root(north)}/import/file`,
+              headers: {
+                cookie: northAdmin.cookie,
+                'content-type': 'multipart/form-data; boundary=xyz',
+                'content-length': String(2 * 1024 * 1024 * 1024),
+              },
+            });
+            req.on('response', (res) => {
+              res.resume();
+              resolve({ status: res.statusCode ?? 0, connection: res.headers.connection });
+            });
+            req.on('error', reject);
+            // A few bytes of a body that would take minutes to send: the answer must not wait for it.
+            req.write('--xyz\r\n');
+          },
+        );
+        expect(answer.status).to.equal(413);
+        expect(answer.connection).to.equal('close');
+      } finally {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) =>
+          server.close(() => {
+            resolve();
+          }),
+        );
+      }
     });
 
     it('when no file is chosen or it is not UTF-8, then the import page says what to do', async () => {

@@ -74,6 +74,8 @@ export const MAX_IMPORT_BYTES = 40 * 1024 * 1024;
 const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
 /** A too-large upload is read to its end (so the browser sees the answer) up to this, then cut. */
 const DRAIN_LIMIT_BYTES = 4 * MAX_IMPORT_BYTES;
+/** Uploads read at the same time by one instance (each is held in memory while it is parsed). */
+const MAX_CONCURRENT_UPLOADS = 2;
 const CASE_SERVER_TIMEOUT_MS = 30_000;
 /** Finished jobs stay in memory this long (the page redirects to the stored record anyway). */
 const JOB_RETENTION_MS = 30 * 60 * 1000;
@@ -144,6 +146,8 @@ async function readBodyLimited(
   limit: number,
 ): Promise<{ data: Buffer } | { tooLarge: number }> {
   const declared = Number(req.headers['content-length'] ?? NaN);
+  // Declared far beyond the limit: answer at once instead of reading it (the connection closes).
+  if (Number.isFinite(declared) && declared > DRAIN_LIMIT_BYTES) return { tooLarge: declared };
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -528,6 +532,7 @@ export function standardsAdminPages(router: Router, ctx: AdminPageContext): void
   const caseFetch = createPinnedFetch({ allowLoopback: allowLoopbackHttp });
   // Per app instance, in this closure (never module state): two apps in one process never share jobs.
   const jobs = new Map<string, ImportJob>();
+  let uploadsInProgress = 0;
 
   /** The opaque id recorded in audits and import logs: never a name. */
   function actorId(req: Request): Promise<string> {
@@ -775,8 +780,33 @@ export function standardsAdminPages(router: Router, ctx: AdminPageContext): void
 
   router.post('/standards/district/:tenantId/import/file', async (req, res) => {
     const scope = await scopeOf(req);
-    const upload = await readUpload(req);
+    if (uploadsInProgress >= MAX_CONCURRENT_UPLOADS) {
+      // Each upload holds up to 40 MB in memory: a few at a time per instance.
+      res.set('Connection', 'close').set('Retry-After', '30');
+      await renderImport(res, scope, {
+        status: 429,
+        failedForm: 'file',
+        problems: problemRows([
+          {
+            code: 'invalid_value',
+            field: 'file',
+            message:
+              'Other standards files are being uploaded right now. Wait a minute, then import this file again.',
+          },
+        ]),
+      });
+      return;
+    }
+    uploadsInProgress += 1;
+    let upload: Upload;
+    try {
+      upload = await readUpload(req);
+    } finally {
+      uploadsInProgress -= 1;
+    }
     if (!upload.ok) {
+      // A body we did not read to the end: close the connection after this answer.
+      if (upload.status === 413) res.set('Connection', 'close');
       await renderImport(res, scope, {
         status: upload.status,
         problems: problemRows([upload.problem]),
