@@ -1,7 +1,9 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type * as oidc from 'openid-client';
 import type { AreaDeps } from '../area-deps.ts';
+import type { FetchFunction } from '../lti/http.ts';
+import { createPinnedFetch } from '../net/pinned-fetch.ts';
 import { createPeopleRepository } from '../storage/lti/people.repository.ts';
 import { createTenantRepository } from '../storage/lti/tenants.repository.ts';
 import {
@@ -16,7 +18,10 @@ import { createGoogleHttp } from './google-http.ts';
 import { clientSecretLabel, openSecret, refreshTokenLabel, sealSecret } from './secrets.ts';
 import {
   authorizationUrl,
+  CLASSROOM_API_BASE,
   discover,
+  GOOGLE_ISSUER,
+  isLoopbackHttp,
   finishAuthorization,
   isAllowedAccount,
   newAuthorizationStart,
@@ -52,9 +57,26 @@ export interface CallbackResult {
   readonly tenantSlug: string;
   readonly flowId: string;
   readonly role: 'teacher' | 'student';
+  /**
+   * The completion secret: only the browser that finished sign-in gets it (the signed-in page
+   * hands it to its opener); "Continue" must present it. The flow row keeps only its sha256.
+   */
+  readonly completion: string;
+}
+
+/** A sign-in prepared for an entry page: nothing is stored until sign-in starts. */
+export interface PreparedSignIn {
+  readonly flowId: string;
+  /** The launch parameters with the flow id, tenant and expiry, HMAC-signed (carried in links). */
+  readonly launchToken: string;
 }
 
 const token = (): string => randomBytes(32).toString('base64url');
+
+export const completionHash = (completion: string): string =>
+  createHash('sha256').update(completion, 'utf8').digest('hex');
+
+const TOKEN_SHAPE = /^[A-Za-z0-9_-]{20,200}$/;
 
 /**
  * The user's role, from Classroom: getAddOnContext (with the addOnToken or attachment id) for
@@ -91,13 +113,62 @@ export function createClassroomServices(deps: AreaDeps) {
   const repository = createClassroomRepository(db, now);
   const people = createPeopleRepository(db, now);
   const tenants = createTenantRepository(db);
-  const googleHttp = createGoogleHttp({
-    fetch: deps.fetch,
-    userAgent: CLASSROOM_USER_AGENT,
-    sleep: (ms) => sleep(ms),
-    random: Math.random,
-    now,
-  });
+  // Google's own addresses use the deployment's fetch. A configured (operator-set) address goes
+  // through the pinned fetch: never a private address, loopback only for a loopback http URL
+  // (which the admin page accepts only when the tool itself runs on loopback http).
+  const pinnedPublic = createPinnedFetch({ allowLoopback: false });
+  const pinnedLoopback = createPinnedFetch({ allowLoopback: true });
+  function fetchFor(url: string, googleDefault: string): FetchFunction {
+    if (url === googleDefault) return deps.fetch;
+    return isLoopbackHttp(url) ? pinnedLoopback : pinnedPublic;
+  }
+  const httpFor = (fetchImpl: FetchFunction) =>
+    createGoogleHttp({
+      fetch: fetchImpl,
+      userAgent: CLASSROOM_USER_AGENT,
+      sleep: (ms) => sleep(ms),
+      random: Math.random,
+      now,
+    });
+  const googleHttps = new Map<FetchFunction, ReturnType<typeof createGoogleHttp>>(
+    [deps.fetch, pinnedPublic, pinnedLoopback].map((f) => [f, httpFor(f)]),
+  );
+  function googleHttpFor(apiBaseUrl: string) {
+    const fetchImpl = fetchFor(apiBaseUrl, CLASSROOM_API_BASE);
+    return googleHttps.get(fetchImpl) ?? httpFor(fetchImpl);
+  }
+  // Signs the launch parameters carried between the entry page and the start of sign-in.
+  const launchKey = createHmac('sha256', deps.keyEncryptionSecret)
+    .update('mastery-pathways:classroom-launch:v1')
+    .digest();
+  const launchMac = (payload: string): Buffer =>
+    createHmac('sha256', launchKey).update(payload).digest();
+
+  function verifyLaunchToken(
+    launchToken: string,
+    tenantId: string,
+    flowId: string,
+  ): ClassroomLaunchParams | undefined {
+    if (launchToken.length > 12_000) return undefined;
+    const [payload, mac, extra] = launchToken.split('.');
+    if (payload === undefined || mac === undefined || extra !== undefined) return undefined;
+    const expected = launchMac(payload);
+    const given = Buffer.from(mac, 'base64url');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+    try {
+      const body = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as {
+        f?: unknown;
+        t?: unknown;
+        e?: unknown;
+        l?: ClassroomLaunchParams;
+      };
+      if (body.f !== flowId || body.t !== tenantId || typeof body.e !== 'number') return undefined;
+      if (body.e <= now().getTime() || body.l === undefined) return undefined;
+      return body.l;
+    } catch {
+      return undefined;
+    }
+  }
   // Per services instance (never module state): OIDC configuration per install, access tokens per user.
   const configurations = new Map<string, Promise<oidc.Configuration>>();
   const accessTokens = new Map<string, { token: string; expiresAt: Date }>();
@@ -114,7 +185,7 @@ export function createClassroomServices(deps: AreaDeps) {
           clientSecretLabel(install.tenantId),
           deps.keyEncryptionSecret,
         ),
-        fetch: deps.fetch,
+        fetch: fetchFor(install.issuer, GOOGLE_ISSUER),
       });
       // A failed discovery is not cached: the next request tries again.
       found.catch(() => configurations.delete(key));
@@ -168,7 +239,7 @@ export function createClassroomServices(deps: AreaDeps) {
 
   function apiFor(install: ClassroomInstall, userId: string): ClassroomApi {
     return createClassroomApi({
-      http: googleHttp,
+      http: googleHttpFor(install.apiBaseUrl),
       baseUrl: install.apiBaseUrl,
       accessToken: () => accessTokenFor(install, userId),
       onUnauthorized: () => accessTokens.delete(`${install.tenantId}|${userId}`),
@@ -201,7 +272,7 @@ export function createClassroomServices(deps: AreaDeps) {
         issuer: settings.issuer,
         clientId: settings.clientId,
         clientSecret,
-        fetch: deps.fetch,
+        fetch: fetchFor(settings.issuer, GOOGLE_ISSUER),
       });
       const metadata = configuration.serverMetadata();
       const tenant = await tenants.findById(tenantId);
@@ -227,28 +298,57 @@ export function createClassroomServices(deps: AreaDeps) {
       });
     },
 
-    /** Starts a sign-in for an add-on page: the iframe keeps the flow id, Google gets the state. */
-    async beginSignIn(install: ClassroomInstall, launch: ClassroomLaunchParams): Promise<string> {
-      const start = newAuthorizationStart();
+    /**
+     * Prepares a sign-in for an add-on page without storing anything (anyone may open an entry
+     * page): a fresh flow id and the launch parameters, signed, for the sign-in link.
+     */
+    prepareSignIn(install: ClassroomInstall, launch: ClassroomLaunchParams): PreparedSignIn {
       const flowId = token();
-      await repository.createFlow({
-        state: start.state,
-        flowId,
-        tenantId: install.tenantId,
-        nonce: start.nonce,
-        codeVerifier: start.codeVerifier,
-        launch,
-        ttlMs: SIGN_IN_TTL_MS,
-      });
-      return flowId;
+      const payload = Buffer.from(
+        JSON.stringify({
+          f: flowId,
+          t: install.tenantId,
+          e: now().getTime() + SIGN_IN_TTL_MS,
+          l: launch,
+        }),
+        'utf8',
+      ).toString('base64url');
+      return { flowId, launchToken: `${payload}.${launchMac(payload).toString('base64url')}` };
     },
 
+    /** Whether a launch token is this district's, for this flow, and not expired. */
+    isValidLaunchToken: (install: ClassroomInstall, flowId: string, launchToken: string) =>
+      verifyLaunchToken(launchToken, install.tenantId, flowId) !== undefined,
+
+    /**
+     * Starts sign-in (the sign-in window): the flow row is created now, from the signed launch
+     * parameters, then Google gets the state.
+     */
     async authorizationRedirect(
       install: ClassroomInstall,
       flowId: string,
+      launchToken: string | undefined,
       redirectUri: string,
     ): Promise<URL> {
-      const flow = await repository.findFlow(install.tenantId, flowId);
+      let flow = await repository.findFlow(install.tenantId, flowId);
+      if (flow === undefined) {
+        const launch =
+          launchToken === undefined
+            ? undefined
+            : verifyLaunchToken(launchToken, install.tenantId, flowId);
+        if (launch === undefined) throw new ClassroomError('sign_in_expired');
+        const start = newAuthorizationStart();
+        await repository.createFlow({
+          state: start.state,
+          flowId,
+          tenantId: install.tenantId,
+          nonce: start.nonce,
+          codeVerifier: start.codeVerifier,
+          launch,
+          ttlMs: SIGN_IN_TTL_MS,
+        });
+        flow = await repository.findFlow(install.tenantId, flowId);
+      }
       if (flow === undefined || flow.completedAt !== undefined) {
         throw new ClassroomError('sign_in_expired');
       }
@@ -302,7 +402,7 @@ export function createClassroomServices(deps: AreaDeps) {
         });
       }
       const api = createClassroomApi({
-        http: googleHttp,
+        http: googleHttpFor(install.apiBaseUrl),
         baseUrl: install.apiBaseUrl,
         accessToken: () => Promise.resolve(user.accessToken),
       });
@@ -366,19 +466,27 @@ export function createClassroomServices(deps: AreaDeps) {
           signInRestored = before?.needsTeacherSignIn === true;
         }
       }
+      const completion = token();
       const completed = await repository.completeFlow({
         state: flow.state,
         userId: person.id,
         courseId,
         role,
         launch: { ...flow.launch, signInRestored },
+        completionHash: completionHash(completion),
       });
       if (!completed) throw new ClassroomError('sign_in_expired');
-      return { tenantSlug: install.tenantSlug, flowId: flow.flowId, role };
+      return { tenantSlug: install.tenantSlug, flowId: flow.flowId, role, completion };
     },
 
-    /** Hands out a completed sign-in once, for the iframe's "Continue". */
-    consumeSignIn: (tenantId: string, flowId: string) => repository.consumeFlow(tenantId, flowId),
+    /**
+     * Hands out a completed sign-in once, for "Continue", to the browser holding the completion
+     * secret: the flow id alone (printed on the public entry page) is not enough.
+     */
+    async consumeSignIn(tenantId: string, flowId: string, completion: string) {
+      if (!TOKEN_SHAPE.test(completion)) return undefined;
+      return repository.consumeFlow(tenantId, flowId, completionHash(completion));
+    },
     findSignIn: (tenantId: string, flowId: string) => repository.findFlow(tenantId, flowId),
 
     /** The Classroom API acting as a signed-in user (their cached or refreshed access token). */

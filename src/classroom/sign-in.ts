@@ -47,7 +47,13 @@ export interface OidcClientSettings {
 
 export async function discover(settings: OidcClientSettings): Promise<oidc.Configuration> {
   const fetchImpl = settings.fetch;
-  const customFetch: oidc.CustomFetch = (url, options) => fetchImpl(url, options as RequestInit);
+  // Token requests carry a URLSearchParams body; send it as a string (the pinned fetch, used for
+  // configured issuers, sends string bodies only).
+  const customFetch: oidc.CustomFetch = (url, options) =>
+    fetchImpl(url, {
+      ...(options as RequestInit),
+      body: options.body instanceof URLSearchParams ? options.body.toString() : options.body,
+    } as RequestInit);
   try {
     return await oidc.discovery(
       new URL(settings.issuer),

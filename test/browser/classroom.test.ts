@@ -177,4 +177,63 @@ describe('Google Classroom add-on in a browser', () => {
     await expectNoSeriousAxeViolations(page);
     await context.close();
   });
+
+  it('when JavaScript is off, then the sign-in window\'s "Continue here instead" opens the add-on there, and the frame\'s "Continue" alone opens nothing', async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    context.setDefaultTimeout(15_000);
+    const page = await context.newPage();
+    const { course, courseWork, teacher } = world.seed;
+    await page.goto(
+      `${world.googleOrigin}/classroom/c/${course.id}/a/${courseWork.id}/addons/${world.client.projectNumber}?user=${teacher.id}`,
+    );
+    const frameElement = await page.waitForSelector('#addon-frame');
+    const frame = await frameElement.contentFrame();
+    if (frame === null) throw new Error('no add-on frame');
+    await frame.waitForSelector('#classroom-sign-in');
+    const [popup] = await Promise.all([
+      context.waitForEvent('page'),
+      frame.click('#classroom-sign-in'),
+    ]);
+    await popup.waitForSelector('input[name="user"]');
+    await popup.check(`#user-${teacher.id}`);
+    await popup.click('button[value="allow"]');
+    await popup.waitForSelector('text=You are signed in');
+
+    // The frame's button has no completion secret without JavaScript: it explains instead.
+    await frame.click('#classroom-continue button');
+    await frame.waitForSelector('text=has not received your sign-in yet');
+    await popup.click('text=Continue here instead');
+    await popup.waitForURL(/\/s\/[^/]+\/classroom\/attachment\/new\?/);
+    await popup.waitForSelector('#title');
+    await context.close();
+  });
+
+  it("when an attacker has a teacher sign in through the attacker's link, then the attacker's frame stays on the sign-in page and the teacher's window continues as the teacher", async () => {
+    const attackerContext = await browser.newContext();
+    const attacker = await attackerContext.newPage();
+    const { course, courseWork, teacher } = world.seed;
+    await attacker.goto(
+      `${world.googleOrigin}/classroom/c/${course.id}/a/${courseWork.id}/addons/${world.client.projectNumber}?user=${teacher.id}`,
+    );
+    const frame = await (await attacker.waitForSelector('#addon-frame')).contentFrame();
+    if (frame === null) throw new Error('no add-on frame');
+    const link = await frame.getAttribute('#classroom-sign-in', 'href');
+
+    // The teacher opens the link from a message: a window with no opener.
+    const teacherContext = await browser.newContext();
+    const victim = await teacherContext.newPage();
+    await victim.goto(new URL(link ?? '', world.tool.origin).toString());
+    await victim.check(`#user-${teacher.id}`);
+    await victim.click('button[value="allow"]');
+    await victim.waitForSelector('text=You are signed in');
+
+    await frame.click('#classroom-continue button');
+    await frame.waitForSelector('text=has not received your sign-in yet');
+    expect(frame.url()).not.to.match(/\/s\//);
+
+    await victim.click('text=Continue here instead');
+    await victim.waitForURL(/\/s\/[^/]+\/classroom\/attachment\/new\?/);
+    await attackerContext.close();
+    await teacherContext.close();
+  });
 });

@@ -23,6 +23,7 @@ describe(`Google Classroom admin page (${testEngine})`, function () {
   let database: TestDatabase;
   let world: ClassroomWorld;
   let cookie: string;
+  let operatorCookie: string;
 
   async function signIn(username: string): Promise<string> {
     const page = await request(world.tool.app).get('/admin/login');
@@ -35,14 +36,21 @@ describe(`Google Classroom admin page (${testEngine})`, function () {
     return cookieOf(res, 'mp_admin');
   }
 
-  async function save(fields: Record<string, string>) {
-    const page = await request(world.tool.app).get('/admin/classroom').set('Cookie', cookie);
+  async function save(fields: Record<string, string>, as = cookie) {
+    const page = await request(world.tool.app).get('/admin/classroom').set('Cookie', as);
     return request(world.tool.app)
       .post('/admin/classroom')
-      .set('Cookie', cookie)
+      .set('Cookie', as)
       .type('form')
       .send({ _csrf: csrfIn(page.text), tenantSlug: world.tenantSlug, ...fields });
   }
+
+  /** The operator points the district at the emulated Google (loopback http: the tool is too). */
+  const emulatorAddresses = () => ({
+    issuer: world.google.issuer,
+    apiBaseUrl: world.google.urls.apiBase,
+    frameOrigin: world.googleOrigin,
+  });
 
   beforeEach(async () => {
     database = await createTestDatabase();
@@ -53,7 +61,9 @@ describe(`Google Classroom admin page (${testEngine})`, function () {
       tenantSlug: world.tenantSlug,
       password: PASSWORD,
     });
+    await createAdminUser(ctx, { username: 'operator', tenantSlug: undefined, password: PASSWORD });
     cookie = await signIn('district-admin');
+    operatorCookie = await signIn('operator');
   });
 
   afterEach(async () => {
@@ -79,14 +89,15 @@ describe(`Google Classroom admin page (${testEngine})`, function () {
   });
 
   it('when the settings are saved, then the secret is stored encrypted, the add-on signs teachers in, and the form keeps the secret on later saves', async () => {
-    const res = await save({
-      clientId: world.client.clientId,
-      clientSecret: world.client.clientSecret,
-      allowedDomains: `${world.seed.domain}, Students.Example.org`,
-      issuer: world.google.issuer,
-      apiBaseUrl: world.google.urls.apiBase,
-      frameOrigin: world.googleOrigin,
-    });
+    const res = await save(
+      {
+        clientId: world.client.clientId,
+        clientSecret: world.client.clientSecret,
+        allowedDomains: `${world.seed.domain}, Students.Example.org`,
+        ...emulatorAddresses(),
+      },
+      operatorCookie,
+    );
     expect(res.status, res.text).to.equal(303);
     const install = await database.db
       .selectFrom('classroom_installs')
@@ -108,14 +119,12 @@ describe(`Google Classroom admin page (${testEngine})`, function () {
     });
     expect(platform.frame_origins).to.deep.equal([world.googleOrigin]);
 
-    // Saving again without a secret keeps the stored one: sign-in still works.
+    // The district admin saves again without a secret: the stored one (and the operator's
+    // addresses) are kept, so sign-in still works.
     const again = await save({
       clientId: world.client.clientId,
       clientSecret: '',
       allowedDomains: world.seed.domain,
-      issuer: world.google.issuer,
-      apiBaseUrl: world.google.urls.apiBase,
-      frameOrigin: world.googleOrigin,
     });
     expect(again.status, again.text).to.equal(303);
     const frame = world.google.discoveryFrameUrl({
@@ -133,22 +142,21 @@ describe(`Google Classroom admin page (${testEngine})`, function () {
       clientId: 'abc',
       clientSecret: '',
       allowedDomains: 'not a domain!',
-      issuer: world.google.issuer,
-      apiBaseUrl: world.google.urls.apiBase,
-      frameOrigin: world.googleOrigin,
     });
     expect(bad.status).to.equal(400);
     expect(bad.text).to.include('Enter domains only');
     expect(bad.text).to.include('Enter the OAuth client secret');
 
-    const unreachable = await save({
-      clientId: world.client.clientId,
-      clientSecret: 'secret',
-      allowedDomains: world.seed.domain,
-      issuer: 'http://127.0.0.1:1/',
-      apiBaseUrl: world.google.urls.apiBase,
-      frameOrigin: world.googleOrigin,
-    });
+    const unreachable = await save(
+      {
+        clientId: world.client.clientId,
+        clientSecret: 'secret',
+        allowedDomains: world.seed.domain,
+        ...emulatorAddresses(),
+        issuer: 'http://127.0.0.1:1/',
+      },
+      operatorCookie,
+    );
     expect(unreachable.status).to.equal(400);
     expect(unreachable.text).to.include('could not read the sign-in settings');
     const installs = await database.db.selectFrom('classroom_installs').select('id').execute();
@@ -167,6 +175,68 @@ describe(`Google Classroom admin page (${testEngine})`, function () {
       frameOrigin: world.googleOrigin,
     });
     expect(res.status).to.equal(404);
+    const installs = await database.db.selectFrom('classroom_installs').select('id').execute();
+    expect(installs).to.have.length(0);
+  });
+
+  it("when a district admin posts other Google addresses, then they are ignored: the operator's addresses stay and no custom issuer becomes a platform", async () => {
+    const first = await save(
+      {
+        clientId: world.client.clientId,
+        clientSecret: world.client.clientSecret,
+        allowedDomains: world.seed.domain,
+        ...emulatorAddresses(),
+      },
+      operatorCookie,
+    );
+    expect(first.status, first.text).to.equal(303);
+    const page = await request(world.tool.app).get('/admin/classroom').set('Cookie', cookie);
+    expect(page.text).not.to.include('name="apiBaseUrl"');
+    expect(page.text).to.include('district administrators cannot change them');
+
+    // A rogue discovery document on another port (loopback, like the tool) names itself issuer.
+    const rogue = `${world.googleOrigin.replace(/:\d+$/, '')}:1`;
+    const res = await save({
+      clientId: world.client.clientId,
+      clientSecret: '',
+      allowedDomains: world.seed.domain,
+      issuer: `${rogue}/issuer`,
+      apiBaseUrl: `${rogue}/api`,
+      frameOrigin: `${rogue}/frame`,
+    });
+    expect(res.status, res.text).to.equal(303);
+    const install = await database.db
+      .selectFrom('classroom_installs')
+      .select(['issuer', 'api_base_url', 'frame_origin'])
+      .executeTakeFirstOrThrow();
+    expect(install).to.deep.equal({
+      issuer: world.google.issuer,
+      api_base_url: world.google.urls.apiBase,
+      frame_origin: world.googleOrigin,
+    });
+    const platforms = await database.db.selectFrom('platforms').select('issuer').execute();
+    expect(platforms.map((p) => p.issuer)).not.to.include(`${rogue}/issuer`);
+  });
+
+  it('when an operator enters a plain-http address that is not loopback, then it is refused and nothing is saved', async () => {
+    const res = await save(
+      {
+        clientId: world.client.clientId,
+        clientSecret: world.client.clientSecret,
+        allowedDomains: world.seed.domain,
+        ...emulatorAddresses(),
+        apiBaseUrl: 'http://classroom.example.org/',
+        frameOrigin: 'https://user:pw@classroom.example.org/',
+      },
+      operatorCookie,
+    );
+    expect(res.status).to.equal(400);
+    expect(res.text).to.include(
+      'The Classroom API address must be a web address starting with https://',
+    );
+    expect(res.text).to.include(
+      'The Classroom web address must be a web address starting with https://',
+    );
     const installs = await database.db.selectFrom('classroom_installs').select('id').execute();
     expect(installs).to.have.length(0);
   });

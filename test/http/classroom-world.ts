@@ -142,6 +142,14 @@ function attribute(html: string, id: string, name: string): string {
   return value.replace(/&amp;/g, '&');
 }
 
+/** The iframe's "Continue" form as a browser submits it (GET with its hidden fields). */
+export function continueUrlOf(world: ClassroomWorld, signInPage: string): URL {
+  const url = new URL(attribute(signInPage, 'classroom-continue', 'action'), world.tool.origin);
+  const launch = /<input type="hidden" name="l" value="([^"]+)">/.exec(signInPage)?.[1];
+  if (launch !== undefined) url.searchParams.set('l', launch);
+  return url;
+}
+
 /**
  * Opens the add-on at a Classroom frame URL the way a person does: the iframe's sign-in page, the
  * sign-in window (tool → Google's account chooser → the tool's redirect URI), then "Continue".
@@ -155,10 +163,7 @@ export async function openAddOn(
   const signInPage = await entry.text();
   if (entry.status !== 200) throw new Error(`add-on entry answered ${entry.status}: ${signInPage}`);
   const signInUrl = new URL(attribute(signInPage, 'classroom-sign-in', 'href'), world.tool.origin);
-  const continueUrl = new URL(
-    attribute(signInPage, 'classroom-continue', 'action'),
-    world.tool.origin,
-  );
+  const continueUrl = continueUrlOf(world, signInPage);
   const toGoogle = await fetch(signInUrl, { redirect: 'manual' });
   const authorizationUrl = toGoogle.headers.get('location');
   if (toGoogle.status !== 302 || authorizationUrl === null) {
@@ -176,6 +181,11 @@ export async function openAddOn(
       base: undefined,
     };
   }
+  // As classroom-sign-in.js does: the completion secret from the sign-in window joins the form.
+  continueUrl.searchParams.set(
+    'k',
+    attribute(callbackBody, 'classroom-signed-in', 'data-completion'),
+  );
   const landed = await fetch(continueUrl, { redirect: 'manual' });
   const location = landed.headers.get('location');
   if (landed.status !== 303 || location === null) {

@@ -6,6 +6,7 @@ import { LmsHttpError } from '../../src/lti/errors.ts';
 import { classifyPassbackError } from '../../src/passback/errors.ts';
 import { createTestDatabase, testEngine, type TestDatabase } from '../support/database.ts';
 import {
+  continueUrlOf,
   createClassroomWorld,
   importStandards,
   openAddOn,
@@ -277,12 +278,9 @@ describe(`Google Classroom add-on (${testEngine})`, function () {
       userId: world.seed.teacher.id,
     });
     const entry = await (await fetch(frame)).text();
-    const action = /id="classroom-continue"|action="([^"]+)"/.exec(entry);
-    const continueUrl = /action="([^"]*\/continue\/[^"]+)"/.exec(entry)?.[1] ?? '';
-    expect(action).not.to.equal(null);
-    const early = await fetch(`${world.tool.origin}${continueUrl}`, { redirect: 'manual' });
+    const early = await fetch(continueUrlOf(world, entry), { redirect: 'manual' });
     expect(early.status).to.equal(200);
-    expect(await early.text()).to.include('You have not finished signing in yet');
+    expect(await early.text()).to.include('has not received your sign-in yet');
 
     const opened = await teacherOpensDiscovery();
     expect(opened.base).to.be.a('string');
@@ -466,6 +464,12 @@ describe(`Google Classroom add-on (${testEngine})`, function () {
     });
     const entry = await (await fetch(frame)).text();
     const flow = /\/continue\/([A-Za-z0-9_-]+)/.exec(entry)?.[1] ?? '';
+    // The flow row exists once sign-in starts (the sign-in window).
+    const signIn = /id="classroom-sign-in" href="([^"]+)"/.exec(entry)?.[1] ?? '';
+    const start = await fetch(`${world.tool.origin}${signIn.replace(/&amp;/g, '&')}`, {
+      redirect: 'manual',
+    });
+    expect(start.status).to.equal(302);
     expect(await world.tool.services.classroom.findSignIn(other.id, flow)).to.equal(undefined);
     expect(await world.tool.services.classroom.findSignIn(world.tenantId, flow)).not.to.equal(
       undefined,

@@ -119,6 +119,7 @@ type FlowRow = {
   course_id: string | null;
   role: 'teacher' | 'student' | null;
   completed_at: Date | null;
+  completion_hash?: string | null;
   expires_at: Date;
 };
 
@@ -691,6 +692,7 @@ export function createClassroomRepository(db: Kysely<Database>, now: () => Date)
       ttlMs: number;
     }): Promise<void> {
       const time = now();
+      // The same signed launch opened twice (two clicks) keeps the first row.
       await db
         .insertInto('classroom_sign_in_flows')
         .values({
@@ -703,6 +705,7 @@ export function createClassroomRepository(db: Kysely<Database>, now: () => Date)
           expires_at: new Date(time.getTime() + input.ttlMs),
           created_at: time,
         })
+        .onConflict((oc) => oc.column('flow_id').doNothing())
         .execute();
     },
 
@@ -734,6 +737,8 @@ export function createClassroomRepository(db: Kysely<Database>, now: () => Date)
       courseId: string;
       role: 'teacher' | 'student';
       launch: ClassroomLaunchParams;
+      /** sha256 (hex) of the completion secret handed to the browser that signed in. */
+      completionHash: string;
     }): Promise<boolean> {
       const result = await db
         .updateTable('classroom_sign_in_flows')
@@ -742,6 +747,7 @@ export function createClassroomRepository(db: Kysely<Database>, now: () => Date)
           user_id: input.userId,
           course_id: input.courseId,
           role: input.role,
+          completion_hash: input.completionHash,
           completed_at: now(),
         })
         .where('state', '=', input.state)
@@ -751,13 +757,21 @@ export function createClassroomRepository(db: Kysely<Database>, now: () => Date)
       return result.numUpdatedRows > 0n;
     },
 
-    /** Hands a completed flow out once (DELETE … RETURNING): a second "continue" finds nothing. */
-    async consumeFlow(tenantId: string, flowId: string): Promise<SignInFlow | undefined> {
+    /**
+     * Hands a completed flow out once (DELETE … RETURNING) to the holder of its completion secret
+     * (matched by hash): a second "continue", or one with only the flow id, finds nothing.
+     */
+    async consumeFlow(
+      tenantId: string,
+      flowId: string,
+      completionHash: string,
+    ): Promise<SignInFlow | undefined> {
       const row = await db
         .deleteFrom('classroom_sign_in_flows')
         .where('tenant_id', '=', tenantId)
         .where('flow_id', '=', flowId)
         .where('completed_at', 'is not', null)
+        .where('completion_hash', '=', completionHash)
         .where('expires_at', '>', now())
         .returningAll()
         .executeTakeFirst();

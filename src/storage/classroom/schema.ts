@@ -70,6 +70,8 @@ export interface ClassroomSignInFlowTable {
   course_id: string | null;
   role: 'teacher' | 'student' | null;
   completed_at: Date | null;
+  /** sha256 (hex) of the completion secret the callback handed out (migration 20261127T0740). */
+  completion_hash: ColumnType<string | null, string | null | undefined, string | null>;
   expires_at: Timestamp;
   created_at: Timestamp;
 }

@@ -9,6 +9,7 @@ import * as createAdminSessions from './20261127T0610-create-admin-sessions.ts';
 import * as createCourseAssignments from './20261127T0700-create-course-assignments.ts';
 import * as createEvidenceAndMastery from './20261127T0710-create-evidence-and-mastery.ts';
 import * as createClassroomTables from './20261127T0720-create-classroom-tables.ts';
+import * as addSignInCompletion from './20261127T0740-add-sign-in-completion.ts';
 
 /**
  * Every migration, by name. Names start with a UTC timestamp and Kysely runs them in name order.
@@ -26,4 +27,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '20261127T0700-create-course-assignments': createCourseAssignments,
   '20261127T0710-create-evidence-and-mastery': createEvidenceAndMastery,
   '20261127T0720-create-classroom-tables': createClassroomTables,
+  '20261127T0740-add-sign-in-completion': addSignInCompletion,
 };

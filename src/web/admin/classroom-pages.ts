@@ -6,6 +6,7 @@ import {
   CLASSROOM_FRAME_ORIGIN,
   CLASSROOM_SCOPES,
   GOOGLE_ISSUER,
+  isLoopbackHttp,
 } from '../../classroom/sign-in.ts';
 import type { Tenant } from '../../storage/lti/tenants.repository.ts';
 import { HttpError } from '../errors.ts';
@@ -16,17 +17,27 @@ const form = express.urlencoded({ extended: false, limit: '32kb', parameterLimit
 
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 
-const httpUrl = (what: string) =>
+/**
+ * A Google address an operator may set: https, or plain http on loopback only when the tool itself
+ * runs on loopback http (local development, the emulator in tests). No credentials in the URL.
+ */
+const googleUrl = (what: string, allowLoopbackHttp: boolean) =>
   z
     .string()
     .trim()
     .min(1, `Enter the ${what}.`)
     .max(2000)
-    .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), {
-      error: `The ${what} must be a web address starting with https://.`,
-    });
+    .refine(
+      (value) => {
+        if (!URL.canParse(value)) return false;
+        const url = new URL(value);
+        if (url.username !== '' || url.password !== '') return false;
+        return url.protocol === 'https:' || (allowLoopbackHttp && isLoopbackHttp(value));
+      },
+      { error: `The ${what} must be a web address starting with https://.` },
+    );
 
-const settingsSchema = z.object({
+const baseSettingsSchema = z.object({
   tenantSlug: z.string().trim().min(1).max(100),
   clientId: z
     .string()
@@ -54,14 +65,34 @@ const settingsSchema = z.object({
     .refine((domains) => domains.every((d) => DOMAIN.test(d)), {
       error: 'Enter domains only, like district.org, separated by commas or new lines.',
     }),
-  issuer: httpUrl('sign-in issuer'),
-  apiBaseUrl: httpUrl('Classroom API address'),
-  frameOrigin: httpUrl('Classroom web address'),
 });
+
+const addressesSchema = (allowLoopbackHttp: boolean) =>
+  z.object({
+    issuer: googleUrl('sign-in issuer', allowLoopbackHttp),
+    apiBaseUrl: googleUrl('Classroom API address', allowLoopbackHttp),
+    frameOrigin: googleUrl('Classroom web address', allowLoopbackHttp),
+  });
 
 /** The Google Classroom page of the admin area: the district's install and the URLs for Google. */
 export function classroomAdminPages(router: Router, ctx: AdminPageContext): void {
   const { services, publicUrl, logger } = ctx.deps;
+  const operatorAddresses = addressesSchema(isLoopbackHttp(new URL(publicUrl).origin));
+
+  /**
+   * The Google addresses a save uses. A district admin cannot change them (they decide where users'
+   * Google tokens are sent and which issuer becomes an LTI platform): the district keeps what an
+   * operator set, else Google's own addresses.
+   */
+  function districtAddresses(
+    install: { issuer: string; apiBaseUrl: string; frameOrigin: string } | undefined,
+  ) {
+    return {
+      issuer: install?.issuer ?? GOOGLE_ISSUER,
+      apiBaseUrl: install?.apiBaseUrl ?? CLASSROOM_API_BASE,
+      frameOrigin: install?.frameOrigin ?? CLASSROOM_FRAME_ORIGIN,
+    };
+  }
 
   function chosenTenant(tenants: readonly Tenant[], slug: unknown): Tenant | undefined {
     if (typeof slug === 'string') return tenants.find((t) => t.slug === slug);
@@ -84,12 +115,16 @@ export function classroomAdminPages(router: Router, ctx: AdminPageContext): void
     const install =
       tenant === undefined ? undefined : await services.classroom.findInstall(tenant.id);
     const errors = options.errors ?? {};
-    const values = options.values ?? {
-      clientId: install?.clientId ?? '',
-      allowedDomains: install?.allowedDomains.join(', ') ?? '',
-      issuer: install?.issuer ?? GOOGLE_ISSUER,
-      apiBaseUrl: install?.apiBaseUrl ?? CLASSROOM_API_BASE,
-      frameOrigin: install?.frameOrigin ?? CLASSROOM_FRAME_ORIGIN,
+    const operator = actor.tenantId === undefined;
+    const addresses = districtAddresses(install);
+    const values = {
+      ...(options.values ?? {
+        clientId: install?.clientId ?? '',
+        allowedDomains: install?.allowedDomains.join(', ') ?? '',
+        ...addresses,
+      }),
+      // A district admin sees the addresses in use, never a posted value.
+      ...(operator ? {} : addresses),
     };
     res.status(options.status ?? 200).render('admin/classroom', {
       ...ctx.layout(actor, 'classroom', 'Google Classroom'),
@@ -103,6 +138,7 @@ export function classroomAdminPages(router: Router, ctx: AdminPageContext): void
       errors,
       errorList: Object.entries(errors).map(([field, message]) => ({ field, message })),
       values,
+      canEditAddresses: operator,
     });
   }
 
@@ -129,29 +165,35 @@ export function classroomAdminPages(router: Router, ctx: AdminPageContext): void
     for (const key of ['clientId', 'allowedDomains', 'issuer', 'apiBaseUrl', 'frameOrigin']) {
       values[key] = typeof body[key] === 'string' ? body[key] : '';
     }
-    const parsed = settingsSchema.safeParse(body);
-    const errors: Record<string, string> = {};
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues) errors[String(issue.path[0])] ??= issue.message;
-    }
     const existing = await services.classroom.findInstall(tenant.id);
+    const operator = actor.tenantId === undefined;
+    const parsed = baseSettingsSchema.safeParse(body);
+    // Posted addresses count only from an operator; a district admin's are ignored.
+    const addresses = operator
+      ? operatorAddresses.safeParse(body)
+      : { success: true as const, data: districtAddresses(existing) };
+    const errors: Record<string, string> = {};
+    for (const result of [parsed, addresses]) {
+      if (result.success) continue;
+      for (const issue of result.error.issues) errors[String(issue.path[0])] ??= issue.message;
+    }
     const secret =
       parsed.success && parsed.data.clientSecret ? parsed.data.clientSecret : undefined;
     if (existing === undefined && secret === undefined) {
       errors.clientSecret = 'Enter the OAuth client secret from Google Cloud.';
     }
-    if (!parsed.success || Object.keys(errors).length > 0) {
+    if (!parsed.success || !addresses.success || Object.keys(errors).length > 0) {
       await render(req, res, tenant, { status: 400, errors, values });
       return;
     }
     try {
       await services.classroom.saveInstall(tenant.id, {
-        issuer: parsed.data.issuer,
+        issuer: addresses.data.issuer,
         clientId: parsed.data.clientId,
         clientSecret: secret,
         allowedDomains: parsed.data.allowedDomains,
-        apiBaseUrl: parsed.data.apiBaseUrl,
-        frameOrigin: new URL(parsed.data.frameOrigin).origin,
+        apiBaseUrl: addresses.data.apiBaseUrl,
+        frameOrigin: new URL(addresses.data.frameOrigin).origin,
       });
     } catch (error) {
       if (!(error instanceof ClassroomError)) throw error;
@@ -160,7 +202,7 @@ export function classroomAdminPages(router: Router, ctx: AdminPageContext): void
         status: 400,
         values,
         errors: {
-          issuer: `Mastery Pathways could not read the sign-in settings from ${parsed.data.issuer} (its /.well-known/openid-configuration). Check the address; nothing was saved.`,
+          issuer: `Mastery Pathways could not read the sign-in settings from ${addresses.data.issuer} (its /.well-known/openid-configuration). Check the address; nothing was saved.`,
         },
       });
       return;

@@ -27,8 +27,7 @@ export function requestLogging(logger: Logger): RequestHandler {
       req: (req: { id: string; method: string; url: string }) => ({
         id: req.id,
         method: req.method,
-        // Session tokens travel in the path (/s/<token>/…); never log them.
-        path: (req.url.split('?')[0] ?? '').replace(/^\/s\/[^/]+/, '/s/:session'),
+        path: loggedPath(req.url),
       }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
@@ -37,6 +36,17 @@ export function requestLogging(logger: Logger): RequestHandler {
       ignore: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url.split('?')[0] ?? ''),
     },
   });
+}
+
+/**
+ * The request path as logged: secrets that travel in paths are replaced. Session tokens
+ * (`/s/<token>/…`) and Google Classroom sign-in flow ids (`/classroom/<district>/sign-in/<flow>`,
+ * `…/continue/<flow>`) would let a log reader act as someone. Query strings are never logged.
+ */
+export function loggedPath(url: string): string {
+  return (url.split('?')[0] ?? '')
+    .replace(/^\/s\/[^/]+/, '/s/:session')
+    .replace(/^(\/classroom\/[^/]+\/(?:sign-in|continue))\/[^/]+/, '$1/:flow');
 }
 
 export const requestContextMiddleware: RequestHandler = (req, _res, next) => {

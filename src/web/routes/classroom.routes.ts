@@ -73,6 +73,20 @@ const linkQuerySchema = z.object({
 });
 
 const flowIdSchema = z.string().regex(/^[A-Za-z0-9_-]{20,200}$/);
+/** The signed launch parameters (`l`) and the completion secret (`k`) in query strings. */
+const launchTokenSchema = z
+  .string()
+  .max(12_000)
+  .regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+const completionSchema = z.string().regex(/^[A-Za-z0-9_-]{20,200}$/);
+
+const queryString = (req: Request, name: string): string | undefined => {
+  const value: unknown = (req.query as Record<string, unknown>)[name];
+  return typeof value === 'string' ? value : undefined;
+};
+
+const NOT_FINISHED =
+  'Mastery Pathways has not received your sign-in yet. Choose “Sign in with Google” and finish in the new window. If this page does not continue by itself, choose “Continue here instead” in that window.';
 
 type View = ClassroomLaunchParams['view'];
 
@@ -175,9 +189,13 @@ export function classroomRoutes(deps: ClassroomRoutesDeps): Router {
   const entry = (view: View) => async (req: Request, res: express.Response) => {
     const install = await installBySlug(req.params.tenant as string | undefined);
     const launch = readLaunch(req, view);
-    const flowId = await classroom.beginSignIn(install, launch);
+    // Nothing is stored yet: the flow row is created when sign-in starts (the sign-in window).
+    const prepared = classroom.prepareSignIn(install, launch);
     logger.info({ tenantId: install.tenantId, view }, 'classroom add-on opened');
-    res.render('classroom/sign-in', signInModel(install.tenantSlug, flowId, undefined));
+    res.render(
+      'classroom/sign-in',
+      signInModel(install.tenantSlug, prepared.flowId, prepared.launchToken, undefined),
+    );
   };
   router.get('/classroom/:tenant/attachment-setup', entry('setup'));
   router.get('/classroom/:tenant/teacher-view', entry('teacher'));
@@ -185,14 +203,20 @@ export function classroomRoutes(deps: ClassroomRoutesDeps): Router {
   router.get('/classroom/:tenant/student-work-review', entry('review'));
   router.get('/classroom/:tenant/link', entry('link'));
 
-  function signInModel(tenantSlug: string, flowId: string, notice: string | undefined) {
+  function signInModel(
+    tenantSlug: string,
+    flowId: string,
+    launchToken: string,
+    notice: string | undefined,
+  ) {
     const district = `/classroom/${encodeURIComponent(tenantSlug)}`;
     return {
       layout: 'tool',
       title: 'Sign in',
       scripts: ['classroom-sign-in'],
-      signInUrl: `${district}/sign-in/${flowId}`,
+      signInUrl: `${district}/sign-in/${flowId}?${new URLSearchParams({ l: launchToken }).toString()}`,
       continueUrl: `${district}/continue/${flowId}`,
+      launchToken,
       notice,
     };
   }
@@ -202,9 +226,11 @@ export function classroomRoutes(deps: ClassroomRoutesDeps): Router {
     const install = await installBySlug(req.params.tenant);
     const flowId = flowIdSchema.safeParse(req.params.flowId);
     if (!flowId.success) throw new ClassroomError('sign_in_expired');
+    const launchToken = launchTokenSchema.safeParse(queryString(req, 'l'));
     const target = await classroom.authorizationRedirect(
       install,
       flowId.data,
+      launchToken.success ? launchToken.data : undefined,
       classroomUrls(publicUrl, install.tenantSlug).redirectUri,
     );
     res.redirect(302, target.toString());
@@ -214,35 +240,44 @@ export function classroomRoutes(deps: ClassroomRoutesDeps): Router {
     const current = new URL(req.originalUrl, classroomUrls(publicUrl, 'x').redirectUri);
     const result = await classroom.handleCallback(current);
     logger.info({ role: result.role }, 'classroom sign-in completed');
+    // Only this browser learns the completion secret: the page hands it to the add-on iframe that
+    // opened it (postMessage, same origin only), or carries it in "Continue here instead".
+    const completion = new URLSearchParams({ k: result.completion }).toString();
     res.render('classroom/signed-in', {
       layout: 'tool',
       title: 'Signed in',
       scripts: ['classroom-signed-in'],
-      flowId: result.flowId,
-      continueUrl: `/classroom/${encodeURIComponent(result.tenantSlug)}/continue/${result.flowId}`,
+      completion: result.completion,
+      continueUrl: `/classroom/${encodeURIComponent(result.tenantSlug)}/continue/${result.flowId}?${completion}`,
     });
   });
 
-  // The iframe's "Continue": a completed sign-in becomes a tool session, once.
+  // "Continue": a completed sign-in becomes a tool session, once, for the browser that finished
+  // it (the completion secret `k`); the flow id alone is public (it is on the entry page).
   router.get('/classroom/:tenant/continue/:flowId', async (req, res) => {
     const install = await installBySlug(req.params.tenant);
     const flowId = flowIdSchema.safeParse(req.params.flowId);
     if (!flowId.success) throw new ClassroomError('sign_in_expired');
-    const pending = await classroom.findSignIn(install.tenantId, flowId.data);
-    if (pending === undefined) throw new ClassroomError('sign_in_expired');
-    if (pending.completedAt === undefined) {
+    const completion = completionSchema.safeParse(queryString(req, 'k'));
+    const flow = completion.success
+      ? await classroom.consumeSignIn(install.tenantId, flowId.data, completion.data)
+      : undefined;
+    if (flow === undefined) {
+      // Not finished, or not by this browser: the iframe's page again, never a session.
+      const launchToken = launchTokenSchema.safeParse(queryString(req, 'l'));
+      if (
+        !launchToken.success ||
+        !classroom.isValidLaunchToken(install, flowId.data, launchToken.data)
+      ) {
+        throw new ClassroomError('sign_in_expired');
+      }
       res.render(
         'classroom/sign-in',
-        signInModel(
-          install.tenantSlug,
-          flowId.data,
-          'You have not finished signing in yet. Choose “Sign in with Google”, finish in the new window, then choose “Continue”.',
-        ),
+        signInModel(install.tenantSlug, flowId.data, launchToken.data, NOT_FINISHED),
       );
       return;
     }
-    const flow = await classroom.consumeSignIn(install.tenantId, flowId.data);
-    if (flow?.userId === undefined || flow.courseId === undefined || flow.role === undefined) {
+    if (flow.userId === undefined || flow.courseId === undefined || flow.role === undefined) {
       throw new ClassroomError('sign_in_expired');
     }
     const { token } = await services.sessions.create({
