@@ -268,12 +268,15 @@ export function createDiscovery(deps: AreaDeps) {
           .map((id) => id.trim())
           .filter((id) => id !== '' && id !== resourceLinkId)
           .slice(0, 50);
-        const previous =
-          named ??
-          (await tx.findByResourceLinkIdsElsewhere(tenantId, courseId, history)).sort(
-            (a, b) =>
-              history.indexOf(a.resourceLinkId ?? '') - history.indexOf(b.resourceLinkId ?? ''),
-          )[0];
+        // An assignment of ANOTHER course is copied only when the LMS's link history names its
+        // link: a custom parameter alone (which some LMSs let teachers edit) could otherwise copy
+        // any course's assignment and alignments in the district.
+        const previous = (
+          await tx.findByResourceLinkIdsElsewhere(tenantId, courseId, history)
+        ).sort(
+          (a, b) =>
+            history.indexOf(a.resourceLinkId ?? '') - history.indexOf(b.resourceLinkId ?? ''),
+        )[0];
         if (previous === undefined) return undefined;
         const { assignment } = await copyInto(
           tx,

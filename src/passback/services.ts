@@ -97,7 +97,11 @@ export function createPassbackServices(deps: AreaDeps) {
     async recreateColumn(scope: CourseScope & { columnId: string }): Promise<boolean> {
       const column = await findCourseColumn(db, scope);
       if (column?.status !== 'deleted_in_lms' || column.kind === 'assignment') return false;
-      return recreateColumn(db, { tenantId: scope.tenantId, columnId: scope.columnId });
+      return recreateColumn(db, {
+        tenantId: scope.tenantId,
+        courseId: scope.courseId,
+        columnId: scope.columnId,
+      });
     },
   };
 }

@@ -368,9 +368,9 @@ for (const flavour of ['canvas', 'schoology'] as const satisfies readonly Flavou
       });
       await grade(columnId, first(), 3);
       expect((await worker().drain()).claimed).to.equal(0);
-      expect(await recreateColumn(database.db, { tenantId: world.tenantId, columnId })).to.equal(
-        true,
-      );
+      expect(
+        await recreateColumn(database.db, { tenantId: world.tenantId, courseId, columnId }),
+      ).to.equal(true);
       expect((await worker().drain()).sent).to.equal(1);
       expect(cell(await lmsColumnId(columnId), first())?.lastScore?.scoreGiven).to.equal(3);
     });

@@ -668,13 +668,14 @@ export async function resyncCourse(db: Db, tenantId: string, courseId: string): 
  */
 export async function recreateColumn(
   db: Kysely<Database>,
-  input: { tenantId: string; columnId: string },
+  input: { tenantId: string; courseId: string; columnId: string },
 ): Promise<boolean> {
   return db.transaction().execute(async (tx) => {
     const column = await tx
       .updateTable('gradebook_columns')
       .set({ status: 'pending', lms_column_id: null, ensuring_until: null })
       .where('tenant_id', '=', input.tenantId)
+      .where('course_id', '=', input.courseId)
       .where('id', '=', input.columnId)
       .where('status', '=', 'deleted_in_lms')
       .returning('course_id')

@@ -322,4 +322,27 @@ describe(`course assignments and alignments storage (${testEngine})`, function (
     expect(linked?.id).to.equal(assignment.id);
     expect(linked?.resourceLinkId).to.equal('dl-link-1');
   });
+
+  it('when a launch names an assignment of another course without that link in its history, then nothing is copied', async () => {
+    const cases = createAssignmentUseCases(database.db, now);
+    const secret = await cases.createTeacherAssignment({
+      tenantId: one.tenantId,
+      courseId: one.courseA,
+      title: 'Another teacher’s unit test',
+      description: undefined,
+      scoreMaximum: undefined,
+      actor: 'user-1',
+    });
+    const discovery = createDiscovery({ db: database.db, now } as unknown as AreaDeps);
+    const taken = await discovery.recordResourceLink({
+      tenantId: one.tenantId,
+      courseId: one.courseB,
+      resourceLinkId: 'edited-custom-parameter',
+      assignmentId: secret.id,
+      actor: 'user-2',
+    });
+    expect(taken).to.equal(undefined);
+    const inB = await cases.listAssignments(one.tenantId, one.courseB);
+    expect(inB.map((a) => a.title)).not.to.include('Another teacher’s unit test');
+  });
 });

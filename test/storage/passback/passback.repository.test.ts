@@ -284,7 +284,11 @@ describe(`passback storage (${testEngine})`, function () {
     expect(await resyncCourse(database.db, newHaven.tenantId, hartford.courseId)).to.equal(0);
     expect(await syncCourseNow(database.db, newHaven.tenantId, hartford.courseId)).to.equal(0);
     expect(
-      await recreateColumn(database.db, { tenantId: newHaven.tenantId, columnId: hartfordColumn }),
+      await recreateColumn(database.db, {
+        tenantId: newHaven.tenantId,
+        courseId: hartford.courseId,
+        columnId: hartfordColumn,
+      }),
     ).to.equal(false);
     await setCoursePaused(database.db, {
       tenantId: newHaven.tenantId,
@@ -301,6 +305,26 @@ describe(`passback storage (${testEngine})`, function () {
     expect(
       (await courseSyncSummary(database.db, hartford.tenantId, hartford.courseId)).pending,
     ).to.equal(1);
+    // A column deleted in the LMS is recreated only through its own course.
+    await database.db
+      .updateTable('gradebook_columns')
+      .set({ status: 'deleted_in_lms' })
+      .where('id', '=', hartfordColumn)
+      .execute();
+    expect(
+      await recreateColumn(database.db, {
+        tenantId: hartford.tenantId,
+        courseId: newHaven.courseId,
+        columnId: hartfordColumn,
+      }),
+    ).to.equal(false);
+    expect(
+      await recreateColumn(database.db, {
+        tenantId: hartford.tenantId,
+        courseId: hartford.courseId,
+        columnId: hartfordColumn,
+      }),
+    ).to.equal(true);
   });
 
   it('when a cell failed for good, then it is not claimed again until a retry or a new value', async () => {
