@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { CoursePolicy } from '../evidence/course-policy.ts';
-import { loadCoursePolicy } from '../evidence/policy-store.ts';
+import { parseStoredPolicy, resolvePolicy } from '../evidence/policy-store.ts';
 import {
   assignmentMasteryScore,
   courseMasteryGrade,
@@ -15,16 +15,17 @@ import {
   type StandardResultEntry,
 } from '../mastery/index.ts';
 import {
-  alignedStandards,
-  assignmentEvidenceScores,
-  assignmentsWithColumns,
-  ensureAssignmentColumn,
-  lmsUserIds,
-  masteryResultsFor,
+  assignmentScoreInputs,
+  columnKey,
+  columnUpToDate,
+  courseSnapshot,
+  upsertColumns,
+  upsertDesiredGrades,
   type AlignedStandard,
+  type DesiredCell,
   type StoredResult,
+  type WantedColumn,
 } from '../storage/passback/desired-grades.repository.ts';
-import { ensureGradebookColumn, setDesiredGrade } from '../storage/passback/passback.repository.ts';
 import type { Database } from '../storage/schema.ts';
 
 /** Which cells of a course changed, so their desired grades are brought up to date. */
@@ -33,6 +34,11 @@ export interface MasteryChange {
   readonly courseId: string;
   /** Students whose mastery results changed (all of the course's students when omitted). */
   readonly studentIds?: readonly string[] | undefined;
+  /**
+   * The course's policy when the caller has already loaded it in this transaction (saves parsing
+   * it again); taken from the stored policy rows when omitted.
+   */
+  readonly policy?: CoursePolicy | undefined;
 }
 
 /** What one call changed: cells whose value or comment moved (the worker will post those). */
@@ -88,6 +94,16 @@ function standardComment(
   return `${level.label} (${value}), by ${method} of your evidence.`;
 }
 
+/**
+ * The course's policy from its stored parts, as `loadCoursePolicy` merges them (defaults, then the
+ * district's part, then the course's); read with the rest of the snapshot to save a round trip.
+ */
+function policyOf(stored: { district: unknown; course: unknown }): CoursePolicy {
+  const district = stored.district === undefined ? {} : parseStoredPolicy(stored.district);
+  const course = stored.course === undefined ? {} : parseStoredPolicy(stored.course);
+  return resolvePolicy(district, course);
+}
+
 /** The calculation's explanation is not needed by the course grade; only the level is. */
 function asMasteryResult(
   level: ProficiencyLevel,
@@ -116,6 +132,12 @@ function asMasteryResult(
  * A student without a mastery level on a column gets no desired grade there (never a zero for "no
  * evidence"); a desired grade already sent stays as it is, since AGS cannot take a grade back.
  * An unchanged value and comment does not move the cell's version, so nothing is re-posted.
+ *
+ * It sits on the evidence write's hot path, so its round trips do not grow with the number of
+ * students or standards: the policy, the students' results, the aligned standards and the course's
+ * columns are read in one statement (for assignment scores, the assignments and the evidence
+ * scores in one more); grades are worked out in memory; missing columns are created in one
+ * statement (only when a column is new or renamed) and every desired grade is written in one more.
  */
 export async function updateDesiredGrades(
   trx: Kysely<Database>,
@@ -123,16 +145,19 @@ export async function updateDesiredGrades(
   now: Date,
 ): Promise<DesiredGradesUpdate> {
   const { tenantId, courseId } = change;
-  const policy = await loadCoursePolicy(trx, tenantId, courseId);
+  const none = { considered: 0, changed: 0 };
+  if (change.studentIds?.length === 0) return none;
+  const snapshot = await courseSnapshot(trx, tenantId, courseId, change.studentIds);
+  const policy = change.policy ?? policyOf(snapshot.policies);
   const { passback } = policy;
-  const counts = { considered: 0, changed: 0 };
   if (!passback.standardColumns && !passback.courseColumn && !passback.assignmentScores) {
-    return counts;
+    return none;
   }
-  const standards = await alignedStandards(trx, tenantId, courseId);
-  const results = await masteryResultsFor(trx, tenantId, courseId, change.studentIds);
+  const { results, standards } = snapshot;
+  if (results.length === 0) return none;
   const students = [...new Set(results.map((r) => r.studentId))];
-  const subs = await lmsUserIds(trx, tenantId, students);
+  const subs = new Map<string, string>();
+  for (const r of results) if (r.lmsUserId !== undefined) subs.set(r.studentId, r.lmsUserId);
 
   // Per student: the level of each aligned standard that has a mastery value.
   const aligned = new Set(standards.map((s) => s.itemId));
@@ -149,50 +174,26 @@ export async function updateDesiredGrades(
     byItem.set(result.itemId, { result, level });
   }
 
-  const desire = async (
-    columnId: string,
-    studentId: string,
-    value: number,
-    comment: string,
-  ): Promise<void> => {
-    const lmsUserId = subs.get(studentId);
-    if (lmsUserId === undefined) return;
-    counts.considered += 1;
-    const written = await setDesiredGrade(trx, {
-      tenantId,
-      courseId,
-      columnId,
-      userId: studentId,
-      lmsUserId,
-      value,
-      comment,
-      now,
-    });
-    if (written.changed) counts.changed += 1;
-  };
+  // Every grade of every column, worked out in memory before anything is written.
+  const grades: { column: WantedColumn; studentId: string; value: number; comment: string }[] = [];
 
   if (passback.standardColumns) {
     for (const standard of standards) {
-      const withLevel = students.filter((s) => levels.get(s)?.has(standard.itemId) === true);
-      if (withLevel.length === 0) continue;
-      const columnId = await ensureGradebookColumn(trx, {
-        tenantId,
-        courseId,
+      const column: WantedColumn = {
         kind: 'standard',
         key: standard.itemId,
         label: standardColumnLabel(standard),
         scoreMaximum: policy.scale.max,
-        now,
-      });
-      for (const studentId of withLevel) {
+      };
+      for (const studentId of students) {
         const entry = levels.get(studentId)?.get(standard.itemId);
         if (entry === undefined) continue;
-        await desire(
-          columnId,
+        grades.push({
+          column,
           studentId,
-          entry.result.value ?? 0,
-          standardComment(entry.result, entry.level, policy),
-        );
+          value: entry.result.value ?? 0,
+          comment: standardComment(entry.result, entry.level, policy),
+        });
       }
     }
   }
@@ -200,7 +201,12 @@ export async function updateDesiredGrades(
   if (passback.courseColumn && standards.length > 0) {
     const power =
       policy.powerStandardIds.length > 0 ? policy.powerStandardIds : standards.map((s) => s.itemId);
-    let columnId: string | undefined;
+    const column: WantedColumn = {
+      kind: 'course',
+      key: 'course',
+      label: 'Course mastery',
+      scoreMaximum: 100,
+    };
     for (const studentId of students) {
       const byItem = levels.get(studentId);
       const entries: StandardResultEntry[] = standards.map((standard) => {
@@ -215,52 +221,83 @@ export async function updateDesiredGrades(
       });
       const grade = courseMasteryGrade(entries, power, policy.conversion);
       if (grade.status !== 'graded' || grade.percent === undefined) continue;
-      columnId ??= await ensureGradebookColumn(trx, {
-        tenantId,
-        courseId,
-        kind: 'course',
-        key: 'course',
-        label: 'Course mastery',
-        scoreMaximum: 100,
-        now,
+      grades.push({
+        column,
+        studentId,
+        value: grade.percent,
+        comment: grade.explanation.studentSummary,
       });
-      await desire(columnId, studentId, grade.percent, grade.explanation.studentSummary);
     }
   }
 
   if (passback.assignmentScores) {
-    const assignments = await assignmentsWithColumns(trx, tenantId, courseId);
-    if (assignments.length > 0) {
-      const scores = await assignmentEvidenceScores(trx, tenantId, courseId, change.studentIds);
-      const scoreOf = new Map<string, number>();
-      for (const s of scores) scoreOf.set(`${s.studentId}|${s.assignmentId}|${s.itemId}`, s.score);
-      for (const assignment of assignments) {
-        let columnId: string | undefined;
-        for (const studentId of students) {
-          const alignments: AlignedStandardScore[] = assignment.alignments.map((al) => ({
-            standardId: al.itemId,
-            weight: al.weight,
-            score: scoreOf.get(`${studentId}|${assignment.id}|${al.itemId}`),
-          }));
-          const grade = assignmentMasteryScore(alignments, policy.conversion, policy.scale);
-          if (grade.status !== 'graded' || grade.percent === undefined) continue;
-          columnId ??= await ensureAssignmentColumn(trx, {
-            tenantId,
-            courseId,
-            assignmentId: assignment.id,
-            label: assignment.title,
-            lineItemUrl: assignment.lineItemUrl,
-            scoreMaximum: assignment.scoreMaximum,
-            now,
-          });
-          const value = roundValue((grade.percent * assignment.scoreMaximum) / 100, {
-            mode: 'halfUp',
-            decimals: 2,
-          });
-          await desire(columnId, studentId, value, grade.explanation.studentSummary);
-        }
+    const { assignments, scores } = await assignmentScoreInputs(
+      trx,
+      tenantId,
+      courseId,
+      change.studentIds,
+    );
+    const scoreOf = new Map<string, number>();
+    for (const s of scores) scoreOf.set(`${s.studentId}|${s.assignmentId}|${s.itemId}`, s.score);
+    for (const assignment of assignments) {
+      const column: WantedColumn = {
+        kind: 'assignment',
+        key: assignment.id,
+        label: assignment.title,
+        scoreMaximum: assignment.scoreMaximum,
+        lineItemUrl: assignment.lineItemUrl,
+      };
+      for (const studentId of students) {
+        const alignments: AlignedStandardScore[] = assignment.alignments.map((al) => ({
+          standardId: al.itemId,
+          weight: al.weight,
+          score: scoreOf.get(`${studentId}|${assignment.id}|${al.itemId}`),
+        }));
+        const grade = assignmentMasteryScore(alignments, policy.conversion, policy.scale);
+        if (grade.status !== 'graded' || grade.percent === undefined) continue;
+        const value = roundValue((grade.percent * assignment.scoreMaximum) / 100, {
+          mode: 'halfUp',
+          decimals: 2,
+        });
+        grades.push({ column, studentId, value, comment: grade.explanation.studentSummary });
       }
     }
   }
-  return counts;
+  if (grades.length === 0) return none;
+
+  // The columns these grades land in: found among the course's columns, the rest created.
+  const existing = snapshot.columns;
+  const columnIds = new Map<string, string>();
+  const toWrite = new Map<string, WantedColumn>();
+  for (const { column } of grades) {
+    const key = columnKey(column.kind, column.key);
+    if (columnIds.has(key) || toWrite.has(key)) continue;
+    const stored = existing.get(key);
+    if (stored !== undefined && columnUpToDate(stored, column)) columnIds.set(key, stored.id);
+    else toWrite.set(key, column);
+  }
+  const written = await upsertColumns(trx, {
+    tenantId,
+    courseId,
+    columns: [...toWrite.values()],
+    now,
+  });
+  for (const [key, id] of written) columnIds.set(key, id);
+
+  // A student the tenant does not know by an LMS id has no gradebook cell.
+  const cells: DesiredCell[] = [];
+  for (const grade of grades) {
+    const lmsUserId = subs.get(grade.studentId);
+    const columnId = columnIds.get(columnKey(grade.column.kind, grade.column.key));
+    if (lmsUserId === undefined || columnId === undefined) continue;
+    cells.push({
+      columnId,
+      userId: grade.studentId,
+      lmsUserId,
+      value: grade.value,
+      comment: grade.comment,
+    });
+  }
+  const changed = await upsertDesiredGrades(trx, { tenantId, courseId, cells, now });
+  return { considered: cells.length, changed };
 }

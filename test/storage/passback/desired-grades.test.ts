@@ -1,13 +1,38 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
-import { sql } from 'kysely';
+import {
+  sql,
+  type KyselyPlugin,
+  type PluginTransformQueryArgs,
+  type PluginTransformResultArgs,
+  type QueryResult,
+  type RootOperationNode,
+  type UnknownRow,
+} from 'kysely';
+import { resolvePolicy } from '../../../src/evidence/policy-store.ts';
 import { standardColumnLabel, updateDesiredGrades } from '../../../src/passback/desired-grades.ts';
+import { upsertColumns } from '../../../src/storage/passback/desired-grades.repository.ts';
+import { PassbackStorageError } from '../../../src/storage/passback/passback.repository.ts';
 import { parseCasePackage } from '../../../src/standards/formats/case-import.ts';
 import { importFramework } from '../../../src/standards/import.ts';
 import { createPlatformRepository } from '../../../src/storage/lti/platforms.repository.ts';
 import { listItems } from '../../../src/storage/standards/standards.repository.ts';
 import { createTestDatabase, testEngine, type TestDatabase } from '../../support/database.ts';
+
+/** Counts the statements a handle runs (BEGIN and COMMIT are not statements of the callee). */
+function queryCounter(): KyselyPlugin & { count: number } {
+  return {
+    count: 0,
+    transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+      this.count += 1;
+      return args.node;
+    },
+    transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+      return Promise.resolve(args.result);
+    },
+  };
+}
 
 const SAMPLE = new URL('../../../src/standards/samples/district-grade6.case.json', import.meta.url);
 const NOW = new Date('2026-11-27T08:00:00.000Z');
@@ -393,5 +418,166 @@ describe(`desired grades from mastery results (${testEngine})`, function () {
     await update(other);
     expect(await desired(other)).to.have.length(1);
     expect(await desired(d)).to.have.length(0);
+  });
+  it("when a student's result disappears or loses its level, then the grade already desired stays as it was and the others still move", async () => {
+    await setPolicy(d, { standardColumns: true });
+    const [ada, ben] = d.students;
+    const [first] = d.items;
+    if (!ada || !ben || !first) throw new Error('fixture');
+    await result(d, ada.id, first.id, 3);
+    await result(d, ben.id, first.id, 2);
+    await update(d);
+    await sql`DELETE FROM mastery_results WHERE student_id = ${ada.id}`.execute(database.db);
+    await result(d, ben.id, first.id, null);
+    expect(await update(d, [ada.id, ben.id])).to.deep.equal({ considered: 0, changed: 0 });
+    await result(d, ben.id, first.id, 4);
+    expect(await update(d, [ada.id, ben.id])).to.deep.equal({ considered: 1, changed: 1 });
+    const rows = await desired(d);
+    expect(rows.map((r) => [r.lms_user_id, Number(r.version), r.value])).to.deep.equal([
+      ['sub-ada', 1, 3],
+      ['sub-ben', 2, 4],
+    ]);
+  });
+
+  it('when a column exists and its label or line item changed, then the same column is updated in place, and a column deleted in the LMS keeps its dead line item', async () => {
+    await setPolicy(d, { standardColumns: true, assignmentScores: true });
+    const [ada] = d.students;
+    const [first] = d.items;
+    if (!ada || !first) throw new Error('fixture');
+    await result(d, ada.id, first.id, 4);
+    await evidence(ada.id, first.id, 4);
+    await update(d);
+    const before = await database.db
+      .selectFrom('gradebook_columns')
+      .select(['id', 'kind'])
+      .where('course_id', '=', d.courseId)
+      .orderBy('kind')
+      .execute();
+    expect(before.map((c) => c.kind)).to.deep.equal(['assignment', 'standard']);
+    await database.db
+      .updateTable('gradebook_columns')
+      .set({ label: 'Old label', score_maximum: 3 })
+      .where('course_id', '=', d.courseId)
+      .execute();
+    await database.db
+      .updateTable('course_assignments')
+      .set({ line_item_url: 'https://lms.example/line_items/moved' })
+      .where('id', '=', assignmentId)
+      .execute();
+    // Nothing about the grades changed: no cell moves, but the columns are brought up to date.
+    expect(await update(d)).to.deep.equal({ considered: 2, changed: 0 });
+    const after = await database.db
+      .selectFrom('gradebook_columns')
+      .select(['id', 'kind', 'label', 'score_maximum', 'lms_column_id'])
+      .where('course_id', '=', d.courseId)
+      .orderBy('kind')
+      .execute();
+    expect(after.map((c) => c.id)).to.deep.equal(before.map((c) => c.id));
+    expect(after[0]).to.include({
+      label: 'Unit 1 quiz',
+      score_maximum: 20,
+      lms_column_id: 'https://lms.example/line_items/moved',
+    });
+    // A standard column keeps its maximum (the worker sets it on the LMS line item it creates).
+    expect(after[1]).to.include({
+      label: standardColumnLabel({ itemId: first.id, ...first }),
+      score_maximum: 3,
+    });
+    await database.db
+      .updateTable('gradebook_columns')
+      .set({ status: 'deleted_in_lms' })
+      .where('kind', '=', 'assignment')
+      .execute();
+    await database.db
+      .updateTable('course_assignments')
+      .set({ line_item_url: `https://${d.tenantId}.lms.example/line_items/7` })
+      .where('id', '=', assignmentId)
+      .execute();
+    await update(d);
+    const deleted = await database.db
+      .selectFrom('gradebook_columns')
+      .select(['lms_column_id', 'status'])
+      .where('kind', '=', 'assignment')
+      .executeTakeFirstOrThrow();
+    expect(deleted).to.deep.equal({
+      lms_column_id: 'https://lms.example/line_items/moved',
+      status: 'deleted_in_lms',
+    });
+  });
+
+  it('when every mode is on, then the statements run do not grow with the number of students, and a second call creates no column', async () => {
+    await setPolicy(d, { standardColumns: true, courseColumn: true, assignmentScores: true });
+    const [first, second] = d.items;
+    if (!first || !second) throw new Error('fixture');
+    for (const [i, student] of d.students.entries()) {
+      await result(d, student.id, first.id, 1 + i);
+      await result(d, student.id, second.id, 2);
+      await evidence(student.id, first.id, 1 + i);
+    }
+    const run = async (studentIds: string[]) => {
+      const counter = queryCounter();
+      const counts = await database.db
+        .withPlugin(counter)
+        .transaction()
+        .execute((trx) =>
+          updateDesiredGrades(trx, { tenantId: d.tenantId, courseId: d.courseId, studentIds }, NOW),
+        );
+      return { ...counts, statements: counter.count };
+    };
+    const ids = d.students.map((s) => s.id);
+    // Policy, results, standards and columns; assignments and evidence; (new columns); grades.
+    expect(await run(ids)).to.deep.equal({ considered: 12, changed: 12, statements: 4 });
+    expect(await run(ids)).to.deep.equal({ considered: 12, changed: 0, statements: 3 });
+    expect(await run(ids.slice(0, 1))).to.deep.equal({ considered: 4, changed: 0, statements: 3 });
+    const rows = await desired(d);
+    expect(rows.filter((r) => r.kind === 'course').map((r) => r.lms_user_id)).to.have.members([
+      'sub-ada',
+      'sub-ben',
+      'sub-cy',
+    ]);
+    expect(rows.filter((r) => r.kind === 'assignment')).to.have.length(3);
+  });
+
+  it('when the caller passes the policy it already loaded, then that policy decides over the stored one', async () => {
+    await setPolicy(d, { standardColumns: true });
+    const [ada] = d.students;
+    const [first] = d.items;
+    if (!ada || !first) throw new Error('fixture');
+    await result(d, ada.id, first.id, 3);
+    const counter = queryCounter();
+    const off = resolvePolicy({ passback: { standardColumns: false } });
+    const counts = await database.db
+      .withPlugin(counter)
+      .transaction()
+      .execute((trx) =>
+        updateDesiredGrades(
+          trx,
+          { tenantId: d.tenantId, courseId: d.courseId, studentIds: [ada.id], policy: off },
+          NOW,
+        ),
+      );
+    expect(counts).to.deep.equal({ considered: 0, changed: 0 });
+    expect(counter.count).to.equal(1);
+    expect(await desired(d)).to.have.length(0);
+  });
+  it("when columns are asked for in another district's course, then nothing is created and the call fails with course_not_in_tenant", async () => {
+    const error = await database.db
+      .transaction()
+      .execute((trx) =>
+        upsertColumns(trx, {
+          tenantId: d.tenantId,
+          courseId: other.courseId,
+          columns: [{ kind: 'course', key: 'course', label: 'Course mastery', scoreMaximum: 100 }],
+          now: NOW,
+        }),
+      )
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(error).to.be.instanceOf(PassbackStorageError);
+    expect((error as PassbackStorageError).code).to.equal('course_not_in_tenant');
+    const columns = await database.db.selectFrom('gradebook_columns').select('id').execute();
+    expect(columns).to.have.length(0);
   });
 });
