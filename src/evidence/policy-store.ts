@@ -206,6 +206,14 @@ export async function loadStoredPolicies(
         : eb.or([eb('course_id', 'is', null), eb('course_id', '=', courseId)]),
     )
     .execute();
+  return storedPoliciesOf(rows);
+}
+
+/** Parses policy rows read elsewhere (course_id null: the district's). */
+export function storedPoliciesOf(rows: readonly { course_id: string | null; policy: unknown }[]): {
+  district: StoredPolicy | undefined;
+  course: StoredPolicy | undefined;
+} {
   let district: StoredPolicy | undefined;
   let course: StoredPolicy | undefined;
   for (const row of rows) {

@@ -7,7 +7,9 @@ import {
   rollUpStandard,
   type Evidence,
   type MasteryResult,
+  type ProficiencyLevel,
   type RollUpChild,
+  type RollUpResult,
 } from '../mastery/index.ts';
 import {
   createMasteryResultsRepository,
@@ -50,7 +52,6 @@ function toEvidence(row: EvidenceForCalculation): Evidence {
     gradedAt: row.gradedAt ?? undefined,
     recordedAt: row.recordedAt,
     excused: row.excused,
-    label: row.label ?? undefined,
   };
 }
 
@@ -72,16 +73,24 @@ export async function recomputeCells(
   if (studentIds.length === 0) return 0;
   const repo = createMasteryResultsRepository(db, now);
   const full = scope.itemIds === undefined;
-  const touched = full ? await repo.itemsFor(tenantId, courseId, studentIds) : scope.itemIds;
+  if (!full && scope.itemIds.length === 0) return 0;
+  // One round trip: standards to visit, evidence, overrides, siblings' stored results.
+  const input = await repo.loadForRecompute(
+    tenantId,
+    courseId,
+    studentIds,
+    scope.itemIds,
+    policy.calculation.orderBy,
+  );
+  const { touched, evidence, overrides } = input;
   if (touched.length === 0) {
     if (full) await repo.deleteFor(tenantId, courseId, studentIds);
     return 0;
   }
 
   // Ancestry: every touched standard and its ancestors, with depth for bottom-up processing.
-  const ancestry = await repo.ancestry(tenantId, touched);
   const parentOf = new Map<string, string | null>();
-  for (const row of ancestry) parentOf.set(row.itemId, row.parentId);
+  for (const row of input.items) parentOf.set(row.itemId, row.parentId);
   const depthOf = (itemId: string): number => {
     let depth = 0;
     let current = parentOf.get(itemId);
@@ -91,7 +100,6 @@ export async function recomputeCells(
     }
     return depth;
   };
-  const allItems = [...parentOf.keys()];
   const ancestors = new Set<string>();
   for (const itemId of touched) {
     let current = parentOf.get(itemId);
@@ -100,14 +108,8 @@ export async function recomputeCells(
       current = parentOf.get(current);
     }
   }
-
-  const [evidence, overrides] = await Promise.all([
-    repo.evidenceFor(tenantId, courseId, studentIds, full ? undefined : allItems),
-    repo.overridesFor(tenantId, courseId, studentIds, full ? undefined : allItems),
-  ]);
-  if (full) await repo.deleteFor(tenantId, courseId, studentIds);
-  // Children's stored results (siblings of what changed); empty after a full delete.
-  const stored = await repo.childResults(tenantId, courseId, studentIds, [...ancestors]);
+  // Children's stored results (siblings of what changed); none for a full recomputation.
+  const stored = input.children;
 
   const evidenceByCell = new Map<string, Evidence[]>();
   for (const row of evidence) {
@@ -190,7 +192,7 @@ export async function recomputeCells(
               : (result.override.computed.value ?? null),
           overridden: result.override !== undefined,
           evidenceCount: result.explanation.used.length,
-          explanation: { kind: 'calculated', result },
+          explanation: { kind: 'calculated', result: storedCalculated(result) },
         };
       } else {
         const rollChildren: RollUpChild[] = [...children].map(([childId, outcome]) => ({
@@ -225,8 +227,8 @@ export async function recomputeCells(
           evidenceCount: rolled.explanation.used.length,
           explanation:
             note === undefined
-              ? { kind: 'rollup', result: rolled }
-              : { kind: 'rollup', result: rolled, override: note },
+              ? { kind: 'rollup', result: storedRollup(rolled) }
+              : { kind: 'rollup', result: storedRollup(rolled), override: note },
         };
       }
       writes.push(write);
@@ -238,8 +240,93 @@ export async function recomputeCells(
       });
     }
   }
-  await repo.write(tenantId, courseId, writes);
+  await repo.write(tenantId, courseId, writes, {
+    replaceStudents: full ? studentIds : undefined,
+    storedHashes: input.storedHashes,
+  });
   return writes.length;
+}
+
+/**
+ * ISO text of a date, cached: a class's evidence shares a handful of dates, and turning the same
+ * date into text thousands of times is most of the cost of serialising explanations.
+ */
+const isoCache = new Map<number, string>();
+function isoOf(date: Date): string {
+  const time = date.getTime();
+  let iso = isoCache.get(time);
+  if (iso === undefined) {
+    if (isoCache.size >= 10_000) isoCache.clear();
+    iso = date.toISOString();
+    isoCache.set(time, iso);
+  }
+  return iso;
+}
+
+/** A level as stored in explanations: what the views read (the scale keeps the colour). */
+function storedLevel(level: ProficiencyLevel | undefined) {
+  return level === undefined
+    ? undefined
+    : { id: level.id, label: level.label, value: level.value, mastered: level.mastered };
+}
+
+/**
+ * The stored form of a calculated result (the contract in results.repository.ts): the full
+ * explanation less what is stored elsewhere or re-derived when shown (evidence labels, the
+ * duplicate `explanation.level`, level colours). Keys absent in the result stay absent.
+ */
+export function storedCalculated(result: MasteryResult) {
+  const x = result.explanation;
+  return {
+    status: result.status,
+    value: result.value,
+    level: storedLevel(result.level),
+    explanation: {
+      method: x.method,
+      orderBy: x.orderBy,
+      minEvidence: x.minEvidence,
+      rounding: x.rounding,
+      used: x.used.map((u) => ({
+        id: u.id,
+        score: u.score,
+        position: u.position,
+        orderedAt: isoOf(u.orderedAt),
+        orderedBy: u.orderedBy,
+        weight: u.weight,
+      })),
+      ignored: x.ignored.map((i) => ({ id: i.id, score: i.score, reason: i.reason })),
+      intermediates: x.intermediates,
+      rawValue: x.rawValue,
+      value: x.value,
+      steps: x.steps,
+      studentSummary: x.studentSummary,
+    },
+    override:
+      result.override === undefined
+        ? undefined
+        : {
+            value: result.override.value,
+            level: storedLevel(result.override.level),
+            reason: result.override.reason,
+            by: result.override.by,
+            at: result.override.at,
+            computed: {
+              status: result.override.computed.status,
+              value: result.override.computed.value,
+              level: storedLevel(result.override.computed.level),
+            },
+          },
+  };
+}
+
+/** The stored form of a roll-up (levels lean, as for calculated results). */
+export function storedRollup(result: RollUpResult) {
+  return {
+    status: result.status,
+    value: result.value,
+    level: storedLevel(result.level),
+    explanation: result.explanation,
+  };
 }
 
 /**

@@ -25,6 +25,7 @@ import {
   parseStoredPolicy,
   PolicyError,
   resolvePolicy,
+  storedPoliciesOf,
   type StoredPolicy,
 } from './policy-store.ts';
 import { recomputeCells } from './recompute.ts';
@@ -124,12 +125,37 @@ export function createMasteryServices(deps: AreaDeps) {
   }
 
   async function recordIn(tx: Db, input: RecordEvidenceInput): Promise<RecordEvidenceResult> {
-    const { tenantId, courseId } = input;
-    await requireCourse(tx, tenantId, courseId);
-    const context = createCourseContextRepository(tx);
-    const policy = await loadCoursePolicy(tx, tenantId, courseId);
-    const { scale } = policy;
+    const result = await writeEvidence(tx, input);
+    if (result.changedStudents.length > 0) {
+      await updateDesiredGrades(
+        tx,
+        {
+          tenantId: input.tenantId,
+          courseId: input.courseId,
+          studentIds: result.changedStudents,
+          policy: result.policy,
+        },
+        now(),
+      );
+    }
+    return {
+      saved: result.saved,
+      unchanged: result.unchanged,
+      changedStudents: result.changedStudents,
+    };
+  }
 
+  /**
+   * `recordIn` less the desired grades: validate, write, recompute (the benchmark times this
+   * area's share with it). Round trips: one read of everything to check (course, policy,
+   * learners, assignments, standards, the cells, locked), one statement per changed cell, one
+   * read and one write for the recomputation.
+   */
+  async function writeEvidence(
+    tx: Db,
+    input: RecordEvidenceInput,
+  ): Promise<RecordEvidenceResult & { policy: CoursePolicy }> {
+    const { tenantId, courseId } = input;
     const studentIds = [...new Set(input.entries.map((entry) => entry.studentId))];
     const assignmentIds = [
       ...new Set(
@@ -141,13 +167,20 @@ export function createMasteryServices(deps: AreaDeps) {
     const freeItemIds = [
       ...new Set(input.entries.filter((e) => e.assignmentId === undefined).map((e) => e.itemId)),
     ];
-    const [learners, assignments, freeItems] = await Promise.all([
-      context.learners(tenantId, courseId, studentIds),
-      context.assignments(tenantId, courseId, assignmentIds),
-      context.existingItems(tenantId, freeItemIds),
-    ]);
-    const learnerIds = new Set(learners.map((l) => l.userId));
-    const assignmentById = new Map(assignments.map((a) => [a.id, a]));
+    const context = await createCourseContextRepository(tx).writeContext(tenantId, courseId, {
+      studentIds,
+      assignmentIds,
+      freeItemIds,
+    });
+    if (!context.courseExists) {
+      throw new EvidenceError('course_not_found', 'This course is not part of this district.');
+    }
+    const stored = storedPoliciesOf(context.policies);
+    const policy = resolvePolicy(stored.district ?? {}, stored.course ?? {});
+    const { scale } = policy;
+    const learnerIds = context.learnerIds;
+    const freeItems = context.existingItems;
+    const assignmentById = new Map(context.assignments.map((a) => [a.id, a]));
 
     const problems: EntryProblem[] = [];
     const prepared: {
@@ -240,9 +273,8 @@ export function createMasteryServices(deps: AreaDeps) {
 
     const evidence = createEvidenceRepository(tx, now);
     const existing = new Map<string, EvidenceRow>();
-    for (const assignmentId of assignmentIds) {
-      const rows = await evidence.findAssignmentCells(tenantId, assignmentId, studentIds);
-      for (const row of rows) existing.set(`${assignmentId}|${row.student_id}|${row.item_id}`, row);
+    for (const row of context.cells) {
+      existing.set(`${row.assignment_id ?? ''}|${row.student_id}|${row.item_id}`, row);
     }
 
     let saved = 0;
@@ -313,16 +345,14 @@ export function createMasteryServices(deps: AreaDeps) {
     }
 
     if (changedStudents.size > 0) {
-      const students = [...changedStudents];
       await recomputeCells(
         tx,
         policy,
-        { tenantId, courseId, studentIds: students, itemIds: [...changedItems] },
+        { tenantId, courseId, studentIds: [...changedStudents], itemIds: [...changedItems] },
         now,
       );
-      await updateDesiredGrades(tx, { tenantId, courseId, studentIds: students }, now());
     }
-    return { saved, unchanged, changedStudents: [...changedStudents] };
+    return { saved, unchanged, changedStudents: [...changedStudents], policy };
   }
 
   async function changeOverride(input: {
@@ -395,7 +425,7 @@ export function createMasteryServices(deps: AreaDeps) {
         { tenantId, courseId, studentIds: [studentId], itemIds: [itemId] },
         now,
       );
-      await updateDesiredGrades(tx, { tenantId, courseId, studentIds: [studentId] }, now());
+      await updateDesiredGrades(tx, { tenantId, courseId, studentIds: [studentId], policy }, now());
     });
   }
 
@@ -427,7 +457,7 @@ export function createMasteryServices(deps: AreaDeps) {
             );
             await updateDesiredGrades(
               tx,
-              { tenantId: job.tenantId, courseId, studentIds: batch },
+              { tenantId: job.tenantId, courseId, studentIds: batch, policy },
               now(),
             );
             await createPolicyRepository(tx, now).addProgress(job.tenantId, job.id, batch.length);
@@ -527,6 +557,11 @@ export function createMasteryServices(deps: AreaDeps) {
     recordEvidence,
     /** The same as `recordEvidence`, inside a caller's transaction (imports, tests). */
     recordEvidenceIn: recordIn,
+    /**
+     * `recordEvidenceIn` WITHOUT the desired-grade update: for benchmarks that time this area's
+     * share of a write apart from grade passback. The app always uses `recordEvidence(In)`.
+     */
+    writeEvidenceWithoutGradesIn: writeEvidence,
     loadCoursePolicy: (tenantId: string, courseId: string | null): Promise<CoursePolicy> =>
       loadCoursePolicy(db, tenantId, courseId),
     /** The stored district and course policy parts (for the policy pages). */

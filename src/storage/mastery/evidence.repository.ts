@@ -137,7 +137,10 @@ export function createEvidenceRepository(db: Db, now: () => Date) {
         .executeTakeFirst();
     },
 
-    /** Keeps `prior` in the history, then writes `next` with the version bumped. */
+    /**
+     * Keeps `prior` in the history and writes `next` with the version bumped, in ONE statement
+     * (the history insert rides in a data-modifying WITH).
+     */
     async update(
       prior: EvidenceRow,
       next: EvidenceFields,
@@ -145,18 +148,20 @@ export function createEvidenceRepository(db: Db, now: () => Date) {
       actor: string,
     ): Promise<EvidenceRow> {
       const at = now();
-      await db
-        .insertInto('evidence_history')
-        .values({
-          tenant_id: prior.tenant_id,
-          evidence_id: prior.id,
-          version: prior.version,
-          snapshot: JSON.stringify(snapshotOf(prior)),
-          changed_by: actor,
-          changed_at: at,
-        })
-        .execute();
       return db
+        .with('kept', (qb) =>
+          qb
+            .insertInto('evidence_history')
+            .values({
+              tenant_id: prior.tenant_id,
+              evidence_id: prior.id,
+              version: prior.version,
+              snapshot: JSON.stringify(snapshotOf(prior)),
+              changed_by: actor,
+              changed_at: at,
+            })
+            .returning('id'),
+        )
         .updateTable('evidence')
         .set({
           score: next.score,
@@ -176,7 +181,7 @@ export function createEvidenceRepository(db: Db, now: () => Date) {
         .where('tenant_id', '=', prior.tenant_id)
         .where('id', '=', prior.id)
         .where('version', '=', prior.version)
-        .returningAll()
+        .returningAll('evidence')
         .executeTakeFirstOrThrow();
     },
 
