@@ -40,6 +40,8 @@ export interface ServiceOptions {
   readonly now?: () => Date;
   /** Outbound HTTP to LMSs; tests pass the real fetch too, pointed at the emulator. */
   readonly fetch?: FetchFunction;
+  /** Background work (recompute jobs) logs what went wrong here. */
+  readonly logger?: Logger;
 }
 
 /**
@@ -76,6 +78,7 @@ export function createAppServices(options: ServiceOptions) {
     tokenClient,
     keyEncryptionSecret: options.keyEncryptionSecret,
     fetch: options.fetch ?? fetch,
+    logger: options.logger,
   };
   return {
     db,

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { Logger } from './logger.ts';
 import type { FetchFunction, LmsHttpClient } from './lti/http.ts';
 import type { TokenClient } from './lti/token-client.ts';
 import type { Database } from './storage/schema.ts';
@@ -12,4 +13,6 @@ export interface AreaDeps {
   /** Encrypts secrets at rest (e.g. Google refresh tokens), like the tool's private keys. */
   readonly keyEncryptionSecret: string;
   readonly fetch: FetchFunction;
+  /** For background work that has nobody to show an error to (recompute jobs). */
+  readonly logger: Logger | undefined;
 }

@@ -44,6 +44,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const services = createAppServices({
     db: database.db,
     keyEncryptionSecret: resolveKeyEncryptionSecret(config, logger),
+    logger,
   });
   const frameOrigins = createFrameOriginCache(services, logger);
   const app = createApp(config, {

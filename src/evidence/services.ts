@@ -466,8 +466,16 @@ export function createMasteryServices(deps: AreaDeps) {
       }
       await policies.finishJob(job.tenantId, job.id, null);
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      await policies.finishJob(job.tenantId, job.id, message.slice(0, 2000));
+      // The detail (database or internal text) goes to the operators' log; people read what to do.
+      deps.logger?.error(
+        { err: error, tenantId: job.tenantId, courseId: job.courseId, jobId: job.id },
+        'mastery recompute failed',
+      );
+      await policies.finishJob(
+        job.tenantId,
+        job.id,
+        `The recalculation stopped because of an unexpected error (reference ${job.id}). The stored evidence is unchanged. Save the policy again to retry; if it fails again, tell your district administrator the reference.`,
+      );
     }
   }
 

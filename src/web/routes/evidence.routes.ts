@@ -539,7 +539,8 @@ export function evidencePages(router: Router, deps: CoursePageDeps): void {
     const v = viewer(req);
     const course = await courseOf(services, v);
     const job = await mastery.job(v.tenantId, param(req, 'jobId'));
-    if (job === undefined || (job.courseId !== null && job.courseId !== course.id)) {
+    // A district-wide recalculation is the district admin's to watch, not a course's.
+    if (job === undefined || job.courseId !== course.id) {
       throw notFound('There is no such recalculation for this course.');
     }
     const running = job.status === 'queued' || job.status === 'running';
