@@ -171,4 +171,28 @@ describe('the evidence entry grid in a browser', function () {
     await page.waitForSelector('h1:has-text("Mastery policy")');
     await expectNoSeriousAxeViolations(page);
   });
+  it('when the teacher enters a level in the grid, then the class heatmap shows it', async () => {
+    const target = studentIds[2] ?? '';
+    const row = page.locator(`tr:has(a[href$="/course/students/${target}"])`);
+    await page.goto(`${base}/course/mastery`);
+    const before = await row.innerText();
+    await page.goto(`${base}/course/evidence/${assignmentId}`);
+    await page.focus(`#c_${target}_${leaves[1]}`);
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('1');
+    await page.keyboard.press('Tab');
+    await page.waitForFunction(
+      () => document.querySelector('[data-save-status]')?.textContent === 'Saved',
+      undefined,
+      { timeout: 15_000 },
+    );
+    await page.goto(`${base}/course/mastery`);
+    const after = await row.innerText();
+    expect(after).not.to.equal(before);
+    expect(await row.locator('.cell-value').allInnerTexts()).to.satisfy((values: string[]) =>
+      values.some((v) => /^1(\.0+)?$/.test(v.trim())),
+    );
+    expect(await result(target, leaves[1])).to.include({ value: 1 });
+    await expectNoSeriousAxeViolations(page);
+  });
 });
