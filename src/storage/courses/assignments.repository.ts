@@ -119,6 +119,24 @@ function toAlignment(row: AlignmentRow): Alignment {
 }
 
 export function createCourseAssignmentRepository(db: Kysely<Database>, now: () => Date) {
+  /** The course's assignment whose `column` equals `value` (oldest first when several could). */
+  async function findInCourseBy(
+    tenantId: string,
+    courseId: string,
+    column: 'line_item_url' | 'resource_link_id' | 'copied_from',
+    value: string,
+  ): Promise<Assignment | undefined> {
+    const row = await db
+      .selectFrom('course_assignments')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('course_id', '=', courseId)
+      .where(column, '=', value)
+      .orderBy('created_at')
+      .executeTakeFirst();
+    return row === undefined ? undefined : toAssignment(row);
+  }
+
   return {
     async list(
       tenantId: string,
@@ -168,14 +186,7 @@ export function createCourseAssignmentRepository(db: Kysely<Database>, now: () =
       courseId: string,
       lineItemUrl: string,
     ): Promise<Assignment | undefined> {
-      const row = await db
-        .selectFrom('course_assignments')
-        .selectAll()
-        .where('tenant_id', '=', tenantId)
-        .where('course_id', '=', courseId)
-        .where('line_item_url', '=', lineItemUrl)
-        .executeTakeFirst();
-      return row === undefined ? undefined : toAssignment(row);
+      return findInCourseBy(tenantId, courseId, 'line_item_url', lineItemUrl);
     },
 
     async findByResourceLinkId(
@@ -183,14 +194,7 @@ export function createCourseAssignmentRepository(db: Kysely<Database>, now: () =
       courseId: string,
       resourceLinkId: string,
     ): Promise<Assignment | undefined> {
-      const row = await db
-        .selectFrom('course_assignments')
-        .selectAll()
-        .where('tenant_id', '=', tenantId)
-        .where('course_id', '=', courseId)
-        .where('resource_link_id', '=', resourceLinkId)
-        .executeTakeFirst();
-      return row === undefined ? undefined : toAssignment(row);
+      return findInCourseBy(tenantId, courseId, 'resource_link_id', resourceLinkId);
     },
 
     /** The assignment of this course already recognised as a copy of `copiedFrom`, if any. */
@@ -199,15 +203,7 @@ export function createCourseAssignmentRepository(db: Kysely<Database>, now: () =
       courseId: string,
       copiedFrom: string,
     ): Promise<Assignment | undefined> {
-      const row = await db
-        .selectFrom('course_assignments')
-        .selectAll()
-        .where('tenant_id', '=', tenantId)
-        .where('course_id', '=', courseId)
-        .where('copied_from', '=', copiedFrom)
-        .orderBy('created_at')
-        .executeTakeFirst();
-      return row === undefined ? undefined : toAssignment(row);
+      return findInCourseBy(tenantId, courseId, 'copied_from', copiedFrom);
     },
 
     /**
