@@ -2,9 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { runCli, type CliIo } from '../../../src/cli.ts';
-
-const SECRET = 'cli-test-secret-that-is-long-enough-0123456789';
+import type { CliIo } from '../../../src/cli.ts';
+import { runCliIn } from '../../support/cli.ts';
 
 describe('command line: LTI administration', function () {
   this.timeout(120_000);
@@ -14,17 +13,7 @@ describe('command line: LTI administration', function () {
     dataDir = path.join(mkdtempSync(path.join(tmpdir(), 'mp-cli-lti-')), 'pglite');
   });
 
-  async function run(argv: string[], extra: Partial<CliIo> = {}) {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await runCli(argv, {
-      env: { NODE_ENV: 'test', DATA_DIR: dataDir, KEY_ENCRYPTION_SECRET: SECRET },
-      stdout: (line) => out.push(line),
-      stderr: (line) => err.push(line),
-      ...extra,
-    });
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  }
+  const run = (argv: string[], extra: Partial<CliIo> = {}) => runCliIn(() => dataDir, argv, extra);
 
   const idIn = (text: string): string => {
     const match = /id ([0-9a-f-]{36})/.exec(text);

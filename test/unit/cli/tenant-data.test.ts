@@ -2,9 +2,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { runCli, type CliIo } from '../../../src/cli.ts';
-
-const SECRET = 'cli-test-secret-that-is-long-enough-0123456789';
+import type { CliIo } from '../../../src/cli.ts';
+import { runCliIn } from '../../support/cli.ts';
 
 describe('command line: a tenant’s data (export, delete, delete one person)', function () {
   this.timeout(120_000);
@@ -16,17 +15,7 @@ describe('command line: a tenant’s data (export, delete, delete one person)', 
     dataDir = path.join(dir, 'pglite');
   });
 
-  async function run(argv: string[], extra: Partial<CliIo> = {}) {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await runCli(argv, {
-      env: { NODE_ENV: 'test', DATA_DIR: dataDir, KEY_ENCRYPTION_SECRET: SECRET },
-      stdout: (line) => out.push(line),
-      stderr: (line) => err.push(line),
-      ...extra,
-    });
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  }
+  const run = (argv: string[], extra: Partial<CliIo> = {}) => runCliIn(() => dataDir, argv, extra);
 
   it('when a tenant is exported, then its rows are JSON lines in the file, and an existing file is never overwritten', async () => {
     expect((await run(['tenant', 'add', '--slug', 'bristol', '--name', 'Bristol'])).code).to.equal(
