@@ -211,11 +211,6 @@ for (let i = 0; i < SECTION_RUNS + 1; i += 1) {
   sectionChanged.push(performance.now() - start);
 }
 sectionChanged.sort((a, b) => a - b);
-const explanationBytes = await db
-  .selectFrom('mastery_results')
-  .select(sql<string>`sum(length(explanation::text))`.as('bytes'))
-  .where('course_id', '=', f.courseId)
-  .executeTakeFirstOrThrow();
 const results = await db
   .selectFrom('mastery_results')
   .select(sql<number>`count(*)`.as('n'))
@@ -303,7 +298,7 @@ console.log(
   `section (${STUDENTS} students × ${STANDARDS} standards × ${EVIDENCE} evidence = ${STUDENTS * STANDARDS * EVIDENCE} rows, ${String(results.n)} results): median ${ms(percentile(sectionTimes, 50))}, p95 ${ms(percentile(sectionTimes, 95))} (target <= 50 ms)`,
 );
 console.log(
-  `  of which: recompute alone (read evidence, calculate, write results with explanations: ${Math.round(Number(explanationBytes.bytes) / 1024)} KiB JSON) median ${ms(percentile(sectionOwn, 50))}, p95 ${ms(percentile(sectionOwn, 95))}`,
+  `  of which: recompute alone (read evidence, calculate, write results) median ${ms(percentile(sectionOwn, 50))}, p95 ${ms(percentile(sectionOwn, 95))}`,
 );
 console.log(
   `  this area's share when every result changes (policy method switched between runs): median ${ms(percentile(sectionChanged, 50))}, p95 ${ms(percentile(sectionChanged, 95))}`,

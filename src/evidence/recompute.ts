@@ -1,23 +1,12 @@
 import type { Kysely, Transaction } from 'kysely';
-import {
-  applyOverride,
-  calculateMastery,
-  findLevel,
-  levelForValue,
-  rollUpStandard,
-  type Evidence,
-  type MasteryResult,
-  type ProficiencyLevel,
-  type RollUpChild,
-  type RollUpResult,
-} from '../mastery/index.ts';
+import type { Evidence } from '../mastery/index.ts';
 import {
   createMasteryResultsRepository,
-  type EvidenceForCalculation,
   type OverrideRow,
   type ResultWrite,
 } from '../storage/mastery/results.repository.ts';
 import type { Database } from '../storage/schema.ts';
+import { cellNumbers, computeCell, outcomeOf, type CellOutcome } from './cell.ts';
 import type { CoursePolicy } from './course-policy.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -33,27 +22,7 @@ export interface RecomputeScope {
   readonly itemIds?: readonly string[] | undefined;
 }
 
-/** A child's stored or fresh outcome, as roll-ups need it. */
-interface CellOutcome {
-  readonly status: MasteryResult['status'];
-  readonly value: number | undefined;
-  readonly levelId: string | undefined;
-  readonly overridden: boolean;
-}
-
 const key = (studentId: string, itemId: string): string => `${studentId}|${itemId}`;
-
-function toEvidence(row: EvidenceForCalculation): Evidence {
-  return {
-    id: row.id,
-    score: row.score,
-    assessedAt: row.assessedAt ?? undefined,
-    dueAt: row.dueAt ?? undefined,
-    gradedAt: row.gradedAt ?? undefined,
-    recordedAt: row.recordedAt,
-    excused: row.excused,
-  };
-}
 
 /**
  * Recomputes the mastery results of some cells inside the caller's transaction, then the roll-ups
@@ -112,12 +81,7 @@ export async function recomputeCells(
   const stored = input.children;
 
   const evidenceByCell = new Map<string, Evidence[]>();
-  for (const row of evidence) {
-    const k = key(row.studentId, row.itemId);
-    const list = evidenceByCell.get(k);
-    if (list === undefined) evidenceByCell.set(k, [toEvidence(row)]);
-    else list.push(toEvidence(row));
-  }
+  for (const cell of evidence) evidenceByCell.set(key(cell.studentId, cell.itemId), cell.evidence);
   const overrideByCell = new Map<string, OverrideRow>();
   for (const row of overrides) overrideByCell.set(key(row.studentId, row.itemId), row);
 
@@ -148,7 +112,6 @@ export async function recomputeCells(
     });
   }
 
-  const { calculation, scale, rollup } = policy;
   const touchedSet = new Set(touched);
   const order = [...new Set([...touched, ...ancestors])].sort((a, b) => depthOf(b) - depthOf(a));
   const writes: ResultWrite[] = [];
@@ -159,223 +122,19 @@ export async function recomputeCells(
       const own = evidenceByCell.get(k);
       const override = overrideByCell.get(k);
       const children = childrenOf.get(itemId)?.get(studentId);
-      let write: ResultWrite;
-      if (own !== undefined || children === undefined || children.size === 0) {
-        // Full recomputes only visit cells that have something; incremental ones rewrite every
-        // touched cell (a withdrawn last evidence leaves a noEvidence row) but skip untouched
-        // ancestors that have nothing to roll up.
-        if (own === undefined && override === undefined && !isTouched) continue;
-        if (own === undefined && override === undefined && full) continue;
-        let result = calculateMastery(own ?? [], calculation, scale);
-        if (override !== undefined) {
-          result = applyOverride(
-            result,
-            {
-              value: override.value,
-              reason: override.reason,
-              by: override.setBy,
-              at: override.setAt,
-            },
-            scale,
-          );
-        }
-        write = {
-          studentId,
-          itemId,
-          status: result.status,
-          value: result.value ?? null,
-          levelId: result.level?.id ?? null,
-          mastered: result.level?.mastered ?? false,
-          computedValue:
-            result.override === undefined
-              ? (result.value ?? null)
-              : (result.override.computed.value ?? null),
-          overridden: result.override !== undefined,
-          evidenceCount: result.explanation.used.length,
-          explanation: { kind: 'calculated', result: storedCalculated(result) },
-        };
-      } else {
-        const rollChildren: RollUpChild[] = [...children].map(([childId, outcome]) => ({
-          standardId: childId,
-          result: asRollUpInput(outcome, scale),
-        }));
-        rollChildren.sort((a, b) => (a.standardId < b.standardId ? -1 : 1));
-        const rolled = rollUpStandard(rollChildren, rollup, scale, calculation.rounding);
-        let value = rolled.value ?? null;
-        let level = rolled.level;
-        let note;
-        if (override !== undefined) {
-          value = override.value;
-          level = levelForValue(override.value, scale);
-          note = {
-            value: override.value,
-            levelId: level.id,
-            reason: override.reason,
-            by: override.setBy,
-            at: override.setAt.toISOString(),
-          };
-        }
-        write = {
-          studentId,
-          itemId,
-          status: override !== undefined ? 'mastery' : rolled.status,
-          value,
-          levelId: level?.id ?? null,
-          mastered: level?.mastered ?? false,
-          computedValue: rolled.value ?? null,
-          overridden: override !== undefined,
-          evidenceCount: rolled.explanation.used.length,
-          explanation:
-            note === undefined
-              ? { kind: 'rollup', result: storedRollup(rolled) }
-              : { kind: 'rollup', result: storedRollup(rolled), override: note },
-        };
+      if (own === undefined && override === undefined && (children?.size ?? 0) === 0) {
+        // Nothing to calculate or roll up. Incremental recomputes still rewrite a touched cell
+        // (a withdrawn last evidence leaves a noEvidence row); full ones and untouched
+        // ancestors skip it.
+        if (!isTouched || full) continue;
       }
-      writes.push(write);
-      setChild(studentId, itemId, {
-        status: write.status,
-        value: write.value ?? undefined,
-        levelId: write.levelId ?? undefined,
-        overridden: write.overridden,
-      });
+      const numbers = cellNumbers(computeCell({ own, override, children }, policy), policy);
+      writes.push({ studentId, itemId, ...numbers });
+      setChild(studentId, itemId, outcomeOf(numbers));
     }
   }
   await repo.write(tenantId, courseId, writes, {
     replaceStudents: full ? studentIds : undefined,
-    storedHashes: input.storedHashes,
   });
   return writes.length;
 }
-
-/**
- * ISO text of a date, cached: a class's evidence shares a handful of dates, and turning the same
- * date into text thousands of times is most of the cost of serialising explanations.
- */
-const isoCache = new Map<number, string>();
-function isoOf(date: Date): string {
-  const time = date.getTime();
-  let iso = isoCache.get(time);
-  if (iso === undefined) {
-    if (isoCache.size >= 10_000) isoCache.clear();
-    iso = date.toISOString();
-    isoCache.set(time, iso);
-  }
-  return iso;
-}
-
-/** A level as stored in explanations: what the views read (the scale keeps the colour). */
-function storedLevel(level: ProficiencyLevel | undefined) {
-  return level === undefined
-    ? undefined
-    : { id: level.id, label: level.label, value: level.value, mastered: level.mastered };
-}
-
-/**
- * The stored form of a calculated result (the contract in results.repository.ts): the full
- * explanation less what is stored elsewhere or re-derived when shown (evidence labels, the
- * duplicate `explanation.level`, level colours). Keys absent in the result stay absent.
- */
-export function storedCalculated(result: MasteryResult) {
-  const x = result.explanation;
-  return {
-    status: result.status,
-    value: result.value,
-    level: storedLevel(result.level),
-    explanation: {
-      method: x.method,
-      orderBy: x.orderBy,
-      minEvidence: x.minEvidence,
-      rounding: x.rounding,
-      used: x.used.map((u) => ({
-        id: u.id,
-        score: u.score,
-        position: u.position,
-        orderedAt: isoOf(u.orderedAt),
-        orderedBy: u.orderedBy,
-        weight: u.weight,
-      })),
-      ignored: x.ignored.map((i) => ({ id: i.id, score: i.score, reason: i.reason })),
-      intermediates: x.intermediates,
-      rawValue: x.rawValue,
-      value: x.value,
-      steps: x.steps,
-      studentSummary: x.studentSummary,
-    },
-    override:
-      result.override === undefined
-        ? undefined
-        : {
-            value: result.override.value,
-            level: storedLevel(result.override.level),
-            reason: result.override.reason,
-            by: result.override.by,
-            at: result.override.at,
-            computed: {
-              status: result.override.computed.status,
-              value: result.override.computed.value,
-              level: storedLevel(result.override.computed.level),
-            },
-          },
-  };
-}
-
-/** The stored form of a roll-up (levels lean, as for calculated results). */
-export function storedRollup(result: RollUpResult) {
-  return {
-    status: result.status,
-    value: result.value,
-    level: storedLevel(result.level),
-    explanation: result.explanation,
-  };
-}
-
-/**
- * A child's stored outcome in the shape `rollUpStandard` reads (status, value, level, whether
- * overridden); the child's own explanation stays in its row and is not needed here.
- */
-function asRollUpInput(
-  outcome: CellOutcome,
-  scale: CoursePolicy['scale'],
-): MasteryResult | undefined {
-  if (outcome.status !== 'mastery' || outcome.value === undefined) {
-    return { status: outcome.status, explanation: EMPTY_EXPLANATION };
-  }
-  let level;
-  try {
-    level =
-      outcome.levelId === undefined
-        ? levelForValue(outcome.value, scale)
-        : findLevel(outcome.levelId, scale);
-  } catch {
-    // A level id from an older scale: place the value on the current one.
-    level = levelForValue(outcome.value, scale);
-  }
-  return {
-    status: 'mastery',
-    value: outcome.value,
-    level,
-    explanation: EMPTY_EXPLANATION,
-    override: outcome.overridden
-      ? {
-          value: outcome.value,
-          level,
-          reason: '',
-          by: '',
-          at: new Date(0),
-          computed: { status: outcome.status },
-        }
-      : undefined,
-  };
-}
-
-const EMPTY_EXPLANATION: MasteryResult['explanation'] = Object.freeze({
-  method: { kind: 'mostRecent' as const },
-  orderBy: 'recorded' as const,
-  minEvidence: 0,
-  rounding: { mode: 'none' as const },
-  used: [],
-  ignored: [],
-  intermediates: {},
-  steps: [],
-  studentSummary: '',
-});

@@ -1,3 +1,4 @@
+import { cellExplanation, cellNumbers, computeCell, type CellOutcome } from '../evidence/cell.ts';
 import type { CoursePolicy } from '../evidence/course-policy.ts';
 import type { Evidence } from '../mastery/types.ts';
 import type {
@@ -6,7 +7,7 @@ import type {
   CourseStandard,
   EvidenceEntry,
   EvidencedCell,
-  ResultWithExplanation,
+  StudentResult,
 } from '../storage/mastery/views.repository.ts';
 import { explanationView, isoDay, type ExplanationView } from './explanation.ts';
 import { standardLabel } from './heatmap.ts';
@@ -82,7 +83,7 @@ export interface StudentProgressInput {
   readonly policy: CoursePolicy;
   readonly standards: readonly CourseStandard[];
   readonly ancestors: readonly AncestorStandard[];
-  readonly results: readonly ResultWithExplanation[];
+  readonly results: readonly StudentResult[];
   readonly evidence: readonly EvidenceEntry[];
   readonly aligned: readonly AlignedAssignment[];
   readonly evidenced: readonly EvidencedCell[];
@@ -109,8 +110,60 @@ export function toCalculationEvidence(entry: EvidenceEntry): Evidence {
   };
 }
 
+/**
+ * The working behind each of a student's stored results, worked out again from the inputs the
+ * recomputation used (evidence, override, the children's results, the policy) by the same pure
+ * code (`src/evidence/cell.ts`). A result whose inputs no longer give its stored numbers (a
+ * recomputation after a policy change is still running) has no working yet rather than one that
+ * contradicts the number shown.
+ */
+export function workingOf(
+  policy: CoursePolicy,
+  results: readonly StudentResult[],
+  evidence: readonly EvidenceEntry[],
+): Map<string, unknown> {
+  const ownOf = new Map<string, Evidence[]>();
+  for (const entry of evidence) {
+    const list = ownOf.get(entry.itemId);
+    if (list === undefined) ownOf.set(entry.itemId, [toCalculationEvidence(entry)]);
+    else list.push(toCalculationEvidence(entry));
+  }
+  const childrenOf = new Map<string, Map<string, CellOutcome>>();
+  for (const r of results) {
+    if (r.parentId === undefined) continue;
+    let children = childrenOf.get(r.parentId);
+    if (children === undefined) {
+      children = new Map<string, CellOutcome>();
+      childrenOf.set(r.parentId, children);
+    }
+    children.set(r.itemId, {
+      status: r.status,
+      value: r.value,
+      levelId: r.levelId,
+      overridden: r.overridden,
+    });
+  }
+  const working = new Map<string, unknown>();
+  for (const r of results) {
+    const cell = computeCell(
+      { own: ownOf.get(r.itemId), override: r.override, children: childrenOf.get(r.itemId) },
+      policy,
+    );
+    const numbers = cellNumbers(cell, policy);
+    const agrees =
+      numbers.status === r.status &&
+      (numbers.value ?? undefined) === r.value &&
+      (numbers.levelId ?? undefined) === r.levelId &&
+      (numbers.computedValue ?? undefined) === r.computedValue &&
+      numbers.overridden === r.overridden;
+    if (agrees) working.set(r.itemId, cellExplanation(cell, policy));
+  }
+  return working;
+}
+
 export function buildStudentProgress(input: StudentProgressInput): StudentProgressView {
   const { policy } = input;
+  const working = workingOf(policy, input.results, input.evidence);
   const scale = policy.scale;
   const abbreviations = levelAbbreviations(scale);
   const resultByItem = new Map(input.results.map((r) => [r.itemId, r]));
@@ -185,10 +238,7 @@ export function buildStudentProgress(input: StudentProgressInput): StudentProgre
         comment: e.comment ?? '',
         source: SOURCES[e.source],
       })),
-      explanation:
-        result === undefined
-          ? explanationView(undefined, names)
-          : explanationView(result.explanation, names),
+      explanation: explanationView(working.get(standard.id), names),
       todo,
       nextStep:
         cell.mastered && step.kind !== 'top' && step.kind !== 'overridden'
@@ -205,7 +255,7 @@ export function buildStudentProgress(input: StudentProgressInput): StudentProgre
       code: standardLabel(ancestor),
       statement: ancestor.statement,
       cell: cellView(scale, abbreviations, result),
-      explanation: explanationView(result?.explanation, names),
+      explanation: explanationView(working.get(ancestor.id), names),
     }));
 
   return {

@@ -137,7 +137,6 @@ for (const flavour of ['canvas', 'schoology'] as const satisfies readonly Flavou
             computed_value: score,
             overridden: false,
             evidence_count: 1,
-            explanation: JSON.stringify({ kind: 'calculated', result: { status: 'mastery' } }),
             computed_at: now,
           })
           .execute();

@@ -1,6 +1,5 @@
-import { hash } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { OrderBy } from '../../mastery/types.ts';
+import type { Evidence, OrderBy } from '../../mastery/types.ts';
 import type { Database } from '../schema.ts';
 import type { StoredMasteryStatus } from './schema.ts';
 
@@ -9,61 +8,26 @@ import type { StoredMasteryStatus } from './schema.ts';
  * ancestry, children's results) and what it writes (`mastery_results`), plus overrides.
  * Every query filters by `tenant_id`.
  *
- * `mastery_results.explanation` holds one of (dates as ISO strings):
- *
- * ```
- * { "kind": "calculated", "result": MasteryResult }
- *     a standard with its own evidence (or with no children that have results): the output of
- *     calculateMastery, with applyOverride applied when a teacher overrode it (result.override
- *     then holds the override and the computed value/level). Stored lean (recompute.ts,
- *     `storedCalculated`): levels as { id, label, value, mastered } (no colour: the scale has
- *     it), evidence in `used`/`ignored` WITHOUT `label` (the views name it by id from the
- *     evidence list: the assignment's current title), and no `explanation.level` (the same as
- *     `result.level`). Everything else (method, parameters, ordering, intermediates, raw and
- *     rounded value, steps, student summary) is kept as calculated.
- * { "kind": "rollup", "result": RollUpResult, "override"?: StoredOverrideNote }
- *     a parent standard (domain/cluster) WITHOUT its own evidence, rolled up from its children's
- *     results in the same course; `override` is present when a teacher overrode the roll-up
- *     (the row's value/level_id are then the override's, computed_value the roll-up's). Levels
- *     are stored lean as above.
- * ```
- *
- * Either also carries `"h"`: a fingerprint of the whole row as written (scalars and explanation),
- * which a full recomputation compares to skip rows that did not change. Readers ignore it.
- *
- * `value`/`level_id`/`mastered` are what counts (the override when there is one);
- * `computed_value` is always what the calculation said; `evidence_count` is the number of
- * evidence records the method used (children used, for a roll-up).
+ * `mastery_results` holds each cell's numbers only: `value`/`level_id`/`mastered` are what counts
+ * (the override when there is one); `computed_value` is always what the calculation said;
+ * `evidence_count` is the number of evidence records the method used (children used, for a
+ * roll-up). The working behind a number is not stored: it is worked out again from the same
+ * inputs when a page shows it (`src/evidence/cell.ts`, ADR 0004).
  */
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-export interface StoredOverrideNote {
-  readonly value: number;
-  readonly levelId: string;
-  readonly reason: string;
-  readonly by: string;
-  readonly at: string;
-}
-
-export type StoredExplanation =
-  | { readonly kind: 'calculated'; readonly result: unknown }
-  | { readonly kind: 'rollup'; readonly result: unknown; readonly override?: StoredOverrideNote };
-
 /**
- * One piece of evidence as the calculation reads it. Only the date the policy orders by is read
- * (`loadForRecompute`'s `orderBy`); the other two of assessed/due/graded are null.
+ * One cell's current evidence as the calculation reads it, in the calculation's order (oldest
+ * first by the policy's ordering date, then date recorded, then id). Only what the methods read
+ * is loaded: score and excused. Ids and dates are not: each evidence carries its place as a
+ * fixed-width id that sorts the same way, and one shared date, so the calculation keeps the
+ * order it arrived in.
  */
-export interface EvidenceForCalculation {
-  readonly id: string;
+export interface EvidenceCell {
   readonly studentId: string;
   readonly itemId: string;
-  readonly score: number | null;
-  readonly assessedAt: Date | null;
-  readonly dueAt: Date | null;
-  readonly gradedAt: Date | null;
-  readonly recordedAt: Date;
-  readonly excused: boolean;
+  readonly evidence: Evidence[];
 }
 
 export interface OverrideRow {
@@ -100,7 +64,6 @@ export interface ResultWrite {
   readonly computedValue: number | null;
   readonly overridden: boolean;
   readonly evidenceCount: number;
-  readonly explanation: StoredExplanation;
 }
 
 /** Rows per INSERT (one JSON parameter each). */
@@ -112,16 +75,19 @@ export interface RecomputeInput {
   readonly items: readonly AncestryRow[];
   /** The touched standards: the given ones, or (full) those with evidence or overrides. */
   readonly touched: readonly string[];
-  readonly evidence: readonly EvidenceForCalculation[];
+  /** Current evidence per cell, each cell's oldest first. */
+  readonly evidence: readonly EvidenceCell[];
   readonly overrides: readonly OverrideRow[];
   /** Stored results of the ancestors' children (incremental only; a full run computes them). */
   readonly children: readonly ChildResultRow[];
-  /** Full only: "student|item" → the stored row's fingerprint (`write` skips equal rows). */
-  readonly storedHashes: ReadonlyMap<string, string>;
 }
 
-/** Epoch milliseconds of a timestamptz (exact: every stored time comes from a JS clock). */
-const ms = (column: string) => sql.raw(`round(date_part('epoch', ${column}) * 1000)`);
+/**
+ * A timestamp as epoch milliseconds, truncated as a JavaScript Date truncates microseconds (so the
+ * order here is the order the views see): truncated exactly, then an exact whole number.
+ */
+const ms = (column: string) =>
+  sql.raw(`round(date_part('epoch', date_trunc('milliseconds', ${column})) * 1000)::bigint`);
 
 /** The evidence column each ordering reads (`recorded` needs none beyond recorded_at). */
 const ORDER_COLUMN: Record<OrderBy, string | undefined> = {
@@ -131,41 +97,41 @@ const ORDER_COLUMN: Record<OrderBy, string | undefined> = {
   recorded: undefined,
 };
 
+/** Fixed-width ids that sort as numbers do: a cell's evidence in the order it arrived. */
+const PLACE_IDS = Array.from({ length: 64 }, (_, i) => String(i).padStart(8, '0'));
+const placeId = (i: number): string => PLACE_IDS[i] ?? String(i).padStart(8, '0');
+
 /**
- * Decodes the evidence text of `loadForRecompute`: records split by ';', fields by ',' (uuids,
- * numbers and 0/1 never hold either), an empty field for NULL.
+ * The one date every evidence read for a recomputation carries: the evidence arrives in the
+ * calculation's order, and no method reads dates beyond ordering (`src/mastery/methods.ts` sees
+ * scores and weights only), so equal dates leave the order to the place ids.
  */
-function decodeEvidence(
-  text: string | null | undefined,
-  orderBy: OrderBy,
-): EvidenceForCalculation[] {
+const ARRIVAL = new Date(0);
+
+/**
+ * Decodes the evidence text of `loadForRecompute`: cells split by ';', then by ',': student,
+ * standard, then one field per evidence in order: the score, "x" before it when excused, empty
+ * when unscored.
+ */
+function decodeEvidence(text: string | null | undefined): EvidenceCell[] {
   if (text === null || text === undefined || text === '') return [];
   const records = text.split(';');
-  const out = new Array<EvidenceForCalculation>(records.length);
-  const dates = new Map<string, Date>();
-  const dateOfText = (field: string): Date | null => {
-    if (field === '') return null;
-    let date = dates.get(field);
-    if (date === undefined) {
-      date = new Date(Number(field));
-      dates.set(field, date);
-    }
-    return date;
-  };
+  const out = new Array<EvidenceCell>(records.length);
   for (let i = 0; i < records.length; i += 1) {
     const f = (records[i] as string).split(',');
-    const ordered = orderBy === 'recorded' ? null : dateOfText(f[4] as string);
-    out[i] = {
-      studentId: f[0] as string,
-      itemId: f[1] as string,
-      id: f[2] as string,
-      score: f[3] === '' ? null : Number(f[3]),
-      assessedAt: orderBy === 'assessed' ? ordered : null,
-      dueAt: orderBy === 'due' ? ordered : null,
-      gradedAt: orderBy === 'graded' ? ordered : null,
-      recordedAt: dateOfText(f[5] as string) as Date,
-      excused: f[6] === '1',
-    };
+    const evidence = new Array<Evidence>(f.length - 2);
+    for (let j = 2; j < f.length; j += 1) {
+      const field = f[j] as string;
+      const excused = field.charCodeAt(0) === 120; // "x"
+      const score = excused ? field.slice(1) : field;
+      evidence[j - 2] = {
+        id: placeId(j - 2),
+        score: score === '' ? null : Number(score),
+        recordedAt: ARRIVAL,
+        excused,
+      };
+    }
+    out[i] = { studentId: f[0] as string, itemId: f[1] as string, evidence };
   }
   return out;
 }
@@ -180,22 +146,6 @@ type ChildTuple = [
   string | null,
   boolean,
 ];
-
-/** Fingerprint of a result row's JSON: 128 bits, base64 (22 characters). */
-function fingerprint(text: string): string {
-  return hash('md5', text, 'base64').slice(0, 22);
-}
-
-/** "student,item,hash;..." → "student|item" → hash. */
-function decodeHashes(text: string | null | undefined): Map<string, string> {
-  const out = new Map<string, string>();
-  if (text === null || text === undefined || text === '') return out;
-  for (const record of text.split(';')) {
-    const [studentId, itemId, h] = record.split(',');
-    if (h !== undefined) out.set(`${studentId}|${itemId}`, h);
-  }
-  return out;
-}
 
 /** pg parses json columns; PGlite may hand back text for a json expression. */
 function jsonArray<T>(value: unknown): T[] {
@@ -232,20 +182,43 @@ export function createMasteryResultsRepository(db: Db, now: () => Date) {
           evidence: [],
           overrides: [],
           children: [],
-          storedHashes: new Map(),
         };
       }
       const students = sql`${[...studentIds]}::uuid[]`;
       const full = itemIds === undefined;
+      // Each cell's evidence in the calculation's order (the ordering date, falling back to the
+      // date recorded; then the date recorded; then id; at the millisecond, as a JavaScript Date
+      // holds them), as the scores alone: ",3" per score, ",x3" when excused, "," when unscored.
+      const orderDate = ORDER_COLUMN[orderBy];
+      const ordering =
+        orderDate === undefined
+          ? sql.raw(`date_trunc('milliseconds', e.recorded_at)`)
+          : sql.raw(`date_trunc('milliseconds', coalesce(e.${orderDate}, e.recorded_at))`);
+      const cells = sql`
+          SELECT e.student_id, e.item_id,
+                 string_agg(CASE WHEN e.excused THEN ',x' ELSE ',' END || coalesce(e.score::text, ''), ''
+                            ORDER BY ${ordering}, date_trunc('milliseconds', e.recorded_at), e.id)
+                   AS scores
+          FROM evidence e
+          WHERE e.tenant_id = ${tenantId} AND e.course_id = ${courseId}
+            AND e.student_id = ANY(${students}) AND e.deleted_at IS NULL
+            ${full ? sql`` : sql`AND e.item_id IN (SELECT id FROM up)`}
+          GROUP BY e.student_id, e.item_id`;
+      // A full run reads the evidence once: the standards to visit come from its cells.
       const seed = full
         ? sql`
-          SELECT item_id AS id FROM evidence
-          WHERE tenant_id = ${tenantId} AND course_id = ${courseId} AND student_id = ANY(${students})
-            AND deleted_at IS NULL
+          SELECT item_id AS id FROM cells
           UNION
           SELECT item_id FROM mastery_overrides
           WHERE tenant_id = ${tenantId} AND course_id = ${courseId} AND student_id = ANY(${students})`
         : sql`SELECT unnest(${[...itemIds]}::uuid[]) AS id`;
+      const up = sql`
+          SELECT s.id, s.parent_item_id FROM standard_items s
+          WHERE s.tenant_id = ${tenantId} AND s.id IN (SELECT id FROM seed)
+          UNION
+          SELECT s.id, s.parent_item_id FROM standard_items s
+          JOIN up ON s.id = up.parent_item_id
+          WHERE s.tenant_id = ${tenantId}`;
       const itemFilter = (column: string) =>
         full ? sql`` : sql`AND ${sql.ref(column)} IN (SELECT id FROM up)`;
       const result = await sql<{
@@ -254,27 +227,17 @@ export function createMasteryResultsRepository(db: Db, now: () => Date) {
         evidence: string | null;
         overrides: unknown;
         children: unknown;
-        hashes: string | null;
       }>`
-        WITH RECURSIVE seed AS (${seed}),
-        up AS (
-          SELECT s.id, s.parent_item_id FROM standard_items s
-          WHERE s.tenant_id = ${tenantId} AND s.id IN (SELECT id FROM seed)
-          UNION
-          SELECT s.id, s.parent_item_id FROM standard_items s
-          JOIN up ON s.id = up.parent_item_id
-          WHERE s.tenant_id = ${tenantId}
-        )
+        WITH RECURSIVE
+        ${
+          full
+            ? sql`cells AS MATERIALIZED (${cells}), seed AS (${seed}), up AS (${up})`
+            : sql`seed AS (${seed}), up AS (${up}), cells AS (${cells})`
+        }
         SELECT
           (SELECT json_agg(json_build_array(id, parent_item_id)) FROM up) AS items,
           (SELECT json_agg(id) FROM seed WHERE id IN (SELECT id FROM up)) AS touched,
-          (SELECT string_agg(concat_ws(',', e.student_id, e.item_id, e.id,
-              coalesce(e.score::text, ''), coalesce(${ms(`e.${ORDER_COLUMN[orderBy] ?? 'recorded_at'}`)}::text, ''),
-              ${ms('e.recorded_at')}::text, e.excused::int), ';')
-            FROM evidence e
-            WHERE e.tenant_id = ${tenantId} AND e.course_id = ${courseId}
-              AND e.student_id = ANY(${students}) AND e.deleted_at IS NULL
-              ${itemFilter('e.item_id')}) AS evidence,
+          (SELECT string_agg(student_id || ',' || item_id || scores, ';') FROM cells) AS evidence,
           (SELECT json_agg(json_build_array(
               o.student_id, o.item_id, o.value, o.reason, o.set_by, ${ms('o.set_at')}))
             FROM mastery_overrides o
@@ -292,15 +255,7 @@ export function createMasteryResultsRepository(db: Db, now: () => Date) {
             WHERE r.tenant_id = ${tenantId} AND r.course_id = ${courseId}
               AND r.student_id = ANY(${students})
               AND s.parent_item_id IN (SELECT parent_item_id FROM up))`
-          } AS children,
-          ${
-            full
-              ? sql`(SELECT string_agg(student_id || ',' || item_id || ',' || (explanation->>'h'), ';')
-            FROM mastery_results
-            WHERE tenant_id = ${tenantId} AND course_id = ${courseId}
-              AND student_id = ANY(${students}) AND explanation ? 'h')`
-              : sql`NULL::text`
-          } AS hashes
+          } AS children
       `.execute(db);
       const row = result.rows[0];
       return {
@@ -309,7 +264,7 @@ export function createMasteryResultsRepository(db: Db, now: () => Date) {
           parentId,
         })),
         touched: jsonArray<string>(row?.touched),
-        evidence: decodeEvidence(row?.evidence, orderBy),
+        evidence: decodeEvidence(row?.evidence),
         overrides: jsonArray<OverrideTuple>(row?.overrides).map((o) => ({
           studentId: o[0],
           itemId: o[1],
@@ -327,16 +282,14 @@ export function createMasteryResultsRepository(db: Db, now: () => Date) {
           levelId: c[5],
           overridden: c[6],
         })),
-        storedHashes: decodeHashes(row?.hashes),
       };
     },
 
     /**
-     * Inserts or updates results; a stored row equal in every column (explanation included) is
-     * left alone, so recomputing unchanged cells writes nothing (`computed_at` is then the time
-     * the result last changed). All rows travel as ONE JSON parameter unpacked by
-     * `json_to_recordset` (binding 13 parameters per row costs more than the rows themselves),
-     * in chunks of 2,000 rows.
+     * Inserts or updates results; a stored row equal in every column is left alone, so
+     * recomputing unchanged cells writes nothing (`computed_at` is then the time the result last
+     * changed). All rows travel as ONE JSON parameter unpacked by `json_to_recordset` (binding 11
+     * parameters per row costs more than the rows themselves), in chunks of 2,000 rows.
      *
      * `replaceStudents` (a full recomputation): afterwards, every other stored result of those
      * students in the course is deleted, so the given rows become their whole set.
@@ -348,55 +301,44 @@ export function createMasteryResultsRepository(db: Db, now: () => Date) {
       options: {
         /** A full recomputation of these students: their other results are deleted. */
         readonly replaceStudents?: readonly string[] | undefined;
-        /** Fingerprints of the stored rows (`loadForRecompute`): equal rows are not sent. */
-        readonly storedHashes?: ReadonlyMap<string, string> | undefined;
       } = {},
     ): Promise<number> {
       const at = now();
-      const { replaceStudents, storedHashes } = options;
-      // Each row's JSON is built once; its fingerprint (scalars + explanation) rides inside the
-      // explanation as "h", so the next full recomputation can skip rows that did not change.
-      const texts: string[] = [];
-      for (const r of results) {
-        const scalars = JSON.stringify({
-          s: r.studentId,
-          i: r.itemId,
-          st: r.status,
-          v: r.value,
-          l: r.levelId,
-          m: r.mastered,
-          c: r.computedValue,
-          o: r.overridden,
-          n: r.evidenceCount,
-        });
-        const explanation = JSON.stringify(r.explanation);
-        const h = fingerprint(`${scalars}${explanation}`);
-        if (storedHashes?.get(`${r.studentId}|${r.itemId}`) === h) continue;
-        texts.push(`${scalars.slice(0, -1)},"e":{"h":"${h}",${explanation.slice(1)}}`);
-      }
-      for (let start = 0; start < texts.length; start += WRITE_CHUNK) {
-        const rows = `[${texts.slice(start, start + WRITE_CHUNK).join(',')}]`;
+      const { replaceStudents } = options;
+      for (let start = 0; start < results.length; start += WRITE_CHUNK) {
+        const rows = JSON.stringify(
+          results.slice(start, start + WRITE_CHUNK).map((r) => ({
+            s: r.studentId,
+            i: r.itemId,
+            st: r.status,
+            v: r.value,
+            l: r.levelId,
+            m: r.mastered,
+            c: r.computedValue,
+            o: r.overridden,
+            n: r.evidenceCount,
+          })),
+        );
         await sql`
           INSERT INTO mastery_results AS t
             (tenant_id, course_id, student_id, item_id, status, value, level_id, mastered,
-             computed_value, overridden, evidence_count, explanation, computed_at)
-          SELECT ${tenantId}::uuid, ${courseId}::uuid, r.s, r.i, r.st, r.v, r.l, r.m, r.c, r.o, r.n, r.e,
+             computed_value, overridden, evidence_count, computed_at)
+          SELECT ${tenantId}::uuid, ${courseId}::uuid, r.s, r.i, r.st, r.v, r.l, r.m, r.c, r.o, r.n,
                  ${at}::timestamptz
           FROM json_to_recordset(${rows}::json) AS r(
             s uuid, i uuid, st text, v double precision, l text, m boolean,
-            c double precision, o boolean, n integer, e jsonb)
+            c double precision, o boolean, n integer)
           ON CONFLICT (course_id, student_id, item_id) DO UPDATE SET
             status = excluded.status, value = excluded.value, level_id = excluded.level_id,
             mastered = excluded.mastered, computed_value = excluded.computed_value,
             overridden = excluded.overridden, evidence_count = excluded.evidence_count,
-            explanation = excluded.explanation, computed_at = excluded.computed_at
+            computed_at = excluded.computed_at
           WHERE t.tenant_id = excluded.tenant_id
             AND (t.status, t.value, t.level_id, t.mastered, t.computed_value, t.overridden,
-                 t.evidence_count, t.explanation)
+                 t.evidence_count)
               IS DISTINCT FROM
                 (excluded.status, excluded.value, excluded.level_id, excluded.mastered,
-                 excluded.computed_value, excluded.overridden, excluded.evidence_count,
-                 excluded.explanation)
+                 excluded.computed_value, excluded.overridden, excluded.evidence_count)
         `.execute(db);
       }
       if (replaceStudents !== undefined && replaceStudents.length > 0) {
@@ -409,7 +351,7 @@ export function createMasteryResultsRepository(db: Db, now: () => Date) {
                                    ${results.map((r) => r.itemId)}::uuid[]))
         `.execute(db);
       }
-      return texts.length;
+      return results.length;
     },
 
     /** Drops the students' results in a course (a full recomputation writes them afresh). */

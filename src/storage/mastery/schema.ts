@@ -76,7 +76,6 @@ export interface MasteryResultTable {
   computed_value: number | null;
   overridden: ColumnType<boolean, boolean | undefined, boolean>;
   evidence_count: ColumnType<number, number | undefined, number>;
-  explanation: Json;
   computed_at: Timestamp;
 }
 

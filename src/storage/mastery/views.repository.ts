@@ -42,11 +42,15 @@ export interface ResultCell {
   readonly evidenceCount: number;
 }
 
-export interface ResultWithExplanation extends ResultCell {
+/**
+ * One student's stored result with what its working is worked out from (beside the student's
+ * evidence): the standard's parent, so children can be found for a roll-up, and the override.
+ */
+export interface StudentResult extends ResultCell {
   readonly computedValue: number | undefined;
-  /** The stored JSON as read (parsed by `src/mastery-views/explanation.ts`). */
-  readonly explanation: unknown;
   readonly computedAt: Date;
+  readonly parentId: string | undefined;
+  readonly override: { value: number; reason: string; setBy: string; setAt: Date } | undefined;
 }
 
 export interface EvidenceEntry {
@@ -322,24 +326,53 @@ export function createMasteryViewsRepository(db: Kysely<Database>) {
       return cells;
     },
 
-    /** One student's results with their explanations. */
+    /** One student's results, with their standards' parents and the overrides. */
     async studentResults(
       tenantId: string,
       courseId: string,
       studentId: string,
-    ): Promise<ResultWithExplanation[]> {
+    ): Promise<StudentResult[]> {
       const rows = await db
-        .selectFrom('mastery_results')
-        .selectAll()
-        .where('tenant_id', '=', tenantId)
-        .where('course_id', '=', courseId)
-        .where('student_id', '=', studentId)
+        .selectFrom('mastery_results as r')
+        .innerJoin('standard_items as s', (join) =>
+          join.onRef('s.id', '=', 'r.item_id').on('s.tenant_id', '=', tenantId),
+        )
+        .leftJoin('mastery_overrides as o', (join) =>
+          join
+            .onRef('o.course_id', '=', 'r.course_id')
+            .onRef('o.student_id', '=', 'r.student_id')
+            .onRef('o.item_id', '=', 'r.item_id')
+            .on('o.tenant_id', '=', tenantId),
+        )
+        .selectAll('r')
+        .select([
+          's.parent_item_id',
+          'o.value as override_value',
+          'o.reason as override_reason',
+          'o.set_by as override_set_by',
+          'o.set_at as override_set_at',
+        ])
+        .where('r.tenant_id', '=', tenantId)
+        .where('r.course_id', '=', courseId)
+        .where('r.student_id', '=', studentId)
         .execute();
       return rows.map((row) => ({
         ...toCell(row),
         computedValue: row.computed_value ?? undefined,
-        explanation: row.explanation,
         computedAt: row.computed_at,
+        parentId: row.parent_item_id ?? undefined,
+        override:
+          row.override_value === null ||
+          row.override_reason === null ||
+          row.override_set_by === null ||
+          row.override_set_at === null
+            ? undefined
+            : {
+                value: row.override_value,
+                reason: row.override_reason,
+                setBy: row.override_set_by,
+                setAt: row.override_set_at,
+              },
       }));
     },
 

@@ -10,6 +10,7 @@ import * as createCourseAssignments from './20261127T0700-create-course-assignme
 import * as createEvidenceAndMastery from './20261127T0710-create-evidence-and-mastery.ts';
 import * as createClassroomTables from './20261127T0720-create-classroom-tables.ts';
 import * as addSignInCompletion from './20261127T0740-add-sign-in-completion.ts';
+import * as dropStoredExplanations from './20261127T0750-drop-stored-explanations.ts';
 
 /**
  * Every migration, by name. Names start with a UTC timestamp and Kysely runs them in name order.
@@ -28,4 +29,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '20261127T0710-create-evidence-and-mastery': createEvidenceAndMastery,
   '20261127T0720-create-classroom-tables': createClassroomTables,
   '20261127T0740-add-sign-in-completion': addSignInCompletion,
+  '20261127T0750-drop-stored-explanations': dropStoredExplanations,
 };

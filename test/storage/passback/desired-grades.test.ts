@@ -166,7 +166,6 @@ describe(`desired grades from mastery results (${testEngine})`, function () {
         computed_value: value,
         overridden: extra.overridden ?? false,
         evidence_count: extra.evidenceCount ?? 1,
-        explanation: JSON.stringify({ kind: 'calculated', result: { status } }),
         computed_at: NOW,
       })
       .onConflict((oc) =>
