@@ -6,14 +6,15 @@
  *   over 300 writes (target p95 <= 10 ms on PostgreSQL); then this area's share alone (the same
  *   write without the desired-grade update, which the passback area owns);
  * - section: the whole section recomputed in one transaction (read 14,000 rows, 1,400 + roll-up
- *   results, write them, update desired grades), median and p95 over 15 runs (target <= 50 ms);
+ *   results, write them, update desired grades), median and p95 over 40 runs (target <= 50 ms);
  *   this area's share alone, both when nothing changed (results are left alone) and when the
  *   policy changed (every result rewritten);
- * - district: a generated district course of MASTERY_DISTRICT_STUDENTS students (default 1,000
- *   on PostgreSQL, 100 on PGlite) × 50 standards × 20 evidence recomputed after a policy change
- *   exactly as the app does it (`savePolicy` → the recompute job: batches of 100 students, each
- *   its own transaction with desired grades), then this area's share alone; evidence rows/s, the
- *   time 10 M rows would take at that rate (target <= 120 s), and peak RSS of this process.
+ * - district: a generated district course of MASTERY_DISTRICT_STUDENTS students (default 10,000
+ *   on PostgreSQL: the target's 10 M evidence rows, about 4 minutes to generate; 100 on PGlite)
+ *   × 50 standards × 20 evidence recomputed after a policy change exactly as the app does it
+ *   (`savePolicy` → the recompute job: batches of 100 students, each its own transaction with
+ *   desired grades), then this area's share alone; evidence rows/s (with fewer rows, the time
+ *   10 M rows would take at that rate; target <= 120 s), and peak RSS of this process.
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -31,7 +32,7 @@ const STUDENTS = 35;
 const STANDARDS = 40;
 const EVIDENCE = 10;
 const INCREMENTAL_RUNS = 300;
-const SECTION_RUNS = 15;
+const SECTION_RUNS = 40;
 
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
@@ -152,9 +153,10 @@ async function recomputeSection(): Promise<void> {
       { tenantId: f.tenantId, courseId: f.courseId, studentIds },
       now,
     );
+    // As the recompute job does: the policy already loaded in this transaction is passed on.
     await updateDesiredGrades(
       tx,
-      { tenantId: f.tenantId, courseId: f.courseId, studentIds },
+      { tenantId: f.tenantId, courseId: f.courseId, studentIds, policy },
       new Date(),
     );
   });
@@ -323,7 +325,7 @@ await database.close();
  */
 async function benchDistrict(): Promise<void> {
   const districtStudents = Number(
-    process.env.MASTERY_DISTRICT_STUDENTS ?? (testEngine === 'postgres' ? 1000 : 100),
+    process.env.MASTERY_DISTRICT_STUDENTS ?? (testEngine === 'postgres' ? 10_000 : 100),
   );
   if (!(districtStudents > 0)) return; // MASTERY_DISTRICT_STUDENTS=0: section only
   const districtStandards = 50;
@@ -441,7 +443,7 @@ async function benchDistrict(): Promise<void> {
     `district (${districtStudents} students × ${districtStandards} standards × ${districtEvidence} evidence = ${rows} rows, ${String(resultCount.n)} results; generated in ${(generated / 1000).toFixed(1)} s):`,
   );
   console.log(
-    `  policy change → recompute job (batches of ${RECOMPUTE_BATCH}, desired grades included): ${(jobTime / 1000).toFixed(1)} s, ${Math.round(rate(jobTime))} evidence rows/s → 10 M rows ≈ ${(10_000_000 / rate(jobTime)).toFixed(0)} s at this rate (target <= 120 s)`,
+    `  policy change → recompute job (batches of ${RECOMPUTE_BATCH}, desired grades included): ${(jobTime / 1000).toFixed(1)} s, ${Math.round(rate(jobTime))} evidence rows/s${rows >= 10_000_000 ? '' : ` → 10 M rows ≈ ${(10_000_000 / rate(jobTime)).toFixed(0)} s at this rate`} (target: 10 M rows <= 120 s)`,
   );
   console.log(
     `  this area's share (same batches, no desired grades): ${(ownTime / 1000).toFixed(1)} s, ${Math.round(rate(ownTime))} rows/s → 10 M rows ≈ ${(10_000_000 / rate(ownTime)).toFixed(0)} s`,

@@ -66,9 +66,6 @@ export interface ResultWrite {
   readonly evidenceCount: number;
 }
 
-/** Rows per INSERT (one JSON parameter each). */
-const WRITE_CHUNK = 2000;
-
 /** What one recomputation reads, all in ONE statement (see `loadForRecompute`). */
 export interface RecomputeInput {
   /** The standards to visit (touched ones and every ancestor) with their parents. */
@@ -289,7 +286,8 @@ export function createMasteryResultsRepository(db: Db, now: () => Date) {
      * Inserts or updates results; a stored row equal in every column is left alone, so
      * recomputing unchanged cells writes nothing (`computed_at` is then the time the result last
      * changed). All rows travel as ONE JSON parameter unpacked by `json_to_recordset` (binding 11
-     * parameters per row costs more than the rows themselves), in chunks of 2,000 rows.
+     * parameters per row costs more than the rows themselves), in one statement: callers bound
+     * the rows (a full recomputation runs in batches of students).
      *
      * `replaceStudents` (a full recomputation): afterwards, every other stored result of those
      * students in the course is deleted, so the given rows become their whole set.
@@ -305,29 +303,28 @@ export function createMasteryResultsRepository(db: Db, now: () => Date) {
     ): Promise<number> {
       const at = now();
       const { replaceStudents } = options;
-      for (let start = 0; start < results.length; start += WRITE_CHUNK) {
-        const rows = JSON.stringify(
-          results.slice(start, start + WRITE_CHUNK).map((r) => ({
-            s: r.studentId,
-            i: r.itemId,
-            st: r.status,
-            v: r.value,
-            l: r.levelId,
-            m: r.mastered,
-            c: r.computedValue,
-            o: r.overridden,
-            n: r.evidenceCount,
-          })),
-        );
-        await sql`
+      const replacing = replaceStudents !== undefined && replaceStudents.length > 0;
+      if (results.length === 0 && !replacing) return 0;
+      const rows = JSON.stringify(
+        results.map((r) => ({
+          s: r.studentId,
+          i: r.itemId,
+          st: r.status,
+          v: r.value,
+          l: r.levelId,
+          m: r.mastered,
+          c: r.computedValue,
+          o: r.overridden,
+          n: r.evidenceCount,
+        })),
+      );
+      const upsert = sql`
           INSERT INTO mastery_results AS t
             (tenant_id, course_id, student_id, item_id, status, value, level_id, mastered,
              computed_value, overridden, evidence_count, computed_at)
           SELECT ${tenantId}::uuid, ${courseId}::uuid, r.s, r.i, r.st, r.v, r.l, r.m, r.c, r.o, r.n,
                  ${at}::timestamptz
-          FROM json_to_recordset(${rows}::json) AS r(
-            s uuid, i uuid, st text, v double precision, l text, m boolean,
-            c double precision, o boolean, n integer)
+          FROM rows r
           ON CONFLICT (course_id, student_id, item_id) DO UPDATE SET
             status = excluded.status, value = excluded.value, level_id = excluded.level_id,
             mastered = excluded.mastered, computed_value = excluded.computed_value,
@@ -338,19 +335,25 @@ export function createMasteryResultsRepository(db: Db, now: () => Date) {
                  t.evidence_count)
               IS DISTINCT FROM
                 (excluded.status, excluded.value, excluded.level_id, excluded.mastered,
-                 excluded.computed_value, excluded.overridden, excluded.evidence_count)
-        `.execute(db);
-      }
-      if (replaceStudents !== undefined && replaceStudents.length > 0) {
-        await sql`
-          DELETE FROM mastery_results
-          WHERE tenant_id = ${tenantId} AND course_id = ${courseId}
-            AND student_id = ANY(${[...replaceStudents]}::uuid[])
-            AND (student_id, item_id) NOT IN (
-              SELECT * FROM unnest(${results.map((r) => r.studentId)}::uuid[],
-                                   ${results.map((r) => r.itemId)}::uuid[]))
-        `.execute(db);
-      }
+                 excluded.computed_value, excluded.overridden, excluded.evidence_count)`;
+      // Upsert and (full recomputation) delete the students' other results: one statement, so
+      // one round trip. The two touch different rows (the delete spares every row given).
+      await sql`
+        WITH rows AS (
+          SELECT * FROM json_to_recordset(${rows}::json) AS r(
+            s uuid, i uuid, st text, v double precision, l text, m boolean,
+            c double precision, o boolean, n integer)
+        )
+        ${
+          replacing
+            ? sql`, upserted AS (${upsert})
+          DELETE FROM mastery_results d
+          WHERE d.tenant_id = ${tenantId} AND d.course_id = ${courseId}
+            AND d.student_id = ANY(${[...replaceStudents]}::uuid[])
+            AND (d.student_id, d.item_id) NOT IN (SELECT r.s, r.i FROM rows r)`
+            : upsert
+        }
+      `.execute(db);
       return results.length;
     },
 
