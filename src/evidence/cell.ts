@@ -10,6 +10,7 @@ import {
   type RollUpChild,
   type RollUpResult,
 } from '../mastery/index.ts';
+import type { ResultWrite } from '../storage/mastery/results.repository.ts';
 import type { StoredMasteryStatus } from '../storage/mastery/schema.ts';
 import type { CoursePolicy } from './course-policy.ts';
 
@@ -55,18 +56,12 @@ export type CellComputation =
       readonly override: CellOverride | undefined;
     };
 
-/** The numbers stored for a cell (`mastery_results`). */
-export interface CellNumbers {
-  readonly status: StoredMasteryStatus;
-  readonly value: number | null;
-  readonly levelId: string | null;
-  readonly mastered: boolean;
-  /** What the calculation or roll-up said, before any override. */
-  readonly computedValue: number | null;
-  readonly overridden: boolean;
-  /** Evidence the method used (children used, for a roll-up). */
-  readonly evidenceCount: number;
-}
+/**
+ * The numbers stored for a cell (`mastery_results`): status, value, level and whether mastered
+ * (the override when there is one), the computed value before any override, and the evidence
+ * (children, for a roll-up) the method used.
+ */
+export type CellNumbers = Omit<ResultWrite, 'studentId' | 'itemId'>;
 
 /** Whether a cell is calculated from evidence (rather than rolled up from children). */
 export function isCalculated(inputs: CellInputs): boolean {
