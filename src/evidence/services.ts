@@ -636,8 +636,9 @@ export function createMasteryServices(deps: AreaDeps) {
     /**
      * Records which students a mentor may see in a course, from the launch's
      * `https://purl.imsglobal.org/spec/lti/claim/role_scope_mentor` (user subs of the same
-     * issuer). Replaces the mentor's previous links; subs the tool has not seen yet are skipped
-     * (they link on a later launch, after a roster sync). Returns how many were linked.
+     * issuer). Replaces the mentor's previous links. A student the tool has not met yet is
+     * recorded by their opaque LTI id alone and linked now, so the mentor sees them as soon as
+     * they launch or a roster sync enrols them. Returns how many were linked.
      */
     linkMentor: async (input: {
       tenantId: string;
@@ -647,21 +648,22 @@ export function createMasteryServices(deps: AreaDeps) {
       studentSubs: readonly string[];
     }): Promise<number> => {
       const subs = [...new Set(input.studentSubs)].slice(0, 500);
-      const users = await createCourseContextRepository(db).usersBySub(
-        input.tenantId,
-        input.issuer,
-        subs,
-      );
-      const studentIds = users.map((u) => u.id).filter((id) => id !== input.mentorId);
-      await db.transaction().execute((tx) =>
-        createPolicyRepository(tx, now).replaceMentorLinks({
+      return db.transaction().execute(async (tx) => {
+        const users = await createCourseContextRepository(tx).usersForSubs(
+          input.tenantId,
+          input.issuer,
+          subs,
+          now(),
+        );
+        const studentIds = users.map((u) => u.id).filter((id) => id !== input.mentorId);
+        await createPolicyRepository(tx, now).replaceMentorLinks({
           tenantId: input.tenantId,
           courseId: input.courseId,
           mentorId: input.mentorId,
           studentIds,
-        }),
-      );
-      return studentIds.length;
+        });
+        return studentIds.length;
+      });
     },
     /** The students a mentor is linked to in a course (views: mentor may see only these). */
     mentorStudentIds: (tenantId: string, courseId: string, mentorId: string) =>

@@ -67,4 +67,45 @@ describe(`mentor launches (${testEngine})`, function () {
     const { mentorId } = await ids();
     expect(links.map((l) => l.mentor_id)).to.deep.equal([mentorId]);
   });
+
+  it('when a mentor launches before their student is known, then the student is linked and appears once they launch', async () => {
+    const early = await createTestDatabase();
+    const fresh = await createLtiWorld(early, { flavour: 'canvas', platformStorage: false });
+    try {
+      const ava = fresh.seed.students.find((s) => s.familyName === 'Brooks');
+      expect((await launch(fresh, { userId: fresh.seed.mentor.userId })).status).to.equal(303);
+      // Ava is recorded by her opaque LMS id alone: nothing else about her is known yet.
+      const placeholder = await early.db
+        .selectFrom('users')
+        .select(['id', 'name', 'email'])
+        .where('tenant_id', '=', fresh.tenantId)
+        .where('sub', '=', ava!.sub)
+        .executeTakeFirstOrThrow();
+      expect(placeholder).to.include({ name: null, email: null });
+      const course = (await fresh.tool.services.people.listCourses(fresh.tenantId))[0];
+      const mentor = await fresh.tool.services.people.findUser(
+        fresh.tenantId,
+        fresh.emulator.issuer,
+        fresh.seed.mentor.sub,
+      );
+      const linked = () =>
+        fresh.tool.services.mastery.mentorStudentIds(fresh.tenantId, course!.id, mentor!.id);
+      expect(await linked()).to.deep.equal([placeholder.id]);
+
+      // Her own launch fills the same row in; the mentor did not have to launch again.
+      expect((await launch(fresh, { userId: ava!.userId })).status).to.equal(303);
+      const filled = await early.db
+        .selectFrom('users')
+        .select(['id', 'name'])
+        .where('tenant_id', '=', fresh.tenantId)
+        .where('sub', '=', ava!.sub)
+        .executeTakeFirstOrThrow();
+      expect(filled.id).to.equal(placeholder.id);
+      expect(filled.name).to.be.a('string').and.not.equal('');
+      expect(await linked()).to.deep.equal([placeholder.id]);
+    } finally {
+      await fresh.close();
+      await early.close();
+    }
+  });
 });
