@@ -356,21 +356,38 @@ describe(`evidence and mastery results (${testEngine})`, function () {
       courseId: f.courseId,
       mentorId: f.teacherId,
       issuer: f.issuer,
-      studentSubs: [f.students[1]!.sub, 'sub-unknown'],
+      studentSubs: [f.students[1]!.sub, 'sub-not-met-yet'],
     });
-    expect(linked).to.equal(1);
-    // Another district's issuer finds nobody here.
-    const foreign = await services.mastery.linkMentor({
+    expect(linked).to.equal(2);
+    // A student the tool has not met is recorded in this district by the opaque id alone.
+    const unmet = await database.db
+      .selectFrom('users')
+      .select(['id', 'name', 'email'])
+      .where('tenant_id', '=', f.tenantId)
+      .where('sub', '=', 'sub-not-met-yet')
+      .executeTakeFirstOrThrow();
+    expect(unmet).to.include({ name: null, email: null });
+    expect(
+      await services.mastery.mentorStudentIds(f.tenantId, f.courseId, f.teacherId),
+    ).to.have.members([f.students[1]!.id, unmet.id]);
+    // Another district's people are never linked: the same sub under that district's issuer is
+    // only ever a row of this district.
+    await services.mastery.linkMentor({
       tenantId: f.tenantId,
       courseId: f.courseId,
       mentorId: f.students[2]!.id,
       issuer: other.issuer,
       studentSubs: [other.students[0]!.sub],
     });
-    expect(foreign).to.equal(0);
+    const foreign = await services.mastery.mentorStudentIds(
+      f.tenantId,
+      f.courseId,
+      f.students[2]!.id,
+    );
+    expect(foreign).not.to.include(other.students[0]!.id);
     expect(
-      await services.mastery.mentorStudentIds(f.tenantId, f.courseId, f.teacherId),
-    ).to.deep.equal([f.students[1]!.id]);
+      await services.mastery.mentorStudentIds(other.tenantId, other.courseId, f.students[2]!.id),
+    ).to.deep.equal([]);
   });
 });
 
