@@ -1,4 +1,5 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import { upsertCourseRow, upsertEnrollment } from '../people-rows.ts';
 import type { Database } from '../schema.ts';
 import type { ClassroomColumnKind } from './schema.ts';
 
@@ -108,6 +109,50 @@ const toColumn = (row: ColumnRow): ClassroomColumn => ({
   resourceId: row.resource_id ?? undefined,
 });
 
+/** A Classroom column as written: the row less its generated id. */
+type ColumnFields = Omit<ClassroomColumn, 'id'>;
+
+async function insertColumn(
+  db: Kysely<Database>,
+  column: ColumnFields,
+  time: Date,
+): Promise<ClassroomColumn> {
+  const row = await db
+    .insertInto('classroom_columns')
+    .values({
+      tenant_id: column.tenantId,
+      course_id: column.courseId,
+      kind: column.kind,
+      course_work_id: column.courseWorkId,
+      attachment_id: column.attachmentId ?? null,
+      assignment_id: column.assignmentId ?? null,
+      title: column.title,
+      max_points: column.maxPoints,
+      tag: column.tag ?? null,
+      resource_id: column.resourceId ?? null,
+      created_at: time,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return toColumn(row);
+}
+
+/** How many of these (distinct) ids are live standards of this district. */
+async function countLiveStandards(
+  db: Kysely<Database>,
+  tenantId: string,
+  uniqueIds: readonly string[],
+): Promise<number> {
+  const found = await db
+    .selectFrom('standard_items')
+    .select('id')
+    .where('tenant_id', '=', tenantId)
+    .where('id', 'in', uniqueIds)
+    .where('archived_at', 'is', null)
+    .execute();
+  return found.length;
+}
+
 type FlowRow = {
   state: string;
   flow_id: string;
@@ -172,6 +217,10 @@ export function createClassroomRepository(db: Kysely<Database>, now: () => Date)
     updatedAt: row.updated_at,
   });
 
+  // Every column lookup starts from the tenant's own columns.
+  const columnsOf = (tenantId: string) =>
+    db.selectFrom('classroom_columns').selectAll().where('tenant_id', '=', tenantId);
+
   return {
     async findInstall(tenantId: string): Promise<ClassroomInstall | undefined> {
       const row = await installQuery().where('i.tenant_id', '=', tenantId).executeTakeFirst();
@@ -219,6 +268,14 @@ export function createClassroomRepository(db: Kysely<Database>, now: () => Date)
           jwks_url: input.jwksUrl,
           frame_origins: [input.frameOrigin],
         };
+        const installFields = {
+          issuer: input.issuer,
+          client_id: input.clientId,
+          allowed_domains: [...input.allowedDomains],
+          api_base_url: input.apiBaseUrl,
+          frame_origin: input.frameOrigin,
+          updated_at: time,
+        };
         if (existing === undefined) {
           const platform = await tx
             .insertInto('platforms')
@@ -242,17 +299,12 @@ export function createClassroomRepository(db: Kysely<Database>, now: () => Date)
           await tx
             .insertInto('classroom_installs')
             .values({
+              ...installFields,
               tenant_id: input.tenantId,
               platform_id: platformId,
               deployment_row_id: deployment.id,
-              issuer: input.issuer,
-              client_id: input.clientId,
               encrypted_client_secret: JSON.stringify(input.encryptedClientSecret),
-              allowed_domains: [...input.allowedDomains],
-              api_base_url: input.apiBaseUrl,
-              frame_origin: input.frameOrigin,
               created_at: time,
-              updated_at: time,
             })
             .execute();
           return { created: true };
@@ -266,15 +318,11 @@ export function createClassroomRepository(db: Kysely<Database>, now: () => Date)
         await tx
           .updateTable('classroom_installs')
           .set({
-            issuer: input.issuer,
-            client_id: input.clientId,
+            ...installFields,
+            // A new client secret is optional on update: without one, the stored one stays.
             ...(input.encryptedClientSecret === undefined
               ? {}
               : { encrypted_client_secret: JSON.stringify(input.encryptedClientSecret) }),
-            allowed_domains: [...input.allowedDomains],
-            api_base_url: input.apiBaseUrl,
-            frame_origin: input.frameOrigin,
-            updated_at: time,
           })
           .where('tenant_id', '=', input.tenantId)
           .execute();
@@ -288,25 +336,17 @@ export function createClassroomRepository(db: Kysely<Database>, now: () => Date)
       encrypted: Record<string, unknown>;
       scopes: readonly string[];
     }): Promise<void> {
-      const time = now();
+      // A new token replaces the old one and revives a revoked one.
+      const token = {
+        encrypted_refresh_token: JSON.stringify(input.encrypted),
+        scopes: [...input.scopes],
+        revoked_at: null,
+        updated_at: now(),
+      };
       await db
         .insertInto('classroom_user_tokens')
-        .values({
-          tenant_id: input.tenantId,
-          user_id: input.userId,
-          encrypted_refresh_token: JSON.stringify(input.encrypted),
-          scopes: [...input.scopes],
-          revoked_at: null,
-          updated_at: time,
-        })
-        .onConflict((oc) =>
-          oc.columns(['tenant_id', 'user_id']).doUpdateSet({
-            encrypted_refresh_token: JSON.stringify(input.encrypted),
-            scopes: [...input.scopes],
-            revoked_at: null,
-            updated_at: time,
-          }),
-        )
+        .values({ tenant_id: input.tenantId, user_id: input.userId, ...token })
+        .onConflict((oc) => oc.columns(['tenant_id', 'user_id']).doUpdateSet(token))
         .execute();
     },
 
@@ -363,32 +403,22 @@ export function createClassroomRepository(db: Kysely<Database>, now: () => Date)
       const api = input.apiBaseUrl.replace(/\/+$/, '');
       const id = encodeURIComponent(input.classroomCourseId);
       return db.transaction().execute(async (tx) => {
-        const row = await tx
-          .insertInto('courses')
-          .values({
-            tenant_id: input.tenantId,
-            deployment_row_id: input.deploymentRowId,
-            context_id: input.classroomCourseId,
-            title: input.title ?? null,
-            label: input.section ?? null,
-            ags_line_items_url: `${api}/v1/courses/${id}/courseWork`,
-            ags_scopes: [],
-            nrps_memberships_url: `${api}/v1/courses/${id}/students`,
-            nrps_service_versions: [],
-            updated_at: time,
-          })
-          .onConflict((oc) =>
-            oc
-              .columns(['deployment_row_id', 'context_id'])
-              .doUpdateSet({
-                title: sql`coalesce(excluded.title, courses.title)`,
-                label: sql`coalesce(excluded.label, courses.label)`,
-                ags_line_items_url: sql`excluded.ags_line_items_url`,
-                nrps_memberships_url: sql`excluded.nrps_memberships_url`,
-                updated_at: time,
-              })
-              .where('courses.tenant_id', '=', input.tenantId),
-          )
+        const row = await upsertCourseRow(
+          tx,
+          input.tenantId,
+          {
+            deploymentRowId: input.deploymentRowId,
+            contextId: input.classroomCourseId,
+            title: input.title,
+            label: input.section,
+            agsLineItemsUrl: `${api}/v1/courses/${id}/courseWork`,
+            nrpsMembershipsUrl: `${api}/v1/courses/${id}/students`,
+            // Classroom grants no AGS scopes or NRPS versions.
+            agsScopes: undefined,
+            nrpsServiceVersions: undefined,
+          },
+          time,
+        )
           .returning('id')
           .executeTakeFirstOrThrow();
         await tx
@@ -450,67 +480,28 @@ export function createClassroomRepository(db: Kysely<Database>, now: () => Date)
       userId: string;
       roles: readonly string[];
     }): Promise<void> {
-      const time = now();
-      await db
-        .insertInto('enrollments')
-        .values({
-          tenant_id: input.tenantId,
-          course_id: input.courseId,
-          user_id: input.userId,
-          roles: [...input.roles],
+      await upsertEnrollment(
+        db,
+        input.tenantId,
+        {
+          courseId: input.courseId,
+          userId: input.userId,
+          roles: input.roles,
           status: 'active',
           source: 'launch',
-          updated_at: time,
-        })
-        .onConflict((oc) =>
-          oc
-            .columns(['course_id', 'user_id'])
-            .doUpdateSet({ roles: [...input.roles], status: 'active', updated_at: time })
-            .where('enrollments.tenant_id', '=', input.tenantId),
-        )
-        .execute();
+          replaceSource: false,
+        },
+        now(),
+      );
     },
 
-    async createColumn(input: {
-      tenantId: string;
-      courseId: string;
-      kind: ClassroomColumnKind;
-      courseWorkId: string;
-      attachmentId: string | undefined;
-      assignmentId: string | undefined;
-      title: string;
-      maxPoints: number;
-      tag: string | undefined;
-      resourceId: string | undefined;
-    }): Promise<ClassroomColumn> {
-      const row = await db
-        .insertInto('classroom_columns')
-        .values({
-          tenant_id: input.tenantId,
-          course_id: input.courseId,
-          kind: input.kind,
-          course_work_id: input.courseWorkId,
-          attachment_id: input.attachmentId ?? null,
-          assignment_id: input.assignmentId ?? null,
-          title: input.title,
-          max_points: input.maxPoints,
-          tag: input.tag ?? null,
-          resource_id: input.resourceId ?? null,
-          created_at: now(),
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow();
-      return toColumn(row);
+    async createColumn(input: ColumnFields): Promise<ClassroomColumn> {
+      return insertColumn(db, input, now());
     },
 
     async findColumnById(tenantId: string, id: string): Promise<ClassroomColumn | undefined> {
       if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
-      const row = await db
-        .selectFrom('classroom_columns')
-        .selectAll()
-        .where('tenant_id', '=', tenantId)
-        .where('id', '=', id)
-        .executeTakeFirst();
+      const row = await columnsOf(tenantId).where('id', '=', id).executeTakeFirst();
       return row === undefined ? undefined : toColumn(row);
     },
 
@@ -520,10 +511,7 @@ export function createClassroomRepository(db: Kysely<Database>, now: () => Date)
       courseWorkId: string,
       attachmentId: string,
     ): Promise<ClassroomColumn | undefined> {
-      const row = await db
-        .selectFrom('classroom_columns')
-        .selectAll()
-        .where('tenant_id', '=', tenantId)
+      const row = await columnsOf(tenantId)
         .where('course_id', '=', courseId)
         .where('course_work_id', '=', courseWorkId)
         .where('attachment_id', '=', attachmentId)
@@ -536,11 +524,7 @@ export function createClassroomRepository(db: Kysely<Database>, now: () => Date)
       courseId: string,
       query: { tag?: string | undefined; resourceId?: string | undefined },
     ): Promise<ClassroomColumn | undefined> {
-      let q = db
-        .selectFrom('classroom_columns')
-        .selectAll()
-        .where('tenant_id', '=', tenantId)
-        .where('course_id', '=', courseId);
+      let q = columnsOf(tenantId).where('course_id', '=', courseId);
       if (query.tag !== undefined) q = q.where('tag', '=', query.tag);
       if (query.resourceId !== undefined) q = q.where('resource_id', '=', query.resourceId);
       const row = await q.orderBy('created_at').executeTakeFirst();
@@ -572,14 +556,7 @@ export function createClassroomRepository(db: Kysely<Database>, now: () => Date)
     async standardsExist(tenantId: string, itemIds: readonly string[]): Promise<boolean> {
       const unique = [...new Set(itemIds)];
       if (unique.length === 0 || unique.some((id) => !/^[0-9a-f-]{36}$/i.test(id))) return false;
-      const found = await db
-        .selectFrom('standard_items')
-        .select('id')
-        .where('tenant_id', '=', tenantId)
-        .where('id', 'in', unique)
-        .where('archived_at', 'is', null)
-        .execute();
-      return found.length === unique.length;
+      return (await countLiveStandards(db, tenantId, unique)) === unique.length;
     },
 
     /**
@@ -602,14 +579,9 @@ export function createClassroomRepository(db: Kysely<Database>, now: () => Date)
       const time = now();
       const unique = [...new Set(input.itemIds)];
       return db.transaction().execute(async (tx) => {
-        const found = await tx
-          .selectFrom('standard_items')
-          .select('id')
-          .where('tenant_id', '=', input.tenantId)
-          .where('id', 'in', unique)
-          .where('archived_at', 'is', null)
-          .execute();
-        if (found.length !== unique.length) return undefined;
+        if ((await countLiveStandards(tx, input.tenantId, unique)) !== unique.length) {
+          return undefined;
+        }
         const assignment = await tx
           .insertInto('course_assignments')
           .values({
@@ -646,24 +618,23 @@ export function createClassroomRepository(db: Kysely<Database>, now: () => Date)
             })),
           )
           .execute();
-        const column = await tx
-          .insertInto('classroom_columns')
-          .values({
-            tenant_id: input.tenantId,
-            course_id: input.courseId,
+        const column = await insertColumn(
+          tx,
+          {
+            tenantId: input.tenantId,
+            courseId: input.courseId,
             kind: input.kind,
-            course_work_id: input.courseWorkId,
-            attachment_id: input.attachmentId ?? null,
-            assignment_id: assignment.id,
+            courseWorkId: input.courseWorkId,
+            attachmentId: input.attachmentId,
+            assignmentId: assignment.id,
             title: input.title,
-            max_points: input.maxPoints,
-            tag: null,
-            resource_id: resourceId,
-            created_at: time,
-          })
-          .returningAll()
-          .executeTakeFirstOrThrow();
-        return { assignmentId: assignment.id, column: toColumn(column) };
+            maxPoints: input.maxPoints,
+            tag: undefined,
+            resourceId,
+          },
+          time,
+        );
+        return { assignmentId: assignment.id, column };
       });
     },
 

@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { LaunchContext } from '../../lti/claims.ts';
 import { lmsRole, type LmsRole } from '../../lti/lms-port.ts';
 import type { Member } from '../../lti/nrps.ts';
+import { upsertCourseRow, upsertEnrollment } from '../people-rows.ts';
 import type { Database } from '../schema.ts';
 import type { EnrollmentSource, EnrollmentStatus } from './schema.ts';
 import { toSession, type Session } from './sessions.repository.ts';
@@ -12,15 +13,9 @@ import { toSession, type Session } from './sessions.repository.ts';
  * nothing rather than leaking.
  */
 
-export interface User {
+export interface User extends PersonFields {
   readonly id: string;
   readonly tenantId: string;
-  readonly issuer: string;
-  readonly sub: string;
-  readonly name: string | undefined;
-  readonly givenName: string | undefined;
-  readonly familyName: string | undefined;
-  readonly email: string | undefined;
 }
 
 export interface Course {
@@ -130,6 +125,22 @@ const toCourse = (row: CourseRow): Course => ({
   nrpsServiceVersions: row.nrps_service_versions,
 });
 
+const toResourceLink = (row: {
+  id: string;
+  course_id: string;
+  resource_link_id: string;
+  title: string | null;
+  line_item_url: string | null;
+  created_via: 'launch' | 'deep_link';
+}): ResourceLink => ({
+  id: row.id,
+  courseId: row.course_id,
+  resourceLinkId: row.resource_link_id,
+  title: row.title ?? undefined,
+  lineItemUrl: row.line_item_url ?? undefined,
+  createdVia: row.created_via,
+});
+
 type Executor = Kysely<Database>;
 
 export type PeopleStorageErrorCode = 'deployment_not_in_tenant' | 'course_not_found';
@@ -179,36 +190,6 @@ async function upsertUser(
     .returningAll()
     .executeTakeFirstOrThrow();
   return toUser(row);
-}
-
-async function upsertEnrollment(
-  db: Executor,
-  tenantId: string,
-  courseId: string,
-  userId: string,
-  roles: readonly string[],
-  status: EnrollmentStatus,
-  source: EnrollmentSource,
-  now: Date,
-): Promise<void> {
-  await db
-    .insertInto('enrollments')
-    .values({
-      tenant_id: tenantId,
-      course_id: courseId,
-      user_id: userId,
-      roles: [...roles],
-      status,
-      source,
-      updated_at: now,
-    })
-    .onConflict((oc) =>
-      oc
-        .columns(['course_id', 'user_id'])
-        .doUpdateSet({ roles: [...roles], status, source, updated_at: now })
-        .where('enrollments.tenant_id', '=', tenantId),
-    )
-    .execute();
 }
 
 /** A launch's id_token nonce, claimed for the token's whole lifetime (`used_nonces`). */
@@ -316,35 +297,21 @@ export function createPeopleRepository(db: Kysely<Database>, now: () => Date) {
         );
         if (launch.context === undefined)
           return { user, course: undefined, resourceLink: undefined };
-        const courseRow = await tx
-          .insertInto('courses')
-          .values({
-            tenant_id: tenantId,
-            deployment_row_id: input.deploymentRowId,
-            context_id: launch.context.id,
-            title: launch.context.title ?? null,
-            label: launch.context.label ?? null,
-            ags_line_items_url: launch.ags?.lineItemsUrl ?? null,
-            ags_scopes: [...(launch.ags?.scopes ?? [])],
-            nrps_memberships_url: launch.nrps?.membershipsUrl ?? null,
-            nrps_service_versions: [...(launch.nrps?.serviceVersions ?? [])],
-            updated_at: time,
-          })
-          .onConflict((oc) =>
-            oc
-              .columns(['deployment_row_id', 'context_id'])
-              .doUpdateSet({
-                title: sql`coalesce(excluded.title, courses.title)`,
-                label: sql`coalesce(excluded.label, courses.label)`,
-                // The latest launch is the platform's current word on its service endpoints.
-                ags_line_items_url: sql`excluded.ags_line_items_url`,
-                ags_scopes: sql`excluded.ags_scopes`,
-                nrps_memberships_url: sql`excluded.nrps_memberships_url`,
-                nrps_service_versions: sql`excluded.nrps_service_versions`,
-                updated_at: time,
-              })
-              .where('courses.tenant_id', '=', tenantId),
-          )
+        const courseRow = await upsertCourseRow(
+          tx,
+          tenantId,
+          {
+            deploymentRowId: input.deploymentRowId,
+            contextId: launch.context.id,
+            title: launch.context.title,
+            label: launch.context.label,
+            agsLineItemsUrl: launch.ags?.lineItemsUrl,
+            agsScopes: launch.ags?.scopes ?? [],
+            nrpsMembershipsUrl: launch.nrps?.membershipsUrl,
+            nrpsServiceVersions: launch.nrps?.serviceVersions ?? [],
+          },
+          time,
+        )
           .returningAll()
           .executeTakeFirst();
         if (courseRow === undefined) {
@@ -357,11 +324,14 @@ export function createPeopleRepository(db: Kysely<Database>, now: () => Date) {
         await upsertEnrollment(
           tx,
           tenantId,
-          course.id,
-          user.id,
-          launch.roles,
-          'active',
-          'launch',
+          {
+            courseId: course.id,
+            userId: user.id,
+            roles: launch.roles,
+            status: 'active',
+            source: 'launch',
+            replaceSource: true,
+          },
           time,
         );
         let resourceLink: ResourceLink | undefined;
@@ -387,14 +357,7 @@ export function createPeopleRepository(db: Kysely<Database>, now: () => Date) {
             )
             .returningAll()
             .executeTakeFirstOrThrow();
-          resourceLink = {
-            id: linkRow.id,
-            courseId: linkRow.course_id,
-            resourceLinkId: linkRow.resource_link_id,
-            title: linkRow.title ?? undefined,
-            lineItemUrl: linkRow.line_item_url ?? undefined,
-            createdVia: linkRow.created_via,
-          };
+          resourceLink = toResourceLink(linkRow);
         }
         return { user, course, resourceLink };
       });
@@ -767,14 +730,7 @@ export function createPeopleRepository(db: Kysely<Database>, now: () => Date) {
         .where('course_id', '=', courseId)
         .orderBy('resource_link_id')
         .execute();
-      return rows.map((row) => ({
-        id: row.id,
-        courseId: row.course_id,
-        resourceLinkId: row.resource_link_id,
-        title: row.title ?? undefined,
-        lineItemUrl: row.line_item_url ?? undefined,
-        createdVia: row.created_via,
-      }));
+      return rows.map(toResourceLink);
     },
 
     /**
@@ -820,11 +776,14 @@ export function createPeopleRepository(db: Kysely<Database>, now: () => Date) {
           await upsertEnrollment(
             tx,
             input.tenantId,
-            input.courseId,
-            user.id,
-            member.roles,
-            member.status === 'Active' ? 'active' : 'inactive',
-            'roster',
+            {
+              courseId: input.courseId,
+              userId: user.id,
+              roles: member.roles,
+              status: member.status === 'Active' ? 'active' : 'inactive',
+              source: 'roster',
+              replaceSource: true,
+            },
             time,
           );
         }
