@@ -7,6 +7,18 @@ import {
   requireGoogleToken,
   sendGoogleError,
 } from './google-errors.ts';
+import {
+  denied,
+  invalid,
+  invalidResource,
+  noRequiredCleared,
+  notFound,
+  param,
+  parseBody,
+  queryList,
+  sendListPage,
+  updateMask,
+} from './route-helpers.ts';
 import type {
   AddOnAttachment,
   ClassroomCourse,
@@ -87,25 +99,11 @@ const attachmentPatch = z.object({
 
 const attachmentSubmissionPatch = z.object({ pointsEarned: grade.optional() });
 
-const pageToken = z.object({ list: z.string(), offset: z.number().int().min(0) });
-
 /** Google's RFC 3339 timestamps with milliseconds ("2026-11-27T07:00:00.123Z"). */
 const time = (date: Date): string => date.toISOString();
 
-function readMask(req: Request): string[] | undefined {
-  const raw = req.query.updateMask;
-  if (typeof raw !== 'string' || raw.trim() === '') return undefined;
-  return raw
-    .split(',')
-    .map((f) => f.trim())
-    .filter((f) => f !== '');
-}
-
-function queryList(req: Request, name: string): string[] {
-  const raw = req.query[name];
-  const values = Array.isArray(raw) ? raw : raw === undefined ? [] : [raw];
-  return values.filter((v): v is string => typeof v === 'string').flatMap((v) => v.split(','));
-}
+/** Who may use a course route: anyone in the course, or only its teachers (for writes). */
+type CourseAccess = 'member' | 'teacher';
 
 /**
  * The Classroom REST API v1 subset an add-on needs, with Google's resource shapes, paging
@@ -117,71 +115,18 @@ export function classroomApiRoutes(ctx: ClassroomContext): Router {
   const guard = googleGuard(ctx, 'api');
   const json = express.json({ limit: '1mb' });
 
-  const notFound = (res: Response): void => {
-    sendGoogleError(res, 'NOT_FOUND', GOOGLE_MESSAGE.notFound);
-  };
-  const denied = (res: Response, message: string = GOOGLE_MESSAGE.callerNoPermission): void => {
-    sendGoogleError(res, 'PERMISSION_DENIED', message);
-  };
-  const invalid = (res: Response, message: string): void => {
-    sendGoogleError(res, 'INVALID_ARGUMENT', message);
-  };
   const projectOf = (token: GoogleAccessToken): string =>
     state.client(token.clientId).projectNumber;
-  const param = (req: Request, name: string): string => {
-    const value: unknown = (req.params as Record<string, unknown>)[name];
-    return typeof value === 'string' ? value : '';
-  };
 
-  /** Slice a list for `pageSize`/`pageToken`; undefined after an INVALID_ARGUMENT was sent. */
-  const paginate = <T>(
+  /** One page of a list method, capped at the emulator's maxPageSize. */
+  const sendList = <T>(
     req: Request,
     res: Response,
-    items: T[],
-  ): { items: T[]; nextPageToken: string | undefined } | undefined => {
-    const listKey = req.path;
-    const rawSize = req.query.pageSize;
-    const size = rawSize === undefined ? 0 : Number(rawSize);
-    if (!Number.isInteger(size) || size < 0) {
-      invalid(res, 'pageSize must be a non-negative integer.');
-      return undefined;
-    }
-    const pageSize = Math.min(size === 0 ? options.maxPageSize : size, options.maxPageSize);
-    let offset = 0;
-    const rawToken = req.query.pageToken;
-    if (typeof rawToken === 'string' && rawToken !== '') {
-      let decoded: unknown;
-      try {
-        decoded = JSON.parse(Buffer.from(rawToken, 'base64url').toString('utf8'));
-      } catch {
-        decoded = undefined;
-      }
-      const token = pageToken.safeParse(decoded);
-      if (!token.success || token.data.list !== listKey) {
-        invalid(res, 'Invalid page token.');
-        return undefined;
-      }
-      offset = token.data.offset;
-    }
-    const next = offset + pageSize;
-    return {
-      items: items.slice(offset, next),
-      nextPageToken:
-        next < items.length
-          ? Buffer.from(JSON.stringify({ list: listKey, offset: next })).toString('base64url')
-          : undefined,
-    };
-  };
-
-  const sendPage = (
-    res: Response,
     key: string,
-    page: { items: unknown[]; nextPageToken?: string | undefined },
+    items: T[],
+    toJson: (item: T) => unknown,
   ): void => {
-    res.json({
-      ...(page.items.length > 0 ? { [key]: page.items } : {}),
-      ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}),
-    });
+    sendListPage(req, res, { key, items, maxPageSize: options.maxPageSize, toJson });
   };
 
   // ---- serialisers (Google's JSON resources) ------------------------------------------------
@@ -328,6 +273,46 @@ export function classroomApiRoutes(ctx: ClassroomContext): Router {
     return work;
   };
 
+  /** Resources the calling Cloud project created: otherwise @ProjectPermissionDenied is sent. */
+  const ownProject = (
+    res: Response,
+    token: GoogleAccessToken,
+    projectNumber: string | undefined,
+  ): boolean => {
+    if (projectNumber !== projectOf(token)) {
+      denied(res, GOOGLE_MESSAGE.projectPermissionDenied);
+      return false;
+    }
+    return true;
+  };
+
+  /** The first steps of a `/v1/courses/:courseId/...` route: the bearer token, then the course. */
+  const courseRequest = (
+    req: Request,
+    res: Response,
+    anyOfScopes: readonly string[],
+    access: CourseAccess,
+  ): { token: GoogleAccessToken; course: ClassroomCourse } | undefined => {
+    const token = requireGoogleToken(ctx, req, res, anyOfScopes);
+    if (!token) return undefined;
+    const course =
+      access === 'teacher' ? teacherCourse(req, res, token) : memberCourse(req, res, token);
+    return course && { token, course };
+  };
+
+  /** As courseRequest, then the coursework named by `:id`. */
+  const courseWorkRequest = (
+    req: Request,
+    res: Response,
+    anyOfScopes: readonly string[],
+    access: CourseAccess,
+  ): { token: GoogleAccessToken; course: ClassroomCourse; work: CourseWork } | undefined => {
+    const found = courseRequest(req, res, anyOfScopes, access);
+    if (!found) return undefined;
+    const work = visibleWork(res, found.course, found.token, param(req, 'id'));
+    return work && { ...found, work };
+  };
+
   const resolveUser = (token: GoogleAccessToken, idOrEmail: string): GoogleUser | undefined =>
     idOrEmail === 'me' ? state.users.get(token.userId) : state.findUser(idOrEmail);
 
@@ -355,42 +340,32 @@ export function classroomApiRoutes(ctx: ClassroomContext): Router {
         (teacher === null || c.teacherIds.includes(teacher.id)) &&
         (states.length === 0 || states.includes(c.courseState)),
     );
-    const page = paginate(req, res, courses);
-    if (page) sendPage(res, 'courses', { ...page, items: page.items.map(courseJson) });
+    sendList(req, res, 'courses', courses, courseJson);
   });
 
   router.get('/v1/courses/:courseId', guard, (req, res) => {
-    const token = requireGoogleToken(ctx, req, res, COURSE_READ);
-    if (!token) return;
-    const course = memberCourse(req, res, token);
-    if (course) res.json(courseJson(course));
+    const found = courseRequest(req, res, COURSE_READ, 'member');
+    if (found) res.json(courseJson(found.course));
   });
 
   const rosterList = (kind: 'students' | 'teachers') => (req: Request, res: Response) => {
-    const token = requireGoogleToken(ctx, req, res, ROSTER_READ);
-    if (!token) return;
-    const course = memberCourse(req, res, token);
-    if (!course) return;
+    const found = courseRequest(req, res, ROSTER_READ, 'member');
+    if (!found) return;
+    const { token, course } = found;
     const ids = kind === 'students' ? course.studentIds : course.teacherIds;
-    const page = paginate(req, res, ids);
-    if (!page) return;
-    sendPage(res, kind, {
-      ...page,
-      items: page.items.map((userId) => ({
-        courseId: course.id,
-        userId,
-        profile: profileJson(state.user(userId), token),
-      })),
-    });
+    sendList(req, res, kind, ids, (userId) => ({
+      courseId: course.id,
+      userId,
+      profile: profileJson(state.user(userId), token),
+    }));
   };
   router.get('/v1/courses/:courseId/students', guard, rosterList('students'));
   router.get('/v1/courses/:courseId/teachers', guard, rosterList('teachers'));
 
   const rosterGet = (kind: 'students' | 'teachers') => (req: Request, res: Response) => {
-    const token = requireGoogleToken(ctx, req, res, ROSTER_READ);
-    if (!token) return;
-    const course = memberCourse(req, res, token);
-    if (!course) return;
+    const found = courseRequest(req, res, ROSTER_READ, 'member');
+    if (!found) return;
+    const { token, course } = found;
     const user = resolveUser(token, param(req, 'userId'));
     const ids = kind === 'students' ? course.studentIds : course.teacherIds;
     if (!user || !ids.includes(user.id)) {
@@ -405,25 +380,18 @@ export function classroomApiRoutes(ctx: ClassroomContext): Router {
   // ---- courseWork ---------------------------------------------------------------------------
 
   router.post('/v1/courses/:courseId/courseWork', guard, json, (req, res) => {
-    const token = requireGoogleToken(ctx, req, res, [S.courseworkStudents]);
-    if (!token) return;
-    const course = teacherCourse(req, res, token);
-    if (!course) return;
-    const body = courseWorkBody.safeParse(req.body ?? {});
-    if (!body.success) {
-      invalid(
-        res,
-        `Invalid CourseWork: ${body.error.issues.map((i) => i.path.join('.')).join(', ')}`,
-      );
-      return;
-    }
+    const found = courseRequest(req, res, [S.courseworkStudents], 'teacher');
+    if (!found) return;
+    const { token, course } = found;
+    const body = parseBody(courseWorkBody, req, res, invalidResource('CourseWork'));
+    if (!body) return;
     const work = state.createCourseWork({
       courseId: course.id,
-      title: body.data.title,
-      description: body.data.description,
-      materials: body.data.materials,
-      state: body.data.state ?? 'DRAFT',
-      maxPoints: body.data.maxPoints,
+      title: body.title,
+      description: body.description,
+      materials: body.materials,
+      state: body.state ?? 'DRAFT',
+      maxPoints: body.maxPoints,
       creatorUserId: token.userId,
       projectNumber: projectOf(token),
     });
@@ -431,10 +399,9 @@ export function classroomApiRoutes(ctx: ClassroomContext): Router {
   });
 
   router.get('/v1/courses/:courseId/courseWork', guard, (req, res) => {
-    const token = requireGoogleToken(ctx, req, res, COURSEWORK_READ);
-    if (!token) return;
-    const course = memberCourse(req, res, token);
-    if (!course) return;
+    const found = courseRequest(req, res, COURSEWORK_READ, 'member');
+    if (!found) return;
+    const { token, course } = found;
     const teacher = state.isTeacher(course.id, token.userId);
     const states = queryList(req, 'courseWorkStates');
     const wanted: CourseWorkState[] =
@@ -448,79 +415,41 @@ export function classroomApiRoutes(ctx: ClassroomContext): Router {
           (teacher || w.state === 'PUBLISHED'),
       )
       .sort((a, b) => b.updateTime.getTime() - a.updateTime.getTime());
-    const page = paginate(req, res, works);
-    if (page) {
-      sendPage(res, 'courseWork', {
-        ...page,
-        items: page.items.map((w) => courseWorkJson(w, token)),
-      });
-    }
+    sendList(req, res, 'courseWork', works, (w) => courseWorkJson(w, token));
   });
 
   router.get('/v1/courses/:courseId/courseWork/:id', guard, (req, res) => {
-    const token = requireGoogleToken(ctx, req, res, COURSEWORK_READ);
-    if (!token) return;
-    const course = memberCourse(req, res, token);
-    if (!course) return;
-    const work = visibleWork(res, course, token, param(req, 'id'));
-    if (work) res.json(courseWorkJson(work, token));
+    const found = courseWorkRequest(req, res, COURSEWORK_READ, 'member');
+    if (found) res.json(courseWorkJson(found.work, found.token));
   });
 
   router.patch('/v1/courses/:courseId/courseWork/:id', guard, json, (req, res) => {
-    const token = requireGoogleToken(ctx, req, res, [S.courseworkStudents]);
-    if (!token) return;
-    const course = teacherCourse(req, res, token);
-    if (!course) return;
-    const work = visibleWork(res, course, token, param(req, 'id'));
-    if (!work) return;
-    if (work.projectNumber !== projectOf(token)) {
-      denied(res, GOOGLE_MESSAGE.projectPermissionDenied);
-      return;
-    }
-    const mask = readMask(req);
-    const allowed = ['title', 'description', 'state', 'maxPoints'];
-    if (!mask) {
-      invalid(res, 'updateMask is required.');
-      return;
-    }
-    const unknown = mask.filter((f) => !allowed.includes(f));
-    if (unknown.length > 0) {
-      invalid(res, `Non-supported update mask fields specified: ${unknown.join(', ')}`);
-      return;
-    }
-    const body = courseWorkPatch.safeParse(req.body ?? {});
-    if (!body.success) {
-      invalid(
-        res,
-        `Invalid CourseWork: ${body.error.issues.map((i) => i.path.join('.')).join(', ')}`,
-      );
-      return;
-    }
-    if (mask.includes('state') && work.state === 'PUBLISHED' && body.data.state === 'DRAFT') {
+    const found = courseWorkRequest(req, res, [S.courseworkStudents], 'teacher');
+    if (!found) return;
+    const { token, work } = found;
+    if (!ownProject(res, token, work.projectNumber)) return;
+    const mask = updateMask(req, res, ['title', 'description', 'state', 'maxPoints']);
+    if (!mask) return;
+    const body = parseBody(courseWorkPatch, req, res, invalidResource('CourseWork'));
+    if (!body) return;
+    if (mask.includes('state') && work.state === 'PUBLISHED' && body.state === 'DRAFT') {
       sendGoogleError(res, 'FAILED_PRECONDITION', 'Published course work cannot be made a draft.');
       return;
     }
-    // Fields that cannot be empty may not be cleared (named in the mask, absent in the body).
-    const cleared = ['title', 'state'].filter(
-      (f) => mask.includes(f) && body.data[f as 'title' | 'state'] === undefined,
-    );
-    if (cleared.length > 0) {
-      invalid(res, `${cleared.join(', ')} cannot be cleared.`);
-      return;
-    }
+    if (!noRequiredCleared(res, mask, body, ['title', 'state'])) return;
     for (const field of mask) {
       switch (field) {
         case 'title':
-          work.title = body.data.title ?? work.title;
+          work.title = body.title ?? work.title;
           break;
         case 'description':
-          work.description = body.data.description;
+          work.description = body.description;
           break;
         case 'state':
-          work.state = body.data.state ?? work.state;
+          work.state = body.state ?? work.state;
           break;
         case 'maxPoints':
-          work.maxPoints = body.data.maxPoints;
+          work.maxPoints = body.maxPoints;
           break;
       }
     }
@@ -531,10 +460,9 @@ export function classroomApiRoutes(ctx: ClassroomContext): Router {
   // ---- studentSubmissions -------------------------------------------------------------------
 
   router.get('/v1/courses/:courseId/courseWork/:id/studentSubmissions', guard, (req, res) => {
-    const token = requireGoogleToken(ctx, req, res, COURSEWORK_READ);
-    if (!token) return;
-    const course = memberCourse(req, res, token);
-    if (!course) return;
+    const found = courseRequest(req, res, COURSEWORK_READ, 'member');
+    if (!found) return;
+    const { token, course } = found;
     const id = param(req, 'id');
     let works: CourseWork[];
     if (id === '-') {
@@ -562,13 +490,7 @@ export function classroomApiRoutes(ctx: ClassroomContext): Router {
           (filterUser === undefined || s.userId === filterUser.id) &&
           (states.length === 0 || states.includes(s.state)),
       );
-    const page = paginate(req, res, submissions);
-    if (page) {
-      sendPage(res, 'studentSubmissions', {
-        ...page,
-        items: page.items.map((s) => submissionJson(s, token)),
-      });
-    }
+    sendList(req, res, 'studentSubmissions', submissions, (s) => submissionJson(s, token));
   });
 
   /** The submission, if the caller may see it (teacher, or the student who owns it). */
@@ -593,72 +515,50 @@ export function classroomApiRoutes(ctx: ClassroomContext): Router {
     return submission;
   };
 
-  router.get(
-    '/v1/courses/:courseId/courseWork/:id/studentSubmissions/:submissionId',
-    guard,
-    (req, res) => {
-      const token = requireGoogleToken(ctx, req, res, COURSEWORK_READ);
-      if (!token) return;
-      const course = memberCourse(req, res, token);
-      if (!course) return;
-      const work = visibleWork(res, course, token, param(req, 'id'));
-      if (!work) return;
-      const submission = findSubmission(req, res, token, course, work);
-      if (submission) res.json(submissionJson(submission, token));
-    },
-  );
+  const submissionPath = '/v1/courses/:courseId/courseWork/:id/studentSubmissions/:submissionId';
 
-  router.patch(
-    '/v1/courses/:courseId/courseWork/:id/studentSubmissions/:submissionId',
-    guard,
-    json,
-    (req, res) => {
-      const token = requireGoogleToken(ctx, req, res, [S.courseworkStudents]);
-      if (!token) return;
-      const course = teacherCourse(req, res, token);
-      if (!course) return;
-      const work = visibleWork(res, course, token, param(req, 'id'));
-      if (!work) return;
-      const submission = findSubmission(req, res, token, course, work);
-      if (!submission) return;
-      // Grades may be written only to coursework the same Cloud project created.
-      if (work.projectNumber !== projectOf(token)) {
-        denied(res, GOOGLE_MESSAGE.projectPermissionDenied);
-        return;
-      }
-      const mask = readMask(req);
-      if (!mask) {
-        invalid(res, 'updateMask is required.');
-        return;
-      }
-      const unknown = mask.filter((f) => f !== 'draftGrade' && f !== 'assignedGrade');
-      if (unknown.length > 0) {
-        invalid(res, `Non-supported update mask fields specified: ${unknown.join(', ')}`);
-        return;
-      }
-      const body = submissionPatch.safeParse(req.body ?? {});
-      if (!body.success) {
-        invalid(res, 'Invalid grade: grades are numbers of at least 0.');
-        return;
-      }
-      const draftGrade = mask.includes('draftGrade') ? body.data.draftGrade : submission.draftGrade;
-      const assignedGrade = mask.includes('assignedGrade')
-        ? body.data.assignedGrade
-        : submission.assignedGrade;
-      // LMS-NOTES: an assigned grade needs a draft grade.
-      if (assignedGrade !== undefined && draftGrade === undefined) {
-        invalid(res, 'assignedGrade cannot be set without a draftGrade.');
-        return;
-      }
-      if (mask.includes('draftGrade')) submission.writes.draftGrade++;
-      if (mask.includes('assignedGrade')) submission.writes.assignedGrade++;
-      state.counters.gradeWrites++;
-      submission.draftGrade = draftGrade;
-      submission.assignedGrade = assignedGrade;
-      submission.updateTime = options.now();
-      res.json(submissionJson(submission, token));
-    },
-  );
+  router.get(submissionPath, guard, (req, res) => {
+    const found = courseWorkRequest(req, res, COURSEWORK_READ, 'member');
+    if (!found) return;
+    const { token, course, work } = found;
+    const submission = findSubmission(req, res, token, course, work);
+    if (submission) res.json(submissionJson(submission, token));
+  });
+
+  router.patch(submissionPath, guard, json, (req, res) => {
+    const found = courseWorkRequest(req, res, [S.courseworkStudents], 'teacher');
+    if (!found) return;
+    const { token, course, work } = found;
+    const submission = findSubmission(req, res, token, course, work);
+    if (!submission) return;
+    // Grades may be written only to coursework the same Cloud project created.
+    if (!ownProject(res, token, work.projectNumber)) return;
+    const mask = updateMask(req, res, ['draftGrade', 'assignedGrade']);
+    if (!mask) return;
+    const body = parseBody(
+      submissionPatch,
+      req,
+      res,
+      'Invalid grade: grades are numbers of at least 0.',
+    );
+    if (!body) return;
+    const draftGrade = mask.includes('draftGrade') ? body.draftGrade : submission.draftGrade;
+    const assignedGrade = mask.includes('assignedGrade')
+      ? body.assignedGrade
+      : submission.assignedGrade;
+    // LMS-NOTES: an assigned grade needs a draft grade.
+    if (assignedGrade !== undefined && draftGrade === undefined) {
+      invalid(res, 'assignedGrade cannot be set without a draftGrade.');
+      return;
+    }
+    if (mask.includes('draftGrade')) submission.writes.draftGrade++;
+    if (mask.includes('assignedGrade')) submission.writes.assignedGrade++;
+    state.counters.gradeWrites++;
+    submission.draftGrade = draftGrade;
+    submission.assignedGrade = assignedGrade;
+    submission.updateTime = options.now();
+    res.json(submissionJson(submission, token));
+  });
 
   // ---- add-on context and attachments -------------------------------------------------------
 
@@ -686,26 +586,30 @@ export function classroomApiRoutes(ctx: ClassroomContext): Router {
     return true;
   };
 
+  /** The item's attachment, if the calling project made it; otherwise the error is sent. */
+  const findAttachment = (
+    res: Response,
+    token: GoogleAccessToken,
+    itemId: string,
+    attachmentId: string,
+  ): AddOnAttachment | undefined => {
+    const attachment = state.attachments.get(attachmentId);
+    if (!attachment || attachment.itemId !== itemId) {
+      notFound(res);
+      return undefined;
+    }
+    return ownProject(res, token, attachment.projectNumber) ? attachment : undefined;
+  };
+
   const addOnContext = (req: Request, res: Response): void => {
-    const token = requireGoogleToken(ctx, req, res, ADDON_READ);
-    if (!token) return;
-    const course = memberCourse(req, res, token);
-    if (!course) return;
+    const found = courseWorkRequest(req, res, ADDON_READ, 'member');
+    if (!found) return;
+    const { token, course, work } = found;
     const itemId = param(req, 'id');
-    const work = visibleWork(res, course, token, itemId);
-    if (!work) return;
     if (!checkAddOnToken(req, res, token, course.id, itemId)) return;
     const attachmentId = req.query.attachmentId;
     if (typeof attachmentId === 'string' && attachmentId !== '') {
-      const attachment = state.attachments.get(attachmentId);
-      if (!attachment || attachment.itemId !== itemId) {
-        notFound(res);
-        return;
-      }
-      if (attachment.projectNumber !== projectOf(token)) {
-        denied(res, GOOGLE_MESSAGE.projectPermissionDenied);
-        return;
-      }
+      if (!findAttachment(res, token, itemId, attachmentId)) return;
     }
     const teacher = state.isTeacher(course.id, token.userId);
     res.json({
@@ -722,181 +626,140 @@ export function classroomApiRoutes(ctx: ClassroomContext): Router {
   // The deprecated posts variant answers the same.
   router.get('/v1/courses/:courseId/posts/:id/addOnContext', guard, addOnContext);
 
-  const uriAllowed = (projectNumber: string, uri: string): boolean => {
-    if (!URL.canParse(uri)) return false;
+  /**
+   * The rules on an attachment's fields as it would be stored: every URI starts with one of the
+   * add-on's allowed prefixes, and maxPoints needs a student work review URI.
+   */
+  const attachmentFieldsValid = (
+    res: Response,
+    projectNumber: string,
+    fields: Pick<
+      AddOnAttachment,
+      'teacherViewUri' | 'studentViewUri' | 'studentWorkReviewUri' | 'maxPoints'
+    >,
+  ): boolean => {
     const prefixes = state.addOns.get(projectNumber)?.allowedUriPrefixes ?? [];
-    return prefixes.length === 0 || prefixes.some((p) => uri.startsWith(p));
+    const uriAllowed = (uri: string): boolean =>
+      URL.canParse(uri) && (prefixes.length === 0 || prefixes.some((p) => uri.startsWith(p)));
+    const uris = [fields.teacherViewUri, fields.studentViewUri, fields.studentWorkReviewUri].filter(
+      (u): u is string => u !== undefined,
+    );
+    if (!uris.every(uriAllowed)) {
+      invalid(res, "Attachment URIs must start with one of the add-on's allowed URI prefixes.");
+      return false;
+    }
+    if (fields.maxPoints !== undefined && fields.studentWorkReviewUri === undefined) {
+      invalid(res, 'maxPoints can be set only when studentWorkReviewUri is set.');
+      return false;
+    }
+    return true;
   };
 
   router.post('/v1/courses/:courseId/courseWork/:id/addOnAttachments', guard, json, (req, res) => {
-    const token = requireGoogleToken(ctx, req, res, [S.addonsTeacher]);
-    if (!token) return;
-    const course = teacherCourse(req, res, token);
-    if (!course) return;
-    const work = visibleWork(res, course, token, param(req, 'id'));
-    if (!work) return;
+    const found = courseWorkRequest(req, res, [S.addonsTeacher], 'teacher');
+    if (!found) return;
+    const { token, course, work } = found;
     if (!state.user(token.userId).addOnLicence) {
       // No Teaching & Learning / Education Plus licence: checkUserCapability says allowed=false.
       denied(res);
       return;
     }
     if (!checkAddOnToken(req, res, token, course.id, work.id)) return;
-    const body = attachmentBody.safeParse(req.body ?? {});
-    if (!body.success) {
-      invalid(
-        res,
-        `Invalid AddOnAttachment: ${body.error.issues.map((i) => i.path.join('.')).join(', ')}`,
-      );
-      return;
-    }
+    const body = parseBody(attachmentBody, req, res, invalidResource('AddOnAttachment'));
+    if (!body) return;
     const project = projectOf(token);
-    const uris = [
-      body.data.teacherViewUri.uri,
-      body.data.studentViewUri.uri,
-      ...(body.data.studentWorkReviewUri ? [body.data.studentWorkReviewUri.uri] : []),
-    ];
-    if (uris.some((uri) => !uriAllowed(project, uri))) {
-      invalid(res, "Attachment URIs must start with one of the add-on's allowed URI prefixes.");
-      return;
-    }
-    if (body.data.maxPoints !== undefined && !body.data.studentWorkReviewUri) {
-      invalid(res, 'maxPoints can be set only when studentWorkReviewUri is set.');
-      return;
-    }
+    const fields = {
+      teacherViewUri: body.teacherViewUri.uri,
+      studentViewUri: body.studentViewUri.uri,
+      studentWorkReviewUri: body.studentWorkReviewUri?.uri,
+      maxPoints: body.maxPoints,
+    };
+    if (!attachmentFieldsValid(res, project, fields)) return;
     const attachment = state.createAttachment({
       courseId: course.id,
       itemId: work.id,
       projectNumber: project,
-      title: body.data.title,
-      teacherViewUri: body.data.teacherViewUri.uri,
-      studentViewUri: body.data.studentViewUri.uri,
-      studentWorkReviewUri: body.data.studentWorkReviewUri?.uri,
-      maxPoints: body.data.maxPoints,
+      title: body.title,
+      ...fields,
     });
     res.json(attachmentJson(attachment));
   });
 
   router.get('/v1/courses/:courseId/courseWork/:id/addOnAttachments', guard, (req, res) => {
-    const token = requireGoogleToken(ctx, req, res, ADDON_READ);
-    if (!token) return;
-    const course = memberCourse(req, res, token);
-    if (!course) return;
-    const work = visibleWork(res, course, token, param(req, 'id'));
-    if (!work) return;
-    const project = projectOf(token);
-    const page = paginate(
-      req,
-      res,
-      state.attachmentsOf(work.id).filter((a) => a.projectNumber === project),
-    );
-    if (page) sendPage(res, 'addOnAttachments', { ...page, items: page.items.map(attachmentJson) });
+    const found = courseWorkRequest(req, res, ADDON_READ, 'member');
+    if (!found) return;
+    const project = projectOf(found.token);
+    const attachments = state
+      .attachmentsOf(found.work.id)
+      .filter((a) => a.projectNumber === project);
+    sendList(req, res, 'addOnAttachments', attachments, attachmentJson);
   });
 
-  /** The attachment of the calling project; otherwise the error is sent. */
-  const findAttachment = (
+  /** As courseWorkRequest, then the calling project's attachment named by `:attachmentId`. */
+  const attachmentRequest = (
     req: Request,
     res: Response,
-    token: GoogleAccessToken,
-    work: CourseWork,
-  ): AddOnAttachment | undefined => {
-    const attachment = state.attachments.get(param(req, 'attachmentId'));
-    if (!attachment || attachment.itemId !== work.id) {
-      notFound(res);
-      return undefined;
-    }
-    if (attachment.projectNumber !== projectOf(token)) {
-      denied(res, GOOGLE_MESSAGE.projectPermissionDenied);
-      return undefined;
-    }
-    return attachment;
+    anyOfScopes: readonly string[],
+    access: CourseAccess,
+  ):
+    | {
+        token: GoogleAccessToken;
+        course: ClassroomCourse;
+        work: CourseWork;
+        attachment: AddOnAttachment;
+      }
+    | undefined => {
+    const found = courseWorkRequest(req, res, anyOfScopes, access);
+    if (!found) return undefined;
+    const attachment = findAttachment(res, found.token, found.work.id, param(req, 'attachmentId'));
+    return attachment && { ...found, attachment };
   };
 
   const attachmentPath = '/v1/courses/:courseId/courseWork/:id/addOnAttachments/:attachmentId';
 
   router.get(attachmentPath, guard, (req, res) => {
-    const token = requireGoogleToken(ctx, req, res, ADDON_READ);
-    if (!token) return;
-    const course = memberCourse(req, res, token);
-    if (!course) return;
-    const work = visibleWork(res, course, token, param(req, 'id'));
-    if (!work) return;
-    const attachment = findAttachment(req, res, token, work);
-    if (attachment) res.json(attachmentJson(attachment));
+    const found = attachmentRequest(req, res, ADDON_READ, 'member');
+    if (found) res.json(attachmentJson(found.attachment));
   });
 
   router.patch(attachmentPath, guard, json, (req, res) => {
-    const token = requireGoogleToken(ctx, req, res, [S.addonsTeacher]);
-    if (!token) return;
-    const course = teacherCourse(req, res, token);
-    if (!course) return;
-    const work = visibleWork(res, course, token, param(req, 'id'));
-    if (!work) return;
-    const attachment = findAttachment(req, res, token, work);
-    if (!attachment) return;
-    const mask = readMask(req);
-    const allowed = [
+    const found = attachmentRequest(req, res, [S.addonsTeacher], 'teacher');
+    if (!found) return;
+    const { work, attachment } = found;
+    const mask = updateMask(req, res, [
       'title',
       'teacherViewUri',
       'studentViewUri',
       'studentWorkReviewUri',
       'maxPoints',
-    ];
-    if (!mask) {
-      invalid(res, 'updateMask is required.');
-      return;
-    }
-    const unknown = mask.filter((f) => !allowed.includes(f));
-    if (unknown.length > 0) {
-      invalid(res, `Non-supported update mask fields specified: ${unknown.join(', ')}`);
-      return;
-    }
-    const body = attachmentPatch.safeParse(req.body ?? {});
-    if (!body.success) {
-      invalid(
-        res,
-        `Invalid AddOnAttachment: ${body.error.issues.map((i) => i.path.join('.')).join(', ')}`,
-      );
-      return;
-    }
-    const required = ['title', 'teacherViewUri', 'studentViewUri'] as const;
-    const cleared = required.filter((f) => mask.includes(f) && body.data[f] === undefined);
-    if (cleared.length > 0) {
-      invalid(res, `${cleared.join(', ')} cannot be cleared.`);
-      return;
-    }
+    ]);
+    if (!mask) return;
+    const body = parseBody(attachmentPatch, req, res, invalidResource('AddOnAttachment'));
+    if (!body) return;
+    if (!noRequiredCleared(res, mask, body, ['title', 'teacherViewUri', 'studentViewUri'])) return;
     const next = { ...attachment };
     for (const field of mask) {
       switch (field) {
         case 'title':
-          next.title = body.data.title ?? next.title;
+          next.title = body.title ?? next.title;
           break;
         case 'teacherViewUri':
-          next.teacherViewUri = body.data.teacherViewUri?.uri ?? next.teacherViewUri;
+          next.teacherViewUri = body.teacherViewUri?.uri ?? next.teacherViewUri;
           break;
         case 'studentViewUri':
-          next.studentViewUri = body.data.studentViewUri?.uri ?? next.studentViewUri;
+          next.studentViewUri = body.studentViewUri?.uri ?? next.studentViewUri;
           break;
         case 'studentWorkReviewUri':
-          next.studentWorkReviewUri = body.data.studentWorkReviewUri?.uri;
+          next.studentWorkReviewUri = body.studentWorkReviewUri?.uri;
           // Removing the review URI discards maxPoints (AddOnAttachment reference).
           if (next.studentWorkReviewUri === undefined) next.maxPoints = undefined;
           break;
         case 'maxPoints':
-          next.maxPoints = body.data.maxPoints;
+          next.maxPoints = body.maxPoints;
           break;
       }
     }
-    const uris = [next.teacherViewUri, next.studentViewUri, next.studentWorkReviewUri].filter(
-      (u): u is string => u !== undefined,
-    );
-    if (uris.some((uri) => !uriAllowed(attachment.projectNumber, uri))) {
-      invalid(res, "Attachment URIs must start with one of the add-on's allowed URI prefixes.");
-      return;
-    }
-    if (next.maxPoints !== undefined && next.studentWorkReviewUri === undefined) {
-      invalid(res, 'maxPoints can be set only when studentWorkReviewUri is set.');
-      return;
-    }
+    if (!attachmentFieldsValid(res, attachment.projectNumber, next)) return;
     Object.assign(attachment, next);
     if (attachment.maxPoints !== undefined && state.gradeSyncAttachment(work.id) === attachment) {
       work.maxPoints = attachment.maxPoints;
@@ -914,41 +777,23 @@ export function classroomApiRoutes(ctx: ClassroomContext): Router {
   });
 
   router.get(`${attachmentPath}/studentSubmissions/:submissionId`, guard, (req, res) => {
-    const token = requireGoogleToken(ctx, req, res, ADDON_READ);
-    if (!token) return;
-    const course = memberCourse(req, res, token);
-    if (!course) return;
-    const work = visibleWork(res, course, token, param(req, 'id'));
-    if (!work) return;
-    const attachment = findAttachment(req, res, token, work);
-    if (!attachment) return;
+    const found = attachmentRequest(req, res, ADDON_READ, 'member');
+    if (!found) return;
+    const { token, course, work, attachment } = found;
     const submission = findSubmission(req, res, token, course, work);
     if (!submission) return;
-    const found = state.attachmentSubmissions.get(`${attachment.id}|${submission.id}`);
-    res.json(attachmentSubmissionJson(found?.pointsEarned, submission));
+    const record = state.attachmentSubmissions.get(`${attachment.id}|${submission.id}`);
+    res.json(attachmentSubmissionJson(record?.pointsEarned, submission));
   });
 
   router.patch(`${attachmentPath}/studentSubmissions/:submissionId`, guard, json, (req, res) => {
-    const token = requireGoogleToken(ctx, req, res, [S.addonsTeacher]);
-    if (!token) return;
-    const course = teacherCourse(req, res, token);
-    if (!course) return;
-    const work = visibleWork(res, course, token, param(req, 'id'));
-    if (!work) return;
-    const attachment = findAttachment(req, res, token, work);
-    if (!attachment) return;
+    const found = attachmentRequest(req, res, [S.addonsTeacher], 'teacher');
+    if (!found) return;
+    const { token, course, work, attachment } = found;
     const submission = findSubmission(req, res, token, course, work);
     if (!submission) return;
-    const mask = readMask(req);
-    if (!mask) {
-      invalid(res, 'updateMask is required.');
-      return;
-    }
-    const unknown = mask.filter((f) => f !== 'pointsEarned');
-    if (unknown.length > 0) {
-      invalid(res, `Non-supported update mask fields specified: ${unknown.join(', ')}`);
-      return;
-    }
+    const mask = updateMask(req, res, ['pointsEarned']);
+    if (!mask) return;
     if (attachment.maxPoints === undefined || attachment.maxPoints <= 0) {
       sendGoogleError(
         res,
@@ -957,13 +802,15 @@ export function classroomApiRoutes(ctx: ClassroomContext): Router {
       );
       return;
     }
-    const body = attachmentSubmissionPatch.safeParse(req.body ?? {});
-    if (!body.success) {
-      invalid(res, 'Invalid pointsEarned: a number of at least 0.');
-      return;
-    }
+    const body = parseBody(
+      attachmentSubmissionPatch,
+      req,
+      res,
+      'Invalid pointsEarned: a number of at least 0.',
+    );
+    if (!body) return;
     const record = state.attachmentSubmission(attachment, submission);
-    record.pointsEarned = body.data.pointsEarned;
+    record.pointsEarned = body.pointsEarned;
     record.writes++;
     state.counters.gradeWrites++;
     // Grade sync: the grading attachment's points become the assignment's draft grade.
