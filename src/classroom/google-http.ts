@@ -1,10 +1,5 @@
 import { LmsHttpError } from '../lti/errors.ts';
-import {
-  backoffDelayMs,
-  parseRetryAfter,
-  readBodyLimited,
-  type FetchFunction,
-} from '../lti/http.ts';
+import { parseRetryAfter, readBodyLimited, withRetries, type FetchFunction } from '../lti/http.ts';
 
 /**
  * Outbound calls to Google APIs, in the style of src/lti/http.ts (which has no PATCH): 429 (Google's
@@ -119,19 +114,14 @@ export function createGoogleHttp(options: GoogleHttpOptions): GoogleHttp {
 
   return async (request) => {
     const method = request.method ?? 'GET';
-    const idempotent = request.idempotent ?? method !== 'POST';
-    for (let retry = 0; ; retry += 1) {
-      const outcome = await attempt(request, method);
-      if (!(outcome instanceof LmsHttpError)) return outcome;
-      const mayRetry =
-        outcome.retryable && (outcome.status === 429 || idempotent) && retry < maxRetries;
-      if (!mayRetry) throw outcome;
-      let delay = backoffDelayMs(retry, baseDelayMs, maxDelayMs, options.random);
-      if (outcome.retryAfterMs !== undefined) {
-        if (outcome.retryAfterMs > maxRetryAfterMs) throw outcome;
-        delay = outcome.retryAfterMs;
-      }
-      await options.sleep(delay);
-    }
+    return withRetries(() => attempt(request, method), {
+      idempotent: request.idempotent ?? method !== 'POST',
+      maxRetries,
+      baseDelayMs,
+      maxDelayMs,
+      maxRetryAfterMs,
+      random: options.random,
+      sleep: options.sleep,
+    });
   };
 }

@@ -72,6 +72,46 @@ export function backoffDelayMs(
   return Math.floor(random() * ceiling);
 }
 
+/** When and how long an outbound call is retried (see `withRetries`). */
+export interface RetryPolicy {
+  /** A repeat changes nothing (every method but POST, unless the caller says otherwise). */
+  readonly idempotent: boolean;
+  readonly maxRetries: number;
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+  /** Longest Retry-After waited inline; longer ones fail with `retryAfterMs` for the scheduler. */
+  readonly maxRetryAfterMs: number;
+  readonly random: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
+}
+
+/**
+ * Runs `attempt` until it succeeds or a retry is not allowed: a retryable failure is tried again
+ * when it is a 429 or the call is idempotent, up to `maxRetries` times, waiting the answer's
+ * Retry-After (failing at once when that is longer than `maxRetryAfterMs`) or else an exponential
+ * backoff with full jitter. The last failure is thrown.
+ */
+export async function withRetries<T>(
+  attempt: () => Promise<T | LmsHttpError>,
+  policy: RetryPolicy,
+): Promise<T> {
+  for (let retry = 0; ; retry += 1) {
+    const outcome = await attempt();
+    if (!(outcome instanceof LmsHttpError)) return outcome;
+    const mayRetry =
+      outcome.retryable &&
+      (outcome.status === 429 || policy.idempotent) &&
+      retry < policy.maxRetries;
+    if (!mayRetry) throw outcome;
+    let delay = backoffDelayMs(retry, policy.baseDelayMs, policy.maxDelayMs, policy.random);
+    if (outcome.retryAfterMs !== undefined) {
+      if (outcome.retryAfterMs > policy.maxRetryAfterMs) throw outcome;
+      delay = outcome.retryAfterMs;
+    }
+    await policy.sleep(delay);
+  }
+}
+
 /** Reads at most `maxBytes` of a body, stopping the download beyond that. */
 export async function readBodyLimited(
   response: Response,
@@ -168,21 +208,15 @@ export function createLmsHttpClient(options: LmsHttpClientOptions): LmsHttpClien
   return {
     async request(request) {
       const method = request.method ?? 'GET';
-      const idempotent = request.idempotent ?? method !== 'POST';
-      const maxRetries = request.maxRetries ?? options.maxRetries ?? 3;
-      for (let retry = 0; ; retry += 1) {
-        const outcome = await attempt(request, method);
-        if (!(outcome instanceof LmsHttpError)) return outcome;
-        const mayRetry =
-          outcome.retryable && (outcome.status === 429 || idempotent) && retry < maxRetries;
-        if (!mayRetry) throw outcome;
-        let delay = backoffDelayMs(retry, baseDelayMs, maxDelayMs, options.random);
-        if (outcome.retryAfterMs !== undefined) {
-          if (outcome.retryAfterMs > maxRetryAfterMs) throw outcome;
-          delay = outcome.retryAfterMs;
-        }
-        await options.sleep(delay);
-      }
+      return withRetries(() => attempt(request, method), {
+        idempotent: request.idempotent ?? method !== 'POST',
+        maxRetries: request.maxRetries ?? options.maxRetries ?? 3,
+        baseDelayMs,
+        maxDelayMs,
+        maxRetryAfterMs,
+        random: options.random,
+        sleep: options.sleep,
+      });
     },
   };
 }
