@@ -27,34 +27,39 @@ const json = (value: unknown): string => JSON.stringify(value);
 
 // ---------------------------------------------------------------- frameworks
 
-export async function findFrameworkByGuid(
+/** One of the district's frameworks by id or CASE GUID, locked for update when asked. */
+async function findFrameworkWhere(
   db: StandardsDb,
   tenantId: string,
-  caseGuid: string,
+  column: 'id' | 'case_guid',
+  value: string,
   options: { readonly forUpdate: boolean },
 ): Promise<FrameworkRow | undefined> {
   let query = db
     .selectFrom('standard_frameworks')
     .selectAll()
     .where('tenant_id', '=', tenantId)
-    .where('case_guid', '=', caseGuid);
+    .where(column, '=', value);
   if (options.forUpdate) query = query.forUpdate();
   return query.executeTakeFirst();
 }
 
-export async function findFramework(
+export function findFrameworkByGuid(
+  db: StandardsDb,
+  tenantId: string,
+  caseGuid: string,
+  options: { readonly forUpdate: boolean },
+): Promise<FrameworkRow | undefined> {
+  return findFrameworkWhere(db, tenantId, 'case_guid', caseGuid, options);
+}
+
+export function findFramework(
   db: StandardsDb,
   tenantId: string,
   frameworkId: string,
   options: { readonly forUpdate: boolean } = { forUpdate: false },
 ): Promise<FrameworkRow | undefined> {
-  let query = db
-    .selectFrom('standard_frameworks')
-    .selectAll()
-    .where('tenant_id', '=', tenantId)
-    .where('id', '=', frameworkId);
-  if (options.forUpdate) query = query.forUpdate();
-  return query.executeTakeFirst();
+  return findFrameworkWhere(db, tenantId, 'id', frameworkId, options);
 }
 
 export interface FrameworkSummary {
