@@ -120,6 +120,24 @@ export function agsRoutes(ctx: EmulatorContext): Router {
     return item;
   }
 
+  /** The bearer token (one of `scopes`) and the course it may use; answers and returns undefined on failure. */
+  function courseRequest(req: Request, res: Response, scopes: readonly string[]) {
+    const token = requireToken(ctx, req, res, [...scopes]);
+    if (!token) return undefined;
+    const course = courseFor(req, res, token);
+    if (!course) return undefined;
+    return { token, course };
+  }
+
+  /** As `courseRequest`, plus the tool's own line item named in the path. */
+  function lineItemRequest(req: Request, res: Response, scopes: readonly string[]) {
+    const found = courseRequest(req, res, scopes);
+    if (!found) return undefined;
+    const item = lineItemFor(req, res, found.course, found.token);
+    if (!item) return undefined;
+    return { ...found, item };
+  }
+
   function lineItemJson(item: LineItem): Record<string, unknown> {
     const out: Record<string, unknown> = {
       id: urls.lineItem(item.courseId, item.lineItemId),
@@ -144,10 +162,9 @@ export function agsRoutes(ctx: EmulatorContext): Router {
   }
 
   router.get(base, (req, res) => {
-    const token = requireToken(ctx, req, res, [SCOPE.lineItem, SCOPE.lineItemReadonly]);
-    if (!token) return;
-    const course = courseFor(req, res, token);
-    if (!course) return;
+    const found = courseRequest(req, res, [SCOPE.lineItem, SCOPE.lineItemReadonly]);
+    if (!found) return;
+    const { token, course } = found;
     const q = lineItemsQuery.safeParse(req.query);
     if (!q.success) {
       validationError(res, q.error);
@@ -173,10 +190,9 @@ export function agsRoutes(ctx: EmulatorContext): Router {
   });
 
   router.post(base, json, (req, res) => {
-    const token = requireToken(ctx, req, res, [SCOPE.lineItem]);
-    if (!token) return;
-    const course = courseFor(req, res, token);
-    if (!course) return;
+    const found = courseRequest(req, res, [SCOPE.lineItem]);
+    if (!found) return;
+    const { token, course } = found;
     if (!bodyIsOf(req, MEDIA_TYPE.lineItem) && !bodyIsOf(req, 'application/json')) {
       sendApiError(
         res,
@@ -215,22 +231,16 @@ export function agsRoutes(ctx: EmulatorContext): Router {
   });
 
   router.get(`${base}/:lineItemId`, (req, res) => {
-    const token = requireToken(ctx, req, res, [SCOPE.lineItem, SCOPE.lineItemReadonly]);
-    if (!token) return;
-    const course = courseFor(req, res, token);
-    if (!course) return;
-    const item = lineItemFor(req, res, course, token);
-    if (!item) return;
+    const found = lineItemRequest(req, res, [SCOPE.lineItem, SCOPE.lineItemReadonly]);
+    if (!found) return;
+    const { item } = found;
     send(res, 200, MEDIA_TYPE.lineItem, lineItemJson(item));
   });
 
   router.put(`${base}/:lineItemId`, json, (req, res) => {
-    const token = requireToken(ctx, req, res, [SCOPE.lineItem]);
-    if (!token) return;
-    const course = courseFor(req, res, token);
-    if (!course) return;
-    const item = lineItemFor(req, res, course, token);
-    if (!item) return;
+    const found = lineItemRequest(req, res, [SCOPE.lineItem]);
+    if (!found) return;
+    const { item } = found;
     const body = lineItemBody.safeParse(req.body);
     if (!body.success) {
       validationError(res, body.error);
@@ -248,23 +258,17 @@ export function agsRoutes(ctx: EmulatorContext): Router {
   });
 
   router.delete(`${base}/:lineItemId`, (req, res) => {
-    const token = requireToken(ctx, req, res, [SCOPE.lineItem]);
-    if (!token) return;
-    const course = courseFor(req, res, token);
-    if (!course) return;
-    const item = lineItemFor(req, res, course, token);
-    if (!item) return;
+    const found = lineItemRequest(req, res, [SCOPE.lineItem]);
+    if (!found) return;
+    const { item } = found;
     state.deleteLineItem(item.lineItemId);
     res.status(204).end();
   });
 
   router.post(`${base}/:lineItemId/scores`, json, (req, res) => {
-    const token = requireToken(ctx, req, res, [SCOPE.score]);
-    if (!token) return;
-    const course = courseFor(req, res, token);
-    if (!course) return;
-    const item = lineItemFor(req, res, course, token);
-    if (!item) return;
+    const found = lineItemRequest(req, res, [SCOPE.score]);
+    if (!found) return;
+    const { course, item } = found;
     state.counters.scorePosts++;
     if (!bodyIsOf(req, MEDIA_TYPE.score)) {
       sendApiError(res, 415, 'unsupported_media_type', `Content-Type must be ${MEDIA_TYPE.score}`);
@@ -366,12 +370,9 @@ export function agsRoutes(ctx: EmulatorContext): Router {
   }
 
   router.get(`${base}/:lineItemId/results`, (req, res) => {
-    const token = requireToken(ctx, req, res, [SCOPE.resultReadonly]);
-    if (!token) return;
-    const course = courseFor(req, res, token);
-    if (!course) return;
-    const item = lineItemFor(req, res, course, token);
-    if (!item) return;
+    const found = lineItemRequest(req, res, [SCOPE.resultReadonly]);
+    if (!found) return;
+    const { course, item } = found;
     const q = resultsQuery.safeParse(req.query);
     if (!q.success) {
       validationError(res, q.error);
