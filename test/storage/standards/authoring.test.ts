@@ -11,6 +11,8 @@ import {
   restoreItem,
   type AuthoringContext,
   type AuthoringErrorCode,
+  type ItemEdit,
+  type NewItem,
 } from '../../../src/standards/authoring.ts';
 import { parseCasePackage } from '../../../src/standards/formats/case-import.ts';
 import {
@@ -65,32 +67,47 @@ describe(`standards authoring (${testEngine})`, () => {
     }));
   }
 
+  // The authoring operations on this file's database and clock, so each test names only the
+  // framework it works in and the change it makes.
+  const add = (context: AuthoringContext, item: NewItem) =>
+    addItem(database.db, context, item, deps);
+  const edit = (context: AuthoringContext, id: string, change: ItemEdit) =>
+    editItem(database.db, context, id, change, deps);
+  const move = (context: AuthoringContext, id: string, target: Parameters<typeof moveItem>[3]) =>
+    moveItem(database.db, context, id, target, deps);
+  const archive = (context: AuthoringContext, id: string) =>
+    archiveItem(database.db, context, id, deps);
+  const restore = (context: AuthoringContext, id: string) =>
+    restoreItem(database.db, context, id, deps);
+  const auditOf = (context: AuthoringContext) =>
+    listAudit(database.db, tenantId, context.frameworkId);
+
   it('when items are added at positions, then the tree orders them and each change is audited with its actor', async () => {
     const context = await newFramework();
-    const domain = await addItem(
-      database.db,
-      context,
-      { parentId: null, code: 'SCI.6', fullStatement: 'Earth systems', itemType: 'Domain' },
-      deps,
-    );
-    const b = await addItem(
-      database.db,
-      context,
-      { parentId: domain, code: 'SCI.6.B', fullStatement: 'Water cycle', educationLevels: ['06'] },
-      deps,
-    );
-    await addItem(
-      database.db,
-      context,
-      { parentId: domain, position: 1, code: 'SCI.6.A', fullStatement: 'Rock cycle' },
-      deps,
-    );
+    const domain = await add(context, {
+      parentId: null,
+      code: 'SCI.6',
+      fullStatement: 'Earth systems',
+      itemType: 'Domain',
+    });
+    const b = await add(context, {
+      parentId: domain,
+      code: 'SCI.6.B',
+      fullStatement: 'Water cycle',
+      educationLevels: ['06'],
+    });
+    await add(context, {
+      parentId: domain,
+      position: 1,
+      code: 'SCI.6.A',
+      fullStatement: 'Rock cycle',
+    });
     expect(await tree(context)).to.deep.equal([
       { code: 'SCI.6', parentId: null, order: 1 },
       { code: 'SCI.6.A', parentId: domain, order: 1 },
       { code: 'SCI.6.B', parentId: domain, order: 2 },
     ]);
-    const audit = await listAudit(database.db, tenantId, context.frameworkId);
+    const audit = await auditOf(context);
     expect(audit.map((entry) => entry.action)).to.deep.equal([
       'framework_created',
       'item_added',
@@ -113,23 +130,16 @@ describe(`standards authoring (${testEngine})`, () => {
 
   it('when an item is edited, then the audit keeps before and after', async () => {
     const context = await newFramework();
-    const id = await addItem(
-      database.db,
-      context,
-      { parentId: null, code: 'D.1', fullStatement: 'Old statement' },
-      deps,
-    );
-    await editItem(
-      database.db,
-      context,
-      id,
-      { fullStatement: 'New statement', code: 'D.1a', educationLevels: ['06', '07'] },
-      deps,
-    );
+    const id = await add(context, { parentId: null, code: 'D.1', fullStatement: 'Old statement' });
+    await edit(context, id, {
+      fullStatement: 'New statement',
+      code: 'D.1a',
+      educationLevels: ['06', '07'],
+    });
     const [stored] = await findItemsByIds(database.db, tenantId, [id]);
     expect(stored?.item).to.include({ code: 'D.1a', fullStatement: 'New statement' });
     expect(stored?.item.educationLevels).to.deep.equal(['06', '07']);
-    const last = (await listAudit(database.db, tenantId, context.frameworkId)).at(-1);
+    const last = (await auditOf(context)).at(-1);
     expect(last?.action).to.equal('item_edited');
     expect(last?.before).to.include({ code: 'D.1', fullStatement: 'Old statement' });
     expect(last?.after).to.include({ code: 'D.1a', fullStatement: 'New statement' });
@@ -137,76 +147,34 @@ describe(`standards authoring (${testEngine})`, () => {
 
   it('when a change is invalid, then it is refused with a typed error and nothing is written', async () => {
     const context = await newFramework();
-    const parent = await addItem(
-      database.db,
-      context,
-      { parentId: null, code: 'X.1', fullStatement: 'Parent' },
-      deps,
-    );
-    const child = await addItem(
-      database.db,
-      context,
-      { parentId: parent, code: 'X.1.1', fullStatement: 'Child' },
-      deps,
-    );
+    const parent = await add(context, { parentId: null, code: 'X.1', fullStatement: 'Parent' });
+    const child = await add(context, { parentId: parent, code: 'X.1.1', fullStatement: 'Child' });
     const before = await counts(database.db);
     expect(
-      await rejection(
-        addItem(
-          database.db,
-          context,
-          { parentId: null, code: 'x.1', fullStatement: 'Clash' },
-          deps,
-        ),
-      ),
+      await rejection(add(context, { parentId: null, code: 'x.1', fullStatement: 'Clash' })),
     ).to.equal('duplicate_code');
-    expect(
-      await rejection(addItem(database.db, context, { parentId: null, fullStatement: '  ' }, deps)),
-    ).to.equal('missing_statement');
-    expect(await rejection(editItem(database.db, context, child, { code: 'X.1' }, deps))).to.equal(
-      'duplicate_code',
+    expect(await rejection(add(context, { parentId: null, fullStatement: '  ' }))).to.equal(
+      'missing_statement',
     );
+    expect(await rejection(edit(context, child, { code: 'X.1' }))).to.equal('duplicate_code');
+    expect(await rejection(move(context, parent, { parentId: child }))).to.equal('cycle');
+    expect(await rejection(move(context, parent, { parentId: parent }))).to.equal('cycle');
     expect(
-      await rejection(moveItem(database.db, context, parent, { parentId: child }, deps)),
-    ).to.equal('cycle');
-    expect(
-      await rejection(moveItem(database.db, context, parent, { parentId: parent }, deps)),
-    ).to.equal('cycle');
-    expect(
-      await rejection(
-        addItem(database.db, context, { parentId: randomUUID(), fullStatement: 'Lost' }, deps),
-      ),
+      await rejection(add(context, { parentId: randomUUID(), fullStatement: 'Lost' })),
     ).to.equal('unknown_parent');
-    expect(await rejection(restoreItem(database.db, context, child, deps))).to.equal(
-      'not_archived',
-    );
+    expect(await rejection(restore(context, child))).to.equal('not_archived');
     expect(await counts(database.db)).to.deep.equal(before);
   });
 
   it('when an item moves, then both sibling lists stay in order and the move is audited', async () => {
     const context = await newFramework();
-    const a = await addItem(
-      database.db,
-      context,
-      { parentId: null, code: 'A', fullStatement: 'A' },
-      deps,
-    );
-    const b = await addItem(
-      database.db,
-      context,
-      { parentId: null, code: 'B', fullStatement: 'B' },
-      deps,
-    );
-    await addItem(database.db, context, { parentId: a, code: 'A.1', fullStatement: 'A1' }, deps);
-    const a2 = await addItem(
-      database.db,
-      context,
-      { parentId: a, code: 'A.2', fullStatement: 'A2' },
-      deps,
-    );
-    await addItem(database.db, context, { parentId: a, code: 'A.3', fullStatement: 'A3' }, deps);
-    await addItem(database.db, context, { parentId: b, code: 'B.1', fullStatement: 'B1' }, deps);
-    await moveItem(database.db, context, a2, { parentId: b, position: 1 }, deps);
+    const a = await add(context, { parentId: null, code: 'A', fullStatement: 'A' });
+    const b = await add(context, { parentId: null, code: 'B', fullStatement: 'B' });
+    await add(context, { parentId: a, code: 'A.1', fullStatement: 'A1' });
+    const a2 = await add(context, { parentId: a, code: 'A.2', fullStatement: 'A2' });
+    await add(context, { parentId: a, code: 'A.3', fullStatement: 'A3' });
+    await add(context, { parentId: b, code: 'B.1', fullStatement: 'B1' });
+    await move(context, a2, { parentId: b, position: 1 });
     expect(await tree(context)).to.deep.equal([
       { code: 'A', parentId: null, order: 1 },
       { code: 'A.1', parentId: a, order: 1 },
@@ -215,7 +183,7 @@ describe(`standards authoring (${testEngine})`, () => {
       { code: 'A.2', parentId: b, order: 1 },
       { code: 'B.1', parentId: b, order: 2 },
     ]);
-    const last = (await listAudit(database.db, tenantId, context.frameworkId)).at(-1);
+    const last = (await auditOf(context)).at(-1);
     expect(last?.action).to.equal('item_moved');
     expect(last?.before).to.include({ parentId: a });
     expect(last?.after).to.include({ parentId: b });
@@ -223,41 +191,24 @@ describe(`standards authoring (${testEngine})`, () => {
 
   it('when an item is archived, then its branch leaves the tree, and restoring brings the branch back', async () => {
     const context = await newFramework();
-    const a = await addItem(
-      database.db,
-      context,
-      { parentId: null, code: 'A', fullStatement: 'A' },
-      deps,
-    );
-    const a1 = await addItem(
-      database.db,
-      context,
-      { parentId: a, code: 'A.1', fullStatement: 'A1' },
-      deps,
-    );
-    await addItem(database.db, context, { parentId: null, code: 'B', fullStatement: 'B' }, deps);
-    await archiveItem(database.db, context, a, deps);
+    const a = await add(context, { parentId: null, code: 'A', fullStatement: 'A' });
+    const a1 = await add(context, { parentId: a, code: 'A.1', fullStatement: 'A1' });
+    await add(context, { parentId: null, code: 'B', fullStatement: 'B' });
+    await archive(context, a);
     expect((await tree(context)).map((row) => row.code)).to.deep.equal(['B']);
     expect(
       (await loadTree(database.db, tenantId, context.frameworkId, { includeArchived: true }))
         .length,
     ).to.equal(3);
     // An archived code may be reused; restoring then clashes.
-    const reuse = await addItem(
-      database.db,
-      context,
-      { parentId: null, code: 'A', fullStatement: 'A again' },
-      deps,
-    );
-    expect(await rejection(restoreItem(database.db, context, a, deps))).to.equal('duplicate_code');
-    await archiveItem(database.db, context, reuse, deps);
-    await restoreItem(database.db, context, a, deps);
+    const reuse = await add(context, { parentId: null, code: 'A', fullStatement: 'A again' });
+    expect(await rejection(restore(context, a))).to.equal('duplicate_code');
+    await archive(context, reuse);
+    await restore(context, a);
     expect((await tree(context)).map((row) => row.code)).to.deep.equal(['A', 'A.1', 'B']);
     const [restoredChild] = await findItemsByIds(database.db, tenantId, [a1]);
     expect(restoredChild?.archivedAt).to.equal(null);
-    const actions = (await listAudit(database.db, tenantId, context.frameworkId)).map(
-      (e) => e.action,
-    );
+    const actions = (await auditOf(context)).map((e) => e.action);
     expect(actions.slice(-4)).to.deep.equal([
       'item_archived',
       'item_added',
@@ -269,12 +220,11 @@ describe(`standards authoring (${testEngine})`, () => {
   it('when searching, then results come from the current tree and a change is seen on the next search', async () => {
     const context = await newFramework();
     const cache = createStandardsSearchCache();
-    const id = await addItem(
-      database.db,
-      context,
-      { parentId: null, code: 'ES.1', fullStatement: 'Model the water cycle' },
-      deps,
-    );
+    const id = await add(context, {
+      parentId: null,
+      code: 'ES.1',
+      fullStatement: 'Model the water cycle',
+    });
     const search = (query: string) =>
       searchStandards(database.db, cache, {
         tenantId,
@@ -283,7 +233,7 @@ describe(`standards authoring (${testEngine})`, () => {
         limit: 5,
       });
     expect((await search('water')).map((hit) => hit.stored.id)).to.deep.equal([id]);
-    await editItem(database.db, context, id, { fullStatement: 'Model plate tectonics' }, deps);
+    await edit(context, id, { fullStatement: 'Model plate tectonics' });
     expect(await search('water')).to.deep.equal([]);
     expect((await search('tecto')).map((hit) => hit.stored.id)).to.deep.equal([id]);
     expect((await search('ES.1'))[0]?.matchedBy).to.equal('code');
@@ -291,12 +241,11 @@ describe(`standards authoring (${testEngine})`, () => {
 
   it('when another tenant lists, searches or edits, then it sees and changes nothing of this tenant', async () => {
     const context = await newFramework();
-    const id = await addItem(
-      database.db,
-      context,
-      { parentId: null, code: 'P.1', fullStatement: 'Private standard' },
-      deps,
-    );
+    const id = await add(context, {
+      parentId: null,
+      code: 'P.1',
+      fullStatement: 'Private standard',
+    });
     const other = await createTenant(database.db, 'other-authoring');
     const intruder: AuthoringContext = { ...context, tenantId: other };
     expect(await listFrameworks(database.db, other)).to.deep.equal([]);
@@ -310,9 +259,7 @@ describe(`standards authoring (${testEngine})`, () => {
         limit: 5,
       }),
     ).to.deep.equal([]);
-    expect(await rejection(editItem(database.db, intruder, id, { code: 'Z' }, deps))).to.equal(
-      'framework_not_found',
-    );
+    expect(await rejection(edit(intruder, id, { code: 'Z' }))).to.equal('framework_not_found');
     expect(await listAudit(database.db, other, context.frameworkId)).to.deep.equal([]);
     const mine = await listFrameworks(database.db, tenantId);
     expect(mine.find((f) => f.id === context.frameworkId)?.itemCount).to.equal(1);

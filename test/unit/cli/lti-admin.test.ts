@@ -21,7 +21,34 @@ describe('command line: LTI administration', function () {
     return match[1];
   };
 
+  /** Set by the preset test; the deployment test adds under it. */
   let canvasId: string;
+
+  type CliResult = Awaited<ReturnType<typeof run>>;
+
+  /** `platform add` from a preset; `options` are the flags a case adds or gets wrong. */
+  const addPlatform = (preset: string, clientId: string, ...options: string[]) =>
+    run(['platform', 'add', '--preset', preset, '--client-id', clientId, ...options]);
+
+  /** `deployment add` under the Canvas platform that the preset test registers. */
+  const addCanvasDeployment = (deploymentId: string, tenant: string, ...options: string[]) =>
+    run([
+      'deployment',
+      'add',
+      '--platform-id',
+      canvasId,
+      '--deployment-id',
+      deploymentId,
+      '--tenant',
+      tenant,
+      ...options,
+    ]);
+
+  /** A refusal exits with `code` and tells the admin on stderr what was wrong. */
+  const expectRefused = (result: CliResult, code: number, message: string): void => {
+    expect(result.code).to.equal(code);
+    expect(result.err).to.contain(message);
+  };
 
   it('when tenants are added, then they are listed, and a duplicate or bad slug is refused with 65', async () => {
     expect(
@@ -29,68 +56,41 @@ describe('command line: LTI administration', function () {
         .code,
     ).to.equal(0);
     const duplicate = await run(['tenant', 'add', '--slug', 'hartford', '--name', 'Again']);
-    expect(duplicate).to.deep.include({ code: 65 });
-    expect(duplicate.err).to.contain('already exists');
+    expectRefused(duplicate, 65, 'already exists');
     const bad = await run(['tenant', 'add', '--slug', 'Bad Slug', '--name', 'x']);
-    expect(bad.code).to.equal(65);
-    expect(bad.err).to.contain('tenant slug');
+    expectRefused(bad, 65, 'tenant slug');
     const list = await run(['tenant', 'list']);
     expect(list.out).to.contain('hartford').and.to.contain('Hartford Public Schools');
   });
 
   it('when platforms are added from presets, then Canvas and Moodle endpoints are filled in', async () => {
-    const canvas = await run([
-      'platform',
-      'add',
-      '--preset',
-      'canvas',
-      '--client-id',
-      '10000000000001',
-    ]);
+    const canvas = await addPlatform('canvas', '10000000000001');
     expect(canvas.code).to.equal(0);
     expect(canvas.out).to.contain('https://sso.canvaslms.com/api/lti/authorize_redirect');
     canvasId = idIn(canvas.out);
-    const moodle = await run([
-      'platform',
-      'add',
-      '--preset',
-      'moodle',
-      '--client-id',
-      'abc',
-      '--issuer',
-      'https://moodle.district.org',
-    ]);
+    const moodle = await addPlatform('moodle', 'abc', '--issuer', 'https://moodle.district.org');
     expect(moodle.code).to.equal(0);
     expect(moodle.out)
       .to.contain('https://moodle.district.org/mod/lti/auth.php')
       .and.to.contain('https://moodle.district.org/mod/lti/token.php')
       .and.to.contain('https://moodle.district.org/mod/lti/certs.php');
-    const capture = await run([
-      'platform',
-      'add',
-      '--preset',
+    const capture = await addPlatform(
       'canvas-beta',
-      '--client-id',
       '5',
       '--capture-first-deployment-for',
       'hartford',
-    ]);
+    );
     expect(capture.code).to.equal(0);
     expect(capture.out)
       .to.contain('https://canvas.beta.instructure.com')
       .and.to.contain('first launch will record its deployment');
-    const captureUnknown = await run([
-      'platform',
-      'add',
-      '--preset',
+    const captureUnknown = await addPlatform(
       'canvas-test',
-      '--client-id',
       '5',
       '--capture-first-deployment-for',
       'nowhere',
-    ]);
-    expect(captureUnknown.code).to.equal(65);
-    expect(captureUnknown.err).to.contain('No tenant has slug "nowhere"');
+    );
+    expectRefused(captureUnknown, 65, 'No tenant has slug "nowhere"');
     const list = await run(['platform', 'list']);
     expect(list.out)
       .to.contain('https://canvas.instructure.com')
@@ -98,20 +98,14 @@ describe('command line: LTI administration', function () {
   });
 
   it('when platform input is wrong, then each rejection says what to fix', async () => {
-    const badPreset = await run(['platform', 'add', '--preset', 'blackboard', '--client-id', 'x']);
-    expect(badPreset.code).to.equal(65);
-    expect(badPreset.err).to.contain('Unknown preset "blackboard"');
+    const badPreset = await addPlatform('blackboard', 'x');
+    expectRefused(badPreset, 65, 'Unknown preset "blackboard"');
 
     const noClient = await run(['platform', 'add', '--preset', 'canvas']);
-    expect(noClient.code).to.equal(64);
-    expect(noClient.err).to.contain('--client-id is required');
+    expectRefused(noClient, 64, '--client-id is required');
 
-    const badUrl = await run([
-      'platform',
-      'add',
-      '--preset',
+    const badUrl = await addPlatform(
       'generic',
-      '--client-id',
       'x',
       '--issuer',
       'https://lms.example.org',
@@ -121,86 +115,36 @@ describe('command line: LTI administration', function () {
       'https://lms.example.org/token',
       '--jwks-url',
       'not a url',
-    ]);
+    );
     expect(badUrl.code).to.equal(65);
     expect(badUrl.err)
       .to.contain('--auth-login-url must use https://')
       .and.to.contain('--jwks-url is not a URL');
 
-    const moodleWithoutIssuer = await run([
-      'platform',
-      'add',
-      '--preset',
-      'moodle',
-      '--client-id',
-      'x',
-    ]);
-    expect(moodleWithoutIssuer.code).to.equal(65);
-    expect(moodleWithoutIssuer.err).to.contain('needs --issuer');
+    const moodleWithoutIssuer = await addPlatform('moodle', 'x');
+    expectRefused(moodleWithoutIssuer, 65, 'needs --issuer');
 
-    const duplicate = await run([
-      'platform',
-      'add',
-      '--preset',
-      'canvas',
-      '--client-id',
-      '10000000000001',
-    ]);
-    expect(duplicate.code).to.equal(65);
-    expect(duplicate.err).to.contain('already registered');
+    const duplicate = await addPlatform('canvas', '10000000000001');
+    expectRefused(duplicate, 65, 'already registered');
 
-    const unknownOption = await run([
-      'platform',
-      'add',
-      '--preset',
-      'canvas',
-      '--client-id',
-      '1',
-      '--colour',
-      'red',
-    ]);
+    const unknownOption = await addPlatform('canvas', '1', '--colour', 'red');
     expect(unknownOption.code).to.equal(64);
   });
 
   it('when deployments are added, then unknown tenants are refused and odd Canvas ids only warn', async () => {
-    const unknownTenant = await run([
-      'deployment',
-      'add',
-      '--platform-id',
-      canvasId,
-      '--deployment-id',
-      '1:abc',
-      '--tenant',
-      'nowhere',
-    ]);
-    expect(unknownTenant.code).to.equal(65);
-    expect(unknownTenant.err).to.contain('No tenant has slug "nowhere"');
+    const unknownTenant = await addCanvasDeployment('1:abc', 'nowhere');
+    expectRefused(unknownTenant, 65, 'No tenant has slug "nowhere"');
 
-    const odd = await run([
-      'deployment',
-      'add',
-      '--platform-id',
-      canvasId,
-      '--deployment-id',
-      '10408',
-      '--tenant',
-      'hartford',
-    ]);
+    const odd = await addCanvasDeployment('10408', 'hartford');
     expect(odd.code).to.equal(0);
     expect(odd.err).to.contain('Warning: Canvas deployment ids usually look like');
 
-    const good = await run([
-      'deployment',
-      'add',
-      '--platform-id',
-      canvasId,
-      '--deployment-id',
+    const good = await addCanvasDeployment(
       `10408:${'a'.repeat(40)}`,
-      '--tenant',
       'hartford',
       '--label',
       'High schools',
-    ]);
+    );
     expect(good.code).to.equal(0);
     expect(good.err).to.equal('');
 
@@ -208,8 +152,7 @@ describe('command line: LTI administration', function () {
     expect(list.out).to.contain('hartford').and.to.contain('High schools');
 
     const inUse = await run(['platform', 'remove', '--id', canvasId]);
-    expect(inUse.code).to.equal(65);
-    expect(inUse.err).to.contain('remove them first');
+    expectRefused(inUse, 65, 'remove them first');
 
     const oddId = idIn(odd.out);
     expect((await run(['deployment', 'remove', '--id', oddId])).code).to.equal(0);
@@ -221,8 +164,7 @@ describe('command line: LTI administration', function () {
     expect(rotate.code).to.equal(0);
     expect(rotate.out).to.contain('Published next key');
     const tooSoon = await run(['keys', 'rotate']);
-    expect(tooSoon.code).to.equal(65);
-    expect(tooSoon.err).to.contain('--force');
+    expectRefused(tooSoon, 65, '--force');
     const list = await run(['keys', 'list']);
     expect(list.out)
       .to.match(/current/)
