@@ -1,42 +1,24 @@
 import { expect } from 'chai';
 import { sql } from 'kysely';
+import {
+  openCourseSession,
+  storedMasteryResult,
+  type CourseSession,
+} from '../support/course-pages.ts';
 import { createTestDatabase, testEngine, type TestDatabase } from '../support/database.ts';
-import { createLtiWorld, launch, type LtiWorld } from '../support/lti-world.ts';
+import { createLtiWorld, type LtiWorld } from '../support/lti-world.ts';
 import {
   masteryFixture,
   seedAlignedAssignment,
   type MasteryFixture,
 } from '../storage/mastery/fixture.ts';
 
-function sessionBase(location: string | undefined): string {
-  const base = /^(\/s\/[A-Za-z0-9_-]+)\//.exec(location ?? '')?.[1];
-  if (base === undefined) throw new Error(`not a session location: ${location ?? ''}`);
-  return base;
-}
-
-function csrfIn(html: string): string {
-  const token = /name="_csrf" value="([^"]+)"/.exec(html)?.[1];
-  if (token === undefined) throw new Error(`no CSRF field in:\n${html.slice(0, 400)}`);
-  return token;
-}
-
-interface Session {
-  readonly base: string;
-  readonly userId: string;
-  get(path: string): Promise<{ status: number; text: string; location: string | null }>;
-  post(
-    path: string,
-    fields: Record<string, string>,
-    csrfFrom?: string,
-  ): Promise<{ status: number; text: string; location: string | null }>;
-}
-
 describe(`evidence pages (${testEngine})`, function () {
   this.timeout(120_000);
   let database: TestDatabase;
   let world: LtiWorld;
-  let teacher: Session;
-  let student: Session;
+  let teacher: CourseSession;
+  let student: CourseSession;
   let courseId: string;
   let studentIds: string[];
   let subs: string[];
@@ -46,40 +28,7 @@ describe(`evidence pages (${testEngine})`, function () {
   let lineItemId: string;
   let other: MasteryFixture;
 
-  async function open(userId: string): Promise<Session> {
-    const outcome = await launch(world, { userId });
-    expect(outcome.status, outcome.body).to.equal(303);
-    const base = sessionBase(outcome.location);
-    const call = async (path: string, init?: RequestInit) => {
-      const res = await fetch(new URL(`${base}${path}`, world.tool.origin), {
-        redirect: 'manual',
-        ...init,
-      });
-      return { status: res.status, text: await res.text(), location: res.headers.get('location') };
-    };
-    const person = world.emulator.state.person(userId);
-    const user = await world.tool.services.people.findUser(
-      world.tenantId,
-      world.emulator.issuer,
-      person.sub,
-    );
-    return {
-      base,
-      userId: user?.id ?? '',
-      get: (path) => call(path),
-      post: async (path, fields, csrfFrom) => {
-        // Without a page to read it from, the session's own secret (a valid CSRF token).
-        const csrf =
-          csrfFrom === undefined
-            ? ((await world.tool.services.sessions.findByToken(base.slice(3)))?.csrfSecret ?? '')
-            : csrfIn((await call(csrfFrom)).text);
-        return call(path, {
-          method: 'POST',
-          body: new URLSearchParams({ _csrf: csrf, ...fields }),
-        });
-      },
-    };
-  }
+  const open = (userId: string) => openCourseSession(world, userId);
 
   const evidenceCount = async () =>
     Number(
@@ -90,13 +39,7 @@ describe(`evidence pages (${testEngine})`, function () {
       ).rows[0]?.n,
     );
   const result = (studentId: string, itemId: string) =>
-    database.db
-      .selectFrom('mastery_results')
-      .selectAll()
-      .where('course_id', '=', courseId)
-      .where('student_id', '=', studentId)
-      .where('item_id', '=', itemId)
-      .executeTakeFirst();
+    storedMasteryResult(database.db, courseId, studentId, itemId);
   const cell = (s: number, l: 0 | 1) => `c_${studentIds[s]}_${leaves[l]}`;
 
   before(async () => {

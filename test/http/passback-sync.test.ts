@@ -1,24 +1,18 @@
-import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import { sql } from 'kysely';
-import { USER_AGENT, type AppServices } from '../../src/app-services.ts';
-import { createLogger } from '../../src/logger.ts';
-import { createLmsHttpClient } from '../../src/lti/http.ts';
-import { createTokenClient } from '../../src/lti/token-client.ts';
-import { createToolSigner } from '../../src/lti/tool-keys.ts';
-import { resolveLmsFromServices } from '../../src/passback/resolve-lms.ts';
-import { createPassbackWorker } from '../../src/passback/worker.ts';
-import {
-  cellSyncDetail,
-  ensureGradebookColumn,
-  setDesiredGrade,
-} from '../../src/storage/passback/passback.repository.ts';
+import type { AppServices } from '../../src/app-services.ts';
+import { cellSyncDetail } from '../../src/storage/passback/passback.repository.ts';
 import type { Person } from '../../src/emulator/types.ts';
 import { createTestDatabase, testEngine, type TestDatabase } from '../support/database.ts';
 import { createLtiWorld, launch, type LtiWorld } from '../support/lti-world.ts';
-
-const quiet = createLogger({ level: 'silent' });
+import {
+  desireGrade,
+  ensureStandardColumn,
+  passbackWorker,
+  recordRoster,
+  workerServices,
+} from '../support/passback-world.ts';
+import { seedCourse, seedDeployment, seedTenant, seedUser } from '../support/seed-district.ts';
 
 describe(`course grade sync page (${testEngine})`, function () {
   this.timeout(60_000);
@@ -43,29 +37,22 @@ describe(`course grade sync page (${testEngine})`, function () {
     });
 
   function worker() {
-    return createPassbackWorker({
-      db: database.db,
-      resolveLms: resolveLmsFromServices(services),
+    return passbackWorker(database.db, services, {
       now: () => new Date(),
-      sleep: (ms) => sleep(ms),
-      logger: quiet,
       random: () => 0.5,
       limits: { requestsPerSecond: 1000, burst: 50 },
     });
   }
 
   async function column(key: string): Promise<string> {
-    return database.db.transaction().execute((tx) =>
-      ensureGradebookColumn(tx, {
-        tenantId: world.tenantId,
-        courseId,
-        kind: 'standard',
-        key,
-        label: `Standard ${key} (mastery)`,
-        scoreMaximum: 4,
-        now: new Date(),
-      }),
-    );
+    return ensureStandardColumn(database.db, {
+      tenantId: world.tenantId,
+      courseId,
+      key,
+      label: `Standard ${key} (mastery)`,
+      scoreMaximum: 4,
+      now: new Date(),
+    });
   }
 
   async function grade(
@@ -73,17 +60,15 @@ describe(`course grade sync page (${testEngine})`, function () {
     student: { person: Person; userId: string },
     value: number,
   ) {
-    await database.db.transaction().execute((tx) =>
-      setDesiredGrade(tx, {
-        tenantId: world.tenantId,
-        courseId,
-        columnId,
-        userId: student.userId,
-        lmsUserId: student.person.sub,
-        value,
-        now: new Date(),
-      }),
-    );
+    await desireGrade(database.db, {
+      tenantId: world.tenantId,
+      courseId,
+      columnId,
+      userId: student.userId,
+      lmsUserId: student.person.sub,
+      value,
+      now: new Date(),
+    });
   }
 
   before(async () => {
@@ -98,42 +83,8 @@ describe(`course grade sync page (${testEngine})`, function () {
     const first = await page('/course/sync');
     csrf = /name="_csrf" value="([^"]+)"/.exec(first.html)?.[1] ?? '';
     // The worker owns retries: its HTTP client gives up at once.
-    const http = createLmsHttpClient({
-      fetch,
-      userAgent: USER_AGENT,
-      sleep: (ms) => sleep(ms),
-      random: Math.random,
-      now: () => new Date(),
-      maxRetries: 0,
-      timeoutMs: 2000,
-    });
-    const tokenClient = createTokenClient({
-      http,
-      now: () => new Date(),
-      randomId: () => randomUUID(),
-      signer: async (payload) =>
-        createToolSigner(await world.tool.services.toolKeys.signingKey())(payload),
-    });
-    services = { ...world.tool.services, http, tokenClient };
-    students = [];
-    for (const person of [
-      ...world.seed.students,
-      ...(world.seed.testStudent ? [world.seed.testStudent] : []),
-    ]) {
-      const user = await world.tool.services.people.upsertUser(
-        world.tenantId,
-        {
-          issuer: world.emulator.issuer,
-          sub: person.sub,
-          name: person.name,
-          givenName: person.givenName,
-          familyName: person.familyName,
-          email: undefined,
-        },
-        false,
-      );
-      students.push({ person, userId: user.id });
-    }
+    services = workerServices(world, 2000);
+    students = (await recordRoster(world)).map(({ person, user }) => ({ person, userId: user.id }));
   });
 
   after(async () => {
@@ -356,55 +307,33 @@ describe(`course grade sync page (${testEngine})`, function () {
   });
 
   it("when another district has grades and a deleted column, then this course's pages show none of it and cannot act on it", async () => {
-    const other = await database.db
-      .insertInto('tenants')
-      .values({ slug: 'other-district', name: 'Other district' })
-      .returning('id')
+    const otherId = await seedTenant(database.db, 'other-district', 'Other district');
+    // The other district has a deployment of the same platform.
+    const { platform_id: platformId } = await database.db
+      .selectFrom('courses as c')
+      .innerJoin('deployments as d', 'd.id', 'c.deployment_row_id')
+      .select('d.platform_id')
+      .where('c.id', '=', courseId)
       .executeTakeFirstOrThrow();
-    const dep = await database.db
-      .selectFrom('courses')
-      .select('deployment_row_id')
-      .where('id', '=', courseId)
-      .executeTakeFirstOrThrow();
-    const otherDeployment = await database.db
-      .insertInto('deployments')
-      .values({
-        platform_id: (
-          await database.db
-            .selectFrom('deployments')
-            .select('platform_id')
-            .where('id', '=', dep.deployment_row_id)
-            .executeTakeFirstOrThrow()
-        ).platform_id,
-        deployment_id: 'other-deployment',
-        tenant_id: other.id,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    const otherCourse = await database.db
-      .insertInto('courses')
-      .values({
-        tenant_id: other.id,
-        deployment_row_id: otherDeployment.id,
-        context_id: 'other-course',
-        title: 'Other course',
-        ags_scopes: [],
-        nrps_service_versions: [],
-        updated_at: new Date(),
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    const otherColumn = await database.db.transaction().execute((tx) =>
-      ensureGradebookColumn(tx, {
-        tenantId: other.id,
-        courseId: otherCourse.id,
-        kind: 'standard',
-        key: 'secret',
-        label: 'Other district secret column',
-        scoreMaximum: 4,
-        now: new Date(),
+    const otherCourseId = await seedCourse(database.db, {
+      tenantId: otherId,
+      deploymentRowId: await seedDeployment(database.db, {
+        tenantId: otherId,
+        platformId,
+        deploymentId: 'other-deployment',
       }),
-    );
+      contextId: 'other-course',
+      title: 'Other course',
+      now: new Date(),
+    });
+    const otherColumn = await ensureStandardColumn(database.db, {
+      tenantId: otherId,
+      courseId: otherCourseId,
+      key: 'secret',
+      label: 'Other district secret column',
+      scoreMaximum: 4,
+      now: new Date(),
+    });
     await database.db
       .updateTable('gradebook_columns')
       .set({ status: 'deleted_in_lms' })
@@ -413,22 +342,14 @@ describe(`course grade sync page (${testEngine})`, function () {
     const res = await page('/course/sync');
     expect(res.html).not.to.contain('Other district secret column');
     // Another district's user, or something that is not an id, has no student page here.
-    const theirUser = await database.db
-      .insertInto('users')
-      .values({
-        tenant_id: other.id,
-        issuer: 'https://other.example',
-        sub: 'their-student',
-        name: 'Their Student',
-        given_name: null,
-        family_name: null,
-        email: null,
-        created_at: new Date(),
-        updated_at: new Date(),
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    expect((await page(`/course/sync/students/${theirUser.id}`)).status).to.equal(404);
+    const theirUserId = await seedUser(database.db, {
+      tenantId: otherId,
+      issuer: 'https://other.example',
+      sub: 'their-student',
+      name: 'Their Student',
+      now: new Date(),
+    });
+    expect((await page(`/course/sync/students/${theirUserId}`)).status).to.equal(404);
     expect((await page('/course/sync/students/not-an-id')).status).to.equal(404);
     const recreate = await post(`/course/sync/columns/${otherColumn}/recreate`);
     expect(recreate.status).to.equal(404);

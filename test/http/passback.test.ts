@@ -1,32 +1,30 @@
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import { sql } from 'kysely';
 import { Registry } from 'prom-client';
-import { USER_AGENT, type AppServices } from '../../src/app-services.ts';
+import type { AppServices } from '../../src/app-services.ts';
 import type { Flavour } from '../../src/emulator/types.ts';
-import { createLogger } from '../../src/logger.ts';
-import { createLmsHttpClient } from '../../src/lti/http.ts';
-import { createTokenClient } from '../../src/lti/token-client.ts';
-import { createToolSigner } from '../../src/lti/tool-keys.ts';
-import { resolveLmsFromServices } from '../../src/passback/resolve-lms.ts';
-import { createPassbackWorker, type PassbackWorker } from '../../src/passback/worker.ts';
+import type { PassbackWorker } from '../../src/passback/worker.ts';
 import {
   cellSyncDetail,
   courseSyncSummary,
-  ensureGradebookColumn,
   recreateColumn,
   resyncCourse,
   retryFailed,
   setCoursePaused,
-  setDesiredGrade,
 } from '../../src/storage/passback/passback.repository.ts';
 import type { Person } from '../../src/emulator/types.ts';
 import type { User } from '../../src/storage/lti/people.repository.ts';
 import { createTestDatabase, testEngine, type TestDatabase } from '../support/database.ts';
 import { createLtiWorld, launch, type LtiWorld } from '../support/lti-world.ts';
-
-const quiet = createLogger({ level: 'silent' });
+import {
+  desireGrade,
+  ensureStandardColumn,
+  passbackWorker,
+  recordRoster,
+  workerServices,
+  workerTokenClient,
+} from '../support/passback-world.ts';
 
 /** The emulator's line item id is the last path segment of the AGS line item URL. */
 function lineItemIdOf(lineItemUrl: string): string {
@@ -54,45 +52,9 @@ for (const flavour of ['canvas', 'schoology'] as const satisfies readonly Flavou
       const course = (await world.tool.services.people.listCourses(world.tenantId))[0];
       if (course === undefined) throw new Error('the launch recorded no course');
       courseId = course.id;
-      // The app's services retry inline; here the worker owns retries, so its HTTP client does not
-      // retry and gives up quickly (timeouts are tested with the emulator's delay fault).
-      const base = world.tool.services;
-      const http = createLmsHttpClient({
-        fetch,
-        userAgent: USER_AGENT,
-        sleep: (ms) => sleep(ms),
-        random: Math.random,
-        now: () => new Date(),
-        maxRetries: 0,
-        timeoutMs: 400,
-      });
-      const tokenClient = createTokenClient({
-        http,
-        now: () => new Date(),
-        randomId: () => randomUUID(),
-        signer: async (payload) => createToolSigner(await base.toolKeys.signingKey())(payload),
-      });
-      services = { ...base, http, tokenClient };
-      const people = [
-        ...world.seed.students,
-        ...(world.seed.testStudent ? [world.seed.testStudent] : []),
-      ];
-      students = [];
-      for (const person of people) {
-        const user = await base.people.upsertUser(
-          world.tenantId,
-          {
-            issuer: world.emulator.issuer,
-            sub: person.sub,
-            name: person.name,
-            givenName: person.givenName,
-            familyName: person.familyName,
-            email: undefined,
-          },
-          false,
-        );
-        students.push({ person, user });
-      }
+      // The worker's HTTP client gives up quickly (timeouts are tested with the emulator's delay fault).
+      services = workerServices(world, 400);
+      students = await recordRoster(world);
     });
 
     after(async () => {
@@ -111,12 +73,8 @@ for (const flavour of ['canvas', 'schoology'] as const satisfies readonly Flavou
     function worker(
       extra: { workerId?: string; metrics?: Registry; platformLocks?: boolean } = {},
     ): PassbackWorker {
-      return createPassbackWorker({
-        db: database.db,
-        resolveLms: resolveLmsFromServices(services),
+      return passbackWorker(database.db, services, {
         now: workerNow,
-        sleep: (ms) => sleep(ms),
-        logger: quiet,
         random: () => 0.5,
         limits: { requestsPerSecond: 1000, burst: 50, baseBackoffMs: 1000, maxBackoffMs: 4000 },
         ...extra,
@@ -124,31 +82,26 @@ for (const flavour of ['canvas', 'schoology'] as const satisfies readonly Flavou
     }
 
     async function column(key: string, scoreMaximum = 4): Promise<string> {
-      return database.db.transaction().execute((tx) =>
-        ensureGradebookColumn(tx, {
-          tenantId: world.tenantId,
-          courseId,
-          kind: 'standard',
-          key,
-          label: `Standard ${key}`,
-          scoreMaximum,
-          now: new Date(),
-        }),
-      );
+      return ensureStandardColumn(database.db, {
+        tenantId: world.tenantId,
+        courseId,
+        key,
+        label: `Standard ${key}`,
+        scoreMaximum,
+        now: new Date(),
+      });
     }
 
     async function grade(columnId: string, student: { person: Person; user: User }, value: number) {
-      return database.db.transaction().execute((tx) =>
-        setDesiredGrade(tx, {
-          tenantId: world.tenantId,
-          courseId,
-          columnId,
-          userId: student.user.id,
-          lmsUserId: student.person.sub,
-          value,
-          now: new Date(),
-        }),
-      );
+      return desireGrade(database.db, {
+        tenantId: world.tenantId,
+        courseId,
+        columnId,
+        userId: student.user.id,
+        lmsUserId: student.person.sub,
+        value,
+        now: new Date(),
+      });
     }
 
     async function lmsColumnId(columnId: string): Promise<string> {
@@ -390,21 +343,15 @@ for (const flavour of ['canvas', 'schoology'] as const satisfies readonly Flavou
       const columnId = await column('token-down');
       await grade(columnId, first(), 2);
       // A fresh token client has no cached token, so the next request goes to the token endpoint.
-      const freshTokens = createTokenClient({
-        http: services.http,
-        now: () => new Date(),
-        randomId: () => randomUUID(),
-        signer: async (payload) => createToolSigner(await services.toolKeys.signingKey())(payload),
-      });
-      const fresh = createPassbackWorker({
-        db: database.db,
-        resolveLms: resolveLmsFromServices({ ...services, tokenClient: freshTokens }),
-        now: workerNow,
-        sleep: (ms) => sleep(ms),
-        logger: quiet,
-        random: () => 0.5,
-        limits: { requestsPerSecond: 1000, burst: 50, baseBackoffMs: 1000, maxBackoffMs: 4000 },
-      });
+      const fresh = passbackWorker(
+        database.db,
+        { ...services, tokenClient: workerTokenClient(services) },
+        {
+          now: workerNow,
+          random: () => 0.5,
+          limits: { requestsPerSecond: 1000, burst: 50, baseBackoffMs: 1000, maxBackoffMs: 4000 },
+        },
+      );
       world.emulator.state.injectFaults({ kind: 'status', status: 503 }, 1);
       expect((await fresh.runOnce()).retrying).to.equal(1);
       const detail = await cellSyncDetail(database.db, world.tenantId, columnId, first().user.id);
@@ -416,12 +363,8 @@ for (const flavour of ['canvas', 'schoology'] as const satisfies readonly Flavou
 
     it('when the worker is started and stopped, then it posts while running and nothing after stop', async () => {
       const columnId = await column('loop');
-      const looping = createPassbackWorker({
-        db: database.db,
-        resolveLms: resolveLmsFromServices(services),
+      const looping = passbackWorker(database.db, services, {
         now: workerNow,
-        sleep: (ms) => sleep(ms),
-        logger: quiet,
         limits: { requestsPerSecond: 1000, burst: 50, pollIntervalMs: 10 },
       });
       looping.start();
@@ -457,12 +400,8 @@ for (const flavour of ['canvas', 'schoology'] as const satisfies readonly Flavou
       for (const student of realStudents()) await grade(columnId, student, 2);
       // Every post is slow, so stop() arrives while the first one is in flight.
       world.emulator.state.injectFaults({ kind: 'delay', ms: 150 }, realStudents().length);
-      const slow = createPassbackWorker({
-        db: database.db,
-        resolveLms: resolveLmsFromServices(services),
+      const slow = passbackWorker(database.db, services, {
         now: workerNow,
-        sleep: (ms) => sleep(ms),
-        logger: quiet,
         limits: { requestsPerSecond: 1000, burst: 50, pollIntervalMs: 10 },
       });
       const postsBefore = world.emulator.state.counters.scorePosts;

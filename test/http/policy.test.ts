@@ -1,79 +1,32 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
+import {
+  openCourseSession,
+  storedMasteryResult,
+  type CourseSession,
+} from '../support/course-pages.ts';
 import { createTestDatabase, testEngine, type TestDatabase } from '../support/database.ts';
-import { createLtiWorld, launch, type LtiWorld } from '../support/lti-world.ts';
+import { createLtiWorld, type LtiWorld } from '../support/lti-world.ts';
 import { seedAlignedAssignment } from '../storage/mastery/fixture.ts';
-
-function sessionBase(location: string | undefined): string {
-  const base = /^(\/s\/[A-Za-z0-9_-]+)\//.exec(location ?? '')?.[1];
-  if (base === undefined) throw new Error(`not a session location: ${location ?? ''}`);
-  return base;
-}
-
-interface Session {
-  readonly base: string;
-  readonly userId: string;
-  get(path: string): Promise<{ status: number; text: string; location: string | null }>;
-  post(
-    path: string,
-    fields: Record<string, string | string[]>,
-  ): Promise<{ status: number; text: string; location: string | null }>;
-}
 
 describe(`mastery policy pages (${testEngine})`, function () {
   this.timeout(120_000);
   let database: TestDatabase;
   let world: LtiWorld;
-  let teacher: Session;
-  let student: Session;
-  let admin: Session;
+  let teacher: CourseSession;
+  let student: CourseSession;
+  let admin: CourseSession;
   let courseId: string;
   let leaves: [string, string];
   let assignmentId: string;
 
-  async function open(userId: string): Promise<Session> {
-    const outcome = await launch(world, { userId });
-    expect(outcome.status, outcome.body).to.equal(303);
-    const base = sessionBase(outcome.location);
-    const call = async (path: string, init?: RequestInit) => {
-      const res = await fetch(new URL(`${base}${path}`, world.tool.origin), {
-        redirect: 'manual',
-        ...init,
-      });
-      return { status: res.status, text: await res.text(), location: res.headers.get('location') };
-    };
-    const person = world.emulator.state.person(userId);
-    const user = await world.tool.services.people.findUser(
-      world.tenantId,
-      world.emulator.issuer,
-      person.sub,
-    );
-    const csrf = (await world.tool.services.sessions.findByToken(base.slice(3)))?.csrfSecret ?? '';
-    return {
-      base,
-      userId: user?.id ?? '',
-      get: (path) => call(path),
-      post: (path, fields) => {
-        const body = new URLSearchParams({ _csrf: csrf });
-        for (const [name, value] of Object.entries(fields)) {
-          for (const v of Array.isArray(value) ? value : [value]) body.append(name, v);
-        }
-        return call(path, { method: 'POST', body });
-      },
-    };
-  }
+  const open = (userId: string) => openCourseSession(world, userId);
 
   const result = (studentId: string, itemId: string) =>
-    database.db
-      .selectFrom('mastery_results')
-      .selectAll()
-      .where('course_id', '=', courseId)
-      .where('student_id', '=', studentId)
-      .where('item_id', '=', itemId)
-      .executeTakeFirst();
+    storedMasteryResult(database.db, courseId, studentId, itemId);
 
   async function followJob(
-    session: Session,
+    session: CourseSession,
     location: string | null,
     prefix = '',
   ): Promise<string> {

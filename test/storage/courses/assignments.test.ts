@@ -1,72 +1,33 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { createAssignmentUseCases } from '../../../src/alignment/assignments.ts';
 import { AlignmentError } from '../../../src/alignment/errors.ts';
 import { createDiscovery } from '../../../src/alignment/discovery.ts';
 import type { AreaDeps } from '../../../src/area-deps.ts';
-import { parseCasePackage } from '../../../src/standards/formats/case-import.ts';
-import { importFramework } from '../../../src/standards/import.ts';
-import { createPlatformRepository } from '../../../src/storage/lti/platforms.repository.ts';
-import { listItems } from '../../../src/storage/standards/standards.repository.ts';
 import { createCourseAssignmentRepository } from '../../../src/storage/courses/assignments.repository.ts';
 import { createTestDatabase, testEngine, type TestDatabase } from '../../support/database.ts';
-
-const SAMPLE = new URL('../../../src/standards/samples/district-grade6.case.json', import.meta.url);
+import { rejectionOf } from '../../support/rejection.ts';
+import { importSampleFramework, seedCourse, seedDistrict } from '../../support/seed-district.ts';
 
 /** A district with one platform, one deployment, two courses and the sample framework. */
 async function district(database: TestDatabase, slug: string) {
   const db = database.db;
-  const tenant = await db
-    .insertInto('tenants')
-    .values({ slug, name: slug })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  const platform = await createPlatformRepository(db).create({
-    issuer: `https://${slug}.lms.example`,
-    clientId: 'client',
-    name: slug,
-    flavour: 'canvas',
-    authLoginUrl: `https://${slug}.lms.example/auth`,
-    authTokenUrl: `https://${slug}.lms.example/token`,
-    jwksUrl: `https://${slug}.lms.example/jwks`,
-  });
-  const deployment = await db
-    .insertInto('deployments')
-    .values({ platform_id: platform.id, deployment_id: '1', tenant_id: tenant.id })
-    .returning('id')
-    .executeTakeFirstOrThrow();
+  const { tenantId, deploymentRowId } = await seedDistrict(db, slug);
   const courses: string[] = [];
   for (const contextId of ['course-a', 'course-b']) {
-    const course = await db
-      .insertInto('courses')
-      .values({
-        tenant_id: tenant.id,
-        deployment_row_id: deployment.id,
-        context_id: contextId,
+    courses.push(
+      await seedCourse(db, {
+        tenantId,
+        deploymentRowId,
+        contextId,
         title: contextId,
-        ags_scopes: [],
-        nrps_service_versions: [],
-        updated_at: new Date(),
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    courses.push(course.id);
+        now: new Date(),
+      }),
+    );
   }
-  const parsed = parseCasePackage(readFileSync(SAMPLE, 'utf8'), { maxBytes: 10_000_000 });
-  if (!parsed.ok) throw new Error('sample did not parse');
-  const report = await importFramework(
-    db,
-    { tenantId: tenant.id, actor: 'test', framework: parsed.framework, source: 'case_file' },
-    { now: () => new Date(), newId: randomUUID },
-  );
-  if (!report.ok) throw new Error('sample did not import');
-  const items = await listItems(db, tenant.id, report.frameworkId, {
-    includeArchived: false,
-    orderBy: 'sequence',
-  });
+  const items = await importSampleFramework(db, tenantId, () => new Date());
   return {
-    tenantId: tenant.id,
+    tenantId,
     courseA: courses[0]!,
     courseB: courses[1]!,
     itemIds: items.filter((i) => i.code !== null).map((i) => i.id),
@@ -79,6 +40,17 @@ describe(`course assignments and alignments storage (${testEngine})`, function (
   let one: Awaited<ReturnType<typeof district>>;
   let other: Awaited<ReturnType<typeof district>>;
   const now = () => new Date();
+  /** An assignment a teacher made in district one's first course, with no description or maximum. */
+  const teacherAssignment = (cases: ReturnType<typeof createAssignmentUseCases>, title: string) =>
+    cases.createTeacherAssignment({
+      tenantId: one.tenantId,
+      courseId: one.courseA,
+      title,
+      description: undefined,
+      scoreMaximum: undefined,
+      actor: 'user-1',
+    });
+  const discoveryOf = () => createDiscovery({ db: database.db, now } as unknown as AreaDeps);
 
   before(async () => {
     database = await createTestDatabase();
@@ -134,25 +106,15 @@ describe(`course assignments and alignments storage (${testEngine})`, function (
 
   it('when an assignment id of another course or district is used, then it is not found and nothing changes', async () => {
     const cases = createAssignmentUseCases(database.db, now);
-    const assignment = await cases.createTeacherAssignment({
-      tenantId: one.tenantId,
-      courseId: one.courseA,
-      title: 'Quiz',
-      description: undefined,
-      scoreMaximum: undefined,
-      actor: 'user-1',
-    });
+    const assignment = await teacherAssignment(cases, 'Quiz');
     expect(await cases.getAssignment(one.tenantId, one.courseB, assignment.id)).to.equal(undefined);
     expect(await cases.getAssignment(other.tenantId, other.courseA, assignment.id)).to.equal(
       undefined,
     );
     expect(await cases.getAssignment(one.tenantId, one.courseA, 'not-a-uuid')).to.equal(undefined);
-    let error: unknown;
-    try {
-      await cases.addAlignment(one.tenantId, one.courseB, assignment.id, one.itemIds[0]!, 'x');
-    } catch (caught) {
-      error = caught;
-    }
+    const error = await rejectionOf(
+      cases.addAlignment(one.tenantId, one.courseB, assignment.id, one.itemIds[0]!, 'x'),
+    );
     expect(error).to.be.instanceOf(AlignmentError);
     expect((error as AlignmentError).code).to.equal('assignment_not_found');
     expect(await cases.alignmentsOf(one.tenantId, one.courseA, assignment.id)).to.deep.equal([]);
@@ -160,14 +122,7 @@ describe(`course assignments and alignments storage (${testEngine})`, function (
 
   it('when a standard of another district or an archived one is added, then it is refused and nothing is saved', async () => {
     const cases = createAssignmentUseCases(database.db, now);
-    const assignment = await cases.createTeacherAssignment({
-      tenantId: one.tenantId,
-      courseId: one.courseA,
-      title: 'Exit ticket',
-      description: undefined,
-      scoreMaximum: undefined,
-      actor: 'user-1',
-    });
+    const assignment = await teacherAssignment(cases, 'Exit ticket');
     const foreign = other.itemIds[0]!;
     for (const attempt of [
       () => cases.addAlignment(one.tenantId, one.courseA, assignment.id, foreign, 'x'),
@@ -180,12 +135,7 @@ describe(`course assignments and alignments storage (${testEngine})`, function (
           'x',
         ),
     ]) {
-      let error: unknown;
-      try {
-        await attempt();
-      } catch (caught) {
-        error = caught;
-      }
+      const error = await rejectionOf(attempt());
       expect((error as AlignmentError).code).to.equal('standard_unavailable');
     }
     const archived = one.itemIds[5]!;
@@ -194,12 +144,9 @@ describe(`course assignments and alignments storage (${testEngine})`, function (
       .set({ archived_at: new Date() })
       .where('id', '=', archived)
       .execute();
-    let error: unknown;
-    try {
-      await cases.addAlignment(one.tenantId, one.courseA, assignment.id, archived, 'x');
-    } catch (caught) {
-      error = caught;
-    }
+    const error = await rejectionOf(
+      cases.addAlignment(one.tenantId, one.courseA, assignment.id, archived, 'x'),
+    );
     expect((error as AlignmentError).code).to.equal('standard_unavailable');
     expect(await cases.alignmentsOf(one.tenantId, one.courseA, assignment.id)).to.deep.equal([]);
     await database.db
@@ -211,18 +158,10 @@ describe(`course assignments and alignments storage (${testEngine})`, function (
 
   it('when weights, points or the list are invalid, then each field says what is wrong and nothing is saved', async () => {
     const cases = createAssignmentUseCases(database.db, now);
-    const assignment = await cases.createTeacherAssignment({
-      tenantId: one.tenantId,
-      courseId: one.courseA,
-      title: 'Test',
-      description: undefined,
-      scoreMaximum: undefined,
-      actor: 'user-1',
-    });
+    const assignment = await teacherAssignment(cases, 'Test');
     const id = one.itemIds[0]!;
-    let error: unknown;
-    try {
-      await cases.setAlignments(
+    const error = await rejectionOf(
+      cases.setAlignments(
         one.tenantId,
         one.courseA,
         assignment.id,
@@ -231,10 +170,8 @@ describe(`course assignments and alignments storage (${testEngine})`, function (
           { itemId: id, weight: 1, points: undefined, rubricCriterion: undefined },
         ],
         'x',
-      );
-    } catch (caught) {
-      error = caught;
-    }
+      ),
+    );
     expect(error).to.be.instanceOf(AlignmentError);
     const fields = (error as AlignmentError).fields;
     expect(fields).to.include.keys(`weight_${id}`, `points_${id}`, `rubric_${id}`, 'form');
@@ -262,7 +199,7 @@ describe(`course assignments and alignments storage (${testEngine})`, function (
       ],
       'user-1',
     );
-    const discovery = createDiscovery({ db: database.db, now } as unknown as AreaDeps);
+    const discovery = discoveryOf();
     const copy = await discovery.recordResourceLink({
       tenantId: one.tenantId,
       courseId: one.courseB,
@@ -311,7 +248,7 @@ describe(`course assignments and alignments storage (${testEngine})`, function (
       actor: 'user-1',
     });
     expect(assignment.resourceId).to.equal(`mp-assignment:${assignment.id}`);
-    const discovery = createDiscovery({ db: database.db, now } as unknown as AreaDeps);
+    const discovery = discoveryOf();
     const linked = await discovery.recordResourceLink({
       tenantId: one.tenantId,
       courseId: one.courseA,
@@ -325,15 +262,8 @@ describe(`course assignments and alignments storage (${testEngine})`, function (
 
   it('when a launch names an assignment of another course without that link in its history, then nothing is copied', async () => {
     const cases = createAssignmentUseCases(database.db, now);
-    const secret = await cases.createTeacherAssignment({
-      tenantId: one.tenantId,
-      courseId: one.courseA,
-      title: 'Another teacher’s unit test',
-      description: undefined,
-      scoreMaximum: undefined,
-      actor: 'user-1',
-    });
-    const discovery = createDiscovery({ db: database.db, now } as unknown as AreaDeps);
+    const secret = await teacherAssignment(cases, 'Another teacher’s unit test');
+    const discovery = discoveryOf();
     const taken = await discovery.recordResourceLink({
       tenantId: one.tenantId,
       courseId: one.courseB,

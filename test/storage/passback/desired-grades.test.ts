@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import {
   sql,
@@ -14,11 +12,14 @@ import { resolvePolicy } from '../../../src/evidence/policy-store.ts';
 import { standardColumnLabel, updateDesiredGrades } from '../../../src/passback/desired-grades.ts';
 import { upsertColumns } from '../../../src/storage/passback/desired-grades.repository.ts';
 import { PassbackStorageError } from '../../../src/storage/passback/passback.repository.ts';
-import { parseCasePackage } from '../../../src/standards/formats/case-import.ts';
-import { importFramework } from '../../../src/standards/import.ts';
-import { createPlatformRepository } from '../../../src/storage/lti/platforms.repository.ts';
-import { listItems } from '../../../src/storage/standards/standards.repository.ts';
 import { createTestDatabase, testEngine, type TestDatabase } from '../../support/database.ts';
+import { rejectionOf } from '../../support/rejection.ts';
+import {
+  importSampleFramework,
+  seedCourse,
+  seedDistrict,
+  seedUsers,
+} from '../../support/seed-district.ts';
 
 /** Counts the statements a handle runs (BEGIN and COMMIT are not statements of the callee). */
 function queryCounter(): KyselyPlugin & { count: number } {
@@ -34,7 +35,6 @@ function queryCounter(): KyselyPlugin & { count: number } {
   };
 }
 
-const SAMPLE = new URL('../../../src/standards/samples/district-grade6.case.json', import.meta.url);
 const NOW = new Date('2026-11-27T08:00:00.000Z');
 
 interface District {
@@ -46,71 +46,21 @@ interface District {
 
 async function district(database: TestDatabase, slug: string): Promise<District> {
   const db = database.db;
-  const tenant = await db
-    .insertInto('tenants')
-    .values({ slug, name: slug })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  const platform = await createPlatformRepository(db).create({
-    issuer: `https://${slug}.lms.example`,
-    clientId: 'client',
-    name: slug,
-    flavour: 'canvas',
-    authLoginUrl: `https://${slug}.lms.example/auth`,
-    authTokenUrl: `https://${slug}.lms.example/token`,
-    jwksUrl: `https://${slug}.lms.example/jwks`,
+  const { tenantId, deploymentRowId, issuer } = await seedDistrict(db, slug);
+  const courseId = await seedCourse(db, {
+    tenantId,
+    deploymentRowId,
+    contextId: 'course-a',
+    title: 'Grade 6 maths',
+    now: NOW,
   });
-  const deployment = await db
-    .insertInto('deployments')
-    .values({ platform_id: platform.id, deployment_id: '1', tenant_id: tenant.id })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  const course = await db
-    .insertInto('courses')
-    .values({
-      tenant_id: tenant.id,
-      deployment_row_id: deployment.id,
-      context_id: 'course-a',
-      title: 'Grade 6 maths',
-      ags_scopes: [],
-      nrps_service_versions: [],
-      updated_at: NOW,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  const students: { id: string; sub: string }[] = [];
-  for (const sub of ['sub-ada', 'sub-ben', 'sub-cy']) {
-    const user = await db
-      .insertInto('users')
-      .values({
-        tenant_id: tenant.id,
-        issuer: `https://${slug}.lms.example`,
-        sub,
-        name: null,
-        given_name: null,
-        family_name: null,
-        email: null,
-        created_at: NOW,
-        updated_at: NOW,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    students.push({ id: user.id, sub });
-  }
-  const parsed = parseCasePackage(readFileSync(SAMPLE, 'utf8'), { maxBytes: 10_000_000 });
-  if (!parsed.ok) throw new Error('sample did not parse');
-  const report = await importFramework(
-    db,
-    { tenantId: tenant.id, actor: 'test', framework: parsed.framework, source: 'case_file' },
-    { now: () => NOW, newId: randomUUID },
-  );
-  if (!report.ok) throw new Error('sample did not import');
-  const items = (
-    await listItems(db, tenant.id, report.frameworkId, {
-      includeArchived: false,
-      orderBy: 'sequence',
-    })
-  )
+  const students = await seedUsers(db, {
+    tenantId,
+    issuer,
+    subs: ['sub-ada', 'sub-ben', 'sub-cy'],
+    now: NOW,
+  });
+  const items = (await importSampleFramework(db, tenantId, () => NOW))
     .filter((item) => item.code !== null)
     .slice(0, 2)
     .map((item) => ({
@@ -118,7 +68,7 @@ async function district(database: TestDatabase, slug: string): Promise<District>
       code: item.code ?? '',
       statement: item.abbreviated_statement ?? item.full_statement,
     }));
-  return { tenantId: tenant.id, courseId: course.id, students, items };
+  return { tenantId, courseId, students, items };
 }
 
 describe(`desired grades from mastery results (${testEngine})`, function () {
@@ -560,20 +510,16 @@ describe(`desired grades from mastery results (${testEngine})`, function () {
     expect(await desired(d)).to.have.length(0);
   });
   it("when columns are asked for in another district's course, then nothing is created and the call fails with course_not_in_tenant", async () => {
-    const error = await database.db
-      .transaction()
-      .execute((trx) =>
+    const error = await rejectionOf(
+      database.db.transaction().execute((trx) =>
         upsertColumns(trx, {
           tenantId: d.tenantId,
           courseId: other.courseId,
           columns: [{ kind: 'course', key: 'course', label: 'Course mastery', scoreMaximum: 100 }],
           now: NOW,
         }),
-      )
-      .then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+      ),
+    );
     expect(error).to.be.instanceOf(PassbackStorageError);
     expect((error as PassbackStorageError).code).to.equal('course_not_in_tenant');
     const columns = await database.db.selectFrom('gradebook_columns').select('id').execute();

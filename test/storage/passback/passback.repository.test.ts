@@ -17,8 +17,9 @@ import {
   syncCourseNow,
   withPlatformLock,
 } from '../../../src/storage/passback/passback.repository.ts';
-import { createPlatformRepository } from '../../../src/storage/lti/platforms.repository.ts';
 import { createTestDatabase, testEngine, type TestDatabase } from '../../support/database.ts';
+import { rejectionOf } from '../../support/rejection.ts';
+import { seedCourse, seedDistrict, seedUsers } from '../../support/seed-district.ts';
 
 interface District {
   tenantId: string;
@@ -28,63 +29,20 @@ interface District {
 
 const NOW = new Date('2026-11-27T06:00:00.000Z');
 
-async function seedDistrict(database: TestDatabase, slug: string): Promise<District> {
+async function district(database: TestDatabase, slug: string): Promise<District> {
   const db = database.db;
-  const tenant = await db
-    .insertInto('tenants')
-    .values({ slug, name: slug })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  const platform = await createPlatformRepository(db).create({
-    issuer: `https://${slug}.example.org`,
-    clientId: 'client',
-    name: slug,
-    flavour: 'canvas',
-    authLoginUrl: `https://${slug}.example.org/auth`,
-    authTokenUrl: `https://${slug}.example.org/token`,
-    jwksUrl: `https://${slug}.example.org/jwks`,
+  const issuer = `https://${slug}.example.org`;
+  const { tenantId, deploymentRowId } = await seedDistrict(db, slug, issuer);
+  const courseId = await seedCourse(db, {
+    tenantId,
+    deploymentRowId,
+    contextId: 'course-1',
+    title: 'Algebra',
+    now: NOW,
+    agsLineItemsUrl: `${issuer}/line_items`,
   });
-  const deployment = await db
-    .insertInto('deployments')
-    .values({ platform_id: platform.id, deployment_id: '1', tenant_id: tenant.id, label: null })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  const course = await db
-    .insertInto('courses')
-    .values({
-      tenant_id: tenant.id,
-      deployment_row_id: deployment.id,
-      context_id: 'course-1',
-      title: 'Algebra',
-      label: null,
-      ags_line_items_url: `https://${slug}.example.org/line_items`,
-      ags_scopes: [],
-      nrps_memberships_url: null,
-      nrps_service_versions: [],
-      updated_at: NOW,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  const userIds: string[] = [];
-  for (const sub of ['s1', 's2']) {
-    const user = await db
-      .insertInto('users')
-      .values({
-        tenant_id: tenant.id,
-        issuer: `https://${slug}.example.org`,
-        sub,
-        name: null,
-        given_name: null,
-        family_name: null,
-        email: null,
-        created_at: NOW,
-        updated_at: NOW,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    userIds.push(user.id);
-  }
-  return { tenantId: tenant.id, courseId: course.id, userIds };
+  const users = await seedUsers(db, { tenantId, issuer, subs: ['s1', 's2'], now: NOW });
+  return { tenantId, courseId, userIds: users.map((user) => user.id) };
 }
 
 describe(`passback storage (${testEngine})`, function () {
@@ -95,8 +53,8 @@ describe(`passback storage (${testEngine})`, function () {
 
   before(async () => {
     database = await createTestDatabase();
-    hartford = await seedDistrict(database, 'hartford');
-    newHaven = await seedDistrict(database, 'new-haven');
+    hartford = await district(database, 'hartford');
+    newHaven = await district(database, 'new-haven');
   });
   after(async () => {
     await database.close();
@@ -118,6 +76,10 @@ describe(`passback storage (${testEngine})`, function () {
         now: NOW,
       }),
     );
+
+  /** Claims what is due for one worker, with a minute's lease. */
+  const claim = (workerId = 'w', now = NOW) =>
+    claimDueCells(database.db, { workerId, now, leaseMs: 60_000, limit: 10 });
 
   const desire = (
     district: District,
@@ -144,12 +106,7 @@ describe(`passback storage (${testEngine})`, function () {
   });
 
   it('when a district names a course of another district, then no column is created', async () => {
-    let error: unknown;
-    try {
-      await column(hartford, 'foreign', newHaven.courseId);
-    } catch (caught) {
-      error = caught;
-    }
+    const error = await rejectionOf(column(hartford, 'foreign', newHaven.courseId));
     expect(error).to.be.instanceOf(PassbackStorageError);
     expect((error as PassbackStorageError).code).to.equal('course_not_in_tenant');
   });
@@ -193,24 +150,14 @@ describe(`passback storage (${testEngine})`, function () {
 
   it("when another district's column id is used, then the desired grade is refused", async () => {
     const columnId = await column(newHaven, 'theirs');
-    let error: unknown;
-    try {
-      await desire(hartford, columnId, 0, 2);
-    } catch (caught) {
-      error = caught;
-    }
+    const error = await rejectionOf(desire(hartford, columnId, 0, 2));
     expect((error as PassbackStorageError).code).to.equal('column_not_in_tenant');
   });
 
   it('when a claim is live, then a second claim skips the cell until the lease runs out', async () => {
     const columnId = await column(hartford, 'lease');
     await desire(hartford, columnId, 0, 2);
-    const first = await claimDueCells(database.db, {
-      workerId: 'a',
-      now: NOW,
-      leaseMs: 60_000,
-      limit: 10,
-    });
+    const first = await claim('a');
     expect(first).to.have.length(1);
     expect(first[0]).to.include({
       value: 2,
@@ -218,16 +165,9 @@ describe(`passback storage (${testEngine})`, function () {
       lmsUserId: 's1',
       tenantId: hartford.tenantId,
     });
-    expect(
-      await claimDueCells(database.db, { workerId: 'b', now: NOW, leaseMs: 60_000, limit: 10 }),
-    ).to.have.length(0);
+    expect(await claim('b')).to.have.length(0);
     const later = new Date(NOW.getTime() + 60_001);
-    const retaken = await claimDueCells(database.db, {
-      workerId: 'b',
-      now: later,
-      leaseMs: 60_000,
-      limit: 10,
-    });
+    const retaken = await claim('b', later);
     expect(retaken).to.have.length(1);
   });
 
@@ -237,12 +177,7 @@ describe(`passback storage (${testEngine})`, function () {
     await desire(hartford, hartfordColumn, 0, 2);
     await desire(hartford, hartfordColumn, 1, 3);
     await desire(newHaven, newHavenColumn, 0, 1);
-    const cells = await claimDueCells(database.db, {
-      workerId: 'w',
-      now: NOW,
-      leaseMs: 60_000,
-      limit: 10,
-    });
+    const cells = await claim();
     for (const cell of cells) {
       const failed = cell.tenantId === hartford.tenantId && cell.lmsUserId === 's2';
       await recordPostOutcome(database.db, {
@@ -330,12 +265,7 @@ describe(`passback storage (${testEngine})`, function () {
   it('when a cell failed for good, then it is not claimed again until a retry or a new value', async () => {
     const columnId = await column(hartford, 'permanent');
     await desire(hartford, columnId, 0, 2);
-    const [cell] = await claimDueCells(database.db, {
-      workerId: 'w',
-      now: NOW,
-      leaseMs: 60_000,
-      limit: 10,
-    });
+    const [cell] = await claim();
     if (cell === undefined) throw new Error('nothing claimed');
     await recordPostOutcome(database.db, {
       cell,
@@ -349,13 +279,9 @@ describe(`passback storage (${testEngine})`, function () {
         httpStatus: 403,
       },
     });
-    expect(
-      await claimDueCells(database.db, { workerId: 'w', now: NOW, leaseMs: 60_000, limit: 10 }),
-    ).to.have.length(0);
+    expect(await claim()).to.have.length(0);
     await desire(hartford, columnId, 0, 3);
-    expect(
-      await claimDueCells(database.db, { workerId: 'w', now: NOW, leaseMs: 60_000, limit: 10 }),
-    ).to.have.length(1);
+    expect(await claim()).to.have.length(1);
   });
 
   it('when the audit retention sweep runs, then lines older than the cutoff go and newer ones stay, in every district', async () => {
@@ -363,12 +289,7 @@ describe(`passback storage (${testEngine})`, function () {
     const otherColumn = await column(newHaven, 'audit-retention');
     await desire(hartford, columnId, 0, 2);
     await desire(newHaven, otherColumn, 0, 2);
-    const cells = await claimDueCells(database.db, {
-      workerId: 'w',
-      now: NOW,
-      leaseMs: 60_000,
-      limit: 10,
-    });
+    const cells = await claim();
     expect(cells).to.have.length(2);
     const old = new Date(NOW.getTime() - 400 * 24 * 3600_000);
     for (const [i, cell] of cells.entries()) {
@@ -405,12 +326,7 @@ describe(`passback storage (${testEngine})`, function () {
     const otherColumn = await column(newHaven, 'audit-per-district');
     await desire(hartford, columnId, 0, 3);
     await desire(newHaven, otherColumn, 0, 3);
-    const cells = await claimDueCells(database.db, {
-      workerId: 'w',
-      now: NOW,
-      leaseMs: 60_000,
-      limit: 10,
-    });
+    const cells = await claim();
     const old = new Date(NOW.getTime() - 400 * 24 * 3600_000);
     for (const cell of cells) {
       await recordPostOutcome(database.db, {
