@@ -1,90 +1,42 @@
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
-import { createAppServices } from '../../src/app-services.ts';
 import { createEmulator } from '../../src/emulator/emulator.ts';
 import { addTenant, createAdminUser } from '../../src/lti-admin/use-cases.ts';
-import type { Tenant } from '../../src/storage/lti/tenants.repository.ts';
-import { createLogger } from '../../src/logger.ts';
-import { createMetrics } from '../../src/metrics.ts';
-import { Readiness } from '../../src/readiness.ts';
-import { createApp } from '../../src/web/app.ts';
-import { testConfig } from '../support/app.ts';
-import {
-  expectNoSeriousAxeViolations,
-  launchBrowser,
-  type Browser,
-  type Page,
-} from '../support/browser.ts';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { expectNoSeriousAxeViolations } from '../support/browser.ts';
+import { createTestDatabase } from '../support/database.ts';
 import { createLtiWorld } from '../support/lti-world.ts';
-
-const PASSWORD = 'correct horse battery staple';
+import { PASSWORD, serveTool, useBrowserSuite, watchConsoleErrors } from './support.ts';
 
 describe('admin pages in a browser', () => {
-  let database: TestDatabase;
-  let browser: Browser;
-  let server: Server;
-  let baseUrl: string;
-  let north: Tenant;
-
-  before(async () => {
-    database = await createTestDatabase();
-    const services = createAppServices({
-      db: database.db,
-      keyEncryptionSecret: 'test-key-encryption-secret-0123456789abcdef',
-    });
-    await services.toolKeys.ensureCurrentKey();
-    const ctx = { db: database.db, now: () => new Date() };
-    north = await addTenant(ctx, { slug: 'north-district', name: 'North District' });
-    await createAdminUser(ctx, { username: 'operator', tenantSlug: undefined, password: PASSWORD });
-    await services.platforms.create({
-      issuer: 'https://moodle.pending.example.org',
-      clientId: 'pending-1',
-      name: 'Pending Moodle',
-      flavour: 'moodle',
-      authLoginUrl: 'https://moodle.pending.example.org/mod/lti/auth.php',
-      authTokenUrl: 'https://moodle.pending.example.org/mod/lti/token.php',
-      jwksUrl: 'https://moodle.pending.example.org/mod/lti/certs.php',
-      status: 'pending',
-    });
-    server = await new Promise<Server>((resolve) => {
-      const listening: Server = createApp(testConfig({ PUBLIC_URL: 'http://127.0.0.1' }), {
-        logger: createLogger({ level: 'silent' }),
-        database,
-        readiness: new Readiness(database.db),
-        metrics: createMetrics({ defaultMetrics: false }),
-        services,
-      }).listen(0, '127.0.0.1', () => {
-        resolve(listening);
+  const suite = useBrowserSuite((database) =>
+    serveTool(database, async (services, ctx) => {
+      const north = await addTenant(ctx, { slug: 'north-district', name: 'North District' });
+      await createAdminUser(ctx, {
+        username: 'operator',
+        tenantSlug: undefined,
+        password: PASSWORD,
       });
-    });
-    const address = server.address();
-    baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser.close();
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-    await database.close();
-  });
-
-  async function collectConsoleErrors(page: Page): Promise<string[]> {
-    const errors: string[] = [];
-    page.on('console', (message) => {
-      // Failed sign-ins answer 401, which Chromium logs too; CSP violations are what matter here.
-      if (message.type() === 'error' && message.text().includes('Content Security Policy')) {
-        errors.push(message.text());
-      }
-    });
-    return Promise.resolve(errors);
-  }
+      await services.platforms.create({
+        issuer: 'https://moodle.pending.example.org',
+        clientId: 'pending-1',
+        name: 'Pending Moodle',
+        flavour: 'moodle',
+        authLoginUrl: 'https://moodle.pending.example.org/mod/lti/auth.php',
+        authTokenUrl: 'https://moodle.pending.example.org/mod/lti/token.php',
+        jwksUrl: 'https://moodle.pending.example.org/mod/lti/certs.php',
+        status: 'pending',
+      });
+      return { north };
+    }),
+  );
 
   it('an operator signs in with the keyboard alone, and every admin page has no serious axe violations', async () => {
+    const { browser, world } = suite;
+    const { baseUrl, north } = world;
     const page = await browser.newPage();
-    const errors = await collectConsoleErrors(page);
+    // Failed sign-ins answer 401, which Chromium logs too; CSP violations are what matter here.
+    const errors = watchConsoleErrors(page, 'csp');
     await page.goto(`${baseUrl}/admin/platforms`);
     // Not signed in: sent to the sign-in form.
     expect(new URL(page.url()).pathname).to.equal('/admin/login');
@@ -151,8 +103,8 @@ describe('admin pages in a browser', () => {
   });
 
   it('the Dynamic Registration error page has no serious axe violations', async () => {
-    const page = await browser.newPage();
-    const response = await page.goto(`${baseUrl}/lti/register`);
+    const page = await suite.browser.newPage();
+    const response = await page.goto(`${suite.world.baseUrl}/lti/register`);
     expect(response?.status()).to.equal(400);
     await expectNoSeriousAxeViolations(page);
     await page.close();
@@ -167,8 +119,8 @@ describe('admin pages in a browser', () => {
     const newLmsOrigin = `http://127.0.0.1:${(newLms.address() as AddressInfo).port}`;
     newLms.on('request', (await createEmulator({ flavour: 'moodle', baseUrl: newLmsOrigin })).app);
     try {
-      const page = await browser.newPage();
-      const errors = await collectConsoleErrors(page);
+      const page = await suite.browser.newPage();
+      const errors = watchConsoleErrors(page, 'csp');
       const url = new URL(`${newLmsOrigin}/ui/dynamic-registration`);
       url.searchParams.set('url', `${world.tool.origin}/lti/register`);
       await page.goto(url.toString());

@@ -1,13 +1,8 @@
 import { expect } from 'chai';
 import { importSample } from '../http/alignment-support.ts';
-import {
-  expectNoSeriousAxeViolations,
-  launchBrowser,
-  type Browser,
-  type Page,
-} from '../support/browser.ts';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { createLtiWorld, type LtiWorld } from '../support/lti-world.ts';
+import { expectNoSeriousAxeViolations, type Page } from '../support/browser.ts';
+import { createLtiWorld } from '../support/lti-world.ts';
+import { launchFromLms, useBrowserSuite } from './support.ts';
 
 /**
  * A teacher launched from the LMS emulator tags an assignment to two standards with the picker,
@@ -16,36 +11,11 @@ import { createLtiWorld, type LtiWorld } from '../support/lti-world.ts';
  */
 describe('tagging an assignment to standards in a browser', function () {
   this.timeout(120_000);
-  let database: TestDatabase;
-  let world: LtiWorld;
-  let browser: Browser;
-
-  before(async () => {
-    database = await createTestDatabase();
-    world = await createLtiWorld(database, { flavour: 'canvas', platformStorage: false });
+  const suite = useBrowserSuite(async (database) => {
+    const world = await createLtiWorld(database, { flavour: 'canvas', platformStorage: false });
     await importSample(database, world.tenantId);
-    browser = await launchBrowser();
+    return world;
   });
-
-  after(async () => {
-    await browser.close();
-    await world.close();
-    await database.close();
-  });
-
-  async function launchFromLms(page: Page, placement: string): Promise<string> {
-    const query = new URLSearchParams({
-      course: world.seed.course.courseId,
-      user: world.seed.teacher.userId,
-      placement,
-      client_id: world.clientId,
-    });
-    await page.goto(`${world.emulatorOrigin}/launch?${query.toString()}`);
-    await page.waitForURL(/\/s\/[A-Za-z0-9_-]+\//, { timeout: 20_000 });
-    const base = /^(.*\/s\/[A-Za-z0-9_-]+)\//.exec(page.url())?.[1];
-    if (base === undefined) throw new Error(`not on a tool page: ${page.url()}`);
-    return base;
-  }
 
   /** Presses Tab until the element with `id` has focus, as a keyboard user would. */
   async function tabTo(page: Page, id: string): Promise<void> {
@@ -63,9 +33,9 @@ describe('tagging an assignment to standards in a browser', function () {
   }
 
   it('when a teacher tags an assignment to two standards with the keyboard only, then the editor lists both and the coverage matrix no longer marks them uncovered', async () => {
-    const context = await browser.newContext();
+    const context = await suite.browser.newContext();
     const page = await context.newPage();
-    const base = await launchFromLms(page, 'course_navigation');
+    const base = await launchFromLms(page, suite.world, 'course_navigation');
 
     // Before: nothing is aligned, so the ratio standards have no evidence opportunity.
     expect(await coverageOf(page, base, '6.RP.A.1')).to.contain('None');
@@ -150,9 +120,9 @@ describe('tagging an assignment to standards in a browser', function () {
   });
 
   it('when a teacher adds the tool from the LMS’s assignment selection, then the standards picker page passes axe and adds standards with the keyboard', async () => {
-    const context = await browser.newContext();
+    const context = await suite.browser.newContext();
     const page = await context.newPage();
-    await launchFromLms(page, 'assignment_selection');
+    await launchFromLms(page, suite.world, 'assignment_selection');
     await page.waitForURL(/\/deep-link$/);
     await page.locator('#standard-search[role="combobox"]').waitFor();
     await expectNoSeriousAxeViolations(page);

@@ -1,90 +1,65 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { expect } from 'chai';
-import type { Frame } from 'playwright-core';
+import type { BrowserContext, Frame, Page } from 'playwright-core';
 import { createAdminUser } from '../../src/lti-admin/use-cases.ts';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { expectNoSeriousAxeViolations, launchBrowser, type Browser } from '../support/browser.ts';
-import {
-  createClassroomWorld,
-  importStandards,
-  openAddOn,
-  type ClassroomWorld,
-} from '../http/classroom-world.ts';
-
-const axeSource = readFileSync(
-  createRequire(import.meta.url).resolve('axe-core/axe.min.js'),
-  'utf8',
-);
-
-/** The shared axe check for a page, run inside a frame (the add-on lives in Classroom's iframe). */
-async function expectNoSeriousAxeViolationsInFrame(frame: Frame): Promise<void> {
-  await frame.evaluate(axeSource);
-  const violations = await frame.evaluate(async () => {
-    const axe = (
-      window as unknown as {
-        axe: { run: (ctx: Document, opts: object) => Promise<{ violations: unknown[] }> };
-      }
-    ).axe;
-    const result = await axe.run(document, {
-      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
-    });
-    return result.violations as { id: string; impact: string | null }[];
-  });
-  expect(
-    violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id} (${v.impact ?? ''})`),
-  ).to.deep.equal([]);
-}
-
-const PASSWORD = 'correct horse battery staple';
+import { expectNoSeriousAxeViolations } from '../support/browser.ts';
+import { createClassroomWorld, importStandards, openAddOn } from '../http/classroom-world.ts';
+import { PASSWORD, signIn, useBrowserSuite } from './support.ts';
 
 describe('Google Classroom add-on in a browser', () => {
-  let database: TestDatabase;
-  let world: ClassroomWorld;
-  let browser: Browser;
+  const suite = useBrowserSuite(
+    async (database) => {
+      // The tool (localhost) is framed by Classroom (127.0.0.1): another site, no third-party cookies.
+      const world = await createClassroomWorld(database, { toolHost: 'localhost' });
+      await importStandards(database, world.tenantId);
+      return world;
+    },
+    { blockThirdPartyCookies: true },
+  );
 
-  before(async () => {
-    database = await createTestDatabase();
-    // The tool (localhost) is framed by Classroom (127.0.0.1): another site, no third-party cookies.
-    world = await createClassroomWorld(database, { toolHost: 'localhost' });
-    await importStandards(database, world.tenantId);
-    browser = await launchBrowser({ blockThirdPartyCookies: true });
-  });
-
-  after(async () => {
-    await browser.close();
-    await world.close();
-    await database.close();
-  });
-
-  it('when a teacher opens the add-on in the emulated Classroom page, then sign-in in a popup and attachment creation complete inside the frame', async () => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    const { course, courseWork, teacher } = world.seed;
+  /** Opens the seeded assignment's add-on in the emulated Classroom page, and answers its frame. */
+  async function openInClassroom(page: Page): Promise<Frame> {
+    const { googleOrigin, client, seed } = suite.world;
+    const { course, courseWork, teacher } = seed;
     await page.goto(
-      `${world.googleOrigin}/classroom/c/${course.id}/a/${courseWork.id}/addons/${world.client.projectNumber}?user=${teacher.id}`,
+      `${googleOrigin}/classroom/c/${course.id}/a/${courseWork.id}/addons/${client.projectNumber}?user=${teacher.id}`,
     );
-    const frameElement = await page.waitForSelector('#addon-frame');
-    const frame = await frameElement.contentFrame();
+    const frame = await (await page.waitForSelector('#addon-frame')).contentFrame();
     if (frame === null) throw new Error('no add-on frame');
-    await frame.waitForSelector('#classroom-sign-in');
-    await expectNoSeriousAxeViolationsInFrame(frame);
+    return frame;
+  }
 
+  /** Clicks the frame's sign-in button and picks `userId` in the Google window it opens. */
+  async function chooseAccountInPopup(
+    context: BrowserContext,
+    frame: Frame,
+    userId: string,
+  ): Promise<Page> {
     const [popup] = await Promise.all([
       context.waitForEvent('page'),
       frame.click('#classroom-sign-in'),
     ]);
     await popup.waitForSelector('input[name="user"]');
-    await popup.check(`#user-${teacher.id}`);
+    await popup.check(`#user-${userId}`);
+    return popup;
+  }
+
+  it('when a teacher opens the add-on in the emulated Classroom page, then sign-in in a popup and attachment creation complete inside the frame', async () => {
+    const { browser, world } = suite;
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const { course, courseWork, teacher } = world.seed;
+    const frame = await openInClassroom(page);
+    await frame.waitForSelector('#classroom-sign-in');
+    await expectNoSeriousAxeViolations(frame);
+
+    const popup = await chooseAccountInPopup(context, frame, teacher.id);
     // The popup tells the frame it is done and closes; the frame continues by itself.
     await Promise.all([
       frame.waitForURL(/\/classroom\/attachment\/new\?/),
       popup.click('button[value="allow"]'),
     ]);
     await frame.waitForSelector('#title');
-    await expectNoSeriousAxeViolationsInFrame(frame);
+    await expectNoSeriousAxeViolations(frame);
 
     await frame.fill('#title', 'Ratio tables');
     await frame.check('#standard-0');
@@ -100,6 +75,7 @@ describe('Google Classroom add-on in a browser', () => {
   });
 
   it('when each add-on and admin page is opened, then none has a serious accessibility violation', async () => {
+    const { database, browser, world } = suite;
     const context = await browser.newContext();
     const page = await context.newPage();
     const { teacher, students, courseWork, course } = world.seed;
@@ -168,10 +144,7 @@ describe('Google Classroom add-on in a browser', () => {
       { db: database.db, now: () => new Date() },
       { username: 'classroom-admin', tenantSlug: world.tenantSlug, password: PASSWORD },
     );
-    await page.goto(`${world.tool.origin}/admin/login`);
-    await page.fill('#username', 'classroom-admin');
-    await page.fill('#password', PASSWORD);
-    await page.click('button[type="submit"]');
+    await signIn(page, world.tool.origin, 'classroom-admin');
     await page.goto(`${world.tool.origin}/admin/classroom`);
     await page.waitForSelector('text=URLs to paste into Google');
     await expectNoSeriousAxeViolations(page);
@@ -179,23 +152,12 @@ describe('Google Classroom add-on in a browser', () => {
   });
 
   it('when JavaScript is off, then the sign-in window\'s "Continue here instead" opens the add-on there, and the frame\'s "Continue" alone opens nothing', async () => {
-    const context = await browser.newContext({ javaScriptEnabled: false });
+    const context = await suite.browser.newContext({ javaScriptEnabled: false });
     context.setDefaultTimeout(15_000);
     const page = await context.newPage();
-    const { course, courseWork, teacher } = world.seed;
-    await page.goto(
-      `${world.googleOrigin}/classroom/c/${course.id}/a/${courseWork.id}/addons/${world.client.projectNumber}?user=${teacher.id}`,
-    );
-    const frameElement = await page.waitForSelector('#addon-frame');
-    const frame = await frameElement.contentFrame();
-    if (frame === null) throw new Error('no add-on frame');
+    const frame = await openInClassroom(page);
     await frame.waitForSelector('#classroom-sign-in');
-    const [popup] = await Promise.all([
-      context.waitForEvent('page'),
-      frame.click('#classroom-sign-in'),
-    ]);
-    await popup.waitForSelector('input[name="user"]');
-    await popup.check(`#user-${teacher.id}`);
+    const popup = await chooseAccountInPopup(context, frame, suite.world.seed.teacher.id);
     await popup.click('button[value="allow"]');
     await popup.waitForSelector('text=You are signed in');
 
@@ -209,14 +171,11 @@ describe('Google Classroom add-on in a browser', () => {
   });
 
   it("when an attacker has a teacher sign in through the attacker's link, then the attacker's frame stays on the sign-in page and the teacher's window continues as the teacher", async () => {
+    const { browser, world } = suite;
     const attackerContext = await browser.newContext();
     const attacker = await attackerContext.newPage();
-    const { course, courseWork, teacher } = world.seed;
-    await attacker.goto(
-      `${world.googleOrigin}/classroom/c/${course.id}/a/${courseWork.id}/addons/${world.client.projectNumber}?user=${teacher.id}`,
-    );
-    const frame = await (await attacker.waitForSelector('#addon-frame')).contentFrame();
-    if (frame === null) throw new Error('no add-on frame');
+    const { teacher } = world.seed;
+    const frame = await openInClassroom(attacker);
     const link = await frame.getAttribute('#classroom-sign-in', 'href');
 
     // The teacher opens the link from a message: a window with no opener.

@@ -1,13 +1,8 @@
 import { expect } from 'chai';
 import { seedAlignedAssignment } from '../storage/mastery/fixture.ts';
-import {
-  expectNoSeriousAxeViolations,
-  launchBrowser,
-  type Browser,
-  type Page,
-} from '../support/browser.ts';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { createLtiWorld, launch, type LtiWorld } from '../support/lti-world.ts';
+import { expectNoSeriousAxeViolations, type Page } from '../support/browser.ts';
+import { createLtiWorld, launch } from '../support/lti-world.ts';
+import { useBrowserSuite } from './support.ts';
 
 /**
  * A teacher enters levels in the evidence grid with the keyboard, pastes a block from a
@@ -16,9 +11,9 @@ import { createLtiWorld, launch, type LtiWorld } from '../support/lti-world.ts';
  */
 describe('the evidence entry grid in a browser', function () {
   this.timeout(120_000);
-  let database: TestDatabase;
-  let world: LtiWorld;
-  let browser: Browser;
+  const suite = useBrowserSuite((database) =>
+    createLtiWorld(database, { flavour: 'canvas', platformStorage: false }),
+  );
   let page: Page;
   let base: string;
   let courseId: string;
@@ -27,7 +22,7 @@ describe('the evidence entry grid in a browser', function () {
   let assignmentId: string;
 
   const result = (studentId: string, itemId: string) =>
-    database.db
+    suite.database.db
       .selectFrom('mastery_results')
       .select(['value', 'status'])
       .where('course_id', '=', courseId)
@@ -36,8 +31,7 @@ describe('the evidence entry grid in a browser', function () {
       .executeTakeFirst();
 
   before(async () => {
-    database = await createTestDatabase();
-    world = await createLtiWorld(database, { flavour: 'canvas', platformStorage: false });
+    const { database, world, browser } = suite;
     const teacher = await launch(world, { userId: world.seed.teacher.userId });
     const location = teacher.location ?? '';
     base = `${world.tool.origin}${/^(\/s\/[A-Za-z0-9_-]+)\//.exec(location)?.[1] ?? ''}`;
@@ -65,19 +59,19 @@ describe('the evidence entry grid in a browser', function () {
     });
     leaves = seeded.leaves;
     assignmentId = seeded.assignmentId;
-    browser = await launchBrowser();
     page = await browser.newPage();
-  });
-
-  after(async () => {
-    await browser.close();
-    await world.close();
-    await database.close();
   });
 
   const cellId = (row: number, col: 0 | 1) => `c_${studentIds[row]}_${leaves[col]}`;
   const rowOfStudent = async (studentId: string) =>
     Number(await page.getAttribute(`input[id^="c_${studentId}_"]`, 'data-row'));
+  /** Waits for the grid's autosave status to say that every change is stored. */
+  const untilSaved = () =>
+    page.waitForFunction(
+      () => document.querySelector('[data-save-status]')?.textContent === 'Saved',
+      undefined,
+      { timeout: 15_000 },
+    );
 
   it('when a teacher types levels with the keyboard, then each saves by itself and the status says so', async () => {
     await page.goto(`${base}/course/evidence/${assignmentId}`);
@@ -90,11 +84,7 @@ describe('the evidence entry grid in a browser', function () {
     await page.keyboard.type('4');
     await page.keyboard.press('Enter'); // down one row, same column
     await page.keyboard.type('2');
-    await page.waitForFunction(
-      () => document.querySelector('[data-save-status]')?.textContent === 'Saved',
-      undefined,
-      { timeout: 15_000 },
-    );
+    await untilSaved();
     const focused = await page.evaluate(
       () =>
         `${document.activeElement?.getAttribute('data-row') ?? ''},${document.activeElement?.getAttribute('data-col') ?? ''}`,
@@ -116,11 +106,7 @@ describe('the evidence entry grid in a browser', function () {
         new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }),
       );
     }, start ?? '');
-    await page.waitForFunction(
-      () => document.querySelector('[data-save-status]')?.textContent === 'Saved',
-      undefined,
-      { timeout: 15_000 },
-    );
+    await untilSaved();
     const third = (await page.getAttribute('input[data-row="2"][data-col="0"]', 'id'))!.slice(
       2,
       38,
@@ -165,6 +151,7 @@ describe('the evidence entry grid in a browser', function () {
   });
 
   it('when a district admin opens the policy page, then axe finds no serious violations', async () => {
+    const { world } = suite;
     const admin = await launch(world, { userId: world.seed.admin.userId });
     const adminBase = /^(\/s\/[A-Za-z0-9_-]+)\//.exec(admin.location ?? '')?.[1] ?? '';
     await page.goto(`${world.tool.origin}${adminBase}/admin/policy`);
@@ -181,11 +168,7 @@ describe('the evidence entry grid in a browser', function () {
     await page.keyboard.press('Control+A');
     await page.keyboard.type('1');
     await page.keyboard.press('Tab');
-    await page.waitForFunction(
-      () => document.querySelector('[data-save-status]')?.textContent === 'Saved',
-      undefined,
-      { timeout: 15_000 },
-    );
+    await untilSaved();
     await page.goto(`${base}/course/mastery`);
     const after = await row.innerText();
     expect(after).not.to.equal(before);

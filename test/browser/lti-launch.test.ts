@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { expectNoSeriousAxeViolations, launchBrowser, type Browser } from '../support/browser.ts';
-import { createLtiWorld, type LtiWorld } from '../support/lti-world.ts';
+import { expectNoSeriousAxeViolations } from '../support/browser.ts';
+import { createLtiWorld } from '../support/lti-world.ts';
+import { useBrowserSuite } from './support.ts';
 
 /**
  * The launch as Safari and iPads see it: the tool (localhost) is framed by the LMS (127.0.0.1), a
@@ -9,28 +9,19 @@ import { createLtiWorld, type LtiWorld } from '../support/lti-world.ts';
  * through LTI platform storage (postMessage to the LMS frame) instead of the cookie.
  */
 describe('cookieless launch in a browser (platform storage)', () => {
-  let database: TestDatabase;
-  let world: LtiWorld;
-  let browser: Browser;
-
-  before(async () => {
-    database = await createTestDatabase();
-    world = await createLtiWorld(database, {
-      flavour: 'canvas',
-      toolHost: 'localhost',
-      emulatorHost: '127.0.0.1',
-      platformStorage: true,
-    });
-    browser = await launchBrowser({ blockThirdPartyCookies: true });
-  });
-
-  after(async () => {
-    await browser.close();
-    await world.close();
-    await database.close();
-  });
+  const suite = useBrowserSuite(
+    (database) =>
+      createLtiWorld(database, {
+        flavour: 'canvas',
+        toolHost: 'localhost',
+        emulatorHost: '127.0.0.1',
+        platformStorage: true,
+      }),
+    { blockThirdPartyCookies: true },
+  );
 
   it('when a teacher launches from the LMS page with third-party cookies blocked, then the framed tool reaches the course page', async () => {
+    const { browser, world } = suite;
     const context = await browser.newContext();
     // Chromium keeps partitioned (CHIPS) cookies even with third-party cookies blocked, which is
     // why the tool sets one. Safari and iPads keep none in a cross-site frame: drop the tool's

@@ -1,31 +1,28 @@
 import { expect } from 'chai';
 import type { Page } from 'playwright-core';
-import { expectNoSeriousAxeViolations, launchBrowser, type Browser } from '../support/browser.ts';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { createLtiWorld, launch, type LtiWorld } from '../support/lti-world.ts';
+import { expectNoSeriousAxeViolations } from '../support/browser.ts';
+import { createLtiWorld, launch } from '../support/lti-world.ts';
 import { seedMasteryCourse } from '../http/mastery-views-seed.ts';
+import { useBrowserSuite, watchConsoleErrors } from './support.ts';
 
 describe('mastery pages in a browser', function () {
   this.timeout(120_000);
-  let database: TestDatabase;
-  let world: LtiWorld;
-  let browser: Browser;
+  const suite = useBrowserSuite((database) =>
+    createLtiWorld(database, { flavour: 'canvas', platformStorage: false }),
+  );
   let teacherBase: string;
   let studentBase: string;
   let courseId: string;
 
   async function baseFor(userId: string): Promise<string> {
-    const outcome = await launch(world, { userId });
+    const outcome = await launch(suite.world, { userId });
     expect(outcome.status, outcome.body).to.equal(303);
-    return `${world.tool.origin}${(outcome.location ?? '').replace(/\/course$/, '')}`;
+    return `${suite.world.tool.origin}${(outcome.location ?? '').replace(/\/course$/, '')}`;
   }
 
   async function open(path: string): Promise<{ page: Page; errors: string[] }> {
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on('console', (message) => {
-      if (message.type() === 'error') errors.push(message.text());
-    });
+    const page = await suite.browser.newPage();
+    const errors = watchConsoleErrors(page);
     const response = await page.goto(path);
     expect(response?.status(), path).to.equal(200);
     return { page, errors };
@@ -34,21 +31,13 @@ describe('mastery pages in a browser', function () {
   const rowNames = (page: Page) => page.locator('table.heatmap tbody th a').allTextContents();
 
   before(async () => {
-    database = await createTestDatabase();
-    world = await createLtiWorld(database, { flavour: 'canvas', platformStorage: false });
+    const { database, world } = suite;
     teacherBase = await baseFor(world.seed.teacher.userId);
     const course = (await world.tool.services.people.listCourses(world.tenantId))[0];
     if (course === undefined) throw new Error('no course');
     courseId = course.id;
     await seedMasteryCourse(world, database.db, course.id);
     studentBase = await baseFor(world.seed.students[0]?.userId ?? '');
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser.close();
-    await world.close();
-    await database.close();
   });
 
   it('when a teacher opens the heatmap, sorts, filters and opens a student, then they see the explanation', async () => {
@@ -102,6 +91,7 @@ describe('mastery pages in a browser', function () {
   });
 
   it('when a teacher opens a student’s view and a mentor opens their linked student, then both pages pass axe', async () => {
+    const { world } = suite;
     const ids = await world.tool.services.people.listRoster(world.tenantId, courseId);
     const ava = ids.find((r) => r.name === 'Ava Brooks');
     if (ava === undefined) throw new Error('Ava not on the roster');

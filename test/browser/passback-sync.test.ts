@@ -7,14 +7,9 @@ import {
   ensureGradebookColumn,
   setDesiredGrade,
 } from '../../src/storage/passback/passback.repository.ts';
-import {
-  expectNoSeriousAxeViolations,
-  launchBrowser,
-  type Browser,
-  type Page,
-} from '../support/browser.ts';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { createLtiWorld, type LtiWorld } from '../support/lti-world.ts';
+import { expectNoSeriousAxeViolations } from '../support/browser.ts';
+import { createLtiWorld } from '../support/lti-world.ts';
+import { launchFromLms, useBrowserSuite } from './support.ts';
 
 /**
  * A teacher opens the grade sync page from the LMS while grades go out: the progress bar moves live
@@ -22,37 +17,12 @@ import { createLtiWorld, type LtiWorld } from '../support/lti-world.ts';
  */
 describe('the grade sync page in a browser', function () {
   this.timeout(120_000);
-  let database: TestDatabase;
-  let world: LtiWorld;
-  let browser: Browser;
-
-  before(async () => {
-    database = await createTestDatabase();
-    world = await createLtiWorld(database, { flavour: 'canvas', platformStorage: false });
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser.close();
-    await world.close();
-    await database.close();
-  });
-
-  async function launchFromLms(page: Page): Promise<string> {
-    const query = new URLSearchParams({
-      course: world.seed.course.courseId,
-      user: world.seed.teacher.userId,
-      placement: 'course_navigation',
-      client_id: world.clientId,
-    });
-    await page.goto(`${world.emulatorOrigin}/launch?${query.toString()}`);
-    await page.waitForURL(/\/s\/[A-Za-z0-9_-]+\//, { timeout: 20_000 });
-    const base = /^(.*\/s\/[A-Za-z0-9_-]+)\//.exec(page.url())?.[1];
-    if (base === undefined) throw new Error(`not on a tool page: ${page.url()}`);
-    return base;
-  }
+  const suite = useBrowserSuite((database) =>
+    createLtiWorld(database, { flavour: 'canvas', platformStorage: false }),
+  );
 
   async function desire(key: string, value: number): Promise<void> {
+    const { database, world } = suite;
     const services = world.tool.services;
     const course = (await services.people.listCourses(world.tenantId))[0];
     if (course === undefined) throw new Error('no course');
@@ -100,8 +70,8 @@ describe('the grade sync page in a browser', function () {
 
   const worker = () =>
     createPassbackWorker({
-      db: database.db,
-      resolveLms: resolveLmsFromServices(world.tool.services),
+      db: suite.database.db,
+      resolveLms: resolveLmsFromServices(suite.world.tool.services),
       now: () => new Date(),
       sleep: (ms) => sleep(ms),
       logger: createLogger({ level: 'silent' }),
@@ -109,9 +79,10 @@ describe('the grade sync page in a browser', function () {
     });
 
   it('when grades go out while the page is open, then the progress updates live, problems are explained, and the teacher can pause', async () => {
+    const { browser, world } = suite;
     const context = await browser.newContext();
     const page = await context.newPage();
-    const base = await launchFromLms(page);
+    const base = await launchFromLms(page, world);
     await desire('first', 3);
     await worker().drain(); // the Test Student's grade fails with a 422
     await desire('second', 2);

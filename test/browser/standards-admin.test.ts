@@ -1,100 +1,41 @@
-import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { createAppServices } from '../../src/app-services.ts';
 import { addTenant, createAdminUser } from '../../src/lti-admin/use-cases.ts';
-import { createLogger } from '../../src/logger.ts';
-import { createMetrics } from '../../src/metrics.ts';
-import { Readiness } from '../../src/readiness.ts';
-import type { Tenant } from '../../src/storage/lti/tenants.repository.ts';
 import {
   finishImportRecord,
   startImportRecord,
 } from '../../src/storage/standards/standards.repository.ts';
-import { createApp } from '../../src/web/app.ts';
-import { testConfig } from '../support/app.ts';
-import {
-  expectNoSeriousAxeViolations,
-  launchBrowser,
-  type Browser,
-  type Page,
-} from '../support/browser.ts';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { expectNoSeriousAxeViolations } from '../support/browser.ts';
+import { PASSWORD, serveTool, signIn, useBrowserSuite, watchConsoleErrors } from './support.ts';
 
-const PASSWORD = 'correct horse battery staple';
 const SAMPLE_PATH = fileURLToPath(
   new URL('../../src/standards/samples/district-grade6.case.json', import.meta.url),
 );
 
 describe('standards library admin pages in a browser', () => {
-  let database: TestDatabase;
-  let browser: Browser;
-  let server: Server;
-  let baseUrl: string;
-  let north: Tenant;
-
-  before(async () => {
-    database = await createTestDatabase();
-    const services = createAppServices({
-      db: database.db,
-      keyEncryptionSecret: 'test-key-encryption-secret-0123456789abcdef',
-    });
-    await services.toolKeys.ensureCurrentKey();
-    const ctx = { db: database.db, now: () => new Date() };
-    north = await addTenant(ctx, { slug: 'north-district', name: 'North District' });
-    await createAdminUser(ctx, { username: 'operator', tenantSlug: undefined, password: PASSWORD });
-    await createAdminUser(ctx, {
-      username: 'north-admin',
-      tenantSlug: 'north-district',
-      password: PASSWORD,
-    });
-    server = await new Promise<Server>((resolve) => {
-      const listening: Server = createApp(testConfig({ PUBLIC_URL: 'http://127.0.0.1' }), {
-        logger: createLogger({ level: 'silent' }),
-        database,
-        readiness: new Readiness(database.db),
-        metrics: createMetrics({ defaultMetrics: false }),
-        services,
-      }).listen(0, '127.0.0.1', () => {
-        resolve(listening);
+  const suite = useBrowserSuite((database) =>
+    serveTool(database, async (_services, ctx) => {
+      const north = await addTenant(ctx, { slug: 'north-district', name: 'North District' });
+      await createAdminUser(ctx, {
+        username: 'operator',
+        tenantSlug: undefined,
+        password: PASSWORD,
       });
-    });
-    const address = server.address();
-    baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser.close();
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-    await database.close();
-  });
-
-  function watchForCspErrors(page: Page): string[] {
-    const errors: string[] = [];
-    page.on('console', (message) => {
-      if (message.type() === 'error' && message.text().includes('Content Security Policy')) {
-        errors.push(message.text());
-      }
-    });
-    return errors;
-  }
-
-  async function signIn(page: Page, username = 'north-admin'): Promise<void> {
-    await page.goto(`${baseUrl}/admin/login`);
-    await page.fill('#username', username);
-    await page.fill('#password', PASSWORD);
-    await Promise.all([
-      page.waitForURL(`${baseUrl}/admin`),
-      page.getByRole('button', { name: 'Sign in' }).click(),
-    ]);
-  }
+      await createAdminUser(ctx, {
+        username: 'north-admin',
+        tenantSlug: 'north-district',
+        password: PASSWORD,
+      });
+      return { north };
+    }),
+  );
 
   it('a district admin imports the sample framework, sees the tree, edits a standard, and every page passes axe', async () => {
+    const { browser, world } = suite;
+    const { baseUrl, north } = world;
     const page = await browser.newPage();
-    const cspErrors = watchForCspErrors(page);
-    await signIn(page);
+    const cspErrors = watchConsoleErrors(page, 'csp');
+    await signIn(page, baseUrl, 'north-admin');
 
     await Promise.all([
       page.waitForURL(`${baseUrl}/admin/standards/district/${north.id}`),
@@ -196,8 +137,10 @@ describe('standards library admin pages in a browser', () => {
   });
 
   it('an operator first picks a district, and the page passes axe', async () => {
+    const { browser, world } = suite;
+    const { baseUrl } = world;
     const page = await browser.newPage();
-    await signIn(page, 'operator');
+    await signIn(page, baseUrl, 'operator');
     await page.goto(`${baseUrl}/admin/standards`);
     expect(await page.locator('h1').textContent()).to.equal('Standards');
     await expectNoSeriousAxeViolations(page);
@@ -208,8 +151,8 @@ describe('standards library admin pages in a browser', () => {
   });
 
   async function runningImport(): Promise<string> {
-    return startImportRecord(database.db, {
-      tenantId: north.id,
+    return startImportRecord(suite.database.db, {
+      tenantId: suite.world.north.id,
       actor: 'system',
       source: 'case_file',
       sourceUrl: null,
@@ -219,8 +162,8 @@ describe('standards library admin pages in a browser', () => {
   }
 
   async function finish(importId: string): Promise<void> {
-    await finishImportRecord(database.db, {
-      tenantId: north.id,
+    await finishImportRecord(suite.database.db, {
+      tenantId: suite.world.north.id,
       importId,
       status: 'succeeded',
       frameworkId: null,
@@ -232,6 +175,8 @@ describe('standards library admin pages in a browser', () => {
   }
 
   it('the progress page of a running import updates itself with a script, and passes axe', async () => {
+    const { database, browser, world } = suite;
+    const { baseUrl, north } = world;
     const importId = await runningImport();
     await database.db
       .updateTable('standard_imports')
@@ -239,8 +184,8 @@ describe('standards library admin pages in a browser', () => {
       .where('id', '=', importId)
       .execute();
     const page = await browser.newPage();
-    const cspErrors = watchForCspErrors(page);
-    await signIn(page);
+    const cspErrors = watchConsoleErrors(page, 'csp');
+    await signIn(page, baseUrl, 'north-admin');
     await page.goto(`${baseUrl}/admin/standards/district/${north.id}/imports/${importId}`);
     expect(await page.locator('h1').textContent()).to.equal('Import in progress');
     expect(await page.locator('#import-progress-text').textContent()).to.contain('120 of 400');
@@ -261,10 +206,12 @@ describe('standards library admin pages in a browser', () => {
   });
 
   it('without JavaScript, the progress page refreshes itself until the import is done', async () => {
+    const { browser, world } = suite;
+    const { baseUrl, north } = world;
     const importId = await runningImport();
     const context = await browser.newContext({ javaScriptEnabled: false });
     const page = await context.newPage();
-    await signIn(page);
+    await signIn(page, baseUrl, 'north-admin');
     await page.goto(`${baseUrl}/admin/standards/district/${north.id}/imports/${importId}`);
     expect(await page.locator('h1').textContent()).to.equal('Import in progress');
     await finish(importId);

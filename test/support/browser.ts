@@ -1,7 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { expect } from 'chai';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type Frame,
+  type Page,
+} from 'playwright-core';
 
 /**
  * Debian's Chromium driven by playwright-core (no browser download). The flags keep Chromium from
@@ -54,7 +60,8 @@ interface AxeViolation {
  * Runs axe-core in the page against WCAG 2.1 A and AA rules and fails on serious or critical
  * violations, listing each with the elements it found.
  */
-export async function expectNoSeriousAxeViolations(page: Page): Promise<void> {
+/** Scans a page, or one frame of it (a Frame evaluates in its own document). */
+export async function expectNoSeriousAxeViolations(page: Page | Frame): Promise<void> {
   // Evaluated through the DevTools protocol, so the page's CSP (which forbids inline scripts) stays
   // in force for everything else the test checks.
   await page.evaluate(axeSource);
