@@ -181,6 +181,25 @@ function placement(
   return { stored: last + 1, shift: false, siblings };
 }
 
+/** Every item of the framework, archived ones too, in file order. */
+function allItems(tx: StandardsDb, context: AuthoringContext): Promise<ItemRow[]> {
+  return listItems(tx, context.tenantId, context.frameworkId, {
+    includeArchived: true,
+    orderBy: 'sequence',
+  });
+}
+
+/** Makes room at a placement before an active sibling: it and those after move down one. */
+async function makeRoom(
+  tx: StandardsDb,
+  context: AuthoringContext,
+  parentId: string | null,
+  place: ReturnType<typeof placement>,
+): Promise<void> {
+  if (!place.shift) return;
+  await shiftSiblings(tx, context.tenantId, context.frameworkId, parentId, place.stored, 1);
+}
+
 async function audit(
   tx: StandardsDb,
   context: AuthoringContext,
@@ -294,23 +313,11 @@ export async function addItem(
   return db.transaction().execute(async (tx) => {
     const now = deps.now();
     const framework = await lockFramework(tx, context);
-    const items = await listItems(tx, context.tenantId, context.frameworkId, {
-      includeArchived: true,
-      orderBy: 'sequence',
-    });
+    const items = await allItems(tx, context);
     checkParent(items, input.parentId);
     checkCodeUnique(framework, items, code, null);
     const place = placement(items, input.parentId, input.position, null);
-    if (place.shift) {
-      await shiftSiblings(
-        tx,
-        context.tenantId,
-        context.frameworkId,
-        input.parentId,
-        place.stored,
-        1,
-      );
-    }
+    await makeRoom(tx, context, input.parentId, place);
     const id = deps.newId();
     const guid = deps.newId();
     const abbreviated = cleanText(input.abbreviatedStatement);
@@ -350,6 +357,47 @@ export async function addItem(
   });
 }
 
+/** What one change to an existing standard sees inside its transaction. */
+interface ItemChange {
+  readonly tx: StandardsDb;
+  readonly now: Date;
+  /** Locked for the transaction (see the module comment). */
+  readonly framework: FrameworkRow;
+  readonly before: ItemRow;
+}
+
+/**
+ * One change to an existing standard, in one transaction: lock the framework, read the item as it
+ * was, apply `change`, touch the framework, then audit the item before and after. `change` may
+ * return fields the audit keeps beside the item's `after` snapshot.
+ */
+async function changeItem(
+  db: Kysely<Database>,
+  context: AuthoringContext,
+  itemId: string,
+  action: string,
+  deps: AuthoringDeps,
+  change: (step: ItemChange) => Promise<Readonly<Record<string, unknown>> | undefined>,
+): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    const now = deps.now();
+    const framework = await lockFramework(tx, context);
+    const before = await requireItem(tx, context, itemId);
+    const extra = await change({ tx, now, framework, before });
+    await touchFramework(tx, context.tenantId, context.frameworkId, now);
+    const after = await requireItem(tx, context, itemId);
+    await audit(
+      tx,
+      context,
+      itemId,
+      action,
+      snapshotOf(before),
+      { ...snapshotOf(after), ...extra },
+      now,
+    );
+  });
+}
+
 export interface ItemEdit {
   /** null removes the code. */
   readonly code?: string | null;
@@ -367,47 +415,49 @@ export async function editItem(
   deps: AuthoringDeps,
 ): Promise<void> {
   if (edit.fullStatement !== undefined) requireStatement(edit.fullStatement);
-  await db.transaction().execute(async (tx) => {
-    const now = deps.now();
-    const framework = await lockFramework(tx, context);
-    const before = await requireItem(tx, context, itemId);
-    const code = edit.code === undefined ? before.code : cleanText(edit.code);
-    if (code !== before.code) {
-      const items = await listItems(tx, context.tenantId, context.frameworkId, {
-        includeArchived: false,
-        orderBy: 'sequence',
-      });
-      checkCodeUnique(framework, items, code, itemId);
-    }
-    const fullStatement = edit.fullStatement ?? before.full_statement;
-    const abbreviated =
-      edit.abbreviatedStatement === undefined
-        ? before.abbreviated_statement
-        : cleanText(edit.abbreviatedStatement);
-    await updateItemFields(
-      tx,
-      context.tenantId,
-      context.frameworkId,
-      itemId,
-      {
-        code,
-        full_statement: fullStatement,
-        abbreviated_statement: abbreviated,
-        item_type: edit.itemType === undefined ? before.item_type : cleanText(edit.itemType),
-        education_levels:
-          edit.educationLevels === undefined
-            ? before.education_levels
-            : edit.educationLevels.map((level) => level.trim()),
-        // CASE: lastChangeDateTime tells subscribers which items changed.
-        extra: { ...before.extra, lastChangeDateTime: now.toISOString() },
-        search: searchText(code, abbreviated, fullStatement),
-      },
-      now,
-    );
-    await touchFramework(tx, context.tenantId, context.frameworkId, now);
-    const after = await requireItem(tx, context, itemId);
-    await audit(tx, context, itemId, 'item_edited', snapshotOf(before), snapshotOf(after), now);
-  });
+  await changeItem(
+    db,
+    context,
+    itemId,
+    'item_edited',
+    deps,
+    async ({ tx, now, framework, before }) => {
+      const code = edit.code === undefined ? before.code : cleanText(edit.code);
+      if (code !== before.code) {
+        const items = await listItems(tx, context.tenantId, context.frameworkId, {
+          includeArchived: false,
+          orderBy: 'sequence',
+        });
+        checkCodeUnique(framework, items, code, itemId);
+      }
+      const fullStatement = edit.fullStatement ?? before.full_statement;
+      const abbreviated =
+        edit.abbreviatedStatement === undefined
+          ? before.abbreviated_statement
+          : cleanText(edit.abbreviatedStatement);
+      await updateItemFields(
+        tx,
+        context.tenantId,
+        context.frameworkId,
+        itemId,
+        {
+          code,
+          full_statement: fullStatement,
+          abbreviated_statement: abbreviated,
+          item_type: edit.itemType === undefined ? before.item_type : cleanText(edit.itemType),
+          education_levels:
+            edit.educationLevels === undefined
+              ? before.education_levels
+              : edit.educationLevels.map((level) => level.trim()),
+          // CASE: lastChangeDateTime tells subscribers which items changed.
+          extra: { ...before.extra, lastChangeDateTime: now.toISOString() },
+          search: searchText(code, abbreviated, fullStatement),
+        },
+        now,
+      );
+      return undefined;
+    },
+  );
 }
 
 export async function moveItem(
@@ -417,14 +467,8 @@ export async function moveItem(
   target: { readonly parentId: string | null; readonly position?: number },
   deps: AuthoringDeps,
 ): Promise<void> {
-  await db.transaction().execute(async (tx) => {
-    const now = deps.now();
-    await lockFramework(tx, context);
-    const before = await requireItem(tx, context, itemId);
-    const items = await listItems(tx, context.tenantId, context.frameworkId, {
-      includeArchived: true,
-      orderBy: 'sequence',
-    });
+  await changeItem(db, context, itemId, 'item_moved', deps, async ({ tx, now, before }) => {
+    const items = await allItems(tx, context);
     checkParent(items, target.parentId);
     const parentOf = new Map(items.map((item) => [item.id, item.parent_item_id]));
     for (let at = target.parentId; at !== null; at = parentOf.get(at) ?? null) {
@@ -447,21 +491,8 @@ export async function moveItem(
       before.position + 1,
       -1,
     );
-    const shifted = await listItems(tx, context.tenantId, context.frameworkId, {
-      includeArchived: true,
-      orderBy: 'sequence',
-    });
-    const place = placement(shifted, target.parentId, target.position, itemId);
-    if (place.shift) {
-      await shiftSiblings(
-        tx,
-        context.tenantId,
-        context.frameworkId,
-        target.parentId,
-        place.stored,
-        1,
-      );
-    }
+    const place = placement(await allItems(tx, context), target.parentId, target.position, itemId);
+    await makeRoom(tx, context, target.parentId, place);
     await updateItemFields(
       tx,
       context.tenantId,
@@ -475,9 +506,7 @@ export async function moveItem(
       ...oldSiblings.map((s) => s.guid),
       ...place.siblings.map((s) => s.guid),
     ]);
-    await touchFramework(tx, context.tenantId, context.frameworkId, now);
-    const after = await requireItem(tx, context, itemId);
-    await audit(tx, context, itemId, 'item_moved', snapshotOf(before), snapshotOf(after), now);
+    return undefined;
   });
 }
 
@@ -505,17 +534,11 @@ export async function archiveItem(
   itemId: string,
   deps: AuthoringDeps,
 ): Promise<void> {
-  await db.transaction().execute(async (tx) => {
-    const now = deps.now();
-    await lockFramework(tx, context);
-    const before = await requireItem(tx, context, itemId);
+  await changeItem(db, context, itemId, 'item_archived', deps, async ({ tx, now, before }) => {
     if (before.archived_at !== null) {
       throw new StandardsAuthoringError('already_archived', 'This standard is already archived.');
     }
-    const items = await listItems(tx, context.tenantId, context.frameworkId, {
-      includeArchived: true,
-      orderBy: 'sequence',
-    });
+    const items = await allItems(tx, context);
     const descendants = descendantsOf(items, itemId).filter((item) => item.archived_at === null);
     await setItemsArchived(
       tx,
@@ -525,17 +548,7 @@ export async function archiveItem(
       now,
       now,
     );
-    await touchFramework(tx, context.tenantId, context.frameworkId, now);
-    const after = await requireItem(tx, context, itemId);
-    await audit(
-      tx,
-      context,
-      itemId,
-      'item_archived',
-      snapshotOf(before),
-      { ...snapshotOf(after), archivedDescendantIds: descendants.map((item) => item.id) },
-      now,
-    );
+    return { archivedDescendantIds: descendants.map((item) => item.id) };
   });
 }
 
@@ -546,46 +559,37 @@ export async function restoreItem(
   itemId: string,
   deps: AuthoringDeps,
 ): Promise<void> {
-  await db.transaction().execute(async (tx) => {
-    const now = deps.now();
-    const framework = await lockFramework(tx, context);
-    const before = await requireItem(tx, context, itemId);
-    const archivedAt = before.archived_at;
-    if (archivedAt === null) {
-      throw new StandardsAuthoringError('not_archived', 'This standard is not archived.');
-    }
-    const items = await listItems(tx, context.tenantId, context.frameworkId, {
-      includeArchived: true,
-      orderBy: 'sequence',
-    });
-    checkParent(items, before.parent_item_id);
-    const restored = [
-      before,
-      ...descendantsOf(items, itemId).filter(
-        (item) => item.archived_at?.getTime() === archivedAt.getTime(),
-      ),
-    ];
-    for (const item of restored) checkCodeUnique(framework, items, item.code, item.id);
-    await setItemsArchived(
-      tx,
-      context.tenantId,
-      context.frameworkId,
-      restored.map((item) => item.id),
-      null,
-      now,
-    );
-    await touchFramework(tx, context.tenantId, context.frameworkId, now);
-    const after = await requireItem(tx, context, itemId);
-    await audit(
-      tx,
-      context,
-      itemId,
-      'item_restored',
-      snapshotOf(before),
-      { ...snapshotOf(after), restoredDescendantIds: restored.slice(1).map((item) => item.id) },
-      now,
-    );
-  });
+  await changeItem(
+    db,
+    context,
+    itemId,
+    'item_restored',
+    deps,
+    async ({ tx, now, framework, before }) => {
+      const archivedAt = before.archived_at;
+      if (archivedAt === null) {
+        throw new StandardsAuthoringError('not_archived', 'This standard is not archived.');
+      }
+      const items = await allItems(tx, context);
+      checkParent(items, before.parent_item_id);
+      const restored = [
+        before,
+        ...descendantsOf(items, itemId).filter(
+          (item) => item.archived_at?.getTime() === archivedAt.getTime(),
+        ),
+      ];
+      for (const item of restored) checkCodeUnique(framework, items, item.code, item.id);
+      await setItemsArchived(
+        tx,
+        context.tenantId,
+        context.frameworkId,
+        restored.map((item) => item.id),
+        null,
+        now,
+      );
+      return { restoredDescendantIds: restored.slice(1).map((item) => item.id) };
+    },
+  );
 }
 
 export { listAudit, type AuditEntry } from '../storage/standards/standards.repository.ts';

@@ -1,17 +1,15 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { DEFAULT_COURSE_POLICY } from '../../evidence/policy-store.ts';
-import { EvidenceError } from '../../evidence/services.ts';
 import { createAdminUserRepository } from '../../storage/lti/admin-users.repository.ts';
 import type { Tenant } from '../../storage/lti/tenants.repository.ts';
 import { HttpError } from '../errors.ts';
+import { formValues, policyFromForm, type FormBody } from '../policy-form.ts';
 import {
-  formValues,
-  METHOD_LABELS,
-  ORDER_LABELS,
-  PASSBACK_FIELDS,
-  policyFromForm,
-  type FormBody,
-} from '../policy-form.ts';
+  changedAtLabel,
+  policyChoices,
+  recalculationPage,
+  savePolicyForm,
+} from '../policy-page.ts';
 import type { AdminPageContext } from './admin-context.ts';
 
 const form = express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 300 });
@@ -66,7 +64,7 @@ export function policyAdminPages(router: Router, ctx: AdminPageContext): void {
         ]),
       );
       changes = log.map((c) => ({
-        at: `${c.changedAt.toISOString().replace('T', ' ').slice(0, 16)} UTC`,
+        at: changedAtLabel(c.changedAt),
         by:
           names.get(c.changedBy) ??
           (c.changedBy.startsWith('lti:') ? 'An administrator launched from the LMS' : 'Unknown'),
@@ -101,9 +99,7 @@ export function policyAdminPages(router: Router, ctx: AdminPageContext): void {
       errorList: Object.entries(errors).map(([name, message]) => ({ name, message })),
       notice: options.notice,
       summary: options.summary,
-      methods: Object.entries(METHOD_LABELS).map(([value, label]) => ({ value, label })),
-      orders: Object.entries(ORDER_LABELS).map(([value, label]) => ({ value, label })),
-      passbackFields: PASSBACK_FIELDS.map(([name, label]) => ({ name, label })),
+      ...policyChoices(),
       levelRows: Array.from({ length: LEVEL_ROWS }, (_, i) => i),
       conversionRows: Array.from({ length: CONVERSION_ROWS }, (_, i) => i),
       job:
@@ -130,43 +126,20 @@ export function policyAdminPages(router: Router, ctx: AdminPageContext): void {
     const tenant = chosenTenant(tenants, body.tenantSlug);
     if (tenant === undefined)
       throw new HttpError(404, 'not_found', 'There is no such district here.');
-    const values = Object.fromEntries(
-      Object.entries(body).filter((e): e is [string, string] => typeof e[1] === 'string'),
-    );
     const { policy, errors } = policyFromForm(body, { district: true });
-    if (Object.keys(errors).length > 0) {
-      await render(req, res, tenant, {
-        status: 422,
-        values,
-        errors,
-        summary: 'Some settings need correcting; nothing was changed.',
-      });
-      return;
-    }
-    try {
-      const { job } = await mastery.savePolicy({
-        tenantId: tenant.id,
-        courseId: null,
-        policy,
-        // An opaque id (admin:<id> or lti:<user id>), never a name: names are not unique and are personal data.
-        actor: actor.id,
-      });
-      logger.info({ tenantId: tenant.id, jobId: job.id }, 'district mastery policy changed');
-      res.redirect(
-        303,
-        `${actor.base}/policy/jobs/${job.id}?district=${encodeURIComponent(tenant.slug)}`,
-      );
-    } catch (error) {
-      if (error instanceof EvidenceError && error.code === 'invalid_policy') {
-        await render(req, res, tenant, {
-          status: 422,
-          values,
-          summary: `This policy would not work: ${error.message}. Nothing was changed.`,
-        });
-        return;
-      }
-      throw error;
-    }
+    const job = await savePolicyForm(
+      mastery,
+      // An opaque id (admin:<id> or lti:<user id>), never a name: names are not unique and are personal data.
+      { tenantId: tenant.id, courseId: null, actor: actor.id },
+      { body, policy, errors },
+      (refused) => render(req, res, tenant, refused),
+    );
+    if (job === undefined) return;
+    logger.info({ tenantId: tenant.id, jobId: job.id }, 'district mastery policy changed');
+    res.redirect(
+      303,
+      `${actor.base}/policy/jobs/${job.id}?district=${encodeURIComponent(tenant.slug)}`,
+    );
   });
 
   router.get('/policy/jobs/:jobId', async (req, res) => {
@@ -178,20 +151,9 @@ export function policyAdminPages(router: Router, ctx: AdminPageContext): void {
     if (tenant === undefined || job === undefined) {
       throw new HttpError(404, 'not_found', 'There is no such recalculation here.');
     }
-    const running = job.status === 'queued' || job.status === 'running';
     res.render('evidence/job', {
       ...ctx.layout(actor, 'policy', 'Recalculating mastery'),
-      styles: ['evidence'],
-      scripts: running ? ['job-progress'] : [],
-      refreshSeconds: running ? 2 : undefined,
-      job: {
-        status: job.status,
-        done: job.done,
-        total: job.total,
-        percent: job.total === 0 ? (running ? 0 : 100) : Math.round((job.done / job.total) * 100),
-        error: job.error,
-        running,
-      },
+      ...recalculationPage(job),
       backHref: `${actor.base}/policy?district=${encodeURIComponent(tenant.slug)}`,
     });
   });

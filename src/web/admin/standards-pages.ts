@@ -27,7 +27,12 @@ import { parseCasePackage } from '../../standards/formats/case-import.ts';
 import { parseStandardsCsv, type StandardsCsvForm } from '../../standards/formats/csv-import.ts';
 import type { ImportError, ImportErrorCode, ImportResult } from '../../standards/formats/model.ts';
 import { fileTooLarge } from '../../standards/formats/problems.ts';
-import { importFramework, type ImportPhase, type ImportReport } from '../../standards/import.ts';
+import {
+  importFramework,
+  type ImportFrameworkInput,
+  type ImportPhase,
+  type ImportReport,
+} from '../../standards/import.ts';
 import {
   createStandardsSearchCache,
   exportFrameworkAsCase,
@@ -96,6 +101,16 @@ function field(req: Request, name: string): string | undefined {
   if (typeof body !== 'object' || body === null) return undefined;
   const value: unknown = (body as Record<string, unknown>)[name];
   return typeof value === 'string' ? value : undefined;
+}
+
+/** The named text fields of a form, each '' when absent. */
+function fields<const Name extends string>(
+  req: Request,
+  names: readonly Name[],
+): Record<Name, string> {
+  const values = {} as Record<Name, string>;
+  for (const name of names) values[name] = field(req, name) ?? '';
+  return values;
 }
 
 function query(req: Request, name: string): string | undefined {
@@ -213,17 +228,21 @@ export function parseMultipart(
   return undefined;
 }
 
+/** A problem with one field of the upload form. */
+function invalidValue(field: 'file' | 'framework', message: string): ImportError {
+  return { code: 'invalid_value', field, message };
+}
+
 async function readUpload(req: Request): Promise<Upload> {
   const boundary = boundaryOf(req.headers['content-type']);
   if (boundary === undefined) {
     return {
       ok: false,
       status: 415,
-      problem: {
-        code: 'invalid_value',
-        field: 'file',
-        message: 'Send the file with the upload form on this page (multipart/form-data).',
-      },
+      problem: invalidValue(
+        'file',
+        'Send the file with the upload form on this page (multipart/form-data).',
+      ),
     };
   }
   const read = await readBodyLimited(req, MAX_IMPORT_BYTES + MULTIPART_OVERHEAD_BYTES);
@@ -239,11 +258,10 @@ async function readUpload(req: Request): Promise<Upload> {
     return {
       ok: false,
       status: 400,
-      problem: {
-        code: 'invalid_value',
-        field: 'file',
-        message: 'The upload did not arrive complete. Choose the file again and import it.',
-      },
+      problem: invalidValue(
+        'file',
+        'The upload did not arrive complete. Choose the file again and import it.',
+      ),
     };
   }
   if (parsed.file !== undefined && parsed.file.data.length > MAX_IMPORT_BYTES) {
@@ -653,13 +671,7 @@ export function standardsAdminPages(router: Router, ctx: AdminPageContext): void
 
   router.post('/standards/district/:tenantId/frameworks', form, ctx.csrf, async (req, res) => {
     const scope = await scopeOf(req);
-    const values = {
-      title: field(req, 'title') ?? '',
-      creator: field(req, 'creator') ?? '',
-      version: field(req, 'version') ?? '',
-      subjects: field(req, 'subjects') ?? '',
-      description: field(req, 'description') ?? '',
-    };
+    const values = fields(req, ['title', 'creator', 'version', 'subjects', 'description']);
     const actor = await actorId(req);
     let frameworkId: string;
     try {
@@ -778,22 +790,53 @@ export function standardsAdminPages(router: Router, ctx: AdminPageContext): void
     };
   }
 
+  /** The import page again, the file form open, with why this upload was not imported. */
+  function refuseUpload(
+    res: Response,
+    scope: Scope,
+    refusal: { status: number; problem: ImportError; values?: Record<string, string> },
+  ): Promise<void> {
+    return renderImport(res, scope, {
+      status: refusal.status,
+      values: refusal.values,
+      failedForm: 'file',
+      problems: problemRows([refusal.problem]),
+    });
+  }
+
+  /** Imports what a job read into the district; its progress counts the parsed standards. */
+  function importParsed(
+    job: ImportJob,
+    scope: Scope,
+    actor: string,
+    parsed: ImportResult,
+    origin: Pick<ImportFrameworkInput, 'source' | 'sourceUrl'>,
+  ): Promise<ImportReport> {
+    job.total = parsed.ok ? parsed.framework.items.length : 0;
+    return importFramework(
+      db,
+      {
+        tenantId: scope.tenant.id,
+        actor,
+        framework: parsed,
+        ...origin,
+        onProgress: progressInto(job),
+      },
+      { now, newId: randomUUID },
+    );
+  }
+
   router.post('/standards/district/:tenantId/import/file', async (req, res) => {
     const scope = await scopeOf(req);
     if (uploadsInProgress >= MAX_CONCURRENT_UPLOADS) {
       // Each upload holds up to 40 MB in memory: a few at a time per instance.
       res.set('Connection', 'close').set('Retry-After', '30');
-      await renderImport(res, scope, {
+      await refuseUpload(res, scope, {
         status: 429,
-        failedForm: 'file',
-        problems: problemRows([
-          {
-            code: 'invalid_value',
-            field: 'file',
-            message:
-              'Other standards files are being uploaded right now. Wait a minute, then import this file again.',
-          },
-        ]),
+        problem: invalidValue(
+          'file',
+          'Other standards files are being uploaded right now. Wait a minute, then import this file again.',
+        ),
       });
       return;
     }
@@ -807,11 +850,7 @@ export function standardsAdminPages(router: Router, ctx: AdminPageContext): void
     if (!upload.ok) {
       // A body we did not read to the end: close the connection after this answer.
       if (upload.status === 413) res.set('Connection', 'close');
-      await renderImport(res, scope, {
-        status: upload.status,
-        problems: problemRows([upload.problem]),
-        failedForm: 'file',
-      });
+      await refuseUpload(res, scope, upload);
       return;
     }
     // The CSRF field travels in the multipart body, so it is checked once the body is read.
@@ -823,18 +862,13 @@ export function standardsAdminPages(router: Router, ctx: AdminPageContext): void
     };
     const file = upload.file;
     if (file === undefined || file.data.length === 0) {
-      await renderImport(res, scope, {
+      await refuseUpload(res, scope, {
         status: 400,
         values,
-        failedForm: 'file',
-        problems: problemRows([
-          {
-            code: 'invalid_value',
-            field: 'file',
-            message:
-              'Choose a file to import: a CASE package (.json) or a CSV file (.csv). The chosen file is empty or no file was chosen.',
-          },
-        ]),
+        problem: invalidValue(
+          'file',
+          'Choose a file to import: a CASE package (.json) or a CSV file (.csv). The chosen file is empty or no file was chosen.',
+        ),
       });
       return;
     }
@@ -842,18 +876,13 @@ export function standardsAdminPages(router: Router, ctx: AdminPageContext): void
     try {
       text = new TextDecoder('utf-8', { fatal: true }).decode(file.data);
     } catch {
-      await renderImport(res, scope, {
+      await refuseUpload(res, scope, {
         status: 400,
         values,
-        failedForm: 'file',
-        problems: problemRows([
-          {
-            code: 'invalid_value',
-            field: 'file',
-            message:
-              'The file is not UTF-8 text. In a spreadsheet program, save it again as "CSV UTF-8"; CASE packages are always UTF-8.',
-          },
-        ]),
+        problem: invalidValue(
+          'file',
+          'The file is not UTF-8 text. In a spreadsheet program, save it again as "CSV UTF-8"; CASE packages are always UTF-8.',
+        ),
       });
       return;
     }
@@ -862,17 +891,13 @@ export function standardsAdminPages(router: Router, ctx: AdminPageContext): void
         ? undefined
         : await findFramework(db, scope.tenant.id, values.framework);
     if (values.framework !== '' && target === undefined) {
-      await renderImport(res, scope, {
+      await refuseUpload(res, scope, {
         status: 400,
         values,
-        failedForm: 'file',
-        problems: problemRows([
-          {
-            code: 'invalid_value',
-            field: 'framework',
-            message: 'Choose a framework from the list, or “A new framework”.',
-          },
-        ]),
+        problem: invalidValue(
+          'framework',
+          'Choose a framework from the list, or “A new framework”.',
+        ),
       });
       return;
     }
@@ -897,18 +922,7 @@ export function standardsAdminPages(router: Router, ctx: AdminPageContext): void
         });
         source = 'csv';
       }
-      job.total = parsed.ok ? parsed.framework.items.length : 0;
-      return importFramework(
-        db,
-        {
-          tenantId: scope.tenant.id,
-          actor,
-          framework: parsed,
-          source,
-          onProgress: progressInto(job),
-        },
-        { now, newId: randomUUID },
-      );
+      return importParsed(job, scope, actor, parsed, { source });
     });
     logger.info(
       { tenantId: scope.tenant.id, jobId: job.id, actor, format, bytes: file.data.length },
@@ -954,19 +968,7 @@ export function standardsAdminPages(router: Router, ctx: AdminPageContext): void
         parsed = { ok: false, errors: [caseServerProblem(error)] };
       }
       job.phase = 'prepare';
-      job.total = parsed.ok ? parsed.framework.items.length : 0;
-      return importFramework(
-        db,
-        {
-          tenantId: scope.tenant.id,
-          actor,
-          framework: parsed,
-          source: 'case_server',
-          sourceUrl,
-          onProgress: progressInto(job),
-        },
-        { now, newId: randomUUID },
-      );
+      return importParsed(job, scope, actor, parsed, { source: 'case_server', sourceUrl });
     });
     // The URL may name a private framework; its host is enough to trace the request.
     logger.info(
@@ -981,6 +983,13 @@ export function standardsAdminPages(router: Router, ctx: AdminPageContext): void
     return job?.tenantId === scope.tenant.id ? job : undefined;
   }
 
+  /** The district's record of a finished (or restarted-away) import, or a 404. */
+  async function storedImport(scope: Scope, id: string): Promise<ImportHistoryEntry> {
+    const stored = isUuid(id) ? await findImport(db, scope.tenant.id, id) : undefined;
+    if (stored === undefined) throw notFound('There is no such import.');
+    return stored;
+  }
+
   router.get('/standards/district/:tenantId/imports/:importId/status', async (req, res) => {
     const scope = await scopeOf(req);
     const id = param(req, 'importId');
@@ -989,8 +998,7 @@ export function standardsAdminPages(router: Router, ctx: AdminPageContext): void
       res.json(jobStatus(job));
       return;
     }
-    const stored = isUuid(id) ? await findImport(db, scope.tenant.id, id) : undefined;
-    if (stored === undefined) throw notFound('There is no such import.');
+    const stored = await storedImport(scope, id);
     res.json({
       status: stored.status === 'running' ? 'running' : 'finished',
       phase: stored.status === 'running' ? PHASE_LABELS.items : PHASE_LABELS.done,
@@ -1024,8 +1032,7 @@ export function standardsAdminPages(router: Router, ctx: AdminPageContext): void
       });
       return;
     }
-    const stored = isUuid(id) ? await findImport(db, scope.tenant.id, id) : undefined;
-    if (stored === undefined) throw notFound('There is no such import.');
+    const stored = await storedImport(scope, id);
     const framework =
       stored.frameworkId === null
         ? undefined
@@ -1274,12 +1281,17 @@ export function standardsAdminPages(router: Router, ctx: AdminPageContext): void
 
   const ITEM = '/standards/district/:tenantId/frameworks/:frameworkId/items/:itemId';
 
+  /** The standard an item route names; an id that is not a UUID answers like a missing standard. */
+  function itemIdOf(req: Request): string {
+    const itemId = param(req, 'itemId');
+    if (!isUuid(itemId)) throw notFound('This standard is not in the framework.');
+    return itemId;
+  }
+
   router.get(ITEM, async (req, res) => {
     const scope = await scopeOf(req);
     const framework = await frameworkOf(scope, req);
-    const itemId = param(req, 'itemId');
-    if (!isUuid(itemId)) throw notFound('This standard is not in the framework.');
-    await renderItem(req, res, scope, framework, itemId);
+    await renderItem(req, res, scope, framework, itemIdOf(req));
   });
 
   async function authoringContext(req: Request) {
@@ -1295,17 +1307,68 @@ export function standardsAdminPages(router: Router, ctx: AdminPageContext): void
     };
   }
 
+  type Authoring = Awaited<ReturnType<typeof authoringContext>>;
+
   function itemFields(req: Request) {
+    return fields(req, [
+      'code',
+      'fullStatement',
+      'abbreviatedStatement',
+      'itemType',
+      'educationLevels',
+      'parentId',
+      'parentCode',
+      'position',
+    ]);
+  }
+
+  /** A standard's text fields as the add and edit use cases take them. */
+  function itemContent(values: ReturnType<typeof itemFields>) {
     return {
-      code: field(req, 'code') ?? '',
-      fullStatement: field(req, 'fullStatement') ?? '',
-      abbreviatedStatement: field(req, 'abbreviatedStatement') ?? '',
-      itemType: field(req, 'itemType') ?? '',
-      educationLevels: field(req, 'educationLevels') ?? '',
-      parentId: field(req, 'parentId') ?? '',
-      parentCode: field(req, 'parentCode') ?? '',
-      position: field(req, 'position') ?? '',
+      code: values.code,
+      fullStatement: values.fullStatement,
+      abbreviatedStatement: values.abbreviatedStatement,
+      itemType: values.itemType,
+      educationLevels: levelsOf(values.educationLevels),
     };
+  }
+
+  /** After a change: log who changed which standard, then show it with what was done. */
+  function changed(
+    res: Response,
+    authoring: Authoring,
+    itemId: string,
+    done: { notice: string; log: string },
+  ): void {
+    logger.info({ tenantId: authoring.scope.tenant.id, itemId, actor: authoring.actor }, done.log);
+    res.redirect(303, `${authoring.frameworkHref}/items/${itemId}?done=${done.notice}`);
+  }
+
+  /**
+   * Runs a change to one standard of the framework. A change the authoring rules refuse shows the
+   * standard's page again (400) with the form that was sent open and why; a done one is logged and
+   * the standard's page says what was done.
+   */
+  async function changeItem(
+    req: Request,
+    res: Response,
+    authoring: Authoring,
+    itemId: string,
+    formState: { form: 'edit' | 'move' | 'archive'; values?: Record<string, string> },
+    change: () => Promise<void>,
+    done: { notice: string; log: string },
+  ): Promise<void> {
+    try {
+      await change();
+    } catch (error) {
+      const message = authoringFailure(error);
+      await renderItem(req, res, authoring.scope, authoring.framework, itemId, {
+        ...formState,
+        error: message,
+      });
+      return;
+    }
+    changed(res, authoring, itemId, done);
   }
 
   function parentOf(value: string): string | null {
@@ -1320,7 +1383,8 @@ export function standardsAdminPages(router: Router, ctx: AdminPageContext): void
     form,
     ctx.csrf,
     async (req, res) => {
-      const { scope, framework, actor, context, frameworkHref } = await authoringContext(req);
+      const authoring = await authoringContext(req);
+      const { scope, framework, context } = authoring;
       const values = itemFields(req);
       const parentId = parentOf(values.parentId);
       let itemId: string;
@@ -1328,15 +1392,7 @@ export function standardsAdminPages(router: Router, ctx: AdminPageContext): void
         itemId = await addItem(
           db,
           context,
-          {
-            parentId,
-            position: positionOf(values.position),
-            code: values.code,
-            fullStatement: values.fullStatement,
-            abbreviatedStatement: values.abbreviatedStatement,
-            itemType: values.itemType,
-            educationLevels: levelsOf(values.educationLevels),
-          },
+          { parentId, position: positionOf(values.position), ...itemContent(values) },
           authoringDeps,
         );
       } catch (error) {
@@ -1356,47 +1412,29 @@ export function standardsAdminPages(router: Router, ctx: AdminPageContext): void
         await renderFramework(req, res, scope, framework, { values, error: message });
         return;
       }
-      logger.info({ tenantId: scope.tenant.id, itemId, actor }, 'admin added a standard');
-      res.redirect(303, `${frameworkHref}/items/${itemId}?done=item-added`);
+      changed(res, authoring, itemId, { notice: 'item-added', log: 'admin added a standard' });
     },
   );
 
   router.post(ITEM, form, ctx.csrf, async (req, res) => {
-    const { scope, framework, actor, context, frameworkHref } = await authoringContext(req);
-    const itemId = param(req, 'itemId');
-    if (!isUuid(itemId)) throw notFound('This standard is not in the framework.');
+    const authoring = await authoringContext(req);
+    const itemId = itemIdOf(req);
     const values = itemFields(req);
-    try {
-      await editItem(
-        db,
-        context,
-        itemId,
-        {
-          code: values.code,
-          fullStatement: values.fullStatement,
-          abbreviatedStatement: values.abbreviatedStatement,
-          itemType: values.itemType,
-          educationLevels: levelsOf(values.educationLevels),
-        },
-        authoringDeps,
-      );
-    } catch (error) {
-      const message = authoringFailure(error);
-      await renderItem(req, res, scope, framework, itemId, {
-        form: 'edit',
-        error: message,
-        values,
-      });
-      return;
-    }
-    logger.info({ tenantId: scope.tenant.id, itemId, actor }, 'admin edited a standard');
-    res.redirect(303, `${frameworkHref}/items/${itemId}?done=item-saved`);
+    await changeItem(
+      req,
+      res,
+      authoring,
+      itemId,
+      { form: 'edit', values },
+      () => editItem(db, authoring.context, itemId, itemContent(values), authoringDeps),
+      { notice: 'item-saved', log: 'admin edited a standard' },
+    );
   });
 
   router.post(`${ITEM}/move`, form, ctx.csrf, async (req, res) => {
-    const { scope, framework, actor, context, frameworkHref } = await authoringContext(req);
-    const itemId = param(req, 'itemId');
-    if (!isUuid(itemId)) throw notFound('This standard is not in the framework.');
+    const authoring = await authoringContext(req);
+    const { scope, framework } = authoring;
+    const itemId = itemIdOf(req);
     const values = itemFields(req);
     const parentCode = field(req, 'parentCode')?.trim();
     let parentId = parentOf(values.parentId);
@@ -1422,44 +1460,42 @@ export function standardsAdminPages(router: Router, ctx: AdminPageContext): void
     } else if (parentCode !== undefined) {
       parentId = null;
     }
-    try {
-      await moveItem(
-        db,
-        context,
-        itemId,
-        { parentId, position: positionOf(values.position) },
-        authoringDeps,
-      );
-    } catch (error) {
-      const message = authoringFailure(error);
-      await renderItem(req, res, scope, framework, itemId, {
-        form: 'move',
-        error: message,
-        values,
-      });
-      return;
-    }
-    logger.info({ tenantId: scope.tenant.id, itemId, actor }, 'admin moved a standard');
-    res.redirect(303, `${frameworkHref}/items/${itemId}?done=item-moved`);
+    await changeItem(
+      req,
+      res,
+      authoring,
+      itemId,
+      { form: 'move', values },
+      () =>
+        moveItem(
+          db,
+          authoring.context,
+          itemId,
+          { parentId, position: positionOf(values.position) },
+          authoringDeps,
+        ),
+      { notice: 'item-moved', log: 'admin moved a standard' },
+    );
   });
 
   for (const action of ['archive', 'restore'] as const) {
     router.post(`${ITEM}/${action}`, form, ctx.csrf, async (req, res) => {
-      const { scope, framework, actor, context, frameworkHref } = await authoringContext(req);
-      const itemId = param(req, 'itemId');
-      if (!isUuid(itemId)) throw notFound('This standard is not in the framework.');
-      try {
-        if (action === 'archive') await archiveItem(db, context, itemId, authoringDeps);
-        else await restoreItem(db, context, itemId, authoringDeps);
-      } catch (error) {
-        const message = authoringFailure(error);
-        await renderItem(req, res, scope, framework, itemId, { form: 'archive', error: message });
-        return;
-      }
-      logger.info({ tenantId: scope.tenant.id, itemId, actor }, `admin ${action}d a standard`);
-      res.redirect(
-        303,
-        `${frameworkHref}/items/${itemId}?done=${action === 'archive' ? 'item-archived' : 'item-restored'}`,
+      const authoring = await authoringContext(req);
+      const itemId = itemIdOf(req);
+      await changeItem(
+        req,
+        res,
+        authoring,
+        itemId,
+        { form: 'archive' },
+        () =>
+          action === 'archive'
+            ? archiveItem(db, authoring.context, itemId, authoringDeps)
+            : restoreItem(db, authoring.context, itemId, authoringDeps),
+        {
+          notice: action === 'archive' ? 'item-archived' : 'item-restored',
+          log: `admin ${action}d a standard`,
+        },
       );
     });
   }

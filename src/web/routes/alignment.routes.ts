@@ -70,6 +70,14 @@ function toNotFound(error: unknown): never {
   throw error;
 }
 
+/** A refusal the editor shows beside the form (422) rather than as an error page. */
+function isRefusedInput(error: unknown): error is AlignmentError {
+  return (
+    error instanceof AlignmentError &&
+    (error.code === 'invalid_input' || error.code === 'standard_unavailable')
+  );
+}
+
 function standardLabel(standard: StandardSummary | undefined): string {
   if (standard === undefined) return 'A standard no longer in the district’s library';
   return [standard.code, standard.statement].filter((part) => part !== undefined).join(' ');
@@ -82,6 +90,13 @@ export function alignmentPages(router: Router, deps: CoursePageDeps): void {
 
   const assignmentsUrl = (v: ToolViewer): string => `${v.base}/course/assignments`;
   const editorUrl = (v: ToolViewer, id: string): string => `${v.base}/course/assignments/${id}`;
+
+  /** The viewer, the launched course and the assignment an editor route names. */
+  async function assignmentOf(req: Request) {
+    const v = viewer(req);
+    const course = await courseOf(services, v);
+    return { v, course, assignmentId: String(req.params.assignmentId) };
+  }
 
   async function renderList(
     req: Request,
@@ -134,9 +149,7 @@ export function alignmentPages(router: Router, deps: CoursePageDeps): void {
     status: number,
     extra: { problem?: string; fieldErrors?: Record<string, string> } = {},
   ): Promise<void> {
-    const v = viewer(req);
-    const course = await courseOf(services, v);
-    const assignmentId = String(req.params.assignmentId);
+    const { v, course, assignmentId } = await assignmentOf(req);
     const assignment = await alignment.getAssignment(v.tenantId, course.id, assignmentId);
     if (assignment === undefined) {
       throw new HttpError(
@@ -221,6 +234,18 @@ export function alignmentPages(router: Router, deps: CoursePageDeps): void {
     });
   }
 
+  /** The standard an add or remove form names, or undefined once the editor says to choose one. */
+  async function chosenItem(
+    req: Request,
+    res: Response,
+    problem: string,
+  ): Promise<string | undefined> {
+    const parsed = itemIdSchema.safeParse(req.body);
+    if (parsed.success) return parsed.data.itemId;
+    await renderEditor(req, res, 422, { problem });
+    return undefined;
+  }
+
   router.get('/course/assignments', requireInstructor, async (req, res) => {
     await renderList(req, res, 200);
   });
@@ -229,23 +254,17 @@ export function alignmentPages(router: Router, deps: CoursePageDeps): void {
     const v = viewer(req);
     const course = await courseOf(services, v);
     const body = req.body as Record<string, unknown>;
-    const parsed = newAssignmentSchema.safeParse({
+    const values = {
       title: text(body.title),
       description: text(body.description),
       scoreMaximum: text(body.scoreMaximum),
-    });
+    };
+    const parsed = newAssignmentSchema.safeParse(values);
     if (!parsed.success) {
       const errors: Record<string, string> = {};
       for (const issue of parsed.error.issues)
         errors[String(issue.path[0] ?? 'form')] ??= issue.message;
-      await renderList(req, res, 422, {
-        values: {
-          title: text(body.title),
-          description: text(body.description),
-          scoreMaximum: text(body.scoreMaximum),
-        },
-        errors,
-      });
+      await renderList(req, res, 422, { values, errors });
       return;
     }
     const created = await alignment.createTeacherAssignment({
@@ -307,9 +326,7 @@ export function alignmentPages(router: Router, deps: CoursePageDeps): void {
     requireInstructor,
     requireCsrf,
     async (req, res) => {
-      const v = viewer(req);
-      const course = await courseOf(services, v);
-      const assignmentId = String(req.params.assignmentId);
+      const { v, course, assignmentId } = await assignmentOf(req);
       const body = req.body as Record<string, unknown>;
       const number = (value: string): number => (value.trim() === '' ? NaN : Number(value));
       const alignments = listOf(body.items).map((itemId) => {
@@ -325,10 +342,7 @@ export function alignmentPages(router: Router, deps: CoursePageDeps): void {
       try {
         await alignment.setAlignments(v.tenantId, course.id, assignmentId, alignments, v.user.id);
       } catch (error) {
-        if (
-          error instanceof AlignmentError &&
-          (error.code === 'invalid_input' || error.code === 'standard_unavailable')
-        ) {
+        if (isRefusedInput(error)) {
           await renderEditor(req, res, 422, { problem: error.message, fieldErrors: error.fields });
           return;
         }
@@ -348,38 +362,30 @@ export function alignmentPages(router: Router, deps: CoursePageDeps): void {
     requireInstructor,
     requireCsrf,
     async (req, res) => {
-      const v = viewer(req);
-      const course = await courseOf(services, v);
-      const assignmentId = String(req.params.assignmentId);
-      const parsed = itemIdSchema.safeParse(req.body);
-      if (!parsed.success) {
-        await renderEditor(req, res, 422, { problem: 'Choose a standard to add.' });
-        return;
-      }
+      const { v, course, assignmentId } = await assignmentOf(req);
+      const itemId = await chosenItem(req, res, 'Choose a standard to add.');
+      if (itemId === undefined) return;
       let outcome: 'added' | 'already_aligned';
       try {
         outcome = await alignment.addAlignment(
           v.tenantId,
           course.id,
           assignmentId,
-          parsed.data.itemId,
+          itemId,
           v.user.id,
         );
       } catch (error) {
-        if (
-          error instanceof AlignmentError &&
-          (error.code === 'invalid_input' || error.code === 'standard_unavailable')
-        ) {
+        if (isRefusedInput(error)) {
           await renderEditor(req, res, 422, { problem: error.message });
           return;
         }
         toNotFound(error);
       }
       logger.info(
-        { tenantId: v.tenantId, courseId: course.id, assignmentId, itemId: parsed.data.itemId },
+        { tenantId: v.tenantId, courseId: course.id, assignmentId, itemId },
         'standard aligned',
       );
-      const query = new URLSearchParams({ added: parsed.data.itemId });
+      const query = new URLSearchParams({ added: itemId });
       if (outcome === 'already_aligned') query.set('already', '1');
       res.redirect(303, `${editorUrl(v, assignmentId)}?${query.toString()}#standard-search`);
     },
@@ -391,22 +397,11 @@ export function alignmentPages(router: Router, deps: CoursePageDeps): void {
     requireInstructor,
     requireCsrf,
     async (req, res) => {
-      const v = viewer(req);
-      const course = await courseOf(services, v);
-      const assignmentId = String(req.params.assignmentId);
-      const parsed = itemIdSchema.safeParse(req.body);
-      if (!parsed.success) {
-        await renderEditor(req, res, 422, { problem: 'Choose a standard to remove.' });
-        return;
-      }
+      const { v, course, assignmentId } = await assignmentOf(req);
+      const itemId = await chosenItem(req, res, 'Choose a standard to remove.');
+      if (itemId === undefined) return;
       try {
-        await alignment.removeAlignment(
-          v.tenantId,
-          course.id,
-          assignmentId,
-          parsed.data.itemId,
-          v.user.id,
-        );
+        await alignment.removeAlignment(v.tenantId, course.id, assignmentId, itemId, v.user.id);
       } catch (error) {
         toNotFound(error);
       }

@@ -1,6 +1,6 @@
 import express, { type Request, type Response, type Router } from 'express';
 import type { CoursePolicy } from '../../evidence/course-policy.ts';
-import { cellHelp, formatCell, parseCell } from '../../evidence/grid.ts';
+import { cellHelp, formatCell, parseCell, type CellValue } from '../../evidence/grid.ts';
 import {
   CSV_COLUMNS,
   importEvidenceCsv,
@@ -19,15 +19,13 @@ import {
 import { createEvidenceRepository } from '../../storage/mastery/evidence.repository.ts';
 import { HttpError, notFound } from '../errors.ts';
 import { requireCsrf, requireInstructor, viewer, type ToolViewer } from '../middleware/session.ts';
+import { describePolicy, formValues, policyFromForm, type FormBody } from '../policy-form.ts';
 import {
-  describePolicy,
-  formValues,
-  METHOD_LABELS,
-  ORDER_LABELS,
-  PASSBACK_FIELDS,
-  policyFromForm,
-  type FormBody,
-} from '../policy-form.ts';
+  changedAtLabel,
+  policyChoices,
+  recalculationPage,
+  savePolicyForm,
+} from '../policy-page.ts';
 import { courseOf, layoutModel, type CoursePageDeps } from './course-layout.ts';
 
 /** The grid posts one field per cell: 35 students × 40 standards and more. */
@@ -62,6 +60,21 @@ const wantsJson = (req: Request): boolean => field(req, '_autosave') === '1';
 
 /** Opaque id of a person for `recorded_by` / `changed_by`: the tool's user id, never a name. */
 const actorOf = (v: ToolViewer): string => v.user.id;
+
+/** What a valid cell records: a score, excused, or neither (an empty cell clears evidence). */
+function recorded(cell: Exclude<CellValue, { kind: 'invalid' }>): {
+  score: number | null;
+  excused: boolean;
+} {
+  switch (cell.kind) {
+    case 'empty':
+      return { score: null, excused: false };
+    case 'excused':
+      return { score: null, excused: true };
+    case 'score':
+      return { score: cell.score, excused: false };
+  }
+}
 
 interface GridCell {
   readonly name: string;
@@ -135,6 +148,14 @@ export function evidencePages(router: Router, deps: CoursePageDeps): void {
     return values;
   }
 
+  /** The viewer, the launched course and the assignment a grid route names (else a 404). */
+  async function gridContext(req: Request) {
+    const v = viewer(req);
+    const course = await courseOf(services, v);
+    const assignment = await loadAssignment(v, course.id, param(req, 'assignmentId'));
+    return { v, course, assignment };
+  }
+
   async function renderGrid(
     req: Request,
     res: Response,
@@ -146,9 +167,7 @@ export function evidencePages(router: Router, deps: CoursePageDeps): void {
       summary?: string | undefined;
     } = {},
   ) {
-    const v = viewer(req);
-    const course = await courseOf(services, v);
-    const assignment = await loadAssignment(v, course.id, param(req, 'assignmentId'));
+    const { v, course, assignment } = await gridContext(req);
     const [learners, policy] = await Promise.all([
       mastery.courseContext.learners(v.tenantId, course.id),
       mastery.loadCoursePolicy(v.tenantId, course.id),
@@ -271,9 +290,7 @@ export function evidencePages(router: Router, deps: CoursePageDeps): void {
     requireInstructor,
     requireCsrf,
     async (req, res) => {
-      const v = viewer(req);
-      const course = await courseOf(services, v);
-      const assignment = await loadAssignment(v, course.id, param(req, 'assignmentId'));
+      const { v, course, assignment } = await gridContext(req);
       const policy: CoursePolicy = await mastery.loadCoursePolicy(v.tenantId, course.id);
       const aligned = new Set(assignment.standards.map((s) => s.itemId));
       const values = new Map<string, string>();
@@ -290,38 +307,11 @@ export function evidencePages(router: Router, deps: CoursePageDeps): void {
           continue;
         }
         const parsed = parseCell(raw, policy.scale);
-        switch (parsed.kind) {
-          case 'invalid':
-            errors.set(name, parsed.message);
-            continue;
-          case 'empty':
-            entries.push({
-              studentId,
-              itemId,
-              assignmentId: assignment.id,
-              score: null,
-              excused: false,
-            });
-            break;
-          case 'excused':
-            entries.push({
-              studentId,
-              itemId,
-              assignmentId: assignment.id,
-              score: null,
-              excused: true,
-            });
-            break;
-          case 'score':
-            entries.push({
-              studentId,
-              itemId,
-              assignmentId: assignment.id,
-              score: parsed.score,
-              excused: false,
-            });
-            break;
+        if (parsed.kind === 'invalid') {
+          errors.set(name, parsed.message);
+          continue;
         }
+        entries.push({ studentId, itemId, assignmentId: assignment.id, ...recorded(parsed) });
         entryCell.push(name);
       }
       let saved = 0;
@@ -366,9 +356,7 @@ export function evidencePages(router: Router, deps: CoursePageDeps): void {
     requireInstructor,
     requireCsrf,
     async (req, res) => {
-      const v = viewer(req);
-      const course = await courseOf(services, v);
-      const assignment = await loadAssignment(v, course.id, param(req, 'assignmentId'));
+      const { v, course, assignment } = await gridContext(req);
       if (assignment.lineItemUrl === null) {
         throw new HttpError(
           400,
@@ -466,14 +454,12 @@ export function evidencePages(router: Router, deps: CoursePageDeps): void {
       values: options.values ?? formValues(stored.course ?? {}, districtPolicy, false),
       errors: options.errors ?? {},
       summary: options.summary,
-      methods: Object.entries(METHOD_LABELS).map(([value, label]) => ({ value, label })),
-      orders: Object.entries(ORDER_LABELS).map(([value, label]) => ({ value, label })),
-      passbackFields: PASSBACK_FIELDS.map(([name, label]) => ({ name, label })),
+      ...policyChoices(),
       standards: [...standards].map(([id, label]) => ({ id, label, checked: power.has(id) })),
       powerSet: stored.course?.powerStandardIds !== undefined,
       changes: changes.map((c) => ({
         by: c.changedBy === v.user.id ? 'You' : 'Another teacher',
-        at: c.changedAt.toISOString().replace('T', ' ').slice(0, 16) + ' UTC',
+        at: changedAtLabel(c.changedAt),
       })),
       job:
         latestJob === undefined
@@ -498,41 +484,18 @@ export function evidencePages(router: Router, deps: CoursePageDeps): void {
     const { policy, errors } = reset
       ? { policy: null, errors: {} }
       : policyFromForm(body(req), { district: false });
-    const values = Object.fromEntries(
-      Object.entries(body(req)).filter((e): e is [string, string] => typeof e[1] === 'string'),
+    const job = await savePolicyForm(
+      mastery,
+      { tenantId: v.tenantId, courseId: course.id, actor: actorOf(v) },
+      { body: body(req), policy, errors },
+      (refused) => renderPolicy(req, res, refused),
     );
-    if (Object.keys(errors).length > 0) {
-      await renderPolicy(req, res, {
-        status: 422,
-        values,
-        errors,
-        summary: 'Some settings need correcting; nothing was changed.',
-      });
-      return;
-    }
-    try {
-      const { job } = await mastery.savePolicy({
-        tenantId: v.tenantId,
-        courseId: course.id,
-        policy,
-        actor: actorOf(v),
-      });
-      logger.info(
-        { tenantId: v.tenantId, courseId: course.id, jobId: job.id },
-        'course policy changed',
-      );
-      res.redirect(303, `${v.base}/course/policy/jobs/${job.id}`);
-    } catch (error) {
-      if (error instanceof EvidenceError && error.code === 'invalid_policy') {
-        await renderPolicy(req, res, {
-          status: 422,
-          values,
-          summary: `This policy would not work: ${error.message}. Nothing was changed.`,
-        });
-        return;
-      }
-      throw error;
-    }
+    if (job === undefined) return;
+    logger.info(
+      { tenantId: v.tenantId, courseId: course.id, jobId: job.id },
+      'course policy changed',
+    );
+    res.redirect(303, `${v.base}/course/policy/jobs/${job.id}`);
   });
 
   router.get('/course/policy/jobs/:jobId', requireInstructor, async (req, res) => {
@@ -543,21 +506,10 @@ export function evidencePages(router: Router, deps: CoursePageDeps): void {
     if (job === undefined || job.courseId !== course.id) {
       throw notFound('There is no such recalculation for this course.');
     }
-    const running = job.status === 'queued' || job.status === 'running';
     res.render('evidence/job', {
       ...layoutModel(v, 'evidence'),
       title: 'Recalculating mastery',
-      styles: ['evidence'],
-      scripts: running ? ['job-progress'] : [],
-      refreshSeconds: running ? 2 : undefined,
-      job: {
-        status: job.status,
-        done: job.done,
-        total: job.total,
-        percent: job.total === 0 ? (running ? 0 : 100) : Math.round((job.done / job.total) * 100),
-        error: job.error,
-        running,
-      },
+      ...recalculationPage(job),
       backHref: `${v.base}/course/policy`,
     });
   });
