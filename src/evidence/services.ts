@@ -16,6 +16,7 @@ import {
 import { createPolicyRepository, type RecomputeJob } from '../storage/mastery/policy.repository.ts';
 import { createMasteryResultsRepository } from '../storage/mastery/results.repository.ts';
 import type { EvidenceSource } from '../storage/mastery/schema.ts';
+import { createMasteryViewsRepository } from '../storage/mastery/views.repository.ts';
 import type { Database } from '../storage/schema.ts';
 import type { CoursePolicy } from './course-policy.ts';
 import { pointsToScale } from './points.ts';
@@ -667,7 +668,7 @@ export function createMasteryServices(deps: AreaDeps) {
     },
     /** The students a mentor is linked to in a course (views: mentor may see only these). */
     mentorStudentIds: (tenantId: string, courseId: string, mentorId: string) =>
-      createPolicyRepository(db, now).mentorStudentIds(tenantId, courseId, mentorId),
+      createMasteryViewsRepository(db).mentorStudentIds(tenantId, courseId, mentorId),
   };
 }
 

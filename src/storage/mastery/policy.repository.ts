@@ -318,21 +318,6 @@ export function createPolicyRepository(db: Db, now: () => Date) {
         .onConflict((oc) => oc.doNothing())
         .execute();
     },
-
-    async mentorStudentIds(
-      tenantId: string,
-      courseId: string,
-      mentorId: string,
-    ): Promise<string[]> {
-      const rows = await db
-        .selectFrom('mentor_links')
-        .select('student_id')
-        .where('tenant_id', '=', tenantId)
-        .where('course_id', '=', courseId)
-        .where('mentor_id', '=', mentorId)
-        .execute();
-      return rows.map((row) => row.student_id);
-    },
   };
 }
 
