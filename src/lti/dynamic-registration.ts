@@ -85,6 +85,24 @@ function reject(detail: string): LtiError {
   return new LtiError('registration_url_rejected', { detail });
 }
 
+/** A platform's JSON answer checked against its schema; `what` names it in the error. */
+function parseJson<T>(body: string, schema: z.ZodType<T>, what: string): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch (error) {
+    throw new LtiError('registration_failed', { detail: `${what} is not JSON`, cause: error });
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    throw new LtiError('registration_failed', {
+      detail: parsed.error.message,
+      cause: parsed.error,
+    });
+  }
+  return parsed.data;
+}
+
 /** Checks a URL we are about to fetch during registration; returns it parsed. */
 export async function validateRegistrationUrl(
   raw: string,
@@ -165,29 +183,14 @@ export async function fetchPlatformConfiguration(
       cause: error,
     });
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch (error) {
-    throw new LtiError('registration_failed', {
-      detail: 'configuration is not JSON',
-      cause: error,
-    });
-  }
-  const parsed = platformConfigurationSchema.safeParse(json);
-  if (!parsed.success) {
-    throw new LtiError('registration_failed', {
-      detail: parsed.error.message,
-      cause: parsed.error,
-    });
-  }
+  const configuration = parseJson(body, platformConfigurationSchema, 'configuration');
   // The issuer must live where the configuration came from, or anyone could claim any issuer.
-  if (new URL(parsed.data.issuer).origin !== url.origin) {
+  if (new URL(configuration.issuer).origin !== url.origin) {
     throw new LtiError('issuer_mismatch', {
-      detail: `issuer ${parsed.data.issuer} served from ${url.origin}`,
+      detail: `issuer ${configuration.issuer} served from ${url.origin}`,
     });
   }
-  return parsed.data;
+  return configuration;
 }
 
 export const TOOL_CONFIGURATION_CLAIM = 'https://purl.imsglobal.org/spec/lti-tool-configuration';
@@ -321,24 +324,9 @@ export async function registerTool(
       cause: error,
     });
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch (error) {
-    throw new LtiError('registration_failed', {
-      detail: 'registration response is not JSON',
-      cause: error,
-    });
-  }
-  const parsed = registrationResponseSchema.safeParse(json);
-  if (!parsed.success) {
-    throw new LtiError('registration_failed', {
-      detail: parsed.error.message,
-      cause: parsed.error,
-    });
-  }
+  const registered = parseJson(body, registrationResponseSchema, 'registration response');
   return {
-    clientId: parsed.data.client_id,
-    deploymentId: parsed.data[TOOL_CONFIGURATION_CLAIM]?.deployment_id,
+    clientId: registered.client_id,
+    deploymentId: registered[TOOL_CONFIGURATION_CLAIM]?.deployment_id,
   };
 }
