@@ -1,27 +1,21 @@
 import type { Kysely } from 'kysely';
 import {
+  assignmentResourceId,
   createCourseAssignmentRepository,
   inAssignmentTransaction,
   isUuid,
   type AlignmentInput,
   type Assignment,
 } from '../storage/courses/assignments.repository.ts';
+
+// Where the tool's own columns name their assignment: a convention of the stored rows.
+export {
+  ASSIGNMENT_RESOURCE_PREFIX,
+  assignmentIdFromResourceId,
+  assignmentResourceId,
+} from '../storage/courses/assignments.repository.ts';
 import type { Database } from '../storage/schema.ts';
 import { AlignmentError, assignmentNotFound } from './errors.ts';
-
-/** The `resourceId` the tool writes on line items it creates for an assignment (Deep Linking). */
-export const ASSIGNMENT_RESOURCE_PREFIX = 'mp-assignment:';
-
-export function assignmentResourceId(assignmentId: string): string {
-  return `${ASSIGNMENT_RESOURCE_PREFIX}${assignmentId}`;
-}
-
-/** The assignment id a line item's resourceId names, when the tool wrote it. */
-export function assignmentIdFromResourceId(resourceId: string | undefined): string | undefined {
-  if (resourceId?.startsWith(ASSIGNMENT_RESOURCE_PREFIX) !== true) return undefined;
-  const id = resourceId.slice(ASSIGNMENT_RESOURCE_PREFIX.length);
-  return isUuid(id) ? id.toLowerCase() : undefined;
-}
 
 export const MAX_ALIGNMENTS = 100;
 

@@ -1,4 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import {
+  assignmentResourceId,
+  createCourseAssignmentRepository,
+} from '../courses/assignments.repository.ts';
 import { upsertCourseRow, upsertEnrollment } from '../people-rows.ts';
 import type { Database } from '../schema.ts';
 import type { ClassroomColumnKind } from './schema.ts';
@@ -582,42 +587,32 @@ export function createClassroomRepository(db: Kysely<Database>, now: () => Date)
         if ((await countLiveStandards(tx, input.tenantId, unique)) !== unique.length) {
           return undefined;
         }
-        const assignment = await tx
-          .insertInto('course_assignments')
-          .values({
-            tenant_id: input.tenantId,
-            course_id: input.courseId,
-            title: input.title,
-            source: 'deep_link',
-            score_maximum: input.maxPoints,
-            created_by: input.createdBy,
-            created_at: time,
-            updated_at: time,
-          })
-          .returning('id')
-          .executeTakeFirstOrThrow();
-        const resourceId = `mp-assignment:${assignment.id}`;
-        await tx
-          .updateTable('course_assignments')
-          .set({ resource_id: resourceId })
-          .where('id', '=', assignment.id)
-          .where('tenant_id', '=', input.tenantId)
-          .execute();
-        await tx
-          .insertInto('assignment_alignments')
-          .values(
-            unique.map((itemId, position) => ({
-              tenant_id: input.tenantId,
-              course_id: input.courseId,
-              assignment_id: assignment.id,
-              item_id: itemId,
-              position,
-              created_by: input.createdBy,
-              created_at: time,
-              updated_at: time,
-            })),
-          )
-          .execute();
+        // The assignment and its standards, as Deep Linking makes them (resourceId known up front).
+        const assignments = createCourseAssignmentRepository(tx, () => time);
+        const assignmentId = randomUUID();
+        const resourceId = assignmentResourceId(assignmentId);
+        const assignment = await assignments.create({
+          id: assignmentId,
+          tenantId: input.tenantId,
+          courseId: input.courseId,
+          title: input.title,
+          source: 'deep_link',
+          resourceId,
+          scoreMaximum: input.maxPoints,
+          createdBy: input.createdBy,
+        });
+        await assignments.replaceAlignments(
+          input.tenantId,
+          input.courseId,
+          assignment.id,
+          unique.map((itemId) => ({
+            itemId,
+            weight: 1,
+            points: undefined,
+            rubricCriterion: undefined,
+          })),
+          input.createdBy,
+        );
         const column = await insertColumn(
           tx,
           {

@@ -82,6 +82,23 @@ export function isUuid(value: string): boolean {
   return UUID.test(value);
 }
 
+/**
+ * The `resourceId` the tool writes on line items (and Classroom columns) it creates for an
+ * assignment: `mp-assignment:<id>`, so a copied course's column still names its assignment.
+ */
+export const ASSIGNMENT_RESOURCE_PREFIX = 'mp-assignment:';
+
+export function assignmentResourceId(assignmentId: string): string {
+  return `${ASSIGNMENT_RESOURCE_PREFIX}${assignmentId}`;
+}
+
+/** The assignment id a line item's resourceId names, when the tool wrote it. */
+export function assignmentIdFromResourceId(resourceId: string | undefined): string | undefined {
+  if (resourceId?.startsWith(ASSIGNMENT_RESOURCE_PREFIX) !== true) return undefined;
+  const id = resourceId.slice(ASSIGNMENT_RESOURCE_PREFIX.length);
+  return isUuid(id) ? id.toLowerCase() : undefined;
+}
+
 type AssignmentRow = Selectable<CourseAssignmentTable>;
 type AlignmentRow = Selectable<AssignmentAlignmentTable>;
 
