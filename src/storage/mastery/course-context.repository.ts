@@ -118,7 +118,7 @@ export function createCourseContextRepository(db: Db) {
         alignments: unknown;
         items: unknown;
         cells: unknown;
-      }>`
+      }>`/* prepared */
         WITH cells AS (
           SELECT * FROM evidence
           WHERE tenant_id = ${tenantId} AND assignment_id = ANY(${assignments}::uuid[])

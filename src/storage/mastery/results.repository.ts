@@ -224,7 +224,7 @@ export function createMasteryResultsRepository(db: Db, now: () => Date) {
         evidence: string | null;
         overrides: unknown;
         children: unknown;
-      }>`
+      }>`/* prepared */
         WITH RECURSIVE
         ${
           full

@@ -104,7 +104,7 @@ export async function courseSnapshot(
     results: unknown;
     standards: unknown;
     columns: unknown;
-  }>`
+  }>`/* prepared */
     SELECT
       (SELECT coalesce(json_agg(json_build_array(p.course_id, p.policy)), '[]')
         FROM mastery_policies p
