@@ -222,10 +222,15 @@ export function isoDay(iso: string | Date | undefined): string {
   return Number.isNaN(date.getTime()) ? '' : date.toISOString().slice(0, 10);
 }
 
+/** Words for a level whose working is being recalculated (see `workingOf` in student.ts). */
+export const RECALCULATING =
+  'This level is being recalculated after a change to how mastery is worked out. Its working will show here when that is done.';
+
 /**
  * Builds the teacher's "show your work" and the student's plain words. `evidenceLabel` names a
  * piece of evidence by id (assignment title and date) when the explanation carries no label;
- * `standardLabel` names a child standard of a roll-up.
+ * `standardLabel` names a child standard of a roll-up. Without a working, `unavailable` gives
+ * the words shown instead.
  */
 export function explanationView(
   json: unknown,
@@ -234,6 +239,7 @@ export function explanationView(
     standardLabel: (id: string) => string | undefined;
     levelLabel: (id: string) => string | undefined;
   },
+  unavailable = 'The explanation of this level is not available yet.',
 ): ExplanationView {
   const stored = parseStoredExplanation(json);
   if (stored === undefined) {
@@ -244,7 +250,7 @@ export function explanationView(
       used: [],
       ignored: [],
       steps: [],
-      studentSummary: 'The explanation of this level is not available yet.',
+      studentSummary: unavailable,
       override: undefined,
     };
   }

@@ -9,7 +9,7 @@ import type {
   EvidencedCell,
   StudentResult,
 } from '../storage/mastery/views.repository.ts';
-import { explanationView, isoDay, type ExplanationView } from './explanation.ts';
+import { explanationView, isoDay, RECALCULATING, type ExplanationView } from './explanation.ts';
 import { standardLabel } from './heatmap.ts';
 import {
   cellView,
@@ -181,6 +181,9 @@ export function buildStudentProgress(input: StudentProgressInput): StudentProgre
     },
     levelLabel: (id: string) => scale.levels.find((l) => l.id === id)?.label,
   };
+  /** A stored result's working, or words saying why there is none yet. */
+  const explain = (itemId: string, hasResult: boolean) =>
+    explanationView(working.get(itemId), names, hasResult ? RECALCULATING : undefined);
   const done = new Set(input.evidenced.map((c) => `${c.assignmentId}|${c.itemId}`));
 
   const standards = input.standards.map((standard, index): StandardDetailView => {
@@ -238,7 +241,7 @@ export function buildStudentProgress(input: StudentProgressInput): StudentProgre
         comment: e.comment ?? '',
         source: SOURCES[e.source],
       })),
-      explanation: explanationView(working.get(standard.id), names),
+      explanation: explain(standard.id, result !== undefined),
       todo,
       nextStep:
         cell.mastered && step.kind !== 'top' && step.kind !== 'overridden'
@@ -255,7 +258,7 @@ export function buildStudentProgress(input: StudentProgressInput): StudentProgre
       code: standardLabel(ancestor),
       statement: ancestor.statement,
       cell: cellView(scale, abbreviations, result),
-      explanation: explanationView(working.get(ancestor.id), names),
+      explanation: explain(ancestor.id, result !== undefined),
     }));
 
   return {

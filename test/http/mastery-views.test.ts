@@ -1,5 +1,8 @@
 import { expect } from 'chai';
 import type { Person } from '../../src/emulator/types.ts';
+import { escapeXml } from '../../src/mastery-views/escape.ts';
+import { RECALCULATING } from '../../src/mastery-views/explanation.ts';
+import { createPolicyRepository } from '../../src/storage/mastery/policy.repository.ts';
 import { createMasteryViewsRepository } from '../../src/storage/mastery/views.repository.ts';
 import { createTestDatabase, testEngine, type TestDatabase } from '../support/database.ts';
 import { createLtiWorld, launch, type LtiWorld } from '../support/lti-world.ts';
@@ -321,6 +324,38 @@ describe(`mastery pages (${testEngine})`, function () {
       expect(page.status).to.equal(200);
       expect(page.text).to.include('Not counted, and why');
       expect(page.text).to.include('Excused: excused work never counts');
+    });
+
+    it('when a policy change is still being recalculated, then the page says so instead of showing a working that disagrees', async () => {
+      const policies = createPolicyRepository(database.db, () => new Date());
+      // The policy row alone, as while its recompute job is still running: Ava's stored NBT.1 is
+      // her most recent score (4); the new policy (mean) would give 3.
+      await policies.save({
+        tenantId: world.tenantId,
+        courseId,
+        policy: { calculation: { method: { kind: 'mean' } } },
+        actor: 'test',
+      });
+      try {
+        const page = await get(`${teacherBase}/course/students/${idOf(ava)}`);
+        expect(page.status).to.equal(200);
+        // NBT.1 (stored 4, mean 3) waits. NBT.2 (one score: 1 either way) already agrees, and so
+        // does the domain, rolled up from the stored levels of both.
+        expect(page.text.split(escapeXml(RECALCULATING)).length - 1).to.equal(1);
+        expect(page.text).to.include('<strong>Method:</strong> Mean');
+      } finally {
+        // Back to the seeded policy, recomputed, for the tests that follow.
+        const { finished } = await world.tool.services.mastery.savePolicy({
+          tenantId: world.tenantId,
+          courseId,
+          policy: null,
+          actor: 'test',
+        });
+        await finished;
+      }
+      const page = await get(`${teacherBase}/course/students/${idOf(ava)}`);
+      expect(page.text).not.to.include(escapeXml(RECALCULATING));
+      expect(page.text).to.include('<strong>Method:</strong> Most recent score');
     });
 
     it('when the id is not a student of this course, then the answer is 404 and shows nobody', async () => {
