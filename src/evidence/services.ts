@@ -637,9 +637,10 @@ export function createMasteryServices(deps: AreaDeps) {
     /**
      * Records which students a mentor may see in a course, from the launch's
      * `https://purl.imsglobal.org/spec/lti/claim/role_scope_mentor` (user subs of the same
-     * issuer). Replaces the mentor's previous links. A student the tool has not met yet is
-     * recorded by their opaque LTI id alone and linked now, so the mentor sees them as soon as
-     * they launch or a roster sync enrols them. Returns how many were linked.
+     * issuer). Replaces the mentor's previous scope. The views match the subs with the district's
+     * users when a page is shown, so a student the tool meets later (their own launch, a roster
+     * sync) appears without the mentor launching again; no row is made for a student the tool has
+     * not met. Returns how many of the named students the tool knows now.
      */
     linkMentor: async (input: {
       tenantId: string;
@@ -650,14 +651,21 @@ export function createMasteryServices(deps: AreaDeps) {
     }): Promise<number> => {
       const subs = [...new Set(input.studentSubs)].slice(0, 500);
       return db.transaction().execute(async (tx) => {
-        const users = await createCourseContextRepository(tx).usersForSubs(
+        const policies = createPolicyRepository(tx, now);
+        await policies.replaceMentorScope({
+          tenantId: input.tenantId,
+          courseId: input.courseId,
+          mentorId: input.mentorId,
+          issuer: input.issuer,
+          studentSubs: subs,
+        });
+        const users = await createCourseContextRepository(tx).usersBySub(
           input.tenantId,
           input.issuer,
           subs,
-          now(),
         );
         const studentIds = users.map((u) => u.id).filter((id) => id !== input.mentorId);
-        await createPolicyRepository(tx, now).replaceMentorLinks({
+        await policies.replaceMentorLinks({
           tenantId: input.tenantId,
           courseId: input.courseId,
           mentorId: input.mentorId,

@@ -222,9 +222,12 @@ export function isoDay(iso: string | Date | undefined): string {
   return Number.isNaN(date.getTime()) ? '' : date.toISOString().slice(0, 10);
 }
 
-/** Words for a level whose working is being recalculated (see `workingOf` in student.ts). */
+/**
+ * Words for a stored level whose inputs no longer give it (see `workingOf` in student.ts): a
+ * policy change still being recalculated, or a standard moved in the framework since.
+ */
 export const RECALCULATING =
-  'This level is being recalculated after a change to how mastery is worked out. Its working will show here when that is done.';
+  'This level was worked out before a recent change to the course’s mastery policy or its standards. Its working will show here once the level is recalculated.';
 
 /**
  * Builds the teacher's "show your work" and the student's plain words. `evidenceLabel` names a

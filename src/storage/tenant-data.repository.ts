@@ -215,8 +215,8 @@ export async function deleteTenant(
 }
 
 /**
- * Deletes one person's data in a district: every row that names them (as user, student or mentor)
- * and their user record. What others recorded about the district (frameworks, assignments) stays.
+ * Deletes one person's data in a district: every row that names them (as user, student or mentor),
+ * their LMS id in parents' mentor scopes, and their user record. What others recorded about the district (frameworks, assignments) stays.
  */
 export async function deletePerson(
   db: Kysely<Database>,
@@ -239,6 +239,16 @@ export async function deletePerson(
       const count = Number(result.numAffectedRows ?? 0n);
       if (count > 0) deleted[table.name] = count;
     }
+    // A parent's launch names their children by LMS id (`mentor_scopes.student_subs`): the
+    // person's id leaves those lists too, so nothing in the district points at them any more.
+    const scrubbed = await sql`
+      UPDATE mentor_scopes m SET student_subs = array_remove(m.student_subs, u.sub)
+      FROM users u
+      WHERE u.tenant_id = ${tenantId} AND u.id = ${userId}
+        AND m.tenant_id = ${tenantId} AND m.issuer = u.issuer AND u.sub = ANY(m.student_subs)
+    `.execute(trx);
+    const scrubbedCount = Number(scrubbed.numAffectedRows ?? 0n);
+    if (scrubbedCount > 0) deleted.mentor_scopes = (deleted.mentor_scopes ?? 0) + scrubbedCount;
     const result = await trx
       .deleteFrom('users')
       .where('tenant_id', '=', tenantId)

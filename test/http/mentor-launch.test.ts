@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { deletePerson } from '../../src/storage/tenant-data.repository.ts';
 import { createTestDatabase, testEngine, type TestDatabase } from '../support/database.ts';
 import { createLtiWorld, launch, type LtiWorld } from '../support/lti-world.ts';
 
@@ -68,20 +69,21 @@ describe(`mentor launches (${testEngine})`, function () {
     expect(links.map((l) => l.mentor_id)).to.deep.equal([mentorId]);
   });
 
-  it('when a mentor launches before their student is known, then the student is linked and appears once they launch', async () => {
+  it('when a mentor launches before their student is known, then the student appears once they launch, and no row is made before', async () => {
     const early = await createTestDatabase();
     const fresh = await createLtiWorld(early, { flavour: 'canvas', platformStorage: false });
     try {
       const ava = fresh.seed.students.find((s) => s.familyName === 'Brooks');
+      const avaRows = () =>
+        early.db
+          .selectFrom('users')
+          .select(['id', 'name'])
+          .where('tenant_id', '=', fresh.tenantId)
+          .where('sub', '=', ava!.sub)
+          .execute();
       expect((await launch(fresh, { userId: fresh.seed.mentor.userId })).status).to.equal(303);
-      // Ava is recorded by her opaque LMS id alone: nothing else about her is known yet.
-      const placeholder = await early.db
-        .selectFrom('users')
-        .select(['id', 'name', 'email'])
-        .where('tenant_id', '=', fresh.tenantId)
-        .where('sub', '=', ava!.sub)
-        .executeTakeFirstOrThrow();
-      expect(placeholder).to.include({ name: null, email: null });
+      // The parent's launch stores nothing about Ava but the LMS's id in the parent's scope.
+      expect(await avaRows()).to.deep.equal([]);
       const course = (await fresh.tool.services.people.listCourses(fresh.tenantId))[0];
       const mentor = await fresh.tool.services.people.findUser(
         fresh.tenantId,
@@ -90,19 +92,26 @@ describe(`mentor launches (${testEngine})`, function () {
       );
       const linked = () =>
         fresh.tool.services.mastery.mentorStudentIds(fresh.tenantId, course!.id, mentor!.id);
-      expect(await linked()).to.deep.equal([placeholder.id]);
+      expect(await linked()).to.deep.equal([]);
 
-      // Her own launch fills the same row in; the mentor did not have to launch again.
+      // Her own launch records her; the mentor did not have to launch again.
       expect((await launch(fresh, { userId: ava!.userId })).status).to.equal(303);
-      const filled = await early.db
-        .selectFrom('users')
-        .select(['id', 'name'])
+      const [row] = await avaRows();
+      expect(row?.name).to.be.a('string').and.not.equal('');
+      expect(await linked()).to.deep.equal([row!.id]);
+
+      // Deleting her on request also takes her LMS id out of the parent's scope, and the
+      // parent's next launch does not bring her back.
+      await deletePerson(early.db, fresh.tenantId, row!.id);
+      const scope = await early.db
+        .selectFrom('mentor_scopes')
+        .select('student_subs')
         .where('tenant_id', '=', fresh.tenantId)
-        .where('sub', '=', ava!.sub)
         .executeTakeFirstOrThrow();
-      expect(filled.id).to.equal(placeholder.id);
-      expect(filled.name).to.be.a('string').and.not.equal('');
-      expect(await linked()).to.deep.equal([placeholder.id]);
+      expect(scope.student_subs).not.to.include(ava!.sub);
+      expect((await launch(fresh, { userId: fresh.seed.mentor.userId })).status).to.equal(303);
+      expect(await avaRows()).to.deep.equal([]);
+      expect(await linked()).to.deep.equal([]);
     } finally {
       await fresh.close();
       await early.close();

@@ -5,6 +5,8 @@ import { migrations } from '../../src/storage/migrations/index.ts';
 import { createTestDatabase, testEngine, type TestDatabase } from '../support/database.ts';
 import { PGlite } from '@electric-sql/pglite';
 import { fromPGlite } from '../../src/storage/database.ts';
+import * as mentorScopes from '../../src/storage/migrations/20261127T0760-create-mentor-scopes.ts';
+import { seedCourse, seedDistrict, seedUsers } from '../support/seed-district.ts';
 
 describe(`migrations (${testEngine})`, () => {
   let database: TestDatabase;
@@ -85,6 +87,48 @@ describe(`migrations (${testEngine})`, () => {
       expect(tables.rows[0]?.n).to.equal(0);
     } finally {
       await fresh.close();
+    }
+  });
+
+  it('when mentor scopes are created, then existing mentor links are carried over as their students’ LMS ids', async () => {
+    const own = await createTestDatabase();
+    try {
+      const db = own.db;
+      const at = new Date('2026-11-27T08:00:00.000Z');
+      const district = await seedDistrict(db, 'mentor-carry');
+      const courseId = await seedCourse(db, {
+        tenantId: district.tenantId,
+        deploymentRowId: district.deploymentRowId,
+        contextId: 'ctx',
+        title: 'Grade 6',
+        now: at,
+      });
+      const [mentor, ava, ben] = await seedUsers(db, {
+        tenantId: district.tenantId,
+        issuer: district.issuer,
+        subs: ['mentor', 'ava', 'ben'],
+        now: at,
+      });
+      await mentorScopes.down(db as never);
+      await db
+        .insertInto('mentor_links')
+        .values(
+          [ava!, ben!].map((student) => ({
+            tenant_id: district.tenantId,
+            course_id: courseId,
+            mentor_id: mentor!.id,
+            student_id: student.id,
+            updated_at: at,
+          })),
+        )
+        .execute();
+      await mentorScopes.up(db as never);
+      const scopes = await db.selectFrom('mentor_scopes').selectAll().execute();
+      expect(scopes.map((s) => [s.mentor_id, s.issuer, s.student_subs])).to.deep.equal([
+        [mentor!.id, district.issuer, ['ava', 'ben']],
+      ]);
+    } finally {
+      await own.close();
     }
   });
 });

@@ -333,31 +333,13 @@ export function createCourseContextRepository(db: Db) {
         .executeTakeFirst();
     },
 
-    /**
-     * District users by issuer and LTI `sub` (mentor links), recording the ones the tool has not
-     * met yet as their opaque id alone (no name, no email): a parent may launch before the
-     * student does, and the student's own launch or the next roster sync fills the row in.
-     */
-    async usersForSubs(
+    /** District users by issuer and LTI `sub` (mentor links). */
+    async usersBySub(
       tenantId: string,
       issuer: string,
       subs: readonly string[],
-      at: Date,
     ): Promise<{ id: string; sub: string }[]> {
       if (subs.length === 0) return [];
-      await db
-        .insertInto('users')
-        .values(
-          subs.map((sub) => ({
-            tenant_id: tenantId,
-            issuer,
-            sub,
-            created_at: at,
-            updated_at: at,
-          })),
-        )
-        .onConflict((oc) => oc.columns(['tenant_id', 'issuer', 'sub']).doNothing())
-        .execute();
       return db
         .selectFrom('users')
         .select(['id', 'sub'])

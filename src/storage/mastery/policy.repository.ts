@@ -288,7 +288,9 @@ export function createPolicyRepository(db: Db, now: () => Date) {
 
     /**
      * Replaces a mentor's links in a course with the given students (user ids of the district,
-     * resolved from the launch's role_scope_mentor subs by the caller).
+     * resolved from the launch's role_scope_mentor subs by the caller). Kept for one release so
+     * instances of the previous version read current links during a rolling upgrade; this
+     * version reads `mentor_scopes`.
      */
     async replaceMentorLinks(input: {
       tenantId: string;
@@ -316,6 +318,38 @@ export function createPolicyRepository(db: Db, now: () => Date) {
           })),
         )
         .onConflict((oc) => oc.doNothing())
+        .execute();
+    },
+
+    /** Replaces the students a mentor's launch names in a course (LTI subs of its issuer). */
+    async replaceMentorScope(input: {
+      tenantId: string;
+      courseId: string;
+      mentorId: string;
+      issuer: string;
+      studentSubs: readonly string[];
+    }): Promise<void> {
+      const subs = [...new Set(input.studentSubs)].sort();
+      await db
+        .insertInto('mentor_scopes')
+        .values({
+          tenant_id: input.tenantId,
+          course_id: input.courseId,
+          mentor_id: input.mentorId,
+          issuer: input.issuer,
+          student_subs: subs,
+          updated_at: now(),
+        })
+        .onConflict((oc) =>
+          oc
+            .columns(['course_id', 'mentor_id'])
+            .doUpdateSet((eb) => ({
+              issuer: eb.ref('excluded.issuer'),
+              student_subs: eb.ref('excluded.student_subs'),
+              updated_at: eb.ref('excluded.updated_at'),
+            }))
+            .where('mentor_scopes.tenant_id', '=', input.tenantId),
+        )
         .execute();
     },
   };

@@ -76,6 +76,7 @@ export interface MasteryResultTable {
   computed_value: number | null;
   overridden: ColumnType<boolean, boolean | undefined, boolean>;
   evidence_count: ColumnType<number, number | undefined, number>;
+  // `explanation` (jsonb, nullable) is no longer written or read: see migration 0750.
   computed_at: Timestamp;
 }
 
@@ -88,6 +89,16 @@ export interface MasteryOverrideTable {
   reason: string;
   set_by: string;
   set_at: Timestamp;
+}
+
+/** The students a mentor's own launch names (role_scope_mentor), as LTI subs of its issuer. */
+export interface MentorScopeTable {
+  tenant_id: string;
+  course_id: string;
+  mentor_id: string;
+  issuer: string;
+  student_subs: string[];
+  updated_at: Timestamp;
 }
 
 export interface MentorLinkTable {
@@ -121,5 +132,6 @@ export interface MasteryTables {
   mastery_results: MasteryResultTable;
   mastery_overrides: MasteryOverrideTable;
   mentor_links: MentorLinkTable;
+  mentor_scopes: MentorScopeTable;
   recompute_jobs: RecomputeJobTable;
 }

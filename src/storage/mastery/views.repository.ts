@@ -476,16 +476,21 @@ export function createMasteryViewsRepository(db: Kysely<Database>) {
       }));
     },
 
-    /** The students a mentor/parent is linked to in this course. */
+    /**
+     * The students a mentor/parent is linked to in this course: the district's users among the
+     * subs the mentor's last launch named (`mentor_scopes`), never the mentor themself.
+     */
     async mentorStudentIds(tenantId: string, courseId: string, mentorId: string) {
-      const rows = await db
-        .selectFrom('mentor_links')
-        .select('student_id')
-        .where('tenant_id', '=', tenantId)
-        .where('course_id', '=', courseId)
-        .where('mentor_id', '=', mentorId)
-        .execute();
-      return rows.map((row) => row.student_id);
+      const result = await sql<{ id: string }>`
+        SELECT u.id
+        FROM mentor_scopes m
+        JOIN users u
+          ON u.tenant_id = m.tenant_id AND u.issuer = m.issuer AND u.sub = ANY(m.student_subs)
+        WHERE m.tenant_id = ${tenantId} AND m.course_id = ${courseId}
+          AND m.mentor_id = ${mentorId} AND u.id <> m.mentor_id
+        ORDER BY u.id
+      `.execute(db);
+      return result.rows.map((row) => row.id);
     },
   };
 }

@@ -10,7 +10,8 @@ import * as createCourseAssignments from './20261127T0700-create-course-assignme
 import * as createEvidenceAndMastery from './20261127T0710-create-evidence-and-mastery.ts';
 import * as createClassroomTables from './20261127T0720-create-classroom-tables.ts';
 import * as addSignInCompletion from './20261127T0740-add-sign-in-completion.ts';
-import * as dropStoredExplanations from './20261127T0750-drop-stored-explanations.ts';
+import * as stopStoringExplanations from './20261127T0750-stop-storing-explanations.ts';
+import * as createMentorScopes from './20261127T0760-create-mentor-scopes.ts';
 
 /**
  * Every migration, by name. Names start with a UTC timestamp and Kysely runs them in name order.
@@ -29,5 +30,6 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '20261127T0710-create-evidence-and-mastery': createEvidenceAndMastery,
   '20261127T0720-create-classroom-tables': createClassroomTables,
   '20261127T0740-add-sign-in-completion': addSignInCompletion,
-  '20261127T0750-drop-stored-explanations': dropStoredExplanations,
+  '20261127T0750-stop-storing-explanations': stopStoringExplanations,
+  '20261127T0760-create-mentor-scopes': createMentorScopes,
 };
