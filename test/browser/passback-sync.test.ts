@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
+import { recordPerson } from '../support/passback-world.ts';
 import { createLogger } from '../../src/logger.ts';
 import { resolveLmsFromServices } from '../../src/passback/resolve-lms.ts';
 import { createPassbackWorker } from '../../src/passback/worker.ts';
@@ -42,18 +43,7 @@ describe('the grade sync page in a browser', function () {
       ...(world.seed.testStudent ? [world.seed.testStudent] : []),
     ];
     for (const person of people) {
-      const user = await services.people.upsertUser(
-        world.tenantId,
-        {
-          issuer: world.emulator.issuer,
-          sub: person.sub,
-          name: person.name,
-          givenName: person.givenName,
-          familyName: person.familyName,
-          email: undefined,
-        },
-        false,
-      );
+      const user = await recordPerson(world, person);
       await database.db.transaction().execute((tx) =>
         setDesiredGrade(tx, {
           tenantId: world.tenantId,

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
+import { recordPerson } from '../support/passback-world.ts';
 import type { Flavour } from '../../src/emulator/types.ts';
 import { createLogger } from '../../src/logger.ts';
 import { updateDesiredGrades } from '../../src/passback/desired-grades.ts';
@@ -35,18 +36,7 @@ for (const flavour of ['canvas', 'schoology'] as const satisfies readonly Flavou
       courseId = course.id;
       items = (await importSample(database, world.tenantId)).items.slice(0, 2);
       const person = student();
-      const user = await world.tool.services.people.upsertUser(
-        world.tenantId,
-        {
-          issuer: world.emulator.issuer,
-          sub: person.sub,
-          name: person.name,
-          givenName: person.givenName,
-          familyName: person.familyName,
-          email: undefined,
-        },
-        false,
-      );
+      const user = await recordPerson(world, person);
       studentId = user.id;
       // The teacher's own assignment in the LMS, with its own gradebook column.
       const item = world.emulator.state.createLineItem({

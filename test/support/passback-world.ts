@@ -70,6 +70,22 @@ export function passbackWorker(
   });
 }
 
+/** One LMS person recorded as the tool's user (no email), as a launch or roster sync would. */
+export function recordPerson(world: LtiWorld, person: Person): Promise<User> {
+  return world.tool.services.people.upsertUser(
+    world.tenantId,
+    {
+      issuer: world.emulator.issuer,
+      sub: person.sub,
+      name: person.name,
+      givenName: person.givenName,
+      familyName: person.familyName,
+      email: undefined,
+    },
+    false,
+  );
+}
+
 /** The seeded course's students, the Test Student too, recorded as the tool's users (no email). */
 export async function recordRoster(world: LtiWorld): Promise<{ person: Person; user: User }[]> {
   const roster: { person: Person; user: User }[] = [];
@@ -77,19 +93,7 @@ export async function recordRoster(world: LtiWorld): Promise<{ person: Person; u
     ...world.seed.students,
     ...(world.seed.testStudent ? [world.seed.testStudent] : []),
   ]) {
-    const user = await world.tool.services.people.upsertUser(
-      world.tenantId,
-      {
-        issuer: world.emulator.issuer,
-        sub: person.sub,
-        name: person.name,
-        givenName: person.givenName,
-        familyName: person.familyName,
-        email: undefined,
-      },
-      false,
-    );
-    roster.push({ person, user });
+    roster.push({ person, user: await recordPerson(world, person) });
   }
   return roster;
 }
