@@ -53,7 +53,8 @@ export async function recomputeCells(
   );
   const { touched, evidence, overrides } = input;
   if (touched.length === 0) {
-    if (full) await repo.deleteFor(tenantId, courseId, studentIds);
+    // Nothing left to compute: a full recomputation leaves these students no results.
+    if (full) await repo.write(tenantId, courseId, [], { replaceStudents: studentIds });
     return 0;
   }
 

@@ -357,17 +357,6 @@ export function createMasteryResultsRepository(db: Db, now: () => Date) {
       return results.length;
     },
 
-    /** Drops the students' results in a course (a full recomputation writes them afresh). */
-    async deleteFor(tenantId: string, courseId: string, studentIds: readonly string[]) {
-      if (studentIds.length === 0) return;
-      await db
-        .deleteFrom('mastery_results')
-        .where('tenant_id', '=', tenantId)
-        .where('course_id', '=', courseId)
-        .where('student_id', 'in', [...studentIds])
-        .execute();
-    },
-
     /** Everyone with evidence, an override or a result in the course, sorted (batching order). */
     async studentsToRecompute(tenantId: string, courseId: string): Promise<string[]> {
       const result = await sql<{ student_id: string }>`

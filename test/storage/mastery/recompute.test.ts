@@ -115,6 +115,19 @@ describe(`mastery recomputation: batched reads and writes (${testEngine})`, func
     expect(parent).to.include({ status: 'mastery', value: 2 });
   });
 
+  it('when the course’s only evidence was withdrawn, then a full recomputation leaves no results', async () => {
+    const [a] = f.students;
+    await record([
+      { studentId: a!.id, itemId: f.leaves[0], assignmentId: f.assignmentId, score: 3 },
+    ]);
+    tick();
+    await record([{ studentId: a!.id, itemId: f.leaves[0], assignmentId: f.assignmentId }]);
+    expect(await rows()).not.to.deep.equal([]); // the "no evidence" row and its roll-up
+    tick();
+    await recomputeCourse();
+    expect(await rows()).to.deep.equal([]);
+  });
+
   /** A date after every recorded one: the newest evidence when ordered by date assessed. */
   const later = new Date('2026-12-15T00:00:00.000Z');
   /** The working the student pages show, worked out again from what is stored. */
