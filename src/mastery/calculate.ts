@@ -4,6 +4,7 @@ import {
   displayDecimals,
   EPSILON,
   formatComputed,
+  formatExact,
   formatFactor,
   formatScore,
   formatValue,
@@ -134,6 +135,9 @@ function describeForStudent(method: MasteryMethod): string {
   }
 }
 
+/** The student's words show two decimals, rounded half-up like the teacher's steps. */
+const SUMMARY_ROUNDING = { mode: 'halfUp', decimals: 2 } as const;
+
 function plural(count: number, one: string, many: string): string {
   return `${count} ${count === 1 ? one : many}`;
 }
@@ -156,7 +160,7 @@ function studentSummaryOf(
       parts.push(`There is not enough evidence for a level yet: ${shortfall ?? ''}`.trim());
     } else {
       parts.push(
-        `From ${plural(usedCount, 'scored piece', 'scored pieces')} of work, your level is ${level.label} (${formatComputed(value, 2)}).`,
+        `From ${plural(usedCount, 'scored piece', 'scored pieces')} of work, your level is ${level.label} (${formatComputed(roundValue(value, SUMMARY_ROUNDING), 2)}).`,
         level.mastered
           ? 'You have mastered this standard.'
           : 'You have not mastered this standard yet.',
@@ -286,7 +290,7 @@ export function calculateMastery(
     const clamped = clamp(rawValue, scale.min, scale.max);
     if (Math.abs(clamped - rawValue) > EPSILON) {
       steps.push(
-        `${formatComputed(rawValue, decimals)} lies outside the scale; limited to ${formatScore(clamped)}`,
+        `${formatExact(rawValue, decimals)} lies outside the scale; limited to ${formatScore(clamped)}`,
       );
     }
     value = roundValue(clamped, rounding);

@@ -1,4 +1,11 @@
-import { EPSILON, formatComputed, formatFactor, formatScore, formatScores } from './numbers.ts';
+import {
+  EPSILON,
+  equalsExact,
+  formatExact,
+  formatFactor,
+  formatScore,
+  formatScores,
+} from './numbers.ts';
 import type { IgnoreReason, Intermediates, MasteryMethod, ModeTieRule } from './types.ts';
 
 /** What every method receives: eligible scores already ordered oldest → newest. */
@@ -6,7 +13,10 @@ export interface MethodInput {
   readonly scores: readonly number[];
   /** Same length as `scores`; 1 unless the evidence carried a weight. */
   readonly weights: readonly number[];
-  /** Decimals for computed values in the teacher steps. */
+  /**
+   * Fewest decimals for computed values in the teacher steps (2.00). Values show more when they
+   * have them: the steps never round before the one rounding step (`calculate.ts`).
+   */
   readonly decimals: number;
 }
 
@@ -59,14 +69,14 @@ function weightedMean(
   const shown = scores.slice(from);
   if (allOne(weights, from)) {
     steps.push(
-      `${label} (${formatScores(shown)}) = ${formatScore(sum)} / ${shown.length} = ${formatComputed(mean, decimals)}`,
+      `${label} (${formatScores(shown)}) = ${formatScore(sum)} / ${shown.length} ${equalsExact(mean, decimals)}`,
     );
   } else {
     const terms = shown.map(
       (score, k) => `${formatScore(score)} × ${formatFactor(weights[from + k] ?? 1)}`,
     );
     steps.push(
-      `Weighted ${label.toLowerCase()} (${terms.join(' + ')}) / ${formatFactor(totalWeight)} = ${formatComputed(mean, decimals)}`,
+      `Weighted ${label.toLowerCase()} (${terms.join(' + ')}) / ${formatFactor(totalWeight)} ${equalsExact(mean, decimals)}`,
     );
   }
   return { mean, sum, totalWeight };
@@ -118,7 +128,7 @@ export function median({ scores, decimals }: MethodInput): MethodOutcome {
   } else {
     const lower = sorted[middle - 1] ?? 0;
     value = (lower + upper) / 2;
-    step = `Scores lowest → highest (${formatScores(Array.from(sorted))}); middle two (${formatScore(lower)} + ${formatScore(upper)}) / 2 = ${formatComputed(value, decimals)}`;
+    step = `Scores lowest → highest (${formatScores(Array.from(sorted))}); middle two (${formatScore(lower)} + ${formatScore(upper)}) / 2 ${equalsExact(value, decimals)}`;
   }
   return { value, intermediates: { median: value }, steps: [step], excluded: NO_EXCLUSIONS };
 }
@@ -218,7 +228,7 @@ export function nTimes(
   for (const score of reached) sum += score;
   const value = sum / reached.length;
   steps.push(
-    `Mean of (${formatScores(reached)}) = ${formatScore(sum)} / ${reached.length} = ${formatComputed(value, decimals)}`,
+    `Mean of (${formatScores(reached)}) = ${formatScore(sum)} / ${reached.length} ${equalsExact(value, decimals)}`,
   );
   return {
     value,
@@ -250,13 +260,13 @@ export function canvasLegacyDecaying(
   const earlierCount = scores.length - 1;
   const earlierMean = sum / earlierCount;
   const value = weight * latest + (1 - weight) * earlierMean;
-  const shownEarlierMean = formatComputed(earlierMean, decimals);
+  const shownEarlierMean = formatExact(earlierMean, decimals);
   return {
     value,
     intermediates: { latest, earlierMean, weight },
     steps: [
-      `Mean of earlier scores (${formatScores(scores.slice(0, -1))}) = ${shownEarlierMean}`,
-      `${formatFactor(weight)} × ${formatScore(latest)} + ${formatFactor(1 - weight)} × ${shownEarlierMean} = ${formatComputed(value, decimals)}`,
+      `Mean of earlier scores (${formatScores(scores.slice(0, -1))}) ${equalsExact(earlierMean, decimals)}`,
+      `${formatFactor(weight)} × ${formatScore(latest)} + ${formatFactor(1 - weight)} × ${shownEarlierMean} ${equalsExact(value, decimals)}`,
     ],
     excluded: NO_EXCLUSIONS,
   };
@@ -278,7 +288,7 @@ export function recursiveDecaying({ scores, decimals }: MethodInput, rate: numbe
     const score = scores[k] ?? 0;
     const next = (1 - rate) * current + rate * score;
     steps.push(
-      `${keep} × ${formatComputed(current, decimals)} + ${take} × ${formatScore(score)} = ${formatComputed(next, decimals)}`,
+      `${keep} × ${formatExact(current, decimals)} + ${take} × ${formatScore(score)} ${equalsExact(next, decimals)}`,
     );
     current = next;
     running[k] = current;
@@ -354,7 +364,7 @@ export function powerLaw({ scores, decimals }: MethodInput): MethodOutcome {
   steps.push(
     `Fit y = a·x^b to positions 1..${n} with scores (${formatScores(scores)}) by least squares on ln y = ln a + b·ln x`,
     `a = ${a.toFixed(4)}, b = ${b.toFixed(4)}`,
-    `Predicted at the latest position ${n}: ${a.toFixed(4)} × ${n}^${b.toFixed(4)} = ${formatComputed(value, decimals)}`,
+    `Predicted at the latest position ${n}: ${a.toFixed(4)} × ${n}^${b.toFixed(4)} ${equalsExact(value, decimals)}`,
   );
   return { value, intermediates: { points: m, a, b, lnA, prediction: value }, steps, excluded };
 }

@@ -37,9 +37,31 @@ export function formatValue(value: number): string {
   return String(Number(value.toFixed(6)));
 }
 
-/** A computed value with fixed decimals, as in "Mean of earlier scores (1, 2, 3) = 2.00". */
+/** A computed value with fixed decimals, as in "Mean of levels (4, 3) = 3.50". */
 export function formatComputed(value: number, decimals: number): string {
   return value.toFixed(decimals);
+}
+
+/** Places shown for a value in a teacher step before the one rounding step. */
+const EXACT_PLACES = 6;
+
+/**
+ * A value in a teacher step BEFORE the policy's rounding: never cut to the policy's decimals (a
+ * step "= 2.67" followed by "Rounded to 2 decimals: 2.68" contradicts itself). At least
+ * `minDecimals` places, as in "= 2.00"; more when the value has them, up to six: 2.675, 3.484625.
+ */
+export function formatExact(value: number, minDecimals: number): string {
+  const text = String(Number(value.toFixed(EXACT_PLACES)));
+  if (/e/i.test(text)) return value.toFixed(EXACT_PLACES);
+  const [whole, fraction = ''] = text.split('.');
+  if (fraction.length >= minDecimals) return text;
+  return `${whole}.${fraction.padEnd(minDecimals, '0')}`;
+}
+
+/** "= 2.675", or "≈ 1.666667" when six places do not hold the value exactly. */
+export function equalsExact(value: number, minDecimals: number): string {
+  const cut = Number(value.toFixed(EXACT_PLACES));
+  return `${Math.abs(cut - value) > EPSILON ? '≈' : '='} ${formatExact(value, minDecimals)}`;
 }
 
 export function formatScores(values: readonly number[]): string {

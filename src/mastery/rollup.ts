@@ -1,7 +1,8 @@
 import { MasteryError } from './errors.ts';
 import {
   displayDecimals,
-  formatComputed,
+  EPSILON,
+  equalsExact,
   formatFactor,
   formatScore,
   roundValue,
@@ -125,7 +126,7 @@ export function rollUpStandard(
       for (const child of used) sum += child.value;
       raw = sum / used.length;
       steps.push(
-        `Mean of child standards (${values}) = ${formatScore(sum)} / ${used.length} = ${formatComputed(raw, decimals)}`,
+        `Mean of child standards (${values}) = ${formatScore(sum)} / ${used.length} ${equalsExact(raw, decimals)}`,
       );
       break;
     }
@@ -147,12 +148,17 @@ export function rollUpStandard(
         (child) => `${formatScore(child.value)} × ${formatFactor(child.weight)}`,
       );
       steps.push(
-        `Weighted mean of child standards = (${terms.join(' + ')}) / ${formatFactor(totalWeight)} = ${formatComputed(raw, decimals)}`,
+        `Weighted mean of child standards = (${terms.join(' + ')}) / ${formatFactor(totalWeight)} ${equalsExact(raw, decimals)}`,
       );
       break;
     }
   }
   const value = roundValue(raw, rounding);
+  if (rounding.mode === 'halfUp' && Math.abs(value - raw) > EPSILON) {
+    steps.push(
+      `Rounded to ${rounding.decimals} decimal${rounding.decimals === 1 ? '' : 's'}: ${formatScore(value)}`,
+    );
+  }
   const level = levelForValue(value, scale);
   steps.push(`${formatScore(value)} → ${level.label}${level.mastered ? ' (mastered)' : ''}`);
   const how =

@@ -58,7 +58,7 @@ describe('mastery methods: the published worked example (scores 1, 2, 3, 4 oldes
     [1, 1.65, 2.5275, 3.484625].forEach((expected, k) => {
       expect(running[k]).to.be.closeTo(expected, 1e-12);
     });
-    expect(result.explanation.steps).to.include('0.35 × 1.65 + 0.65 × 3 = 2.53');
+    expect(result.explanation.steps).to.include('0.35 × 1.65 + 0.65 × 3 = 2.5275');
   });
 
   it('when the method is recursive decaying at 75%, then the result is 3.671875', () => {
