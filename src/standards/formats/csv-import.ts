@@ -1,4 +1,5 @@
 import { parse } from 'csv-parse/sync';
+import type { MasteryMethod } from '../../mastery/types.ts';
 import type {
   Association,
   CanvasOutcomeSettings,
@@ -38,7 +39,12 @@ export type CsvImportResult =
 /** Fixed namespace for GUIDs we derive (random once, by hand; never change it). */
 export const CSV_GUID_NAMESPACE = '6f1c1d7e-2c1a-4c55-9a43-6d3f0b8f6a21';
 
+/**
+ * The `calculation_method` values Canvas stores and writes in its outcomes CSV
+ * (instructure/canvas-lms `app/models/outcome_calculation_method.rb`, `CALCULATION_METHODS`).
+ */
 export const CANVAS_CALCULATION_METHODS = [
+  'weighted_average',
   'decaying_average',
   'standard_decaying_average',
   'n_mastery',
@@ -46,6 +52,73 @@ export const CANVAS_CALCULATION_METHODS = [
   'latest',
   'average',
 ] as const;
+
+export type CanvasCalculationMethod = (typeof CANVAS_CALCULATION_METHODS)[number];
+
+/**
+ * The `calculation_int` each method accepts, as Canvas validates it
+ * (`outcome_calculation_method.rb`, `VALID_CALCULATION_INTS`); `undefined`: the method takes none.
+ */
+const CANVAS_CALCULATION_INTS: Readonly<
+  Record<CanvasCalculationMethod, { min: number; max: number } | undefined>
+> = {
+  weighted_average: { min: 1, max: 99 },
+  decaying_average: { min: 1, max: 99 },
+  standard_decaying_average: { min: 50, max: 99 },
+  n_mastery: { min: 1, max: 10 },
+  highest: undefined,
+  latest: undefined,
+  average: undefined,
+};
+
+/** Canvas's value when a row gives none: 65 for the averages, 5 for n_mastery (`learning_outcome.rb`). */
+const CANVAS_DEFAULT_INT: Partial<Record<CanvasCalculationMethod, number>> = {
+  weighted_average: 65,
+  decaying_average: 65,
+  standard_decaying_average: 65,
+  n_mastery: 5,
+};
+
+function isCanvasMethod(value: string): value is CanvasCalculationMethod {
+  return (CANVAS_CALCULATION_METHODS as readonly string[]).includes(value);
+}
+
+/**
+ * What a Canvas outcome's `calculation_method` / `calculation_int` mean, as our mastery method
+ * (read in instructure/canvas-lms `app/models/rollup_score.rb` and `learning_outcome.rb`):
+ *
+ * - `weighted_average` and `decaying_average` are the SAME legacy method in a CSV: the latest
+ *   score counts `calculation_int` % and the mean of all earlier scores the rest
+ *   (`decaying_average_set`). `weighted_average` is its current name; `decaying_average` is the
+ *   stored name Canvas keeps for it (`adjust_calculation_method` maps `weighted_average` to it).
+ * - `standard_decaying_average` is the true (recursive) decaying average, `calculation_int` % for
+ *   each new score (`standard_decaying_average`).
+ * - `n_mastery`: the mean of every score at or above the outcome's `mastery_points` once there
+ *   are at least `calculation_int` of them (`n_mastery_set`); the threshold is in the outcome's
+ *   points, so it is given here as `mastery_points` (Canvas's default 3 when absent).
+ * - `highest`, `latest`, `average`: highest, most recent, mean. No method → `highest`, as
+ *   Canvas's importer does (`lib/outcomes/import.rb`).
+ */
+export function canvasOutcomeMethod(settings: CanvasOutcomeSettings | undefined): MasteryMethod {
+  const given = settings?.calculationMethod ?? '';
+  const method: CanvasCalculationMethod = isCanvasMethod(given) ? given : 'highest';
+  const int = settings?.calculationInt ?? CANVAS_DEFAULT_INT[method];
+  switch (method) {
+    case 'weighted_average':
+    case 'decaying_average':
+      return { kind: 'canvasLegacyDecaying', weight: (int ?? 65) / 100 };
+    case 'standard_decaying_average':
+      return { kind: 'recursiveDecaying', rate: (int ?? 65) / 100 };
+    case 'n_mastery':
+      return { kind: 'nTimes', n: int ?? 5, threshold: settings?.masteryPoints ?? 3 };
+    case 'highest':
+      return { kind: 'highest' };
+    case 'latest':
+      return { kind: 'mostRecent' };
+    case 'average':
+      return { kind: 'mean' };
+  }
+}
 
 interface Row {
   readonly line: number;
@@ -393,7 +466,7 @@ function readCanvasSettings(
   const method = cell(row, columns, 'calculation_method').trim();
   const intText = cell(row, columns, 'calculation_int').trim();
   const masteryText = cell(row, columns, 'mastery_points').trim();
-  if (method !== '' && !(CANVAS_CALCULATION_METHODS as readonly string[]).includes(method)) {
+  if (method !== '' && !isCanvasMethod(method)) {
     fail({
       code: 'invalid_value',
       message: `Line ${row.line}: calculation_method "${method}" is not one Canvas knows (${CANVAS_CALCULATION_METHODS.join(', ')}).`,
@@ -408,6 +481,24 @@ function readCanvasSettings(
       line: row.line,
       field: 'calculation_int',
     });
+  } else if (intText !== '' && isCanvasMethod(method)) {
+    const range = CANVAS_CALCULATION_INTS[method];
+    const value = Number(intText);
+    if (range === undefined) {
+      fail({
+        code: 'invalid_value',
+        message: `Line ${row.line}: calculation_method "${method}" takes no calculation_int; leave it empty.`,
+        line: row.line,
+        field: 'calculation_int',
+      });
+    } else if (value < range.min || value > range.max) {
+      fail({
+        code: 'invalid_value',
+        message: `Line ${row.line}: calculation_int for "${method}" must be between ${range.min} and ${range.max}, not ${value}.`,
+        line: row.line,
+        field: 'calculation_int',
+      });
+    }
   }
   if (masteryText !== '' && !Number.isFinite(Number(masteryText))) {
     fail({
