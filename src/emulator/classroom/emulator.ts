@@ -11,8 +11,14 @@ import {
   type ClassroomUrls,
   type ResolvedClassroomOptions,
 } from './context.ts';
+import { GoogleConsents } from './consent.ts';
 import { attachmentFrameUrl, discoveryFrameUrl, type AttachmentView } from './frames.ts';
-import { googleOpenIdConfiguration, oidcRoutes } from './oidc.routes.ts';
+import {
+  APPROVE_PATH,
+  CONSENT_PATH,
+  googleOpenIdConfiguration,
+  oidcRoutes,
+} from './oidc.routes.ts';
 import { classroomPages } from './pages.routes.ts';
 import { ClassroomState } from './state.ts';
 
@@ -23,6 +29,8 @@ export interface ClassroomEmulator {
   /** Google (accounts + Classroom API + Classroom pages) as one Express app. */
   readonly app: express.Express;
   readonly state: ClassroomState;
+  /** What users granted at the consent screen, the screens shown, and consent test hooks. */
+  readonly consents: GoogleConsents;
   readonly urls: ClassroomUrls;
   readonly issuer: string;
   readonly flavour: 'classroom';
@@ -31,10 +39,16 @@ export interface ClassroomEmulator {
   readonly jwks: { keys: Record<string, unknown>[] };
   openidConfiguration(): Record<string, unknown>;
   /**
-   * Drive the sign-in page over HTTP as `userId` would: open `authorizationUrl`, choose the
-   * account, allow (or deny). Returns the redirect back to the client (code or error in the query).
+   * Drive the sign-in pages over HTTP as `userId` would: open `authorizationUrl`, choose the
+   * account when Google asks, and on the consent screen (if Google shows one) allow with the
+   * ticked boxes less `decline`, or cancel. Returns the redirect back to the client (code or error).
    */
-  signIn(authorizationUrl: string, userId: string, decision?: 'allow' | 'deny'): Promise<URL>;
+  signIn(
+    authorizationUrl: string,
+    userId: string,
+    decision?: 'allow' | 'deny',
+    options?: { decline?: readonly string[] },
+  ): Promise<URL>;
   /** The URL Classroom puts in the attachment discovery iframe (a fresh addOnToken each time). */
   discoveryFrameUrl(input: {
     courseId: string;
@@ -77,12 +91,13 @@ export async function createClassroomEmulator(
   const kid = Buffer.from(options.randomBytes(20)).toString('hex');
   const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
   const state = new ClassroomState(options.randomBytes, options.now);
+  const consents = new GoogleConsents(state);
   const ctx: ClassroomContext = { state, options, urls, keys: { kid, privateKey, publicJwk } };
 
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
-  app.use(oidcRoutes(ctx));
+  app.use(oidcRoutes(ctx, consents));
   app.use(classroomApiRoutes(ctx));
   app.use(classroomPages(ctx));
   app.get('/', (_req, res) => {
@@ -119,31 +134,50 @@ export async function createClassroomEmulator(
     },
   );
 
+  const post = (path: string, fields: URLSearchParams): Promise<Response> =>
+    options.fetch(`${baseUrl}${path}`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: fields.toString(),
+    });
   const signIn = async (
     authorizationUrl: string,
     userId: string,
     decision: 'allow' | 'deny' = 'allow',
+    signInOptions: { decline?: readonly string[] } = {},
   ): Promise<URL> => {
-    const first = await options.fetch(authorizationUrl, { redirect: 'manual' });
-    const direct = first.headers.get('location');
-    if (first.status === 302 && direct) return new URL(direct);
-    const body = await first.text();
-    const request = /name="request" value="([^"]+)"/.exec(body)?.[1];
-    if (first.status !== 200 || request === undefined) {
-      throw new EmulatorError(
-        'invalid_argument',
-        `the authorization request was refused (${first.status})`,
-      );
+    let answer = await options.fetch(authorizationUrl, { redirect: 'manual' });
+    for (let step = 0; step < 2; step++) {
+      const location = answer.headers.get('location');
+      if (answer.status === 302 && location) return new URL(location);
+      const body = await answer.text();
+      const request = /name="request" value="([^"]+)"/.exec(body)?.[1];
+      if (answer.status !== 200 || request === undefined) {
+        throw new EmulatorError(
+          'invalid_argument',
+          `the authorization request was refused (${answer.status})`,
+        );
+      }
+      if (body.includes(`action="${CONSENT_PATH}"`)) {
+        // The consent screen: the boxes ticked on the page, less the ones this user unticks.
+        const fields = new URLSearchParams({ request, decision });
+        const decline = new Set(signInOptions.decline ?? []);
+        for (const match of body.matchAll(/<input\s[^>]*name="scope"[^>]*>/g)) {
+          const tag = match[0];
+          const value = /value="([^"]+)"/.exec(tag)?.[1];
+          if (value !== undefined && /\schecked/.test(tag) && !decline.has(value)) {
+            fields.append('scope', value);
+          }
+        }
+        answer = await post(CONSENT_PATH, fields);
+      } else {
+        answer = await post(APPROVE_PATH, new URLSearchParams({ request, user: userId, decision }));
+      }
     }
-    const approved = await options.fetch(`${baseUrl}/o/oauth2/v2/auth/approve`, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ request, user: userId, decision }).toString(),
-    });
-    const location = approved.headers.get('location');
-    if (approved.status !== 302 || !location) {
-      throw new EmulatorError('invalid_argument', `sign-in failed (${approved.status})`);
+    const location = answer.headers.get('location');
+    if (answer.status !== 302 || !location) {
+      throw new EmulatorError('invalid_argument', `sign-in failed (${answer.status})`);
     }
     return new URL(location);
   };
@@ -151,6 +185,7 @@ export async function createClassroomEmulator(
   return {
     app,
     state,
+    consents,
     urls,
     issuer: options.issuer,
     flavour: 'classroom',

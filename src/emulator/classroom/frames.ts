@@ -1,12 +1,23 @@
 import { EmulatorError } from '../errors.ts';
+import { hasAuthorizedProject } from './consent.ts';
 import type { ClassroomState } from './state.ts';
 
 /**
  * The URLs Classroom opens an add-on at (add-ons guide, "iframes"): the Attachment Setup URI
  * with `courseId`, `itemId`, `itemType`, `addOnToken` and `login_hint`; attachment views with
  * `attachmentId` instead of the token, and the student work review with `submissionId` as well.
- * `postId` (deprecated alias of itemId) is still sent.
+ * `postId` (deprecated alias of itemId) is still sent. `login_hint` (the user's Google id) comes only
+ * once the user has signed in to the add-on's project before (sign-in journey guide).
  */
+
+/** `login_hint` for a user who has authorized the add-on's Cloud project, else nothing. */
+function loginHint(
+  state: ClassroomState,
+  userId: string,
+  projectNumber: string,
+): Record<string, string> {
+  return hasAuthorizedProject(state, userId, projectNumber) ? { login_hint: userId } : {};
+}
 
 export type AttachmentView = 'teacher' | 'student' | 'review';
 
@@ -46,7 +57,7 @@ export function discoveryFrameUrl(
     itemType: 'courseWork',
     postId: input.itemId,
     addOnToken: token.token,
-    login_hint: input.userId,
+    ...loginHint(state, input.userId, registration.projectNumber),
   });
 }
 
@@ -59,13 +70,13 @@ export function attachmentFrameUrl(
   if (!attachment) {
     throw new EmulatorError('invalid_argument', `no attachment ${input.attachmentId}`);
   }
-  const base = {
+  const base: Record<string, string> = {
     courseId: attachment.courseId,
     itemId: attachment.itemId,
     itemType: 'courseWork',
     postId: attachment.itemId,
     attachmentId: attachment.id,
-    login_hint: input.userId,
+    ...loginHint(state, input.userId, attachment.projectNumber),
   };
   switch (input.view) {
     case 'teacher':

@@ -3,6 +3,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import { SignJWT } from 'jose';
 import { z } from 'zod';
 import { html, page, type SafeHtml } from '../html.ts';
+import { SIGN_IN_SCOPES, type GoogleConsents } from './consent.ts';
 import type { ClassroomContext } from './context.ts';
 import { googleGuard } from './google-errors.ts';
 import type { GoogleUser, OAuthClient, PendingAuthorization } from './types.ts';
@@ -50,6 +51,23 @@ const approveForm = z.object({
   user: z.string().optional(),
   decision: z.enum(['allow', 'deny']).default('allow'),
 });
+
+const consentForm = z.object({
+  request: z.string().min(1),
+  scope: z.union([z.string(), z.array(z.string())]).optional(),
+  decision: z.enum(['allow', 'deny']).default('allow'),
+});
+
+/** Google's `prompt` values (space-delimited; `none` stands alone). */
+const PROMPTS = ['none', 'consent', 'select_account'];
+
+/** Where the account chooser posts its choice (used by `signIn()` in tests). */
+export const APPROVE_PATH = '/o/oauth2/v2/auth/approve';
+/** Where the consent screen posts the ticked scopes. */
+export const CONSENT_PATH = '/o/oauth2/v2/auth/consent';
+
+/** A pending authorization, with whether earlier grants join the new token. */
+type Authorization = PendingAuthorization & { readonly includeGrantedScopes: boolean };
 
 const tokenForm = z.object({
   grant_type: z.string().optional(),
@@ -116,9 +134,11 @@ export function googleOpenIdConfiguration(ctx: ClassroomContext): Record<string,
   };
 }
 
-export function oidcRoutes(ctx: ClassroomContext): Router {
+export function oidcRoutes(ctx: ClassroomContext, consents: GoogleConsents): Router {
   const router = express.Router();
   const { state, options, keys } = ctx;
+  /** Consent screens waiting for an answer: pending request id → the account it is for. */
+  const pendingUsers = new Map<string, string>();
   const form = express.urlencoded({ extended: false });
 
   const errorPage = (res: Response, status: number, error: string, detail: string): void => {
@@ -147,14 +167,29 @@ export function oidcRoutes(ctx: ClassroomContext): Router {
     res.redirect(302, target.toString());
   };
 
-  const issueCode = (request: PendingAuthorization, user: GoogleUser): string => {
+  /**
+   * A code for the user. `consented`: the consent screen was shown in this authorization (only then
+   * does Google add a refresh token). The code's scopes are what the user granted of the request,
+   * plus every earlier grant with `include_granted_scopes=true`.
+   */
+  const issueCode = (
+    request: Authorization,
+    user: GoogleUser,
+    grantedNow: readonly string[],
+    consented: boolean,
+  ): { code: string; scopes: string[] } => {
     const code = `4/0${state.opaque(36)}`;
+    const all = consents.grant(user.id, request.clientId, grantedNow);
+    const requested = new Set(request.scopes);
+    const scopes = request.includeGrantedScopes
+      ? [...all]
+      : [...all].filter((scope) => requested.has(scope));
     state.codes.set(code, {
       code,
       clientId: request.clientId,
       userId: user.id,
       redirectUri: request.redirectUri,
-      scopes: request.scopes,
+      scopes,
       nonce: request.nonce,
       codeChallenge: request.codeChallenge,
       codeChallengeMethod: request.codeChallengeMethod,
@@ -162,8 +197,56 @@ export function oidcRoutes(ctx: ClassroomContext): Router {
       expiresAt: new Date(options.now().getTime() + options.codeLifetimeSeconds * 1000),
       used: false,
     });
-    state.consents.add(`${user.id}|${request.clientId}`);
-    return code;
+    if (consented) consents.consentedCodes.add(code);
+    return { code, scopes };
+  };
+
+  /** Back to the client with a code, as Google's redirect carries it. */
+  const redirectWithCode = (
+    res: Response,
+    request: Authorization,
+    user: GoogleUser,
+    grantedNow: readonly string[],
+    consented: boolean,
+  ): void => {
+    const { code, scopes } = issueCode(request, user, grantedNow, consented);
+    redirectTo(res, request.redirectUri, {
+      state: request.state,
+      code,
+      scope: scopes.join(' '),
+      authuser: '0',
+      ...(user.hostedDomain ? { hd: user.hostedDomain } : {}),
+      prompt: consented ? 'consent' : 'none',
+    });
+  };
+
+  /** Google's sign-in pages refuse framing: add-ons open them in a popup. */
+  const refuseFraming = (res: Response): void => {
+    if (options.allowFramedSignIn) return;
+    res.set('X-Frame-Options', 'DENY');
+    res.set('Content-Security-Policy', "frame-ancestors 'none'");
+  };
+
+  /**
+   * The account is known: the consent screen when a requested scope is not granted yet or the
+   * request says `prompt=consent`; otherwise straight back to the client, no screen at all.
+   */
+  const continueAs = (res: Response, request: Authorization, user: GoogleUser): void => {
+    const needsConsent =
+      request.prompt.includes('consent') ||
+      !consents.covers(user.id, request.clientId, request.scopes);
+    if (!needsConsent) {
+      redirectWithCode(res, request, user, [], false);
+      return;
+    }
+    const client = state.client(request.clientId);
+    const pending: Authorization = { ...request, id: state.opaque(16) };
+    pendingUsers.set(pending.id, user.id);
+    state.pendingAuthorizations.set(pending.id, pending);
+    const offered = request.scopes.filter((scope) => !SIGN_IN_SCOPES.includes(scope));
+    consents.shown({ userId: user.id, clientId: client.clientId, offered });
+    refuseFraming(res);
+    res.type('html').send(consentPage(client, pending, user, offered, consents.takeDeclines()));
   };
 
   // ---- discovery and keys -------------------------------------------------------------------
@@ -219,7 +302,19 @@ export function oidcRoutes(ctx: ClassroomContext): Router {
       return;
     }
     const prompt = (q.prompt ?? '').split(' ').filter((p) => p !== '');
-    const request: PendingAuthorization = {
+    if (
+      prompt.some((p) => !PROMPTS.includes(p)) ||
+      (prompt.includes('none') && prompt.length > 1)
+    ) {
+      errorPage(
+        res,
+        400,
+        'invalid_request',
+        `Invalid parameter value for prompt: ${q.prompt ?? ''}`,
+      );
+      return;
+    }
+    const request: Authorization = {
       id: state.opaque(16),
       clientId: client.clientId,
       redirectUri: q.redirect_uri,
@@ -232,42 +327,38 @@ export function oidcRoutes(ctx: ClassroomContext): Router {
       codeChallenge: q.code_challenge,
       codeChallengeMethod: method,
       offline: q.access_type === 'offline',
+      includeGrantedScopes: q.include_granted_scopes === 'true',
       expiresAt: new Date(options.now().getTime() + 600 * 1000),
     };
+    const hinted = q.login_hint === undefined ? undefined : state.findUser(q.login_hint);
     if (prompt.includes('none')) {
-      // No UI allowed: succeed only for a hinted user who already consented to this client.
-      const user = q.login_hint === undefined ? undefined : state.findUser(q.login_hint);
-      if (!user) {
+      // No UI allowed: succeed only for a hinted user who already granted every requested scope.
+      if (!hinted) {
         redirectTo(res, request.redirectUri, { error: 'login_required', state: request.state });
         return;
       }
-      if (!state.consents.has(`${user.id}|${client.clientId}`)) {
+      if (!consents.covers(hinted.id, client.clientId, request.scopes)) {
         redirectTo(res, request.redirectUri, {
           error: 'interaction_required',
           state: request.state,
         });
         return;
       }
-      redirectTo(res, request.redirectUri, {
-        code: issueCode(request, user),
-        scope: request.scopes.join(' '),
-        authuser: '0',
-        ...(user.hostedDomain ? { hd: user.hostedDomain } : {}),
-        prompt: 'none',
-        state: request.state,
-      });
+      redirectWithCode(res, request, hinted, [], false);
+      return;
+    }
+    // A hinted account is taken as the one signed in to Google here (the emulator keeps no Google
+    // session); `select_account`, or no hint, shows the account chooser first.
+    if (hinted && !prompt.includes('select_account')) {
+      continueAs(res, request, hinted);
       return;
     }
     state.pendingAuthorizations.set(request.id, request);
-    if (!options.allowFramedSignIn) {
-      // Google's sign-in cannot run inside the add-on iframe: add-ons open it in a popup.
-      res.set('X-Frame-Options', 'DENY');
-      res.set('Content-Security-Policy', "frame-ancestors 'none'");
-    }
-    res.type('html').send(signInPage(client, request));
+    refuseFraming(res);
+    res.type('html').send(chooserPage(client, request));
   };
 
-  const signInPage = (client: OAuthClient, request: PendingAuthorization): string => {
+  const chooserPage = (client: OAuthClient, request: PendingAuthorization): string => {
     const hinted = request.loginHint === undefined ? undefined : state.findUser(request.loginHint);
     // `hd` only orders the chooser: other accounts stay selectable, as at Google.
     const users = [...state.users.values()].sort((a, b) => {
@@ -282,7 +373,7 @@ export function oidcRoutes(ctx: ClassroomContext): Router {
             : ''
         }
       </p>
-      <form method="post" action="/o/oauth2/v2/auth/approve">
+      <form method="post" action="${APPROVE_PATH}">
         <input type="hidden" name="request" value="${request.id}" />
         <fieldset>
           <legend>Choose an account</legend>
@@ -305,7 +396,46 @@ export function oidcRoutes(ctx: ClassroomContext): Router {
               </div>`,
           )}
         </fieldset>
-        <p>${client.name} wants to access: <code>${request.scopes.join(' ')}</code></p>
+        <button type="submit" name="decision" value="allow">Continue</button>
+        <button type="submit" name="decision" value="deny">Cancel</button>
+      </form>`;
+    return page('Sign in with Google', body, { flavour: 'classroom' });
+  };
+
+  /** Google's consent screen: Sign-In scopes as text, every other scope a checkbox of its own. */
+  const consentPage = (
+    client: OAuthClient,
+    request: PendingAuthorization,
+    user: GoogleUser,
+    offered: readonly string[],
+    declined: readonly string[],
+  ): string => {
+    const body: SafeHtml = html`<p id="consent-screen">
+        <strong>${client.name}</strong> wants access to your Google Account (${user.email}).
+      </p>
+      <form method="post" action="${CONSENT_PATH}">
+        <input type="hidden" name="request" value="${request.id}" />
+        <p>It will know your name, email address and profile picture.</p>
+        ${
+          offered.length === 0
+            ? ''
+            : html`<fieldset>
+                <legend>Select what ${client.name} can access</legend>
+                ${offered.map(
+                  (scope, i) =>
+                    html`<div>
+                      <input
+                        type="checkbox"
+                        name="scope"
+                        id="scope-${i}"
+                        value="${scope}"
+                        ${declined.includes(scope) ? '' : html`checked`}
+                      />
+                      <label for="scope-${i}"><code>${scope}</code></label>
+                    </div>`,
+                )}
+              </fieldset>`
+        }
         <button type="submit" name="decision" value="allow">Allow</button>
         <button type="submit" name="decision" value="deny">Cancel</button>
       </form>`;
@@ -315,16 +445,23 @@ export function oidcRoutes(ctx: ClassroomContext): Router {
   router.get('/o/oauth2/v2/auth', authorize);
   router.post('/o/oauth2/v2/auth', form, authorize);
 
-  router.post('/o/oauth2/v2/auth/approve', form, (req, res) => {
-    const parsed = approveForm.safeParse(req.body ?? {});
-    const request = parsed.success
-      ? state.pendingAuthorizations.get(parsed.data.request)
-      : undefined;
-    if (!parsed.success || !request || request.expiresAt.getTime() < options.now().getTime()) {
+  /** A pending request from a form post, once (expired or unknown: Google's error page). */
+  const takePending = (res: Response, id: string | undefined) => {
+    const request = id === undefined ? undefined : state.pendingAuthorizations.get(id);
+    if (!request || request.expiresAt.getTime() < options.now().getTime()) {
       errorPage(res, 400, 'invalid_request', 'This sign-in request has expired. Start again.');
-      return;
+      return undefined;
     }
     state.pendingAuthorizations.delete(request.id);
+    // Every pending request was stored by this router, as an Authorization.
+    return request as Authorization;
+  };
+
+  // The account chooser's answer.
+  router.post(APPROVE_PATH, form, (req, res) => {
+    const parsed = approveForm.safeParse(req.body ?? {});
+    const request = takePending(res, parsed.success ? parsed.data.request : undefined);
+    if (!request || !parsed.success) return;
     if (parsed.data.decision === 'deny') {
       redirectTo(res, request.redirectUri, { error: 'access_denied', state: request.state });
       return;
@@ -334,14 +471,31 @@ export function oidcRoutes(ctx: ClassroomContext): Router {
       errorPage(res, 400, 'invalid_request', 'Choose an account.');
       return;
     }
-    redirectTo(res, request.redirectUri, {
-      state: request.state,
-      code: issueCode(request, user),
-      scope: request.scopes.join(' '),
-      authuser: '0',
-      ...(user.hostedDomain ? { hd: user.hostedDomain } : {}),
-      prompt: 'consent',
-    });
+    continueAs(res, request, user);
+  });
+
+  // The consent screen's answer: the ticked scopes (and the Sign-In scopes) are granted.
+  router.post(CONSENT_PATH, form, (req, res) => {
+    const parsed = consentForm.safeParse(req.body ?? {});
+    const request = takePending(res, parsed.success ? parsed.data.request : undefined);
+    if (!request || !parsed.success) return;
+    const userId = pendingUsers.get(request.id);
+    pendingUsers.delete(request.id);
+    const user = userId === undefined ? undefined : state.users.get(userId);
+    if (!user) {
+      errorPage(res, 400, 'invalid_request', 'This sign-in request has expired. Start again.');
+      return;
+    }
+    if (parsed.data.decision === 'deny') {
+      redirectTo(res, request.redirectUri, { error: 'access_denied', state: request.state });
+      return;
+    }
+    const raw = parsed.data.scope;
+    const ticked = new Set(raw === undefined ? [] : Array.isArray(raw) ? raw : [raw]);
+    const granted = request.scopes.filter(
+      (scope) => SIGN_IN_SCOPES.includes(scope) || ticked.has(scope),
+    );
+    redirectWithCode(res, request, user, granted, true);
   });
 
   // ---- token endpoint -----------------------------------------------------------------------
@@ -458,9 +612,12 @@ export function oidcRoutes(ctx: ClassroomContext): Router {
           fail(400, 'invalid_grant', 'Account has been deleted');
           return;
         }
-        const refresh = code.offline
-          ? state.issueRefreshToken(client.clientId, user.id, code.scopes)
-          : undefined;
+        // Google adds a refresh token only when this authorization showed the consent screen
+        // (first consent, new scopes, or prompt=consent) and asked for offline access.
+        const refresh =
+          code.offline && consents.consentedCodes.delete(code.code)
+            ? state.issueRefreshToken(client.clientId, user.id, code.scopes)
+            : undefined;
         const access = state.issueAccessToken({
           clientId: client.clientId,
           userId: user.id,
@@ -495,18 +652,23 @@ export function oidcRoutes(ctx: ClassroomContext): Router {
           return;
         }
         const user = state.user(grant.userId);
+        // Test hook: a rotated refresh token, answered without `scope`.
+        const rotated = consents.rotateRefreshTokens
+          ? state.issueRefreshToken(client.clientId, user.id, grant.scopes)
+          : undefined;
+        if (rotated) grant.revoked = true;
         const access = state.issueAccessToken({
           clientId: client.clientId,
           userId: user.id,
           scopes: grant.scopes,
           lifetimeSeconds: options.accessTokenLifetimeSeconds,
-          refreshToken: grant.token,
+          refreshToken: rotated?.token ?? grant.token,
         });
         // Google keeps the refresh token (no rotation) and sends a fresh id_token without nonce.
         res.json({
           access_token: access.token,
           expires_in: options.accessTokenLifetimeSeconds,
-          scope: grant.scopes.join(' '),
+          ...(rotated ? { refresh_token: rotated.token } : { scope: grant.scopes.join(' ') }),
           token_type: 'Bearer',
           ...(grant.scopes.includes('openid')
             ? { id_token: await signIdToken(client, user, grant.scopes, access.token, undefined) }
@@ -583,6 +745,3 @@ export function oidcRoutes(ctx: ClassroomContext): Router {
 
   return router;
 }
-
-/** Where the sign-in page posts its choice (used by `signIn()` in tests). */
-export const APPROVE_PATH = '/o/oauth2/v2/auth/approve';

@@ -91,13 +91,13 @@ describe('emulator (classroom): Google OpenID Connect', () => {
       login_hint: teacher.id,
       hd: domain,
       access_type: 'offline',
-      prompt: 'consent',
+      prompt: 'select_account consent',
     });
     const response = await fetch(url);
     // Google's sign-in refuses framing: add-ons sign in through a popup.
     expect(response.headers.get('x-frame-options')).to.equal('DENY');
     const page = await response.text();
-    // login_hint preselects the teacher's account on the chooser.
+    // With select_account, login_hint preselects the teacher's account on the chooser.
     expect(page).to.match(new RegExp(`value="${teacher.id}"\\s+checked`));
     const callback = await world.emulator.signIn(url.toString(), teacher.id);
     expect(callback.searchParams.get('state')).to.equal(state);
@@ -397,6 +397,133 @@ describe('emulator (classroom): Google OpenID Connect', () => {
     });
     expect(res.status).to.equal(401);
     expect(res.body.error).to.equal('unauthorized_client');
+  });
+
+  describe('consent', () => {
+    const ADDONS_TEACHER = 'https://www.googleapis.com/auth/classroom.addons.teacher';
+    const COURSEWORK = 'https://www.googleapis.com/auth/classroom.coursework.students';
+
+    async function exchange(callback: URL) {
+      return postToken(world, {
+        grant_type: 'authorization_code',
+        code: callback.searchParams.get('code') ?? '',
+        redirect_uri: REDIRECT_URI,
+        client_id: world.client.clientId,
+        client_secret: world.client.clientSecret,
+      });
+    }
+
+    it('when a user unticks scopes at consent, then the code and token carry only the ticked ones, and the next request shows the consent screen again', async () => {
+      const { teacher } = world.seed;
+      const first = await world.emulator.signIn(
+        authorizationUrl(world, { prompt: '', login_hint: teacher.id }),
+        teacher.id,
+        'allow',
+        { decline: [ADDONS_TEACHER, COURSEWORK] },
+      );
+      const granted = (first.searchParams.get('scope') ?? '').split(' ');
+      expect(granted).to.include('openid');
+      expect(granted).to.include('https://www.googleapis.com/auth/userinfo.email');
+      expect(granted).to.not.include(ADDONS_TEACHER);
+      expect(granted).to.not.include(COURSEWORK);
+      const tokens = await exchange(first);
+      expect(String(tokens.body.scope).split(' ')).to.not.include(ADDONS_TEACHER);
+      // The first consent with access_type=offline comes with a refresh token.
+      expect(tokens.body).to.have.property('refresh_token');
+      expect(world.emulator.consents.screensFor(teacher.id)).to.equal(1);
+
+      // Scopes still missing: Google asks again, and the grants add up (include_granted_scopes).
+      const second = await world.emulator.signIn(
+        authorizationUrl(world, {
+          prompt: '',
+          login_hint: teacher.id,
+          include_granted_scopes: 'true',
+        }),
+        teacher.id,
+      );
+      expect(world.emulator.consents.screensFor(teacher.id)).to.equal(2);
+      expect((second.searchParams.get('scope') ?? '').split(' ')).to.include.members([
+        ADDONS_TEACHER,
+        COURSEWORK,
+      ]);
+    });
+
+    it('when every requested scope is granted and there is no prompt=consent, then no consent screen and no refresh token; prompt=consent shows it and issues one', async () => {
+      const student = world.seed.students[0]?.id ?? '';
+      const hinted = { prompt: '', login_hint: student };
+      const first = await exchange(
+        await world.emulator.signIn(authorizationUrl(world, hinted), student),
+      );
+      expect(first.body).to.have.property('refresh_token');
+      expect(world.emulator.consents.screensFor(student)).to.equal(1);
+
+      // Already granted: Google answers at once (302), no page, and adds no refresh token.
+      const direct = await fetch(authorizationUrl(world, hinted), { redirect: 'manual' });
+      expect(direct.status).to.equal(302);
+      const again = await exchange(new URL(direct.headers.get('location') ?? ''));
+      expect(again.status).to.equal(200);
+      expect(again.body).to.not.have.property('refresh_token');
+      expect(world.emulator.consents.screensFor(student)).to.equal(1);
+
+      // select_account shows the chooser, which is not a consent screen.
+      const chooser = await fetch(authorizationUrl(world, { ...hinted, prompt: 'select_account' }));
+      expect(await chooser.text()).to.contain('Choose an account');
+      expect(world.emulator.consents.screensFor(student)).to.equal(1);
+
+      const forced = await exchange(
+        await world.emulator.signIn(
+          authorizationUrl(world, { ...hinted, prompt: 'consent' }),
+          student,
+        ),
+      );
+      expect(forced.body).to.have.property('refresh_token');
+      expect(world.emulator.consents.screensFor(student)).to.equal(2);
+    });
+
+    it('when access is removed, then the next sign-in shows the consent screen again', async () => {
+      const { teacher } = world.seed;
+      const hinted = { prompt: '', login_hint: teacher.id };
+      await world.emulator.signIn(authorizationUrl(world, hinted), teacher.id);
+      world.emulator.state.revokeRefreshTokens(teacher.id);
+      const page = await fetch(authorizationUrl(world, hinted));
+      expect(await page.text()).to.contain('id="consent-screen"');
+      expect(world.emulator.consents.screensFor(teacher.id)).to.equal(2);
+    });
+
+    it('when prompt has an unknown value or none with another value, then invalid_request', async () => {
+      for (const prompt of ['none consent', 'force']) {
+        const res = await fetch(authorizationUrl(world, { prompt }), { redirect: 'manual' });
+        expect(res.status).to.equal(400);
+        expect(await res.text()).to.contain('invalid_request');
+      }
+    });
+
+    it('when the consent screen is cancelled, then access_denied and nothing is granted', async () => {
+      const { teacher } = world.seed;
+      const callback = await world.emulator.signIn(
+        authorizationUrl(world, { prompt: '', login_hint: teacher.id }),
+        teacher.id,
+        'deny',
+      );
+      expect(callback.searchParams.get('error')).to.equal('access_denied');
+      expect(world.emulator.consents.granted(teacher.id, world.client.clientId).size).to.equal(0);
+    });
+
+    it('when the rotation hook is on, then a refresh answers a new refresh token without scope and the old one stops working', async () => {
+      const tokens = await signInTokens(world, world.seed.teacher.id);
+      world.emulator.consents.rotateRefreshTokens = true;
+      const fields = {
+        grant_type: 'refresh_token',
+        refresh_token: tokens.refresh_token ?? '',
+        client_id: world.client.clientId,
+        client_secret: world.client.clientSecret,
+      };
+      const rotated = await postToken(world, fields);
+      expect(rotated.status).to.equal(200);
+      expect(rotated.body.refresh_token).to.match(/^1\/\//);
+      expect(rotated.body).to.not.have.property('scope');
+      expect((await postToken(world, fields)).status).to.equal(400);
+    });
   });
 
   it('when a fault is injected on the token endpoint, then the next request fails and the one after works', async () => {

@@ -38,10 +38,18 @@ describe('emulator (classroom): pages that frame the add-on', () => {
 
   async function attach(): Promise<string> {
     const token = (await signInTokens(world, world.seed.teacher.id)).access_token;
+    // Classroom hands the discovery iframe the addOnToken that attachment creation needs.
+    const addOnToken = new URL(
+      world.emulator.discoveryFrameUrl({
+        courseId: world.seed.course.id,
+        itemId: world.seed.courseWork.id,
+        userId: world.seed.teacher.id,
+      }),
+    ).searchParams.get('addOnToken');
     const res = await api(
       world,
       'POST',
-      `/v1/courses/${world.seed.course.id}/courseWork/${world.seed.courseWork.id}/addOnAttachments`,
+      `/v1/courses/${world.seed.course.id}/courseWork/${world.seed.courseWork.id}/addOnAttachments?addOnToken=${encodeURIComponent(addOnToken ?? '')}`,
       token,
       {
         title: 'Solving linear equations',
@@ -94,11 +102,20 @@ describe('emulator (classroom): pages that frame the add-on', () => {
       itemId: courseWork.id,
       itemType: 'courseWork',
       postId: courseWork.id,
-      login_hint: teacher.id,
     });
+    // Classroom sends login_hint only once the user has signed in to the add-on.
+    expect(src.searchParams.has('login_hint')).to.equal(false);
     const addOnToken = src.searchParams.get('addOnToken') ?? '';
     expect(addOnToken).to.not.equal('');
     const token = (await signInTokens(world, teacher.id)).access_token;
+    const again = iframeSrc(
+      (
+        await get(
+          `${itemUrl()}/addons/${world.client.projectNumber}?user=${encodeURIComponent(teacher.email)}`,
+        )
+      ).text,
+    );
+    expect(again.searchParams.get('login_hint')).to.equal(teacher.id);
     const context = await api(
       world,
       'GET',
@@ -134,8 +151,11 @@ describe('emulator (classroom): pages that frame the add-on', () => {
     expect(teacherView.searchParams.has('addOnToken')).to.equal(false);
 
     const student = students[0]?.id ?? '';
+    const firstOpen = iframeSrc((await get(`${base}/student?user=${student}`)).text);
+    expect(firstOpen.pathname).to.equal('/addon/student');
+    expect(firstOpen.searchParams.has('login_hint')).to.equal(false);
+    await signInTokens(world, student);
     const studentView = iframeSrc((await get(`${base}/student?user=${student}`)).text);
-    expect(studentView.pathname).to.equal('/addon/student');
     expect(studentView.searchParams.get('login_hint')).to.equal(student);
 
     const assignment = await get(`${itemUrl()}?user=${teacher.id}`);
