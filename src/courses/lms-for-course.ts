@@ -67,9 +67,11 @@ export async function lmsForCourse(
     },
     ags: createAgsClient(context),
     nrps: createNrpsClient(context),
-    // Canvas's submission extension (`prioritize_non_tool_grade`) keeps a teacher's manual grade;
-    // the course policy decides (default on).
-    canvasSubmissionExtension:
+    // Canvas: no new attempt per post. Its `prioritize_non_tool_grade` is never sent (it would also
+    // block the tool's own later grades); a teacher's manual grade is kept by reading the result
+    // first, when the course policy says so (default on).
+    canvasSubmissionExtension: platform.flavour === 'canvas',
+    protectManualGrades:
       platform.flavour === 'canvas' &&
       (await loadCoursePolicy(services.db, tenantId, courseId)).passback.prioritizeNonToolGrade,
   });

@@ -1,5 +1,5 @@
 import type { AppServices } from '../app-services.ts';
-import type { LmsRole, RosterMember } from '../lti/lms-port.ts';
+import { TEST_USER_ROLE, type LmsRole, type RosterMember } from '../lti/lms-port.ts';
 import type { Member } from '../lti/nrps.ts';
 import type { RosterSyncResult } from '../storage/lti/people.repository.ts';
 import { lmsForCourse } from './lms-for-course.ts';
@@ -22,7 +22,11 @@ function toMember(member: RosterMember): Member {
     familyName: member.familyName,
     email: member.email,
     sourcedId: undefined,
-    roles: role === undefined ? [] : [role],
+    // The TestUser system role is kept, so the roster and the grade sync know the test student.
+    roles: [
+      ...(role === undefined ? [] : [role]),
+      ...(member.testUser === true ? [TEST_USER_ROLE] : []),
+    ],
     status: member.active ? 'Active' : 'Inactive',
   };
 }
@@ -35,15 +39,23 @@ export async function syncCourseRoster(
   services: AppServices,
   tenantId: string,
   courseId: string,
-): Promise<RosterSyncResult> {
+): Promise<RosterSyncResult & { readonly removedOnRequest: readonly Date[] }> {
   const { lms } = await lmsForCourse(services, tenantId, courseId);
-  const members = await lms.roster();
+  const listed = await lms.roster();
   const tenant = await services.tenants.findById(tenantId);
-  return services.people.syncRoster({
+  // People the district deleted on request stay deleted while the LMS still lists them.
+  const deleted = await services.deletionRecords.deletedAmong(
+    tenantId,
+    lms.course.issuer,
+    listed.map((member) => member.userId),
+  );
+  const members = listed.filter((member) => !deleted.has(member.userId));
+  const result = await services.people.syncRoster({
     tenantId,
     courseId,
     issuer: lms.course.issuer,
     members: members.map(toMember),
     storeEmail: tenant?.settings.storeEmail ?? false,
   });
+  return { ...result, removedOnRequest: [...deleted.values()] };
 }

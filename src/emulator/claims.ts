@@ -46,6 +46,12 @@ export const MEDIA_TYPE = {
 } as const;
 
 const MEMBERSHIP = 'http://purl.imsglobal.org/vocab/lis/v2/membership';
+
+/**
+ * LTI system role of a test user (LTI 1.3 Core §A.2.4). Canvas adds it, with Learner, for the
+ * Student View user ("Test Student") in launches and NRPS.
+ */
+export const TEST_USER_ROLE = 'http://purl.imsglobal.org/vocab/lti/system/person#TestUser';
 const INSTITUTION = 'http://purl.imsglobal.org/vocab/lis/v2/institution/person';
 
 /** Role URIs sent in the id_token (LTI 1.3 Core §5.3.7 and Appendix A). */

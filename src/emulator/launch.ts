@@ -1,5 +1,5 @@
 import { SignJWT } from 'jose';
-import { CLAIM, SCOPE, contextType, launchRoles } from './claims.ts';
+import { CLAIM, SCOPE, TEST_USER_ROLE, contextType, launchRoles } from './claims.ts';
 import type { EmulatorContext } from './context.ts';
 import { EmulatorError } from './errors.ts';
 import type { LaunchMessageType, PendingLaunch, Placement, ResourceLink } from './types.ts';
@@ -116,6 +116,8 @@ export function buildLaunchClaims(
   const person = state.person(launch.userId);
   const courseRoles = state.rolesIn(course.courseId, person.userId);
   const roles = [...new Set(courseRoles.flatMap(launchRoles))];
+  // Canvas's Student View user carries the LTI system role TestUser (docs/lms/canvas.md).
+  if (flavour === 'canvas' && person.isTestStudent) roles.push(TEST_USER_ROLE);
   const link =
     launch.resourceLinkId === undefined
       ? undefined
@@ -130,6 +132,8 @@ export function buildLaunchClaims(
     '$User.id': person.sub,
     '$Person.email.primary': person.email,
     '$Canvas.course.id': flavour === 'canvas' ? course.courseId : undefined,
+    '$com.instructure.User.student_view':
+      flavour === 'canvas' ? String(person.isTestStudent) : undefined,
   };
   // Schoology does not send app-level custom parameters on deep-linked links (LMS-NOTES).
   const appCustom =

@@ -2,6 +2,7 @@ import { EmulatorError } from './errors.ts';
 import type { IdFactory } from './ids.ts';
 import type {
   AccessToken,
+  CanvasThrottle,
   Course,
   CourseRole,
   DeepLinkingReceipt,
@@ -17,8 +18,18 @@ import type {
   Placement,
   RequestLogEntry,
   ResourceLink,
+  ThrottleBucket,
   Tool,
 } from './types.ts';
+
+/** Canvas's defaults (`request_throttle.rb`, `LeakyBucket`): maximum 800, hwm 600, outflow 10, up-front 50. */
+export const CANVAS_THROTTLE_DEFAULTS: CanvasThrottle = Object.freeze({
+  highWater: 600,
+  maximum: 800,
+  outflow: 10,
+  upFrontCost: 50,
+  requestCost: undefined,
+});
 
 export interface RegisterToolInput {
   name?: string;
@@ -106,6 +117,15 @@ export class EmulatorState {
   readonly pendingFaults: Fault[] = [];
   /** Rate limiting window (see emulator option `rateLimit`). */
   readonly rateWindow = { startedAtMs: 0, count: 0 };
+  /**
+   * Canvas flavour: its leaky-bucket throttle on AGS and NRPS calls, Canvas's own numbers by
+   * default; tests set a small bucket (`setCanvasThrottle`). Undefined for other flavours.
+   */
+  canvasThrottle: CanvasThrottle | undefined;
+  /** The throttle's buckets, by client id. */
+  readonly throttleBuckets = new Map<string, ThrottleBucket>();
+  /** How many requests the throttle refused. */
+  throttled = 0;
 
   private readonly ids: IdFactory;
   private readonly now: () => Date;
@@ -115,6 +135,7 @@ export class EmulatorState {
     this.flavour = flavour;
     this.ids = ids;
     this.now = now;
+    this.canvasThrottle = flavour === 'canvas' ? CANVAS_THROTTLE_DEFAULTS : undefined;
   }
 
   // ---- registration -------------------------------------------------------------------------
@@ -438,6 +459,7 @@ export class EmulatorState {
         displayedScore: undefined,
         teacherGrade: undefined,
         missing: false,
+        comments: [],
       };
       this.cells.set(key, cell);
     }
@@ -448,12 +470,15 @@ export class EmulatorState {
     return this.cells.get(`${lineItemId}|${sub}`);
   }
 
-  /** A grade typed by the teacher; undefined clears it. `sub` is the student's LTI sub. */
+  /**
+   * A grade typed by the teacher in the gradebook (points); undefined clears the cell, as clearing
+   * a grade in Canvas does. `sub` is the student's LTI sub.
+   */
   setTeacherGrade(lineItemId: string, sub: string, grade: number | undefined): void {
     this.lineItem(lineItemId);
     const cell = this.cell(lineItemId, sub);
     cell.teacherGrade = grade;
-    cell.displayedScore = grade ?? cell.lastScore?.scoreGiven;
+    cell.displayedScore = grade;
   }
 
   /** Schoology: the teacher's "missing" flag. */
@@ -522,5 +547,15 @@ export class EmulatorState {
 
   clearFaults(): void {
     this.pendingFaults.length = 0;
+  }
+
+  /**
+   * Canvas: the throttle's numbers (merged over Canvas's defaults), or `undefined` to switch it
+   * off. Buckets start empty.
+   */
+  setCanvasThrottle(throttle: Partial<CanvasThrottle> | undefined): void {
+    this.canvasThrottle =
+      throttle === undefined ? undefined : { ...CANVAS_THROTTLE_DEFAULTS, ...throttle };
+    this.throttleBuckets.clear();
   }
 }

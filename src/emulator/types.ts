@@ -86,7 +86,10 @@ export interface Person {
   givenName: string;
   familyName: string;
   email: string;
-  /** Canvas "Test Student" (Student View): launches as a Learner, AGS answers 422. */
+  /**
+   * Canvas "Test Student" (Student View): a Learner whose launches and NRPS membership carry the
+   * LTI system role TestUser; current Canvas accepts AGS scores for it.
+   */
   readonly isTestStudent: boolean;
 }
 
@@ -172,6 +175,36 @@ export interface GradebookCell {
   teacherGrade: number | undefined;
   /** Schoology: the teacher's "missing" flag; a re-posted score clears it. */
   missing: boolean;
+  /**
+   * Canvas: the submission comments, oldest first. Every score post that carries a `comment` adds
+   * a NEW one, even when the score itself is skipped (scores_controller.rb `score_submission`).
+   */
+  comments: string[];
+}
+
+/**
+ * Canvas's request throttle (`app/middleware/request_throttle.rb`): one leaky bucket per LTI
+ * Advantage client id (and cluster). A request adds `upFrontCost` while it runs and its own cost
+ * when it ends; the bucket leaks `outflow` a second; a request arriving at or above `highWater`
+ * gets 403 "403 Forbidden (Rate Limit Exceeded)" with `X-Rate-Limit-Remaining: 0.0`.
+ */
+export interface CanvasThrottle {
+  readonly highWater: number;
+  readonly maximum: number;
+  /** Units leaked per second. */
+  readonly outflow: number;
+  readonly upFrontCost: number;
+  /**
+   * What a finished request costs. Canvas: its CPU + database seconds; undefined = the handler's
+   * elapsed seconds here. Tests set a fixed cost to fill a small bucket deterministically.
+   */
+  readonly requestCost: number | undefined;
+}
+
+/** One client's bucket: its level and when it was last leaked. */
+export interface ThrottleBucket {
+  count: number;
+  touchedAtMs: number;
 }
 
 export interface AccessToken {

@@ -29,7 +29,11 @@ export interface PassbackPolicy {
   readonly courseColumn: boolean;
   /** The mastery-based score written to each assignment's own LMS column (percentage of its maximum). */
   readonly assignmentScores: boolean;
-  /** Canvas submission extension: leave a teacher's manual grade alone. */
+  /**
+   * Canvas: keep a grade a teacher changed in the gradebook. The worker reads the result before
+   * each post and leaves a cell whose grade is not the one it last sent (the key keeps its old
+   * name; Canvas's own `prioritize_non_tool_grade` is no longer sent: it froze the tool's grades).
+   */
   readonly prioritizeNonToolGrade: boolean;
   /** Google Classroom: also assign grades (true) or only draft them (false). */
   readonly classroomAssignGrades: boolean;

@@ -16,7 +16,10 @@ export const AGS_MEDIA_TYPE = {
   resultContainer: 'application/vnd.ims.lis.v2.resultcontainer+json',
 } as const;
 
-/** Canvas's score extension (LMS-NOTES: keep teachers' manual grades). */
+/**
+ * Canvas's score extension. We send `new_submission: false` only: `prioritize_non_tool_grade` makes
+ * Canvas skip every update once the submission has any score, the tool's own included.
+ */
 export const CANVAS_SUBMISSION_EXTENSION = 'https://canvas.instructure.com/lti/submission';
 
 export const lineItemSchema = z.looseObject({
@@ -60,7 +63,7 @@ export interface LineItemFilters {
   readonly resourceLinkId?: string;
   readonly resourceId?: string;
   readonly tag?: string;
-  /** Page size hint; all pages are still followed. */
+  /** Page size asked for (default `AGS_PAGE_SIZE`); all pages are still followed. */
   readonly limit?: number;
 }
 
@@ -136,6 +139,13 @@ export function scoreBody(score: Score): Record<string, unknown> {
 
 const READ_LINE_ITEMS = [LTI_SCOPE.lineItem, LTI_SCOPE.lineItemReadonly];
 
+/**
+ * The page size asked of line item and result lists (`limit`, AGS 2.0 §3.2.3). Canvas maps `limit` to
+ * its API `per_page`, 10 by default and at most 100 (`lib/api.rb`, `Api::MAX_PER_PAGE`), so without
+ * it a course of 60 columns costs 6 calls instead of 1.
+ */
+export const AGS_PAGE_SIZE = 100;
+
 export interface AgsClient {
   listLineItems(lineItemsUrl: string, filters?: LineItemFilters): Promise<LineItem[]>;
   getLineItem(lineItemUrl: string): Promise<LineItem>;
@@ -166,7 +176,7 @@ export function createAgsClient(granted: LtiServiceContext): AgsClient {
         url.searchParams.set('resource_link_id', filters.resourceLinkId);
       if (filters.resourceId !== undefined) url.searchParams.set('resource_id', filters.resourceId);
       if (filters.tag !== undefined) url.searchParams.set('tag', filters.tag);
-      if (filters.limit !== undefined) url.searchParams.set('limit', String(filters.limit));
+      url.searchParams.set('limit', String(filters.limit ?? AGS_PAGE_SIZE));
       return fetchAllPages(context, url.toString(), AGS_MEDIA_TYPE.lineItemContainer, (response) =>
         parseJsonBody(response, z.array(lineItemSchema), 'line item container'),
       );

@@ -15,6 +15,11 @@ export interface LmsHttpClientOptions {
   readonly maxRetryAfterMs?: number;
   /** Largest response body we read. */
   readonly maxBodyBytes?: number;
+  /**
+   * How long to wait after a throttling answer that names no wait (Canvas's 403 "Rate Limit
+   * Exceeded" carries no Retry-After). Default 2 s: Canvas's bucket leaks 10 units a second.
+   */
+  readonly throttleDelayMs?: number;
   readonly sleep: (ms: number) => Promise<void>;
   /** Uniform in [0, 1), for full jitter. */
   readonly random: () => number;
@@ -61,6 +66,24 @@ export function parseRetryAfter(value: string | null, now: Date): number | undef
   return Math.max(0, date - now.getTime());
 }
 
+/**
+ * Whether an answer is the LMS asking us to slow down: 429, or Canvas's throttle, a 403 whose body
+ * says "403 Forbidden (Rate Limit Exceeded)" or whose `X-Rate-Limit-Remaining` is 0 (Canvas
+ * `app/middleware/request_throttle.rb`, `rate_limit_exceeded`). Any other 403 is a real refusal.
+ */
+export function isThrottleAnswer(status: number, headers: Headers, body: string): boolean {
+  if (status === 429) return true;
+  if (status !== 403) return false;
+  if (/rate limit exceeded/i.test(body)) return true;
+  const remaining = headers.get('x-rate-limit-remaining')?.trim();
+  return remaining !== undefined && remaining !== '' && Number(remaining) <= 0;
+}
+
+/** An error from a throttling answer (429, or Canvas's 403 "Rate Limit Exceeded"). */
+export function isThrottled(error: LmsHttpError): boolean {
+  return error.status === 429 || (error.status === 403 && error.retryable);
+}
+
 /** Exponential backoff with full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"). */
 export function backoffDelayMs(
   attempt: number,
@@ -98,10 +121,9 @@ export async function withRetries<T>(
   for (let retry = 0; ; retry += 1) {
     const outcome = await attempt();
     if (!(outcome instanceof LmsHttpError)) return outcome;
+    // A throttled request was refused before the LMS processed it: repeating it is always safe.
     const mayRetry =
-      outcome.retryable &&
-      (outcome.status === 429 || policy.idempotent) &&
-      retry < policy.maxRetries;
+      outcome.retryable && (isThrottled(outcome) || policy.idempotent) && retry < policy.maxRetries;
     if (!mayRetry) throw outcome;
     let delay = backoffDelayMs(retry, policy.baseDelayMs, policy.maxDelayMs, policy.random);
     if (outcome.retryAfterMs !== undefined) {
@@ -156,6 +178,7 @@ export function createLmsHttpClient(options: LmsHttpClientOptions): LmsHttpClien
   const maxDelayMs = options.maxDelayMs ?? 30_000;
   const maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
   const maxBodyBytes = options.maxBodyBytes ?? 5 * 1024 * 1024;
+  const throttleDelayMs = options.throttleDelayMs ?? 2_000;
 
   async function attempt(request: LmsRequest, method: string): Promise<LmsResponse | LmsHttpError> {
     const headers = new Headers(request.headers);
@@ -183,8 +206,11 @@ export function createLmsHttpClient(options: LmsHttpClientOptions): LmsHttpClien
       if (response.status >= 200 && response.status < 300) {
         return { status: response.status, headers: response.headers, body: text, url: request.url };
       }
-      const retryable = response.status === 429 || response.status >= 500;
-      const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), options.now());
+      const throttled = isThrottleAnswer(response.status, response.headers, text);
+      const retryable = throttled || response.status >= 500;
+      const retryAfterMs =
+        parseRetryAfter(response.headers.get('retry-after'), options.now()) ??
+        (throttled && response.status === 403 ? throttleDelayMs : undefined);
       return new LmsHttpError({
         kind: 'status',
         method,

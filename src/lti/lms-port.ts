@@ -19,6 +19,20 @@ export interface CourseRef {
 
 export type LmsRole = 'teacher' | 'student' | 'mentor' | 'administrator' | 'other';
 
+/**
+ * LTI system role of a platform's test user. Canvas gives it to the Student View user ("Test
+ * Student") in launches and NRPS; Canvas accepts AGS scores for that user, so the tool itself must
+ * keep its grades out of the gradebook and its people out of counts.
+ */
+export const TEST_USER_ROLE = 'http://purl.imsglobal.org/vocab/lti/system/person#TestUser';
+
+/** Every form of the TestUser role we accept (full URI, or the short name some platforms send). */
+export const TEST_USER_ROLES: readonly string[] = [TEST_USER_ROLE, 'TestUser'];
+
+export function isTestUser(roles: readonly string[]): boolean {
+  return roles.some((role) => TEST_USER_ROLES.includes(role));
+}
+
 export interface LmsLaunch {
   readonly course: CourseRef | undefined;
   /** A user is `(issuer, userId)`. */
@@ -40,6 +54,8 @@ export interface RosterMember {
   readonly email: string | undefined;
   readonly role: LmsRole;
   readonly active: boolean;
+  /** The platform's test user (Canvas Student View): shown as such, never graded or counted. */
+  readonly testUser?: boolean | undefined;
 }
 
 export interface GradebookColumn {
@@ -76,6 +92,12 @@ export interface LmsPort {
   }): Promise<GradebookColumn | undefined>;
   createGradebookColumn(column: NewGradebookColumn): Promise<GradebookColumn>;
   postScore(column: GradebookColumn, score: ScorePost): Promise<void>;
+  /**
+   * The score the gradebook shows for one student now (undefined: none), so a teacher's manual
+   * grade can be told from the tool's last one before posting. Absent when the adapter cannot read
+   * results (no AGS result scope, or the platform's rule keeps manual grades by itself).
+   */
+  readScore?(column: GradebookColumn, userId: string): Promise<number | undefined>;
 }
 
 /** Most specific role wins for the product's purposes: administrators and teachers see the teacher view. */
@@ -133,8 +155,17 @@ export interface LtiLmsAdapterOptions {
   readonly services: LtiCourseServices;
   readonly ags: AgsClient;
   readonly nrps: NrpsClient;
-  /** Canvas: send `new_submission:false, prioritize_non_tool_grade:true` so manual grades win (LMS-NOTES). */
+  /**
+   * Canvas: send `new_submission: false` (no new attempt per post). `prioritize_non_tool_grade` is
+   * never sent: Canvas then skips the update whenever the submission has ANY score, the tool's own
+   * earlier one included, so grades would freeze after the first sync (LMS-NOTES, docs/lms/canvas.md).
+   */
   readonly canvasSubmissionExtension?: boolean;
+  /**
+   * Read the result before each post so the worker can leave a teacher's manual grade alone
+   * (`readScore`). Needs the AGS result.readonly scope; without it `readScore` is absent.
+   */
+  readonly protectManualGrades?: boolean;
 }
 
 function toColumn(item: LineItem): GradebookColumn {
@@ -175,6 +206,7 @@ export function createLtiLmsAdapter(options: LtiLmsAdapterOptions): LmsPort {
         email: member.email,
         role: lmsRole(member.roles),
         active: member.status === 'Active',
+        testUser: isTestUser(member.roles),
       }));
     },
 
@@ -214,10 +246,22 @@ export function createLtiLmsAdapter(options: LtiLmsAdapterOptions): LmsPort {
         gradingProgress: 'FullyGraded',
         timestamp: score.timestamp,
         canvasSubmission:
-          options.canvasSubmissionExtension === true
-            ? { newSubmission: false, prioritizeNonToolGrade: true }
-            : undefined,
+          options.canvasSubmissionExtension === true ? { newSubmission: false } : undefined,
       });
     },
+
+    ...(options.protectManualGrades === true && services.scopes.includes(LTI_SCOPE.resultReadonly)
+      ? {
+          async readScore(column: GradebookColumn, userId: string) {
+            const results = await options.ags.listResults(column.id, { userId });
+            const mine = results.find((result) => result.userId === userId);
+            const score = mine?.resultScore ?? undefined;
+            const maximum = mine?.resultMaximum ?? undefined;
+            // A result is on the line item's scale (AGS 2.0 §3.3.2): bring it to the column's.
+            if (score === undefined || maximum === undefined || maximum <= 0) return score;
+            return (score / maximum) * column.scoreMaximum;
+          },
+        }
+      : {}),
   };
 }

@@ -3,6 +3,13 @@ import { LTI_SCOPE } from './claims.ts';
 import { fetchAllPages, parseJsonBody, requireScope } from './service-request.ts';
 import type { LtiServiceContext } from './service-request.ts';
 
+/**
+ * The page size asked of NRPS (`limit`, NRPS 2.0 §2.4.1). Platforms cap it at their own maximum:
+ * Canvas 50 (`MembershipsProvider::MAX_PAGE_SIZE`), Schoology 100. Bigger pages mean fewer calls
+ * against Canvas's rate limit.
+ */
+export const NRPS_PAGE_SIZE = 100;
+
 /** Names and Role Provisioning Services 2.0 membership container (NRPS 2.0 §2.2). */
 export const NRPS_MEDIA_TYPE = 'application/vnd.ims.lti-nrps.v2.membershipcontainer+json';
 
@@ -47,7 +54,7 @@ function normalizeStatus(status: string | undefined): MemberStatus {
 }
 
 export interface NrpsClient {
-  /** Every member of the context, across all pages (Schoology pages at 100). */
+  /** Every member of the context, across all pages, asking for the largest page (`limit`). */
   listMembers(
     membershipsUrl: string,
     filters?: { role?: string; limit?: number },
@@ -60,7 +67,7 @@ export function createNrpsClient(context: LtiServiceContext): NrpsClient {
       requireScope(context, [LTI_SCOPE.membershipReadonly], 'reading the class list');
       const url = new URL(membershipsUrl);
       if (filters.role !== undefined) url.searchParams.set('role', filters.role);
-      if (filters.limit !== undefined) url.searchParams.set('limit', String(filters.limit));
+      url.searchParams.set('limit', String(filters.limit ?? NRPS_PAGE_SIZE));
       const members = await fetchAllPages(
         { ...context, scopes: [LTI_SCOPE.membershipReadonly] },
         url.toString(),

@@ -56,26 +56,37 @@ export function parseJsonBody<T>(response: LmsResponse, schema: z.ZodType<T>, wh
   return parsed.data;
 }
 
-const MAX_PAGES = 200;
+/**
+ * A safety stop, not a size limit: at Canvas's 50 members a page this is a roster of 500,000. A
+ * platform that keeps sending `next` beyond it is looping, and the call fails with words saying so.
+ */
+export const MAX_PAGES = 10_000;
 
 /**
- * Follows `Link: rel="next"` pages. The next URL must stay on the first URL's origin: our bearer token
- * goes with every page, and a platform bug or a hostile response must not send it elsewhere.
+ * Follows `Link: rel="next"` pages to the end. The next URL must stay on the first URL's origin: our
+ * bearer token goes with every page, and a platform bug or a hostile response must not send it
+ * elsewhere. A URL seen twice, or more than `maxPages` pages, stops with an error.
  */
 export async function fetchAllPages<T>(
   context: LtiServiceContext,
   firstUrl: string,
   accept: string,
   readPage: (response: LmsResponse) => readonly T[],
+  maxPages: number = MAX_PAGES,
 ): Promise<T[]> {
   const origin = new URL(firstUrl).origin;
   const items: T[] = [];
   const seen = new Set<string>();
   let url: string | undefined = firstUrl;
   while (url !== undefined) {
-    if (seen.has(url) || seen.size >= MAX_PAGES) {
+    if (seen.has(url)) {
       throw new LtiError('invalid_service_response', {
-        detail: `paging loop or too many pages at ${url}`,
+        detail: `the LMS sent the same page twice (a paging loop) at ${url}`,
+      });
+    }
+    if (seen.size >= maxPages) {
+      throw new LtiError('invalid_service_response', {
+        detail: `the LMS sent more than ${maxPages} pages (stopped at ${url}); it may be looping`,
       });
     }
     seen.add(url);

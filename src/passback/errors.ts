@@ -12,6 +12,7 @@ export type TransientPassbackCode =
   | 'network'
   | 'token_endpoint_down'
   | 'classroom_sign_in_needed'
+  | 'classroom_client_rejected'
   | 'unexpected';
 
 export type PermanentPassbackCode =
@@ -38,6 +39,8 @@ export const PASSBACK_ERROR_MESSAGES: Readonly<Record<PassbackErrorCode, string>
     'Mastery Pathways could not reach the LMS. Grades will be sent again automatically; if this lasts more than an hour, tell your LMS administrator.',
   token_endpoint_down:
     'The LMS did not grant access to the gradebook. Grades will be sent again automatically; if this lasts more than an hour, ask your LMS administrator to check that the tool key is enabled.',
+  classroom_client_rejected:
+    'Google refused the district’s Google Classroom OAuth client secret (it expired or was deleted in Google Cloud), so nothing is sent to Google. Grades are kept; they are sent once the district administrator saves a new client secret on the Google Classroom admin page.',
   classroom_sign_in_needed:
     'Google no longer lets Mastery Pathways act for the teacher of this class (access was revoked or expired). Grades are kept and will be sent once a teacher opens the add-on in Classroom and signs in again.',
   unexpected:
@@ -95,6 +98,11 @@ function classifyHttp(error: LmsHttpError): PassbackErrorClass {
   if (status === 429) return transient('rate_limited', status, error.retryAfterMs);
   if (status >= 500) return transient('lms_unavailable', status, error.retryAfterMs);
   const body = error.bodyExcerpt.toLowerCase();
+  // Canvas throttles with 403 "403 Forbidden (Rate Limit Exceeded)" and no Retry-After (its
+  // request_throttle.rb); the HTTP client marks it retryable. Any other 403 is a real refusal.
+  if (status === 403 && (error.retryable || body.includes('rate limit exceeded'))) {
+    return transient('rate_limited', status, error.retryAfterMs);
+  }
   // Canvas answers these with 422 and a sentence; the sentence tells the causes apart (LMS-NOTES).
   if (body.includes('unpublished')) return permanent('column_unpublished', status);
   if (body.includes('concluded')) return permanent('course_concluded', status);
@@ -112,6 +120,9 @@ function classifyHttp(error: LmsHttpError): PassbackErrorClass {
 }
 
 export function classifyPassbackError(error: unknown): PassbackErrorClass {
+  if (error instanceof ClassroomError && error.code === 'client_secret_rejected') {
+    return transient('classroom_client_rejected');
+  }
   if (error instanceof ClassroomError && error.code === 'needs_teacher_sign_in') {
     return transient('classroom_sign_in_needed');
   }

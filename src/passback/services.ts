@@ -4,6 +4,7 @@ import {
   courseSyncSummary,
   findCourseColumn,
   recreateColumn,
+  releaseHeldCells,
   resyncCourse,
   retryFailed,
   setCoursePaused,
@@ -87,6 +88,17 @@ export function createPassbackServices(deps: AreaDeps) {
       },
     ): Promise<number> {
       return retryFailed(db, scope);
+    },
+
+    /**
+     * "Let Mastery Pathways update this grade again" for cells a teacher changed in the LMS: one
+     * cell (column and student), one student, or the whole course. The next post replaces the
+     * teacher's grade with the tool's.
+     */
+    releaseHeld(
+      scope: CourseScope & { columnId?: string | undefined; userId?: string | undefined },
+    ): Promise<number> {
+      return releaseHeldCells(db, scope);
     },
 
     /**

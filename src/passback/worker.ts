@@ -11,6 +11,7 @@ import {
   markColumnDeleted,
   markColumnReady,
   recordCourseRun,
+  recordHeld,
   recordPostOutcome,
   releaseClaim,
   releaseClaims,
@@ -26,6 +27,8 @@ import {
   type PassbackErrorClass,
   type PermanentPassbackCode,
 } from './errors.ts';
+import { PLATFORM_PACING } from '../lti-admin/platform-presets.ts';
+import type { PlatformFlavour } from '../storage/lti/schema.ts';
 import { createTokenBucket, type TokenBucket } from './token-bucket.ts';
 
 export type ResolveLms = (tenantId: string, courseId: string) => Promise<LmsPort>;
@@ -35,7 +38,10 @@ export interface PassbackLimits {
   readonly batchSize: number;
   /** How long a claim lasts; must exceed the time one batch takes. Default 5 min. */
   readonly leaseMs: number;
-  /** Calls per second to one platform (posts, column look-ups and creations). Default 10. */
+  /**
+   * Calls per second to one platform (posts, result reads, column look-ups and creations). Default
+   * 10. When not given, a platform whose flavour has a preset (`PLATFORM_PACING`: Canvas) uses it.
+   */
   readonly requestsPerSecond: number;
   /** Largest burst of calls to one platform. Default 1 (calls evenly spaced). */
   readonly burst: number;
@@ -86,6 +92,8 @@ export interface PassbackRunResult {
   readonly failed: number;
   /** Given back untouched (another worker was creating the column). */
   readonly skipped: number;
+  /** Not posted: a teacher had changed the grade in the LMS, and it stays (see `recordHeld`). */
+  readonly held: number;
 }
 
 export interface PassbackWorker {
@@ -102,7 +110,16 @@ export interface PassbackWorker {
   stop(): Promise<void>;
 }
 
-type CellResult = 'sent' | 'retrying' | 'failed' | 'skipped';
+type CellResult = 'sent' | 'retrying' | 'failed' | 'skipped' | 'held';
+
+/**
+ * Whether the LMS still shows what the tool last confirmed. Scores travel as floats and Canvas
+ * keeps two decimals of points, so a difference under half a hundredth is the same grade.
+ */
+function sameScore(lms: number | undefined, confirmed: number | undefined): boolean {
+  if (lms === undefined || confirmed === undefined) return lms === confirmed;
+  return Math.abs(lms - confirmed) < 0.005;
+}
 
 /** How often an idle worker refreshes the queue gauges (a count over every district's cells). */
 const STATS_INTERVAL_MS = 15_000;
@@ -124,7 +141,7 @@ function passbackMetrics(registry: Registry): PassbackMetrics {
         ? posts
         : new Counter({
             name: 'passback_posts_total',
-            help: 'Score posts to LMS gradebooks, by result (sent, retrying, failed)',
+            help: 'Score posts to LMS gradebooks, by result (sent, retrying, failed, held)',
             labelNames: ['result'],
             registers: [registry],
           }),
@@ -169,12 +186,17 @@ export function createPassbackWorker(options: PassbackWorkerOptions): PassbackWo
   // A call, not the variable: stop() flips `running` while the loop awaits.
   const isRunning = (): boolean => running;
 
-  const bucketFor = (platformId: string): TokenBucket => {
+  const bucketFor = (platformId: string, flavour: string): TokenBucket => {
     let bucket = buckets.get(platformId);
     if (bucket === undefined) {
+      // An explicit rate (configuration, tests) wins; else the flavour's preset; else the default.
+      const preset =
+        options.limits?.requestsPerSecond === undefined
+          ? PLATFORM_PACING[flavour as PlatformFlavour]
+          : undefined;
       bucket = createTokenBucket({
-        requestsPerSecond: limits.requestsPerSecond,
-        burst: limits.burst,
+        requestsPerSecond: preset?.requestsPerSecond ?? limits.requestsPerSecond,
+        burst: preset?.burst ?? limits.burst,
         now: options.now,
         sleep: options.sleep,
       });
@@ -366,7 +388,7 @@ export function createPassbackWorker(options: PassbackWorkerOptions): PassbackWo
     known: Map<string, string>,
     writes: Promise<unknown>[],
   ): Promise<CellResult> {
-    const bucket = bucketFor(cell.platformId);
+    const bucket = bucketFor(cell.platformId, cell.platformFlavour);
     let column: GradebookColumn | 'skip';
     let lms: LmsPort;
     try {
@@ -386,6 +408,21 @@ export function createPassbackWorker(options: PassbackWorkerOptions): PassbackWo
     }
     const timestamp = freshTimestamp(cell);
     try {
+      if (lms.readScore !== undefined) {
+        // A teacher's manual grade is kept: the LMS must still show what we last confirmed.
+        await bucket.take();
+        const shown = await lms.readScore(column, cell.lmsUserId);
+        if (!sameScore(shown, cell.confirmedValue)) {
+          await Promise.allSettled(writes);
+          await recordHeld(db, { cell, workerId, now: options.now(), lmsValue: shown });
+          metrics?.posts.inc({ result: 'held' });
+          logger.info(
+            { tenantId: cell.tenantId, columnId: cell.columnId },
+            'grade changed by a teacher in the LMS; not overwritten',
+          );
+          return 'held';
+        }
+      }
       await bucket.take();
       // The previous outcome is stored before the next post leaves (the write overlapped the
       // bucket's wait), so a crash can leave at most the one post in flight unrecorded.
@@ -394,7 +431,8 @@ export function createPassbackWorker(options: PassbackWorkerOptions): PassbackWo
         userId: cell.lmsUserId,
         scoreGiven: cell.value,
         scoreMaximum: cell.column.scoreMaximum,
-        comment: cell.comment,
+        // Canvas adds a new submission comment on every post that carries one: only a changed text.
+        comment: cell.comment === cell.confirmedComment ? undefined : cell.comment,
         timestamp,
       });
       return finish(cell, { result: 'sent', timestamp }, writes);
@@ -413,7 +451,14 @@ export function createPassbackWorker(options: PassbackWorkerOptions): PassbackWo
       leaseMs: limits.leaseMs,
       limit: limits.batchSize,
     });
-    const counts = { claimed: cells.length, sent: 0, retrying: 0, failed: 0, skipped: 0 };
+    const counts = {
+      claimed: cells.length,
+      sent: 0,
+      retrying: 0,
+      failed: 0,
+      skipped: 0,
+      held: 0,
+    };
     const lmsByCourse = new Map<string, Promise<LmsPort>>();
     const lmsFor = (cell: ClaimedCell): Promise<LmsPort> => {
       const key = `${cell.tenantId}|${cell.courseId}`;
@@ -472,7 +517,7 @@ export function createPassbackWorker(options: PassbackWorkerOptions): PassbackWo
   }
 
   async function drain(maxRuns = 10_000): Promise<PassbackRunResult> {
-    const total = { claimed: 0, sent: 0, retrying: 0, failed: 0, skipped: 0 };
+    const total = { claimed: 0, sent: 0, retrying: 0, failed: 0, skipped: 0, held: 0 };
     for (let run = 0; run < maxRuns; run += 1) {
       const result = await runOnce();
       for (const key of Object.keys(total) as (keyof PassbackRunResult)[])

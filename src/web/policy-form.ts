@@ -48,7 +48,10 @@ export const PASSBACK_FIELDS = [
   ['standardColumns', 'One gradebook column per standard'],
   ['courseColumn', 'One overall course mastery column'],
   ['assignmentScores', 'Mastery-based score in each assignment’s own column'],
-  ['prioritizeNonToolGrade', 'Canvas: leave a teacher’s manual grade alone'],
+  [
+    'prioritizeNonToolGrade',
+    'Canvas: keep a grade a teacher changed in the gradebook (checked before each send; listed on Grade sync, where you can let Mastery Pathways update it again)',
+  ],
   ['classroomAssignGrades', 'Google Classroom: assign grades (not only drafts)'],
 ] as const;
 

@@ -2,13 +2,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import { sql } from 'kysely';
 import { Registry } from 'prom-client';
-import type { AppServices } from '../../src/app-services.ts';
+import { USER_AGENT, type AppServices } from '../../src/app-services.ts';
+import { syncCourseRoster } from '../../src/courses/roster.ts';
+import { createLmsHttpClient } from '../../src/lti/http.ts';
 import type { Flavour } from '../../src/emulator/types.ts';
 import type { PassbackWorker } from '../../src/passback/worker.ts';
 import {
   cellSyncDetail,
   courseSyncSummary,
   recreateColumn,
+  releaseHeldCells,
   resyncCourse,
   retryFailed,
   setCoursePaused,
@@ -128,6 +131,11 @@ for (const flavour of ['canvas', 'schoology'] as const satisfies readonly Flavou
     const first = () => {
       const student = realStudents()[0];
       if (student === undefined) throw new Error('no student');
+      return student;
+    };
+    const second = () => {
+      const student = realStudents()[1];
+      if (student === undefined) throw new Error('no second student');
       return student;
     };
 
@@ -428,27 +436,24 @@ for (const flavour of ['canvas', 'schoology'] as const satisfies readonly Flavou
     });
 
     if (flavour === 'canvas') {
-      it('when the Test Student is graded, then the 422 is reported in words and not retried', async () => {
+      it('when the Test Student (TestUser in NRPS) has a grade, then it is never posted nor counted, and the real student is', async () => {
         const testStudent = students.find((s) => s.person.isTestStudent);
         if (testStudent === undefined) throw new Error('no test student');
+        // The roster sync reads Canvas's NRPS, where the Student View user carries TestUser.
+        await syncCourseRoster(world.tool.services, world.tenantId, courseId);
+        const roster = await world.tool.services.people.listRoster(world.tenantId, courseId);
+        expect(roster.filter((p) => p.testUser).map((p) => p.userId)).to.deep.equal([
+          testStudent.user.id,
+        ]);
         const columnId = await column('test-student');
         await grade(columnId, testStudent, 2);
         await grade(columnId, first(), 2);
         const result = await worker().drain();
-        expect(result).to.include({ sent: 1, failed: 1 });
-        const detail = await cellSyncDetail(
-          database.db,
-          world.tenantId,
-          columnId,
-          testStudent.user.id,
-        );
-        expect(detail?.status).to.equal('failed');
-        expect(detail?.errorCode).to.equal('not_a_student');
-        expect(detail?.errorMessage).to.match(/not a student.*Test Student/);
-        offsetMs = 24 * 3600_000;
-        expect((await worker().drain()).claimed).to.equal(0);
+        expect(result).to.include({ claimed: 1, sent: 1, failed: 0 });
+        expect(cell(await lmsColumnId(columnId), testStudent)).to.equal(undefined);
         const summary = await courseSyncSummary(database.db, world.tenantId, courseId);
-        expect(summary).to.include({ failed: 1, sent: 1 });
+        expect(summary).to.include({ failed: 0, sent: 1, pending: 0 });
+        expect(summary.students.map((s) => s.userId)).to.deep.equal([first().user.id]);
       });
 
       it('when the column is unpublished, then the failure is reported, not retried, and "retry" sends it after publishing', async () => {
@@ -491,17 +496,163 @@ for (const flavour of ['canvas', 'schoology'] as const satisfies readonly Flavou
         }
       });
 
-      it("when the teacher typed a grade in Canvas, then the tool's post does not overwrite it", async () => {
+      it("when a teacher typed a grade in Canvas, then it survives and is listed, while another student's later mastery changes keep landing (2nd, 3rd … 10th post)", async () => {
         const columnId = await column('manual');
         await grade(columnId, first(), 1);
+        await grade(columnId, second(), 0.4);
         await worker().drain();
         const lineItemId = await lmsColumnId(columnId);
         world.emulator.state.setTeacherGrade(lineItemId, first().person.sub, 3.5);
         await grade(columnId, first(), 2);
+        const held = await worker().drain();
+        expect(held).to.include({ held: 1, sent: 0, failed: 0 });
+        expect(cell(lineItemId, first())?.displayedScore).to.equal(3.5);
+        expect(cell(lineItemId, first())?.postCount).to.equal(1);
+        const summary = await courseSyncSummary(database.db, world.tenantId, courseId);
+        expect(summary).to.include({ held: 1, failed: 0, pending: 0 });
+        expect(summary.heldCells[0]).to.include({
+          columnId,
+          userId: first().user.id,
+          heldValue: 3.5,
+          desiredValue: 2,
+        });
+        // The student nobody graded by hand: every later change reaches the gradebook.
+        for (let post = 2; post <= 10; post += 1) {
+          await grade(columnId, second(), post * 0.4);
+          expect((await worker().drain()).sent, `post ${post}`).to.equal(1);
+          expect(cell(lineItemId, second())?.displayedScore, `post ${post}`).to.be.closeTo(
+            post * 0.4,
+            1e-9,
+          );
+        }
+        expect(cell(lineItemId, second())?.postCount).to.equal(10);
+        // A later change for the held cell stays out too, until a teacher hands the cell back.
+        await grade(columnId, first(), 2.5);
+        expect((await worker().drain()).claimed).to.equal(0);
+        expect(
+          await releaseHeldCells(database.db, {
+            tenantId: world.tenantId,
+            courseId,
+            columnId,
+            userId: first().user.id,
+          }),
+        ).to.equal(1);
         expect((await worker().drain()).sent).to.equal(1);
-        const posted = cell(lineItemId, first());
-        expect(posted?.lastScore?.scoreGiven).to.equal(2);
-        expect(posted?.displayedScore).to.equal(3.5);
+        expect(cell(lineItemId, first())?.displayedScore).to.equal(2.5);
+      });
+
+      it('when the summary comment is unchanged, then it is not sent again (Canvas adds a comment per post)', async () => {
+        const columnId = await column('comments');
+        const withComment = (value: number, comment: string) =>
+          desireGrade(database.db, {
+            tenantId: world.tenantId,
+            courseId,
+            columnId,
+            userId: first().user.id,
+            lmsUserId: first().person.sub,
+            value,
+            comment,
+            now: new Date(),
+          });
+        await withComment(2, 'Developing (2 of 4).');
+        await worker().drain();
+        await withComment(2.5, 'Developing (2 of 4).');
+        await worker().drain();
+        await withComment(3, 'Proficient (3 of 4).');
+        await worker().drain();
+        const posted = cell(await lmsColumnId(columnId), first());
+        expect(posted?.postCount).to.equal(3);
+        expect(posted?.displayedScore).to.equal(3);
+        expect(posted?.comments).to.deep.equal(['Developing (2 of 4).', 'Proficient (3 of 4).']);
+      });
+
+      it('when Canvas throttles with its 403 mid-drain, then the drain completes with every grade posted once and nothing waits for a teacher', async () => {
+        const columnId = await column('throttled');
+        await grade(columnId, first(), 1);
+        await worker().drain(); // the column exists
+        // A small bucket that fills after a few calls and leaks 40 units a second.
+        world.emulator.state.setCanvasThrottle({
+          highWater: 4,
+          maximum: 6,
+          outflow: 40,
+          upFrontCost: 0,
+          requestCost: 1,
+        });
+        try {
+          const http = createLmsHttpClient({
+            fetch,
+            userAgent: USER_AGENT,
+            sleep: (ms) => sleep(ms),
+            random: Math.random,
+            now: () => new Date(),
+            maxRetries: 6,
+            throttleDelayMs: 50,
+            timeoutMs: 2000,
+          });
+          const throttledServices = {
+            ...services,
+            http,
+            tokenClient: workerTokenClient({ http, toolKeys: services.toolKeys }),
+          };
+          for (const student of realStudents()) await grade(columnId, student, 3);
+          const before = world.emulator.state.throttled;
+          const result = await passbackWorker(database.db, throttledServices, {
+            now: workerNow,
+            random: () => 0.5,
+            limits: { requestsPerSecond: 1000, burst: 50, baseBackoffMs: 1000 },
+          }).drain();
+          expect(world.emulator.state.throttled - before, 'throttled answers').to.be.greaterThan(0);
+          expect(result).to.include({ sent: realStudents().length, failed: 0, retrying: 0 });
+          const lineItemId = await lmsColumnId(columnId);
+          for (const student of realStudents()) {
+            expect(cell(lineItemId, student)?.displayedScore).to.equal(3);
+          }
+          // Posted once each: the first student twice in all (1, then 3), the others once.
+          expect(cell(lineItemId, first())?.postCount).to.equal(2);
+          for (const student of realStudents().slice(1)) {
+            expect(cell(lineItemId, student)?.postCount).to.equal(1);
+          }
+          const summary = await courseSyncSummary(database.db, world.tenantId, courseId);
+          expect(summary).to.include({ failed: 0, pending: 0 });
+        } finally {
+          world.emulator.state.setCanvasThrottle({});
+        }
+      });
+
+      it('when Canvas throttles and the worker does not retry inline, then the cell waits seconds as rate limited, not as a failure', async () => {
+        const columnId = await column('throttled-later');
+        await grade(columnId, first(), 1);
+        await worker().drain();
+        await grade(columnId, first(), 2);
+        world.emulator.state.setCanvasThrottle({
+          highWater: 1,
+          outflow: 0,
+          upFrontCost: 0,
+          requestCost: 1,
+        });
+        try {
+          // The tool's bucket is already at the high-water mark: its next call is refused.
+          for (const clientId of world.emulator.state.tools.keys()) {
+            world.emulator.state.throttleBuckets.set(`lti_advantage:${clientId}`, {
+              count: 1,
+              touchedAtMs: Date.now(),
+            });
+          }
+          const result = await worker().runOnce();
+          expect(result).to.include({ retrying: 1, failed: 0 });
+          const detail = await cellSyncDetail(
+            database.db,
+            world.tenantId,
+            columnId,
+            first().user.id,
+          );
+          expect(detail).to.include({ errorCode: 'rate_limited', status: 'pending' });
+          expect(detail?.nextAttemptAt?.getTime()).to.be.greaterThan(workerNow().getTime() + 1000);
+        } finally {
+          world.emulator.state.setCanvasThrottle({});
+        }
+        offsetMs = 10_000;
+        expect((await worker().drain()).sent).to.equal(1);
       });
 
       it("when the course policy lets the tool's grade win, then it replaces the teacher's typed grade", async () => {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { MEDIA_TYPE, SCOPE } from '../claims.ts';
 import type { EmulatorContext } from '../context.ts';
 import type { AccessToken, Course, GradebookCell, LineItem, ReceivedScore } from '../types.ts';
+import { canvasThrottle } from './canvas-throttle.ts';
 import {
   appendPath,
   nextPageLink,
@@ -56,8 +57,17 @@ const scoreBody = z
 
 const pagingQuery = z.object({
   limit: z.coerce.number().int().positive().optional(),
+  /** Canvas's own API page size parameter (its AGS maps `limit` onto it). */
+  per_page: z.coerce.number().int().positive().optional(),
   page: z.coerce.number().int().positive().optional(),
 });
+
+/**
+ * Canvas's API pagination (`lib/api.rb`): 10 items a page unless asked (`Api::PER_PAGE`), at most
+ * 100 (`Api::MAX_PER_PAGE`); AGS lists take `limit` as `per_page` (gradebook_services.rb).
+ */
+const CANVAS_PER_PAGE = 10;
+const CANVAS_MAX_PER_PAGE = 100;
 
 const lineItemsQuery = pagingQuery.extend({
   resource_link_id: z.string().optional(),
@@ -79,7 +89,16 @@ export function agsRoutes(ctx: EmulatorContext): Router {
   const json = express.json({ type: ['application/json', 'application/*+json'] });
   const base = '/api/lti/courses/:courseId/line_items';
 
-  router.use(base, serviceGuard(ctx));
+  // Canvas throttles before anything else runs (a Rack middleware around the whole request).
+  router.use(base, canvasThrottle(ctx), serviceGuard(ctx));
+
+  /** The page size of a list answer, per flavour. */
+  function pageSize(query: { limit?: number | undefined; per_page?: number | undefined }): number {
+    if (flavour === 'canvas') {
+      return Math.min(query.limit ?? query.per_page ?? CANVAS_PER_PAGE, CANVAS_MAX_PER_PAGE);
+    }
+    return Math.min(query.limit ?? options.lineItemsMaxPageSize, options.lineItemsMaxPageSize);
+  }
 
   /** Course checks shared by every AGS route; answers and returns undefined on failure. */
   function courseFor(req: Request, res: Response, token: AccessToken): Course | undefined {
@@ -179,10 +198,7 @@ export function agsRoutes(ctx: EmulatorContext): Router {
           (q.data.resource_id === undefined || li.resourceId === q.data.resource_id) &&
           (q.data.tag === undefined || li.tag === q.data.tag),
       );
-    const limit = Math.min(
-      q.data.limit ?? options.lineItemsMaxPageSize,
-      options.lineItemsMaxPageSize,
-    );
+    const limit = pageSize(q.data);
     const page = q.data.page ?? 1;
     const slice = items.slice((page - 1) * limit, page * limit);
     if (page * limit < items.length) res.set('Link', nextPageLink(options.baseUrl, req, page));
@@ -281,10 +297,10 @@ export function agsRoutes(ctx: EmulatorContext): Router {
     }
     const score = body.data;
     const person = state.personBySub(score.userId);
+    // Current Canvas accepts scores for the Test Student (Student View): it is a student of the
+    // course (gradebook_services.rb `verify_user_in_context`, `context.user_is_student?`).
     const isLearner =
-      person !== undefined &&
-      state.rolesIn(course.courseId, person.userId).includes('Learner') &&
-      !(flavour === 'canvas' && person.isTestStudent);
+      person !== undefined && state.rolesIn(course.courseId, person.userId).includes('Learner');
     if (!person || !isLearner) {
       sendApiError(
         res,
@@ -353,15 +369,24 @@ export function agsRoutes(ctx: EmulatorContext): Router {
     cell.lastScore = score;
     // Schoology: re-posting a score clears the teacher's Missing flag (LMS-NOTES, 2026-10 tests).
     if (flavour === 'schoology') cell.missing = false;
+    // Canvas: every post carrying a comment adds a NEW submission comment, even when the score is
+    // skipped below (scores_controller.rb `score_submission`: `add_comment` after grading).
+    if (flavour === 'canvas' && score.comment !== undefined && score.comment !== '') {
+      cell.comments.push(score.comment);
+    }
     // Canvas ignores NotReady/Failed/Pending for the grade itself.
     const gradeBearing =
       flavour !== 'canvas' ||
       score.gradingProgress === 'FullyGraded' ||
       score.gradingProgress === 'PendingManual';
     if (!gradeBearing) return;
-    const keepTeacherGrade =
-      cell.teacherGrade !== undefined && score.canvasSubmission?.prioritize_non_tool_grade === true;
-    if (keepTeacherGrade) return;
+    // Canvas's rule: under `prioritize_non_tool_grade` the update is skipped whenever the submission
+    // already has ANY score, the tool's own earlier score included (LMS-NOTES; docs/lms/canvas.md).
+    const skipUpdate =
+      flavour === 'canvas' &&
+      score.canvasSubmission?.prioritize_non_tool_grade === true &&
+      cell.displayedScore !== undefined;
+    if (skipUpdate) return;
     cell.teacherGrade = undefined;
     cell.displayedScore =
       score.scoreGiven === undefined || score.scoreMaximum === undefined
@@ -394,10 +419,7 @@ export function agsRoutes(ctx: EmulatorContext): Router {
         if (c.lastScore?.comment !== undefined) result['comment'] = c.lastScore.comment;
         return result;
       });
-    const limit = Math.min(
-      q.data.limit ?? options.lineItemsMaxPageSize,
-      options.lineItemsMaxPageSize,
-    );
+    const limit = pageSize(q.data);
     const page = q.data.page ?? 1;
     if (page * limit < results.length) res.set('Link', nextPageLink(options.baseUrl, req, page));
     send(res, 200, MEDIA_TYPE.resultContainer, results.slice((page - 1) * limit, page * limit));

@@ -1,7 +1,8 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
-import { MEDIA_TYPE, SCOPE, membershipRoles, roleMatches } from '../claims.ts';
+import { MEDIA_TYPE, SCOPE, TEST_USER_ROLE, membershipRoles, roleMatches } from '../claims.ts';
 import type { EmulatorContext } from '../context.ts';
+import { canvasThrottle } from './canvas-throttle.ts';
 import { nextPageLink, requireToken, sendApiError, serviceGuard } from './service-guard.ts';
 
 const membershipQuery = z.object({
@@ -16,7 +17,7 @@ export function nrpsRoutes(ctx: EmulatorContext): Router {
   const router = express.Router();
   const { state, options } = ctx;
   const path = '/api/lti/courses/:courseId/names_and_roles';
-  router.get(path, serviceGuard(ctx), (req, res) => {
+  router.get(path, canvasThrottle(ctx), serviceGuard(ctx), (req, res) => {
     const token = requireToken(ctx, req, res, [SCOPE.nrps]);
     if (!token) return;
     const course = state.courses.get(String(req.params['courseId']));
@@ -53,10 +54,15 @@ export function nrpsRoutes(ctx: EmulatorContext): Router {
         email: person.email,
         user_id: person.sub,
         lis_person_sourcedid: `sis-${person.userId}`,
-        roles: [...new Set(roles.flatMap((r) => membershipRoles(r, state.flavour)))],
+        roles: [
+          ...new Set(roles.flatMap((r) => membershipRoles(r, state.flavour))),
+          // Canvas's Student View user: Learner plus the TestUser system role.
+          ...(state.flavour === 'canvas' && person.isTestStudent ? [TEST_USER_ROLE] : []),
+        ],
       }))
       .filter((m) => q.data.role === undefined || roleMatches(m.roles, q.data.role));
-    // Schoology answers at most 100 members per page; follow Link rel="next".
+    // Pages: Canvas 50 by default and at most 50 (memberships_provider.rb MAX_PAGE_SIZE), Schoology
+    // at most 100; follow Link rel="next".
     const limit = Math.min(q.data.limit ?? options.nrpsMaxPageSize, options.nrpsMaxPageSize);
     const page = q.data.page ?? 1;
     if (page * limit < members.length) res.set('Link', nextPageLink(options.baseUrl, req, page));

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { LaunchContext } from '../../lti/claims.ts';
-import { lmsRole, type LmsRole } from '../../lti/lms-port.ts';
+import { isTestUser, lmsRole, type LmsRole } from '../../lti/lms-port.ts';
 import type { Member } from '../../lti/nrps.ts';
 import { upsertCourseRow, upsertEnrollment } from '../people-rows.ts';
 import type { Database } from '../schema.ts';
@@ -64,6 +64,8 @@ export interface RosterEntry {
   /** The role that matters in this course, by the LMS port's one rule. */
   readonly role: LmsRole;
   readonly active: boolean;
+  /** The platform's test user (Canvas Student View: LTI system role TestUser). */
+  readonly testUser: boolean;
 }
 
 export interface LaunchRecord {
@@ -700,6 +702,7 @@ export function createPeopleRepository(db: Kysely<Database>, now: () => Date) {
             `${row.family_name ?? ''} ${row.given_name ?? ''} ${row.name ?? ''}`.toLowerCase(),
           role: lmsRole(row.roles),
           active: row.status === 'active',
+          testUser: isTestUser(row.roles),
         }))
         .sort((a, b) => Number(b.active) - Number(a.active) || a.sortKey.localeCompare(b.sortKey))
         .map(({ sortKey: _sortKey, ...entry }) => entry);

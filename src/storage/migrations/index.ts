@@ -12,6 +12,7 @@ import * as createClassroomTables from './20261127T0720-create-classroom-tables.
 import * as addSignInCompletion from './20261127T0740-add-sign-in-completion.ts';
 import * as stopStoringExplanations from './20261127T0750-stop-storing-explanations.ts';
 import * as createMentorScopes from './20261127T0760-create-mentor-scopes.ts';
+import * as addTeacherHeldGrades from './20261207T2210-add-teacher-held-grades.ts';
 
 /**
  * Every migration, by name. Names start with a UTC timestamp and Kysely runs them in name order.
@@ -32,4 +33,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '20261127T0740-add-sign-in-completion': addSignInCompletion,
   '20261127T0750-stop-storing-explanations': stopStoringExplanations,
   '20261127T0760-create-mentor-scopes': createMentorScopes,
+  '20261207T2210-add-teacher-held-grades': addTeacherHeldGrades,
 };

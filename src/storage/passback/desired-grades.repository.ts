@@ -115,6 +115,13 @@ export async function courseSnapshot(
         FROM mastery_results r
         LEFT JOIN users u ON u.id = r.student_id AND u.tenant_id = r.tenant_id
         WHERE r.tenant_id = ${tenantId} AND r.course_id = ${courseId} AND ${students}
+          -- The platform's test user (Canvas Student View, role TestUser) gets no gradebook cell.
+          AND NOT EXISTS (
+            SELECT 1 FROM enrollments e
+            WHERE e.tenant_id = r.tenant_id AND e.course_id = r.course_id
+              AND e.user_id = r.student_id
+              AND e.roles && ARRAY['http://purl.imsglobal.org/vocab/lti/system/person#TestUser', 'TestUser']::text[]
+          )
       ) AS results,
       (SELECT coalesce(json_agg(json_build_array(s.id, s.code,
                 coalesce(s.abbreviated_statement, s.full_statement)) ORDER BY s.id), '[]')

@@ -3,6 +3,17 @@ import type { Database } from '../schema.ts';
 import type { ConfirmedStatus, GradebookColumnKind } from './schema.ts';
 
 /**
+ * The platform's test user (Canvas Student View carries the LTI system role TestUser in launches
+ * and NRPS, and its roles are kept on the enrollment): never posted, never counted. `d` is the
+ * desired_grades row. Written out (not a parameter) so the statements stay the same text.
+ */
+const IS_TEST_USER = sql`EXISTS (
+  SELECT 1 FROM enrollments e
+  WHERE e.tenant_id = d.tenant_id AND e.course_id = d.course_id AND e.user_id = d.user_id
+    AND e.roles && ARRAY['http://purl.imsglobal.org/vocab/lti/system/person#TestUser', 'TestUser']::text[]
+)`;
+
+/**
  * All SQL of grade passback. Every query that reads or changes one district's data filters by
  * `tenant_id`; the worker's claim is the one cross-tenant query (it serves every district) and hands
  * each cell back with its tenant.
@@ -129,6 +140,8 @@ export interface ClaimedCell {
   readonly tenantId: string;
   readonly courseId: string;
   readonly platformId: string;
+  /** The platform's flavour ('canvas', …): its calls are paced by its preset (platform-presets.ts). */
+  readonly platformFlavour: string;
   readonly columnId: string;
   readonly userId: string;
   readonly lmsUserId: string;
@@ -137,6 +150,10 @@ export interface ClaimedCell {
   readonly version: number;
   readonly attempts: number;
   readonly lastTimestamp: Date | undefined;
+  /** The value the LMS last confirmed for this cell (undefined: never sent). */
+  readonly confirmedValue: number | undefined;
+  /** The comment sent with it (a comment goes out again only when its text changed). */
+  readonly confirmedComment: string | undefined;
   readonly column: {
     readonly label: string;
     readonly scoreMaximum: number;
@@ -150,6 +167,7 @@ interface ClaimRow {
   tenant_id: string;
   course_id: string;
   platform_id: string;
+  platform_flavour: string;
   column_id: string;
   user_id: string;
   lms_user_id: string;
@@ -158,6 +176,8 @@ interface ClaimRow {
   version: string;
   attempts: number | null;
   last_timestamp: Date | null;
+  confirmed_value: number | null;
+  confirmed_comment: string | null;
   label: string;
   score_maximum: number;
   tag: string;
@@ -179,7 +199,8 @@ export async function claimDueCells(
   const until = new Date(input.now.getTime() + input.leaseMs);
   const result = await sql<ClaimRow>`
     WITH due AS (
-      SELECT d.column_id, d.user_id, c.attempts, c.last_timestamp
+      SELECT d.column_id, d.user_id, c.attempts, c.last_timestamp,
+        c.value AS confirmed_value, c.comment AS confirmed_comment
       FROM desired_grades d
       JOIN gradebook_columns g ON g.id = d.column_id
       LEFT JOIN confirmed_grades c ON c.column_id = d.column_id AND c.user_id = d.user_id
@@ -190,23 +211,27 @@ export async function claimDueCells(
         AND NOT (COALESCE(c.status, 'retrying') = 'failed' AND c.failed_version = d.version)
         AND (c.next_attempt_at IS NULL OR c.next_attempt_at <= ${input.now})
         AND (d.claimed_until IS NULL OR d.claimed_until <= ${input.now})
+        AND c.held_at IS NULL
+        AND NOT ${IS_TEST_USER}
       ORDER BY d.updated_at
       LIMIT ${input.limit}
       FOR UPDATE OF d SKIP LOCKED
     )
     UPDATE desired_grades d
     SET claimed_by = ${input.workerId}, claimed_until = ${until}
-    FROM due, gradebook_columns g, courses co, deployments dep
+    FROM due, gradebook_columns g, courses co, deployments dep, platforms p
     WHERE d.column_id = due.column_id AND d.user_id = due.user_id
       AND g.id = d.column_id AND co.id = d.course_id AND dep.id = co.deployment_row_id
-    RETURNING d.tenant_id, d.course_id, dep.platform_id, d.column_id, d.user_id, d.lms_user_id,
+      AND p.id = dep.platform_id
+    RETURNING d.tenant_id, d.course_id, dep.platform_id, p.flavour AS platform_flavour, d.column_id, d.user_id, d.lms_user_id,
       d.value, d.comment, d.version, due.attempts, due.last_timestamp,
-      g.label, g.score_maximum, g.tag, g.resource_id, g.lms_column_id
+      due.confirmed_value, due.confirmed_comment, g.label, g.score_maximum, g.tag, g.resource_id, g.lms_column_id
   `.execute(db);
   return result.rows.map((row) => ({
     tenantId: row.tenant_id,
     courseId: row.course_id,
     platformId: row.platform_id,
+    platformFlavour: row.platform_flavour,
     columnId: row.column_id,
     userId: row.user_id,
     lmsUserId: row.lms_user_id,
@@ -215,6 +240,8 @@ export async function claimDueCells(
     version: Number(row.version),
     attempts: row.attempts ?? 0,
     lastTimestamp: row.last_timestamp ?? undefined,
+    confirmedValue: row.confirmed_value ?? undefined,
+    confirmedComment: row.confirmed_comment ?? undefined,
     column: {
       label: row.label,
       scoreMaximum: row.score_maximum,
@@ -396,6 +423,67 @@ export async function recordPostOutcome(
   `.execute(db);
 }
 
+/**
+ * The worker found a grade in the LMS that is not the one it last confirmed: a teacher changed the
+ * cell by hand. The teacher's grade stays: the cell is held (not claimed again) until a teacher
+ * lets the tool take it over (`releaseHeldCell`), and the claim ends, in one statement.
+ */
+export async function recordHeld(
+  db: Db,
+  input: { cell: ClaimedCell; workerId: string; now: Date; lmsValue: number | undefined },
+): Promise<void> {
+  const { cell, now } = input;
+  const heldValue = input.lmsValue ?? null;
+  await sql`
+    WITH held AS (
+      INSERT INTO confirmed_grades AS c
+        (tenant_id, course_id, column_id, user_id, value, comment, version, confirmed_at, status,
+         attempts, held_at, held_value)
+      VALUES (${cell.tenantId}, ${cell.courseId}, ${cell.columnId}, ${cell.userId}, NULL, NULL, 0,
+        NULL, 'retrying', 0, ${now}, ${heldValue})
+      ON CONFLICT (column_id, user_id) DO UPDATE SET
+        held_at = excluded.held_at, held_value = excluded.held_value,
+        error_code = NULL, error_message = NULL, next_attempt_at = NULL, attempts = 0
+      WHERE c.tenant_id = excluded.tenant_id
+      RETURNING 1
+    )
+    UPDATE desired_grades SET claimed_by = NULL, claimed_until = NULL
+    WHERE tenant_id = ${cell.tenantId} AND column_id = ${cell.columnId} AND user_id = ${cell.userId}
+      AND claimed_by = ${input.workerId}
+  `.execute(db);
+}
+
+/**
+ * "Let Mastery Pathways update this grade again": the teacher's value becomes the last confirmed
+ * one, so the next post compares equal and replaces it with the tool's grade. Held cells of one
+ * student and column, or of the whole course. Returns how many cells were released.
+ */
+export async function releaseHeldCells(
+  db: Db,
+  input: {
+    tenantId: string;
+    courseId: string;
+    columnId?: string | undefined;
+    userId?: string | undefined;
+  },
+): Promise<number> {
+  let query = db
+    .updateTable('confirmed_grades')
+    .set((eb) => ({
+      value: eb.ref('held_value'),
+      held_at: null,
+      held_value: null,
+      next_attempt_at: null,
+    }))
+    .where('tenant_id', '=', input.tenantId)
+    .where('course_id', '=', input.courseId)
+    .where('held_at', 'is not', null);
+  if (input.columnId !== undefined) query = query.where('column_id', '=', input.columnId);
+  if (input.userId !== undefined) query = query.where('user_id', '=', input.userId);
+  const result = await query.executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
 export async function recordCourseRun(
   db: Db,
   input: { tenantId: string; courseId: string; now: Date },
@@ -414,7 +502,8 @@ export async function recordCourseRun(
 
 // ---- read models (course sync page) -------------------------------------------------------------
 
-export type CellSyncStatus = 'pending' | 'sent' | 'failed';
+/** 'held': a teacher changed the grade in the LMS; the tool leaves it until told otherwise. */
+export type CellSyncStatus = 'pending' | 'sent' | 'failed' | 'held';
 
 export interface StudentSyncStatus {
   readonly userId: string;
@@ -422,6 +511,21 @@ export interface StudentSyncStatus {
   readonly pending: number;
   readonly sent: number;
   readonly failed: number;
+  readonly held: number;
+}
+
+/** A cell whose grade a teacher changed in the LMS; the tool left it there. */
+export interface HeldCell {
+  readonly columnId: string;
+  readonly columnLabel: string;
+  readonly userId: string;
+  readonly lmsUserId: string;
+  readonly heldAt: Date;
+  /** What the teacher left in the gradebook (null: they cleared it). */
+  readonly heldValue: number | null;
+  /** What the tool would send. */
+  readonly desiredValue: number;
+  readonly scoreMaximum: number;
 }
 
 export interface ErrorCause {
@@ -438,14 +542,17 @@ export interface CourseSyncSummary {
   readonly pending: number;
   readonly sent: number;
   readonly failed: number;
+  readonly held: number;
+  readonly heldCells: readonly HeldCell[];
   readonly errorsByCause: readonly ErrorCause[];
   readonly students: readonly StudentSyncStatus[];
   readonly deletedColumns: readonly { id: string; label: string; kind: GradebookColumnKind }[];
 }
 
-// A cell is 'sent' when the LMS confirmed its current version, 'failed' when it failed for good at that
+// A cell is 'held' while a teacher's own grade in the LMS is kept, 'sent' when the LMS confirmed its current version, 'failed' when it failed for good at that
 // version, 'pending' otherwise (waiting, retrying or paused).
 const CELL_STATUS = sql<CellSyncStatus>`CASE
+  WHEN c.held_at IS NOT NULL THEN 'held'
   WHEN c.version >= d.version THEN 'sent'
   WHEN c.status = 'failed' AND c.failed_version = d.version THEN 'failed'
   ELSE 'pending' END`;
@@ -461,17 +568,19 @@ export async function courseSyncSummary(
     pending: string;
     sent: string;
     failed: string;
+    held: string;
   }>`
     SELECT user_id, lms_user_id,
       count(*) FILTER (WHERE status = 'pending') AS pending,
       count(*) FILTER (WHERE status = 'sent') AS sent,
-      count(*) FILTER (WHERE status = 'failed') AS failed
+      count(*) FILTER (WHERE status = 'failed') AS failed,
+      count(*) FILTER (WHERE status = 'held') AS held
     FROM (
       SELECT d.user_id, d.lms_user_id, ${CELL_STATUS} AS status
       FROM desired_grades d
       LEFT JOIN confirmed_grades c
         ON c.column_id = d.column_id AND c.user_id = d.user_id AND c.tenant_id = d.tenant_id
-      WHERE d.tenant_id = ${tenantId} AND d.course_id = ${courseId}
+      WHERE d.tenant_id = ${tenantId} AND d.course_id = ${courseId} AND NOT ${IS_TEST_USER}
     ) cells
     GROUP BY user_id, lms_user_id
     ORDER BY lms_user_id
@@ -487,6 +596,7 @@ export async function courseSyncSummary(
     JOIN desired_grades d ON d.column_id = c.column_id AND d.user_id = c.user_id
     WHERE c.tenant_id = ${tenantId} AND c.course_id = ${courseId}
       AND c.status IN ('retrying', 'failed') AND c.error_code IS NOT NULL AND d.version > c.version
+      AND c.held_at IS NULL AND NOT ${IS_TEST_USER}
     GROUP BY c.error_code, c.status
     ORDER BY count(*) DESC, c.error_code
   `.execute(db);
@@ -504,14 +614,36 @@ export async function courseSyncSummary(
     .where('status', '=', 'deleted_in_lms')
     .orderBy('label')
     .execute();
+  const held = await sql<{
+    column_id: string;
+    label: string;
+    user_id: string;
+    lms_user_id: string;
+    held_at: Date;
+    held_value: number | null;
+    value: number;
+    score_maximum: number;
+  }>`
+    SELECT d.column_id, g.label, d.user_id, d.lms_user_id, c.held_at, c.held_value, d.value,
+      g.score_maximum
+    FROM confirmed_grades c
+    JOIN desired_grades d ON d.column_id = c.column_id AND d.user_id = c.user_id
+      AND d.tenant_id = c.tenant_id
+    JOIN gradebook_columns g ON g.id = d.column_id AND g.tenant_id = d.tenant_id
+    WHERE c.tenant_id = ${tenantId} AND c.course_id = ${courseId} AND c.held_at IS NOT NULL
+      AND NOT ${IS_TEST_USER}
+    ORDER BY c.held_at DESC, g.label
+    LIMIT 500
+  `.execute(db);
   const studentRows = students.rows.map((row) => ({
     userId: row.user_id,
     lmsUserId: row.lms_user_id,
     pending: Number(row.pending),
     sent: Number(row.sent),
     failed: Number(row.failed),
+    held: Number(row.held),
   }));
-  const total = (field: 'pending' | 'sent' | 'failed') =>
+  const total = (field: 'pending' | 'sent' | 'failed' | 'held') =>
     studentRows.reduce((sum, row) => sum + row[field], 0);
   return {
     paused: state?.paused ?? false,
@@ -519,6 +651,17 @@ export async function courseSyncSummary(
     pending: total('pending'),
     sent: total('sent'),
     failed: total('failed'),
+    held: total('held'),
+    heldCells: held.rows.map((row) => ({
+      columnId: row.column_id,
+      columnLabel: row.label,
+      userId: row.user_id,
+      lmsUserId: row.lms_user_id,
+      heldAt: row.held_at,
+      heldValue: row.held_value,
+      desiredValue: row.value,
+      scoreMaximum: row.score_maximum,
+    })),
     errorsByCause: errors.rows.map((row) => ({
       code: row.code,
       message: row.message,
@@ -589,6 +732,7 @@ export async function queueStats(
     LEFT JOIN confirmed_grades c ON c.column_id = d.column_id AND c.user_id = d.user_id
     WHERE d.version > COALESCE(c.version, 0)
       AND NOT (COALESCE(c.status, 'retrying') = 'failed' AND c.failed_version = d.version)
+      AND c.held_at IS NULL AND NOT ${IS_TEST_USER}
   `.execute(db);
   const row = result.rows[0];
   const oldest = row?.oldest ?? null;
@@ -681,6 +825,14 @@ export async function recreateColumn(
       .returning('course_id')
       .executeTakeFirst();
     if (column === undefined) return false;
+    // The values confirmed in the deleted column are gone with it: the new column starts empty,
+    // so an empty cell there is not a teacher's change.
+    await tx
+      .updateTable('confirmed_grades')
+      .set({ value: null })
+      .where('tenant_id', '=', input.tenantId)
+      .where('column_id', '=', input.columnId)
+      .execute();
     await retryFailed(tx, {
       tenantId: input.tenantId,
       courseId: column.course_id,

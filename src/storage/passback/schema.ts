@@ -60,6 +60,10 @@ export interface ConfirmedGradeTable {
   attempts: ColumnType<number, number | undefined, number>;
   next_attempt_at: Date | null;
   last_timestamp: Date | null;
+  /** When the worker found a teacher's own grade in the LMS and left it (migration 20261207T2210). */
+  held_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** The score the teacher left in the LMS (null: the teacher cleared it). */
+  held_value: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface PassbackAuditTable {

@@ -58,8 +58,9 @@ export function courseRoutes(deps: {
       synced: typeof req.query.synced === 'string' ? req.query.synced : undefined,
       people: roster.map((person) => ({
         name: person.name ?? 'Name not shared by the LMS',
-        role: ROLE_LABELS[person.role],
+        role: person.testUser ? 'Test student' : ROLE_LABELS[person.role],
         active: person.active,
+        testUser: person.testUser,
       })),
     });
   });

@@ -15,6 +15,7 @@ const CAUSE_TITLES: Readonly<Record<PassbackErrorCode, string>> = {
   network: 'The LMS could not be reached',
   token_endpoint_down: 'The LMS did not grant gradebook access',
   classroom_sign_in_needed: 'A teacher needs to sign in to Google again',
+  classroom_client_rejected: 'Google refused the Classroom client secret',
   unexpected: 'Something unexpected went wrong',
   not_a_student: 'Not a student in the LMS course',
   column_unpublished: 'Gradebook column unpublished',
@@ -33,6 +34,8 @@ const NOTICES: Readonly<Record<string, string>> = {
   resumed: 'Grade sync resumed.',
   retried: 'The failed grades will be sent again now.',
   recreated: 'The column will be created again in the LMS and its grades sent.',
+  released:
+    'Mastery Pathways will update those grades again: its grade replaces the one typed in the gradebook on the next sync.',
 };
 
 const RESULT_WORDS = { sent: 'Sent', retrying: 'Will retry', failed: 'Failed' } as const;
@@ -53,6 +56,17 @@ const retryBody = z.object({
     .optional(),
 });
 
+const releaseBody = z.object({
+  columnId: z
+    .uuid()
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  userId: z
+    .uuid()
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+});
+
 const columnParam = z.object({ columnId: z.uuid() });
 const userParam = z.object({ userId: z.uuid() });
 
@@ -67,6 +81,9 @@ function causeMessage(code: string, stored: string): string {
 }
 
 const dateTime = (at: Date): string => `${at.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+
+/** A score for people: at most two decimals, no trailing zeros. */
+const formatScore = (value: number): string => String(Math.round(value * 100) / 100);
 
 /**
  * The grade sync page of a launched course: what is waiting, sent and failed, why in words, and
@@ -112,12 +129,25 @@ export function passbackPages(router: Router, deps: CoursePageDeps): void {
         failed: cause.status === 'failed',
       })),
       deletedColumns: summary.deletedColumns,
+      held: summary.heldCells.map((cell) => ({
+        columnId: cell.columnId,
+        userId: cell.userId,
+        column: cell.columnLabel,
+        student: summary.names.get(cell.userId) ?? `Student ${cell.lmsUserId.slice(0, 8)}`,
+        words: `Changed by a teacher in the gradebook on ${dateTime(cell.heldAt)}${
+          cell.heldValue === null
+            ? ' (grade cleared)'
+            : ` (now ${formatScore(cell.heldValue)} / ${formatScore(cell.scoreMaximum)})`
+        }; not overwritten. Mastery Pathways would send ${formatScore(cell.desiredValue)} / ${formatScore(cell.scoreMaximum)}.`,
+      })),
+      heldCount: summary.held,
       students: summary.students.map((s) => ({
         userId: s.userId,
         name: summary.names.get(s.userId) ?? `Student ${s.lmsUserId.slice(0, 8)}`,
         pending: s.pending,
         sent: s.sent,
         failed: s.failed,
+        held: s.held,
       })),
     });
   });
@@ -170,11 +200,13 @@ export function passbackPages(router: Router, deps: CoursePageDeps): void {
         status:
           cell.status === 'sent'
             ? 'Sent'
-            : cell.status === 'failed'
-              ? `Failed: ${causeTitle(cell.errorCode ?? '')}`
-              : cell.errorCode === null
-                ? 'Waiting'
-                : `Will retry${cell.nextAttemptAt === null ? '' : ` at ${dateTime(cell.nextAttemptAt)}`}: ${causeTitle(cell.errorCode)}`,
+            : cell.status === 'held'
+              ? 'Changed by a teacher in the gradebook; not overwritten'
+              : cell.status === 'failed'
+                ? `Failed: ${causeTitle(cell.errorCode ?? '')}`
+                : cell.errorCode === null
+                  ? 'Waiting'
+                  : `Will retry${cell.nextAttemptAt === null ? '' : ` at ${dateTime(cell.nextAttemptAt)}`}: ${causeTitle(cell.errorCode)}`,
         failed: cell.status === 'failed',
       })),
     });
@@ -263,6 +295,31 @@ export function passbackPages(router: Router, deps: CoursePageDeps): void {
     );
     res.redirect(303, back(v, 'retried'));
   });
+
+  router.post(
+    '/course/sync/held/release',
+    form,
+    requireInstructor,
+    requireCsrf,
+    async (req, res) => {
+      const v = viewer(req);
+      const { scope } = await scopeOf(v);
+      const body = releaseBody.safeParse(req.body);
+      if (!body.success) {
+        throw new HttpError(
+          400,
+          'bad_request',
+          'This request to update a teacher-changed grade is not valid. Reload the grade sync page and try again.',
+        );
+      }
+      const released = await passback.releaseHeld({ ...scope, ...body.data });
+      logger.info(
+        { tenantId: v.tenantId, courseId: scope.courseId, released },
+        'teacher-changed grades handed back to the tool',
+      );
+      res.redirect(303, back(v, 'released'));
+    },
+  );
 
   router.post(
     '/course/sync/columns/:columnId/recreate',

@@ -196,20 +196,14 @@ describe('emulator: Assignment and Grade Services', () => {
       ).to.equal(3);
     });
 
-    it('when the Test Student is scored, then 422 "User not found in course or is not a student"', async () => {
+    it('when the Test Student is scored, then current Canvas accepts it and the gradebook shows it', async () => {
       const { platform, createLineItem, postScore } = await setup('canvas');
       const item = await createLineItem({ label: 'S1', scoreMaximum: 4 });
-      const res = await postScore(
-        item.id,
-        score(platform.seed.testStudent!.sub, 2, '2026-11-27T10:00:00.000Z'),
-      );
-      expect(res.status).to.equal(422);
-      expect(res.body).to.deep.equal({
-        errors: {
-          type: 'unprocessable_entity',
-          message: 'User not found in course or is not a student',
-        },
-      });
+      const sub = platform.seed.testStudent!.sub;
+      await postScore(item.id, score(sub, 2, '2026-11-27T10:00:00.000Z')).expect(200);
+      expect(
+        platform.emulator.state.findCell(item.id.split('/').pop()!, sub)?.displayedScore,
+      ).to.equal(2);
     });
 
     it('when a teacher is scored, then 422 too', async () => {
@@ -308,23 +302,110 @@ describe('emulator: Assignment and Grade Services', () => {
       ).to.deep.equal(['First', 'Standalone']);
     });
 
-    it('when prioritize_non_tool_grade is set, then a teacher manual grade is kept', async () => {
+    it("when prioritize_non_tool_grade is set, then ANY existing score blocks the update, the tool's own earlier score included", async () => {
       const { platform, createLineItem, postScore } = await setup('canvas');
       const sub = platform.seed.students[0]!.sub;
+      const other = platform.seed.students[1]!.sub;
       const item = await createLineItem({ label: 'S1', scoreMaximum: 4 });
       const lineItemId = item.id.split('/').pop()!;
-      platform.emulator.state.setTeacherGrade(lineItemId, sub, 2);
       const ext = {
         'https://canvas.instructure.com/lti/submission': {
           new_submission: false,
           prioritize_non_tool_grade: true,
         },
       };
+      const shown = (who: string) =>
+        platform.emulator.state.findCell(lineItemId, who)?.displayedScore;
+      // A teacher's manual grade is kept.
+      platform.emulator.state.setTeacherGrade(lineItemId, sub, 2);
       await postScore(item.id, score(sub, 4, '2026-11-27T10:00:00.000Z', ext)).expect(200);
-      expect(platform.emulator.state.findCell(lineItemId, sub)?.displayedScore).to.equal(2);
+      expect(shown(sub)).to.equal(2);
+      // So is the tool's own first score: the second post under the flag changes nothing.
+      await postScore(item.id, score(other, 1, '2026-11-27T10:00:00.000Z', ext)).expect(200);
+      expect(shown(other)).to.equal(1);
+      await postScore(item.id, score(other, 3, '2026-11-27T10:00:01.000Z', ext)).expect(200);
+      expect(shown(other)).to.equal(1);
+      // Without the flag, the score replaces whatever is there.
       await postScore(item.id, score(sub, 4, '2026-11-27T10:00:01.000Z')).expect(200);
-      expect(platform.emulator.state.findCell(lineItemId, sub)?.displayedScore).to.equal(4);
+      expect(shown(sub)).to.equal(4);
       expect(platform.emulator.state.findCell(lineItemId, sub)?.postCount).to.equal(2);
+    });
+
+    it('when scores carry a comment, then each post adds a NEW submission comment, even when the score is skipped', async () => {
+      const { platform, createLineItem, postScore } = await setup('canvas');
+      const sub = platform.seed.students[0]!.sub;
+      const item = await createLineItem({ label: 'S1', scoreMaximum: 4 });
+      const lineItemId = item.id.split('/').pop()!;
+      const ext = {
+        'https://canvas.instructure.com/lti/submission': { prioritize_non_tool_grade: true },
+      };
+      await postScore(
+        item.id,
+        score(sub, 3, '2026-11-27T10:00:00.000Z', { comment: 'Proficient' }),
+      ).expect(200);
+      await postScore(
+        item.id,
+        score(sub, 4, '2026-11-27T10:00:01.000Z', { comment: 'Proficient', ...ext }),
+      ).expect(200);
+      await postScore(item.id, score(sub, 4, '2026-11-27T10:00:02.000Z')).expect(200);
+      const cell = platform.emulator.state.findCell(lineItemId, sub);
+      expect(cell?.comments).to.deep.equal(['Proficient', 'Proficient']);
+      expect(cell?.displayedScore).to.equal(4);
+    });
+
+    it('when line items are listed, then Canvas pages at 10 unless asked, and at most 100 (limit or per_page)', async () => {
+      const { platform, api, createLineItem } = await setup('canvas');
+      for (let i = 0; i < 120; i += 1) await createLineItem({ label: `C${i}`, scoreMaximum: 4 });
+      const url = platform.emulator.urls.lineItems(platform.seed.course.courseId);
+      const plain = await api.get(url).expect(200);
+      expect(JSON.parse(plain.text)).to.have.length(10);
+      expect(plain.headers['link']).to.contain('rel="next"');
+      const asked = await api.get(`${url}?limit=500`).expect(200);
+      expect(JSON.parse(asked.text)).to.have.length(100);
+      const perPage = await api.get(`${url}?per_page=30`).expect(200);
+      expect(JSON.parse(perPage.text)).to.have.length(30);
+    });
+
+    it('when the client id fills the leaky bucket, then Canvas answers its throttling 403 until the bucket leaks', async () => {
+      let nowMs = Date.parse('2026-11-27T10:00:00Z');
+      const { platform, api, createLineItem } = await setup('canvas', {
+        now: () => new Date(nowMs),
+      });
+      const item = await createLineItem({ label: 'S1', scoreMaximum: 4 });
+      platform.emulator.state.setCanvasThrottle({
+        highWater: 3,
+        maximum: 5,
+        outflow: 1,
+        upFrontCost: 0,
+        requestCost: 1,
+      });
+      for (let i = 0; i < 3; i += 1) {
+        const ok = await api.get(item.id).expect(200);
+        expect(Number(ok.headers['x-rate-limit-remaining'])).to.be.greaterThan(0);
+      }
+      const refused = await api.get(item.id);
+      expect(refused.status).to.equal(403);
+      expect(refused.text).to.equal('403 Forbidden (Rate Limit Exceeded)\n');
+      expect(refused.headers['x-rate-limit-remaining']).to.equal('0.0');
+      expect(refused.headers['retry-after']).to.equal(undefined);
+      expect(platform.emulator.state.throttled).to.equal(1);
+      nowMs += 1_500; // 1.5 units leak away
+      await api.get(item.id).expect(200);
+    });
+
+    it('when the up-front cost of parallel requests reaches the high-water mark, then the next request is refused', async () => {
+      const { platform, api, createLineItem } = await setup('canvas');
+      const item = await createLineItem({ label: 'S1', scoreMaximum: 4 });
+      // Canvas's own numbers: 600 / 50 = 12 requests in flight fill the bucket.
+      platform.emulator.state.setCanvasThrottle({ highWater: 600, upFrontCost: 50, outflow: 0 });
+      platform.emulator.state.injectFaults({ kind: 'delay', ms: 300 }, 12);
+      const inFlight = Array.from({ length: 12 }, () => api.get(item.id).then((r) => r.status));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const late = await api.get(item.id);
+      expect(late.status).to.equal(403);
+      expect(await Promise.all(inFlight)).to.satisfy(
+        (all: number[]) => all.filter((status) => status === 200).length >= 11,
+      );
     });
 
     it('when gradingProgress is Pending, then Canvas stores the score but leaves the grade', async () => {

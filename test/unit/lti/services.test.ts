@@ -419,7 +419,8 @@ describe('LTI Advantage service clients', () => {
         givenName: 'Ada',
         familyName: 'Lovelace',
       });
-      const first = server.requests.find((r) => r.url === '/members')!;
+      // The largest page is asked for (`limit`); the next page is followed from the Link header.
+      const first = server.requests.find((r) => r.url === '/members?limit=100')!;
       expect(first.headers['accept']).to.equal(
         'application/vnd.ims.lti-nrps.v2.membershipcontainer+json',
       );
@@ -437,7 +438,7 @@ describe('LTI Advantage service clients', () => {
   });
 
   describe('LMS port over LTI', () => {
-    it('when a column is found by tag and a score posted, then the adapter uses AGS with Canvas manual-grade protection', async () => {
+    it("when a column is found by tag and a score posted, then the adapter uses AGS and sends Canvas's new_submission:false without prioritize_non_tool_grade", async () => {
       route = (method, path, _body, res) => {
         if (method === 'GET' && path.startsWith('/lineitems?')) {
           // The platform ignores filters: the adapter must still pick the right item.
@@ -453,7 +454,7 @@ describe('LTI Advantage service clients', () => {
           ]);
           return;
         }
-        if (method === 'GET' && path === '/members') {
+        if (method === 'GET' && path.startsWith('/members')) {
           json(res, 200, {
             members: [
               { user_id: 'u1', roles: ['Learner'] },
@@ -496,9 +497,9 @@ describe('LTI Advantage service clients', () => {
         scoreGiven: 3,
       });
       const postedBody = JSON.parse(posted.body) as Record<string, unknown>;
+      // prioritize_non_tool_grade is never sent: in Canvas it also blocks the tool's own later grades.
       expect(postedBody['https://canvas.instructure.com/lti/submission']).to.deep.equal({
         new_submission: false,
-        prioritize_non_tool_grade: true,
       });
       const roster = await adapter.roster();
       const tokenScopes = server.requests
