@@ -8,6 +8,7 @@ import {
   DEFAULT_PROFICIENCY_SCALE,
   MasteryError,
   masteryMethodSchema,
+  orderBySchema,
 } from '../mastery/index.ts';
 import type { MasteryPolicy } from '../mastery/types.ts';
 import type { Database } from '../storage/schema.ts';
@@ -59,7 +60,7 @@ export const storedPolicySchema = z.object({
     .object({
       method: masteryMethodSchema.optional(),
       minEvidence: z.number().int().min(0).max(100).optional(),
-      orderBy: z.enum(['assessed', 'due', 'graded', 'recorded']).optional(),
+      orderBy: orderBySchema.optional(),
       rounding: z
         .discriminatedUnion('mode', [
           z.object({ mode: z.literal('none') }),

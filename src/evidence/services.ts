@@ -47,6 +47,8 @@ export interface EvidenceEntry {
   readonly assessedAt?: Date | undefined;
   readonly dueAt?: Date | undefined;
   readonly gradedAt?: Date | undefined;
+  /** The student's submission time, where the source knows it (Canvas orders by it). */
+  readonly submittedAt?: Date | undefined;
 }
 
 export interface RecordEvidenceInput {
@@ -307,6 +309,7 @@ export function createMasteryServices(deps: AreaDeps) {
           assessedAt: entry.assessedAt ?? row?.assessed_at ?? at,
           dueAt: entry.dueAt ?? row?.due_at ?? assignment?.dueAt ?? null,
           gradedAt: entry.gradedAt ?? row?.graded_at ?? (score === null ? null : at),
+          submittedAt: entry.submittedAt ?? row?.submitted_at ?? null,
         };
       };
       if (prior === undefined) {

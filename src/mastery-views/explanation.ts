@@ -1,6 +1,11 @@
 import { z } from 'zod';
-import { describeMethod, masteryMethodSchema } from '../mastery/index.ts';
-import type { MasteryMethod, OrderBy, Rounding } from '../mastery/types.ts';
+import {
+  describeMethod,
+  describeOrder,
+  masteryMethodSchema,
+  orderBySchema,
+} from '../mastery/index.ts';
+import type { MasteryMethod, OrderBy, OrderDate, Rounding } from '../mastery/types.ts';
 import { formatValue } from './levels.ts';
 
 /**
@@ -22,7 +27,7 @@ const calculatedSchema = z.object({
       explanation: z
         .object({
           method: masteryMethodSchema,
-          orderBy: z.enum(['assessed', 'due', 'graded', 'recorded']),
+          orderBy: orderBySchema,
           minEvidence: z.number(),
           rounding: z.union([
             z.object({ mode: z.literal('none') }),
@@ -35,7 +40,14 @@ const calculatedSchema = z.object({
                 score: z.number(),
                 position: z.number(),
                 orderedAt: isoDate,
-                orderedBy: z.enum(['assessed', 'due', 'graded', 'recorded']),
+                orderedBy: z.enum([
+                  'submitted',
+                  'lastGraded',
+                  'graded',
+                  'due',
+                  'assessed',
+                  'recorded',
+                ]),
                 weight: z.number(),
                 label: z.string().optional(),
               })
@@ -148,15 +160,23 @@ export function ignoreReasonText(reason: string): string {
   return IGNORE_REASONS[reason] ?? reason;
 }
 
-const ORDER_BY: Readonly<Record<OrderBy, string>> = {
-  assessed: 'date assessed',
+/** The ordering in words, naming the LMS that orders this way ("Canvas’s order"). */
+export function orderByText(orderBy: OrderBy): string {
+  return describeOrder(orderBy);
+}
+
+const ORDER_DATE: Readonly<Record<OrderDate, string>> = {
+  submitted: 'submitted',
+  lastGraded: 'last graded',
+  graded: 'first graded',
   due: 'due date',
-  graded: 'date graded',
+  assessed: 'date given',
   recorded: 'date recorded',
 };
 
-export function orderByText(orderBy: OrderBy): string {
-  return ORDER_BY[orderBy];
+/** Which date placed one piece of evidence. */
+export function orderDateText(date: OrderDate): string {
+  return ORDER_DATE[date];
 }
 
 function roundingText(rounding: Rounding): string {
@@ -273,7 +293,7 @@ export function explanationView(
         label: u.label ?? names.evidenceLabel(u.id) ?? 'Evidence without an assignment',
         score: formatValue(u.score),
         date: isoDay(u.orderedAt),
-        dateKind: orderByText(u.orderedBy),
+        dateKind: orderDateText(u.orderedBy),
         weight: formatValue(u.weight),
       })),
       ignored: explanation.ignored.map((i) => ({

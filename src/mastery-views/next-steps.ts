@@ -39,7 +39,14 @@ export function candidateScores(scale: ProficiencyScale): number[] {
 function latestTime(evidence: readonly Evidence[], now: Date): number {
   let latest = now.getTime();
   for (const e of evidence) {
-    for (const date of [e.assessedAt, e.dueAt, e.gradedAt, e.recordedAt]) {
+    for (const date of [
+      e.assessedAt,
+      e.dueAt,
+      e.submittedAt,
+      e.gradedAt,
+      e.lastGradedAt,
+      e.recordedAt,
+    ]) {
       if (date !== undefined && date.getTime() > latest) latest = date.getTime();
     }
   }
@@ -52,7 +59,9 @@ function imagined(score: number, at: Date, index: number): Evidence {
     score,
     assessedAt: at,
     dueAt: at,
+    submittedAt: at,
     gradedAt: at,
+    lastGradedAt: at,
     recordedAt: at,
     excused: false,
   };

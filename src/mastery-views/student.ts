@@ -104,6 +104,8 @@ export function toCalculationEvidence(entry: EvidenceEntry): Evidence {
     assessedAt: entry.assessedAt ?? undefined,
     dueAt: entry.dueAt ?? undefined,
     gradedAt: entry.gradedAt ?? undefined,
+    lastGradedAt: entry.lastGradedAt ?? undefined,
+    submittedAt: entry.submittedAt ?? undefined,
     recordedAt: entry.recordedAt,
     excused: entry.excused,
     label: entry.assignmentTitle,

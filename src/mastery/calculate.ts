@@ -24,6 +24,7 @@ import type {
   MasteryResult,
   MasteryStatus,
   OrderBy,
+  OrderDate,
   ProficiencyLevel,
   ProficiencyScale,
   UsedEvidence,
@@ -34,25 +35,41 @@ interface Keyed {
   readonly evidence: Evidence;
   readonly orderTime: number;
   readonly recordedTime: number;
-  readonly orderedBy: OrderBy;
+  readonly orderedBy: OrderDate;
 }
 
 const DATE_FIELD = {
+  submitted: 'submittedAt',
+  lastGraded: 'lastGradedAt',
   assessed: 'assessedAt',
   due: 'dueAt',
   graded: 'gradedAt',
   recorded: 'recordedAt',
-} as const satisfies Record<OrderBy, keyof Evidence>;
+} as const satisfies Record<OrderDate, keyof Evidence>;
+
+/**
+ * The dates each ordering reads, first present wins; `recordedAt` is always the last resort.
+ * `src/storage/mastery/results.repository.ts` orders the recomputation's SQL the same way.
+ */
+export const ORDER_DATES: Readonly<Record<OrderBy, readonly OrderDate[]>> = {
+  submittedOrLastGraded: ['submitted', 'lastGraded'],
+  graded: ['graded'],
+  due: ['due'],
+  assessed: ['assessed'],
+  recorded: [],
+};
 
 function keyOf(evidence: Evidence, orderBy: OrderBy): Keyed {
   const recordedTime = evidence.recordedAt.getTime();
-  const date = evidence[DATE_FIELD[orderBy]];
   // A missing ordering date (ungraded work has no gradedAt, ungated work no dueAt) falls back to
   // recordedAt rather than dropping the evidence; the explanation says which date was used.
-  if (date === undefined || Number.isNaN(date.getTime())) {
-    return { evidence, orderTime: recordedTime, recordedTime, orderedBy: 'recorded' };
+  for (const kind of ORDER_DATES[orderBy]) {
+    const date = evidence[DATE_FIELD[kind]];
+    if (date !== undefined && !Number.isNaN(date.getTime())) {
+      return { evidence, orderTime: date.getTime(), recordedTime, orderedBy: kind };
+    }
   }
-  return { evidence, orderTime: date.getTime(), recordedTime, orderedBy: orderBy };
+  return { evidence, orderTime: recordedTime, recordedTime, orderedBy: 'recorded' };
 }
 
 /** Ordering date, then recordedAt, then id: a total order, so input order never matters. */
@@ -79,11 +96,17 @@ function eligibilityOf(
 }
 
 const ORDER_WORDS: Record<OrderBy, string> = {
-  assessed: 'date assessed',
+  submittedOrLastGraded: 'submission time, else the latest grading time (Canvas’s order)',
+  graded: 'time of the original score (Schoology’s order)',
   due: 'due date',
-  graded: 'date graded',
-  recorded: 'date recorded',
+  assessed: 'date given',
+  recorded: 'date recorded in this tool',
 };
+
+/** The ordering in words, naming the LMS that orders this way. */
+export function describeOrder(orderBy: OrderBy): string {
+  return ORDER_WORDS[orderBy];
+}
 
 export function describeMethod(method: MasteryMethod): string {
   switch (method.kind) {

@@ -1,5 +1,5 @@
 /** Public surface of the pure mastery calculation. */
-export { calculateMastery, describeMethod } from './calculate.ts';
+export { calculateMastery, describeMethod, describeOrder } from './calculate.ts';
 export { MasteryError, type MasteryErrorCode } from './errors.ts';
 export {
   canvasLegacyDecaying,
@@ -23,6 +23,8 @@ export {
   assertUsablePolicy,
   masteryMethodSchema,
   masteryPolicySchema,
+  ORDER_BY_VALUES,
+  orderBySchema,
   parseMasteryPolicy,
 } from './policy.ts';
 export {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MasteryError } from './errors.ts';
-import type { MasteryMethod, MasteryPolicy, ProficiencyScale } from './types.ts';
+import type { MasteryMethod, MasteryPolicy, OrderBy, ProficiencyScale } from './types.ts';
 
 const unitInterval = z.number().min(0).max(1);
 const count = z.number().int().min(1);
@@ -22,10 +22,21 @@ export const masteryMethodSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('powerLaw') }),
 ]);
 
+/** Every ordering choice (see `OrderBy`: Canvas, Schoology, due date, date given, date recorded). */
+export const ORDER_BY_VALUES = [
+  'submittedOrLastGraded',
+  'graded',
+  'due',
+  'assessed',
+  'recorded',
+] as const satisfies readonly OrderBy[];
+
+export const orderBySchema = z.enum(ORDER_BY_VALUES);
+
 export const masteryPolicySchema = z.object({
   method: masteryMethodSchema,
   minEvidence: z.number().int().min(0).default(1),
-  orderBy: z.enum(['assessed', 'due', 'graded', 'recorded']),
+  orderBy: orderBySchema,
   rounding: z
     .discriminatedUnion('mode', [
       z.object({ mode: z.literal('none') }),

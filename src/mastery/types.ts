@@ -8,10 +8,15 @@ export interface Evidence {
   readonly id: string;
   /** Score on the proficiency scale; `null` while the work is not (yet) scored. */
   readonly score: number | null;
-  /** When the student showed the skill (Schoology's "given" date, Canvas's original-score time). */
+  /** When the student showed the skill: the date given (or assessed) a teacher or an import set. */
   readonly assessedAt?: Date | undefined;
   readonly dueAt?: Date | undefined;
+  /** When the student submitted the work, where the LMS says (Canvas's `submitted_at`). */
+  readonly submittedAt?: Date | undefined;
+  /** When the work was FIRST graded: the original score's time. A regrade does not move it. */
   readonly gradedAt?: Date | undefined;
+  /** When the current score was given: the latest grading time. Every regrade moves it. */
+  readonly lastGradedAt?: Date | undefined;
   /** When we stored it. Always present: it is the fallback ordering date and the first tie-breaker. */
   readonly recordedAt: Date;
   readonly excused: boolean;
@@ -38,10 +43,25 @@ export interface ProficiencyScale {
 }
 
 /**
- * Which date orders evidence oldest → newest. Vendors disagree (graded date, original-score time,
- * due date, "given" date), so it is an explicit setting, never implied.
+ * Which date orders evidence oldest → newest, so which score is "the most recent". Vendors
+ * disagree, so it is an explicit setting, never implied; each choice is named by who uses it:
+ *
+ * - `submittedOrLastGraded`: **Canvas**. The student's submission time, or without one the latest
+ *   grading time, which moves on a regrade (instructure/canvas-lms
+ *   `app/helpers/rollup_score_aggregator_helper.rb`, `result_time`: `submitted_at || assessed_at`).
+ * - `graded`: **Schoology**. The original score's time: when the work was first graded; a regrade
+ *   does not move it.
+ * - `due`: the assignment's due date.
+ * - `assessed`: the date given (when the student showed the skill), as a teacher or import set it.
+ * - `recorded`: when this tool stored the evidence.
+ *
+ * A missing date falls back to `recordedAt` (Canvas: submission time, then latest grading time,
+ * then `recordedAt`).
  */
-export type OrderBy = 'assessed' | 'due' | 'graded' | 'recorded';
+export type OrderBy = 'submittedOrLastGraded' | 'graded' | 'due' | 'assessed' | 'recorded';
+
+/** The date that actually placed one piece of evidence (an ordering may read more than one). */
+export type OrderDate = 'submitted' | 'lastGraded' | 'graded' | 'due' | 'assessed' | 'recorded';
 
 export type ModeTieRule = 'higher' | 'lower' | 'mostRecent';
 
@@ -100,8 +120,8 @@ export interface UsedEvidence {
   /** 1-based position oldest → newest among the eligible evidence. */
   readonly position: number;
   readonly orderedAt: Date;
-  /** The date actually used: `orderBy`, or `recorded` when that date was missing. */
-  readonly orderedBy: OrderBy;
+  /** The date actually used: the one `orderBy` names, or `recorded` when that date was missing. */
+  readonly orderedBy: OrderDate;
   readonly weight: number;
   readonly label?: string | undefined;
 }

@@ -37,11 +37,13 @@ export const METHOD_LABELS: Record<(typeof METHOD_KINDS)[number], string> = {
   powerLaw: 'Power law (trend)',
 };
 
+/** Each ordering named by the LMS that orders evidence this way (`OrderBy`, src/mastery/types.ts). */
 export const ORDER_LABELS = {
-  assessed: 'Date assessed',
+  submittedOrLastGraded: 'Canvas: submission time, else the latest grading time',
+  graded: 'Schoology: time of the original score',
   due: 'Due date',
-  graded: 'Date graded',
-  recorded: 'Date recorded',
+  assessed: 'Date given',
+  recorded: 'Date recorded in this tool',
 } as const;
 
 export const PASSBACK_FIELDS = [

@@ -231,4 +231,40 @@ describe(`mastery policy pages (${testEngine})`, function () {
     expect((await teacher.get('/admin/policy')).status).to.equal(403);
     expect((await student.get('/admin/policy')).status).to.equal(403);
   });
+  it('when a teacher orders evidence as Canvas does, then the choice is stored, shown named by its LMS, and the working names it', async () => {
+    const form = await teacher.get('/course/policy');
+    expect(form.text).to.contain(
+      '<option value="submittedOrLastGraded">Canvas: submission time, else the latest grading time</option>',
+    );
+    expect(form.text).to.contain(
+      '<option value="graded">Schoology: time of the original score</option>',
+    );
+    const res = await teacher.post('/course/policy', {
+      method: 'mostRecent',
+      orderBy: 'submittedOrLastGraded',
+    });
+    expect(res.status, res.text).to.equal(303);
+    await followJob(teacher, res.location);
+    const stored = await world.tool.services.mastery.storedPolicies(world.tenantId, courseId);
+    expect(stored.course?.calculation?.orderBy).to.equal('submittedOrLastGraded');
+    const page = await teacher.get('/course/policy');
+    expect(page.text).to.match(/<option value="submittedOrLastGraded" selected>/);
+    const detail = await teacher.get(`/course/students/${student.userId}`);
+    expect(detail.status).to.equal(200);
+    expect(detail.text).to.contain(
+      'submission time, else the latest grading time (Canvas’s order)',
+    );
+  });
+
+  it('when a teacher submits an ordering no LMS uses, then it is refused in words and nothing changes', async () => {
+    const before = await world.tool.services.mastery.storedPolicies(world.tenantId, courseId);
+    const res = await teacher.post('/course/policy', {
+      method: 'mostRecent',
+      orderBy: 'alphabetical',
+    });
+    expect(res.status).to.equal(422);
+    expect(res.text).to.contain('Choose which date orders the evidence.');
+    const after = await world.tool.services.mastery.storedPolicies(world.tenantId, courseId);
+    expect(after).to.deep.equal(before);
+  });
 });

@@ -71,11 +71,19 @@ function jsonValue<T>(value: unknown, empty: T): T {
 
 interface CellJson extends Omit<
   EvidenceRow,
-  'assessed_at' | 'due_at' | 'graded_at' | 'recorded_at' | 'deleted_at'
+  | 'assessed_at'
+  | 'due_at'
+  | 'graded_at'
+  | 'last_graded_at'
+  | 'submitted_at'
+  | 'recorded_at'
+  | 'deleted_at'
 > {
   assessed_at: string | null;
   due_at: string | null;
   graded_at: string | null;
+  last_graded_at: string | null;
+  submitted_at: string | null;
   recorded_at: string;
   deleted_at: string | null;
 }
@@ -191,6 +199,8 @@ export function createCourseContextRepository(db: Db) {
           assessed_at: dateOrNull(c.assessed_at),
           due_at: dateOrNull(c.due_at),
           graded_at: dateOrNull(c.graded_at),
+          last_graded_at: dateOrNull(c.last_graded_at),
+          submitted_at: dateOrNull(c.submitted_at),
           recorded_at: new Date(c.recorded_at),
           deleted_at: dateOrNull(c.deleted_at),
         })),

@@ -22,7 +22,10 @@ export interface EvidenceFields {
   readonly pointsPossible: number | null;
   readonly assessedAt: Date | null;
   readonly dueAt: Date | null;
+  /** The original score's time (kept on a regrade; `last_graded_at` follows regrades). */
   readonly gradedAt: Date | null;
+  /** The student's submission time; `undefined` keeps the stored one. */
+  readonly submittedAt?: Date | null | undefined;
   readonly excused: boolean;
   readonly comment: string | null;
   /** Withdrawn evidence (a cleared cell) stays with its history but no longer counts. */
@@ -51,6 +54,7 @@ export function evidenceUnchanged(row: EvidenceRow, next: EvidenceFields): boole
     sameTime(row.assessed_at, next.assessedAt) &&
     sameTime(row.due_at, next.dueAt) &&
     sameTime(row.graded_at, next.gradedAt) &&
+    (next.submittedAt === undefined || sameTime(row.submitted_at, next.submittedAt)) &&
     row.excused === next.excused &&
     row.comment === next.comment &&
     (row.deleted_at !== null) === next.deleted
@@ -66,6 +70,8 @@ export function snapshotOf(row: EvidenceRow) {
     assessedAt: row.assessed_at?.toISOString() ?? null,
     dueAt: row.due_at?.toISOString() ?? null,
     gradedAt: row.graded_at?.toISOString() ?? null,
+    lastGradedAt: row.last_graded_at?.toISOString() ?? null,
+    submittedAt: row.submitted_at?.toISOString() ?? null,
     excused: row.excused,
     comment: row.comment,
     source: row.source,
@@ -76,6 +82,21 @@ export function snapshotOf(row: EvidenceRow) {
 }
 
 export type EvidenceSnapshot = ReturnType<typeof snapshotOf>;
+
+/**
+ * The latest grading time after an edit (Canvas orders by it when a result has no submission
+ * time): a regrade, i.e. a new score, moves it to the edit's graded date when the edit names a new
+ * one, else to now. An unchanged score keeps it; so does clearing the score (it was last graded
+ * then).
+ */
+function lastGradedAfter(prior: EvidenceRow, next: EvidenceFields, at: Date): Date | null {
+  if (next.score === null && next.points === null) return prior.last_graded_at;
+  if (prior.score === next.score && prior.points === next.points) {
+    return prior.last_graded_at ?? next.gradedAt ?? at;
+  }
+  if (next.gradedAt !== null && !sameTime(next.gradedAt, prior.graded_at)) return next.gradedAt;
+  return at;
+}
 
 export function createEvidenceRepository(db: Db, now: () => Date) {
   return {
@@ -120,6 +141,9 @@ export function createEvidenceRepository(db: Db, now: () => Date) {
           assessed_at: input.assessedAt,
           due_at: input.dueAt,
           graded_at: input.gradedAt,
+          last_graded_at:
+            input.score === null && input.points === null ? null : (input.gradedAt ?? at),
+          submitted_at: input.submittedAt ?? null,
           excused: input.excused,
           comment: input.comment,
           source: input.source,
@@ -170,6 +194,8 @@ export function createEvidenceRepository(db: Db, now: () => Date) {
           assessed_at: next.assessedAt,
           due_at: next.dueAt,
           graded_at: next.gradedAt,
+          last_graded_at: lastGradedAfter(prior, next, at),
+          submitted_at: next.submittedAt === undefined ? prior.submitted_at : next.submittedAt,
           excused: next.excused,
           comment: next.comment,
           source,

@@ -86,12 +86,17 @@ export interface RecomputeInput {
 const ms = (column: string) =>
   sql.raw(`round(date_part('epoch', date_trunc('milliseconds', ${column})) * 1000)::bigint`);
 
-/** The evidence column each ordering reads (`recorded` needs none beyond recorded_at). */
-const ORDER_COLUMN: Record<OrderBy, string | undefined> = {
-  assessed: 'assessed_at',
-  due: 'due_at',
-  graded: 'graded_at',
-  recorded: undefined,
+/**
+ * The evidence columns each ordering reads, first present wins, then recorded_at: the same dates
+ * in the same order as the calculation's `ORDER_DATES` (`src/mastery/calculate.ts`), so the
+ * recomputation and "show your work" agree (ADR 0004).
+ */
+const ORDER_COLUMNS: Record<OrderBy, readonly string[]> = {
+  submittedOrLastGraded: ['submitted_at', 'last_graded_at'],
+  graded: ['graded_at'],
+  due: ['due_at'],
+  assessed: ['assessed_at'],
+  recorded: [],
 };
 
 /** Fixed-width ids that sort as numbers do: a cell's evidence in the order it arrived. */
@@ -186,11 +191,15 @@ export function createMasteryResultsRepository(db: Db, now: () => Date) {
       // Each cell's evidence in the calculation's order (the ordering date, falling back to the
       // date recorded; then the date recorded; then id; at the millisecond, as a JavaScript Date
       // holds them), as the scores alone: ",3" per score, ",x3" when excused, "," when unscored.
-      const orderDate = ORDER_COLUMN[orderBy];
-      const ordering =
-        orderDate === undefined
-          ? sql.raw(`date_trunc('milliseconds', e.recorded_at)`)
-          : sql.raw(`date_trunc('milliseconds', coalesce(e.${orderDate}, e.recorded_at))`);
+      const orderDates = [
+        ...ORDER_COLUMNS[orderBy].map((column) => `e.${column}`),
+        'e.recorded_at',
+      ];
+      const ordering = sql.raw(
+        orderDates.length === 1
+          ? `date_trunc('milliseconds', e.recorded_at)`
+          : `date_trunc('milliseconds', coalesce(${orderDates.join(', ')}))`,
+      );
       const cells = sql`
           SELECT e.student_id, e.item_id,
                  string_agg(CASE WHEN e.excused THEN ',x' ELSE ',' END || coalesce(e.score::text, ''), ''

@@ -1,6 +1,6 @@
 import type { ColumnType, Generated } from 'kysely';
 
-/** Tables of evidence and computed mastery (migration 20261127T0710). */
+/** Tables of evidence and computed mastery (migrations 20261127T0710, 20261207T2220). */
 
 type Timestamp = ColumnType<Date, Date, Date>;
 /** jsonb: read as a value, written as JSON text. */
@@ -44,7 +44,12 @@ export interface EvidenceTable {
   points_possible: number | null;
   assessed_at: Date | null;
   due_at: Date | null;
+  /** The original score's time: set when the work is first scored; a regrade keeps it. */
   graded_at: Date | null;
+  /** The latest grading time: when the current score was given; moves on every regrade. */
+  last_graded_at: Date | null;
+  /** The student's submission time, where the source says (Canvas's `submitted_at`). */
+  submitted_at: Date | null;
   excused: ColumnType<boolean, boolean | undefined, boolean>;
   comment: string | null;
   source: EvidenceSource;

@@ -64,6 +64,8 @@ export interface EvidenceEntry {
   readonly assessedAt: Date | null;
   readonly dueAt: Date | null;
   readonly gradedAt: Date | null;
+  readonly lastGradedAt: Date | null;
+  readonly submittedAt: Date | null;
   readonly recordedAt: Date;
   readonly excused: boolean;
   readonly comment: string | undefined;
@@ -398,6 +400,8 @@ export function createMasteryViewsRepository(db: Kysely<Database>) {
           'e.assessed_at',
           'e.due_at',
           'e.graded_at',
+          'e.last_graded_at',
+          'e.submitted_at',
           'e.recorded_at',
           'e.excused',
           'e.comment',
@@ -422,6 +426,8 @@ export function createMasteryViewsRepository(db: Kysely<Database>) {
         assessedAt: row.assessed_at,
         dueAt: row.due_at,
         gradedAt: row.graded_at,
+        lastGradedAt: row.last_graded_at,
+        submittedAt: row.submitted_at,
         recordedAt: row.recorded_at,
         excused: row.excused,
         comment: row.comment ?? undefined,

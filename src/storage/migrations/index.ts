@@ -12,6 +12,7 @@ import * as createClassroomTables from './20261127T0720-create-classroom-tables.
 import * as addSignInCompletion from './20261127T0740-add-sign-in-completion.ts';
 import * as stopStoringExplanations from './20261127T0750-stop-storing-explanations.ts';
 import * as createMentorScopes from './20261127T0760-create-mentor-scopes.ts';
+import * as addEvidenceOrderingDates from './20261207T2220-add-evidence-ordering-dates.ts';
 import * as addTeacherHeldGrades from './20261207T2210-add-teacher-held-grades.ts';
 
 /**
@@ -33,5 +34,6 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '20261127T0740-add-sign-in-completion': addSignInCompletion,
   '20261127T0750-stop-storing-explanations': stopStoringExplanations,
   '20261127T0760-create-mentor-scopes': createMentorScopes,
+  '20261207T2220-add-evidence-ordering-dates': addEvidenceOrderingDates,
   '20261207T2210-add-teacher-held-grades': addTeacherHeldGrades,
 };

@@ -303,4 +303,85 @@ describe(`mastery recomputation: batched reads and writes (${testEngine})`, func
     const again = (await rows()).find((r) => r.item_id === f.leaves[0]);
     expect(again).to.include({ value: 2 });
   });
+  it('when the policy orders evidence as Canvas does, then a regrade makes that score the most recent, stored and shown alike', async () => {
+    const [a] = f.students;
+    const leaf = f.leaves[0];
+    const savePolicy = async (orderBy: 'submittedOrLastGraded' | 'graded') => {
+      tick();
+      const saved = await services.mastery.savePolicy({
+        tenantId: f.tenantId,
+        courseId: f.courseId,
+        policy: { calculation: { orderBy, method: { kind: 'mostRecent' } } },
+        actor: f.teacherId,
+      });
+      await saved.finished;
+    };
+    await savePolicy('submittedOrLastGraded');
+    // The assignment graded 3, then other work graded 2, then the assignment regraded to 4.
+    await record([{ studentId: a!.id, itemId: leaf, assignmentId: f.assignmentId, score: 3 }]);
+    tick();
+    await record([{ studentId: a!.id, itemId: leaf, score: 2 }]);
+    tick();
+    await record([{ studentId: a!.id, itemId: leaf, assignmentId: f.assignmentId, score: 4 }]);
+    const stored = async () => (await rows()).find((r) => r.item_id === leaf);
+    expect(await stored()).to.include({ value: 4, evidence_count: 2 });
+    const shown = parseStoredExplanation((await working(a!.id)).get(leaf));
+    if (shown?.kind !== 'calculated') throw new Error('expected a calculated working');
+    expect(shown.result.value).to.equal(4);
+    expect(shown.result.explanation.used.map((u) => [u.score, u.orderedBy])).to.deep.equal([
+      [2, 'lastGraded'],
+      [4, 'lastGraded'],
+    ]);
+    expect(shown.result.explanation.steps[1]).to.contain('(Canvas’s order)');
+    // Schoology orders by the original score's time: the regrade keeps its first place.
+    await savePolicy('graded');
+    expect(await stored()).to.include({ value: 2 });
+    await savePolicy('submittedOrLastGraded');
+    expect(await stored()).to.include({ value: 4 });
+    await recomputeCourse();
+    expect(await stored()).to.include({ value: 4 });
+  });
+
+  it('when evidence carries submission times, then Canvas’s order follows them, not the grading times', async () => {
+    const [a] = f.students;
+    const leaf = f.leaves[0];
+    await services.mastery.savePolicy({
+      tenantId: f.tenantId,
+      courseId: f.courseId,
+      policy: { calculation: { orderBy: 'submittedOrLastGraded', method: { kind: 'mostRecent' } } },
+      actor: f.teacherId,
+    });
+    // Graded first but submitted last.
+    await record([
+      {
+        studentId: a!.id,
+        itemId: leaf,
+        assignmentId: f.assignmentId,
+        score: 4,
+        submittedAt: new Date('2026-10-10T00:00:00.000Z'),
+      },
+    ]);
+    tick();
+    await record([
+      {
+        studentId: a!.id,
+        itemId: leaf,
+        score: 2,
+        submittedAt: new Date('2026-10-01T00:00:00.000Z'),
+      },
+    ]);
+    const stored = (await rows()).find((r) => r.item_id === leaf);
+    expect(stored).to.include({ value: 4 });
+    const shown = parseStoredExplanation((await working(a!.id)).get(leaf));
+    if (shown?.kind !== 'calculated') throw new Error('expected a calculated working');
+    expect(
+      shown.result.explanation.used.map((u) => [u.score, u.orderedBy, u.orderedAt]),
+    ).to.deep.equal([
+      [2, 'submitted', '2026-10-01T00:00:00.000Z'],
+      [4, 'submitted', '2026-10-10T00:00:00.000Z'],
+    ]);
+    tick();
+    await recomputeCourse();
+    expect((await rows()).find((r) => r.item_id === leaf)).to.include({ value: 4 });
+  });
 });

@@ -229,7 +229,7 @@ describe('mastery views: explanation presenter', () => {
     expect(view.method).to.include('Decaying average');
     expect(view.parameters.map((p) => `${p.name}: ${p.value}`)).to.deep.equal([
       'Weight of each new score: 65%',
-      'Evidence ordered by: date recorded',
+      'Evidence ordered by: date recorded in this tool',
       'Minimum evidence for a level: 1',
       'Rounding: Rounded half up to 2 decimals',
     ]);

@@ -111,6 +111,8 @@ describe('calculateMastery: ordering', () => {
       assessedAt: day(3),
       dueAt: day(1),
       gradedAt: day(2),
+      submittedAt: day(6),
+      lastGradedAt: day(1),
       recordedAt: day(4),
       excused: false,
     },
@@ -120,6 +122,7 @@ describe('calculateMastery: ordering', () => {
       assessedAt: day(1),
       dueAt: day(3),
       gradedAt: day(4),
+      lastGradedAt: day(3),
       recordedAt: day(2),
       excused: false,
     },
@@ -129,6 +132,8 @@ describe('calculateMastery: ordering', () => {
       assessedAt: day(2),
       dueAt: day(4),
       gradedAt: day(1),
+      submittedAt: day(0),
+      lastGradedAt: day(5),
       recordedAt: day(3),
       excused: false,
     },
@@ -138,11 +143,13 @@ describe('calculateMastery: ordering', () => {
       assessedAt: day(4),
       dueAt: day(2),
       gradedAt: day(3),
+      lastGradedAt: day(2),
       recordedAt: day(1),
       excused: false,
     },
   ];
   const expected: Record<OrderBy, string[]> = {
+    submittedOrLastGraded: ['c', 'd', 'b', 'a'],
     assessed: ['b', 'c', 'a', 'd'],
     due: ['a', 'd', 'b', 'c'],
     graded: ['c', 'a', 'd', 'b'],
@@ -158,6 +165,74 @@ describe('calculateMastery: ordering', () => {
       expect(result.value).to.equal(last?.score);
     });
   }
+
+  it('when ordering as Canvas does, then the submission time decides, else the latest grading time', () => {
+    const result = calculateMastery(
+      evidence,
+      policy({ kind: 'mostRecent' }, { orderBy: 'submittedOrLastGraded' }),
+      scale,
+    );
+    expect(result.explanation.used.map((e) => [e.id, e.orderedBy])).to.deep.equal([
+      ['c', 'submitted'],
+      ['d', 'lastGraded'],
+      ['b', 'lastGraded'],
+      ['a', 'submitted'],
+    ]);
+    expect(result.value).to.equal(1);
+    expect(result.explanation.steps[1]).to.equal(
+      'Evidence ordered oldest → newest by submission time, else the latest grading time (Canvas’s order) (then date recorded, then id)',
+    );
+  });
+
+  it('when a score is regraded, then Canvas’s order moves it to the newest place and Schoology’s keeps its original place', () => {
+    // Quiz 1 graded 3 on day 1, Quiz 2 graded 2 on day 2, then Quiz 1 regraded to 4 on day 5.
+    const quiz1: Evidence = {
+      id: 'q1',
+      score: 4,
+      gradedAt: day(1),
+      lastGradedAt: day(5),
+      recordedAt: day(5),
+      excused: false,
+    };
+    const quiz2: Evidence = {
+      id: 'q2',
+      score: 2,
+      gradedAt: day(2),
+      lastGradedAt: day(2),
+      recordedAt: day(2),
+      excused: false,
+    };
+    const canvas = calculateMastery(
+      [quiz1, quiz2],
+      policy({ kind: 'mostRecent' }, { orderBy: 'submittedOrLastGraded' }),
+      scale,
+    );
+    const schoology = calculateMastery(
+      [quiz1, quiz2],
+      policy({ kind: 'mostRecent' }, { orderBy: 'graded' }),
+      scale,
+    );
+    expect(canvas.value).to.equal(4);
+    expect(schoology.value).to.equal(2);
+    expect(schoology.explanation.steps[1]).to.contain(
+      'time of the original score (Schoology’s order)',
+    );
+  });
+
+  it('when a piece of evidence has neither a submission nor a grading time, then Canvas’s order falls back to the date recorded', () => {
+    const submitted: Evidence = { ...series([4])[0]!, id: 's', submittedAt: day(5) };
+    const bare: Evidence = { ...series([2])[0]!, id: 'u', recordedAt: day(7) };
+    const result = calculateMastery(
+      [bare, submitted],
+      policy({ kind: 'mostRecent' }, { orderBy: 'submittedOrLastGraded' }),
+      scale,
+    );
+    expect(result.explanation.used.map((e) => [e.id, e.orderedBy])).to.deep.equal([
+      ['s', 'submitted'],
+      ['u', 'recorded'],
+    ]);
+    expect(result.value).to.equal(2);
+  });
 
   it('when the ordering date is missing, then recordedAt is used and the explanation says so', () => {
     const withGraded: Evidence = { ...series([4])[0]!, id: 'g', gradedAt: day(5) };

@@ -18,7 +18,13 @@ const scaleArb: fc.Arbitrary<ProficiencyScale> = fc.constantFrom(
   ZERO_BASED,
 );
 
-const orderByArb: fc.Arbitrary<OrderBy> = fc.constantFrom('assessed', 'due', 'graded', 'recorded');
+const orderByArb: fc.Arbitrary<OrderBy> = fc.constantFrom(
+  'submittedOrLastGraded',
+  'assessed',
+  'due',
+  'graded',
+  'recorded',
+);
 
 /** Small day range so equal dates (and the tie-breakers) come up often. */
 const dateArb = fc.integer({ min: 0, max: 6 }).map(day);
@@ -36,6 +42,8 @@ function evidenceArb(scale: ProficiencyScale, maxLength = 12): fc.Arbitrary<Evid
     assessedAt: fc.option(dateArb, { nil: undefined }),
     dueAt: fc.option(dateArb, { nil: undefined }),
     gradedAt: fc.option(dateArb, { nil: undefined }),
+    lastGradedAt: fc.option(dateArb, { nil: undefined }),
+    submittedAt: fc.option(dateArb, { nil: undefined }),
     recordedAt: dateArb,
     excused: fc.integer({ min: 0, max: 9 }).map((n) => n < 2),
   });
@@ -79,13 +87,16 @@ const caseArb = scaleArb.chain((scale) =>
 
 /** The ordering the spec describes, written independently of the implementation. */
 function expectedOrder(evidence: readonly Evidence[], orderBy: OrderBy): Evidence[] {
-  const field = {
-    assessed: 'assessedAt',
-    due: 'dueAt',
-    graded: 'gradedAt',
-    recorded: 'recordedAt',
-  } as const;
-  const time = (e: Evidence) => (e[field[orderBy]] ?? e.recordedAt).getTime();
+  // Canvas: the submission time, else the latest grading time; the others: their one date.
+  const dates = (e: Evidence): (Date | undefined)[] =>
+    ({
+      submittedOrLastGraded: [e.submittedAt, e.lastGradedAt],
+      assessed: [e.assessedAt],
+      due: [e.dueAt],
+      graded: [e.gradedAt],
+      recorded: [],
+    })[orderBy];
+  const time = (e: Evidence) => (dates(e).find((d) => d !== undefined) ?? e.recordedAt).getTime();
   return [...evidence].sort(
     (a, b) =>
       time(a) - time(b) ||
