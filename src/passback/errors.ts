@@ -46,7 +46,7 @@ export const PASSBACK_ERROR_MESSAGES: Readonly<Record<PassbackErrorCode, string>
   unexpected:
     'Something unexpected went wrong while sending grades. They will be sent again automatically; if this lasts, tell your district administrator.',
   not_a_student:
-    'The LMS says this person is not a student in the course (for example the Test Student of Student View, or a student who was removed). Nothing will be sent for them; if they are a student, check their enrollment and choose "Retry".',
+    'The LMS says this person is not a student in the course (for example a teacher, or a student who was removed). Nothing will be sent for them; if they are a student, check their enrollment and choose "Retry".',
   column_unpublished:
     'The gradebook column is unpublished, so the LMS refuses grades. Publish the assignment in the LMS, then choose "Retry".',
   course_concluded:

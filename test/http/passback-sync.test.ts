@@ -1,7 +1,10 @@
 import { expect } from 'chai';
 import { sql } from 'kysely';
 import type { AppServices } from '../../src/app-services.ts';
-import { cellSyncDetail } from '../../src/storage/passback/passback.repository.ts';
+import {
+  cellSyncDetail,
+  releaseHeldCells,
+} from '../../src/storage/passback/passback.repository.ts';
 import type { Person } from '../../src/emulator/types.ts';
 import { createTestDatabase, testEngine, type TestDatabase } from '../support/database.ts';
 import { createLtiWorld, launch, type LtiWorld } from '../support/lti-world.ts';
@@ -9,6 +12,7 @@ import {
   desireGrade,
   ensureStandardColumn,
   passbackWorker,
+  recordPerson,
   recordRoster,
   workerServices,
 } from '../support/passback-world.ts';
@@ -85,6 +89,10 @@ describe(`course grade sync page (${testEngine})`, function () {
     // The worker owns retries: its HTTP client gives up at once.
     services = workerServices(world, 2000);
     students = (await recordRoster(world)).map(({ person, user }) => ({ person, userId: user.id }));
+    refusedTeacher = {
+      person: world.seed.teacher,
+      userId: (await recordPerson(world, world.seed.teacher)).id,
+    };
   });
 
   after(async () => {
@@ -100,11 +108,9 @@ describe(`course grade sync page (${testEngine})`, function () {
   });
 
   const real = () => students.filter((s) => !s.person.isTestStudent);
-  const testStudent = () => {
-    const found = students.find((s) => s.person.isTestStudent);
-    if (found === undefined) throw new Error('no test student');
-    return found;
-  };
+  /** The course's teacher, graded as if a student: Canvas refuses with 422 "not a student". */
+  let refusedTeacher: { person: Person; userId: string };
+  const notAStudent = () => refusedTeacher;
 
   it('when nothing is desired yet, then the teacher sees empty counts and the controls', async () => {
     const res = await page('/course/sync');
@@ -176,31 +182,31 @@ describe(`course grade sync page (${testEngine})`, function () {
     expect(state?.paused ?? false).to.equal(false);
   });
 
-  it('when the Test Student is refused by the LMS, then the cause is shown in words with "Retry now", and retrying queues it again', async () => {
+  it('when the LMS refuses someone as not a student, then the cause is shown in words with "Retry now", and retrying queues it again', async () => {
     const columnId = await column('test-student');
-    await grade(columnId, testStudent(), 2);
+    await grade(columnId, notAStudent(), 2);
     await grade(columnId, real()[0]!, 2);
     expect(await worker().drain()).to.include({ sent: 1, failed: 1 });
     const res = await page('/course/sync');
     expect(res.html).to.contain('Not a student in the LMS course');
-    expect(res.html).to.contain('Test Student of Student View');
+    expect(res.html).to.contain('not a student in the course (for example a teacher');
     expect(res.html).to.contain('Retry now');
     expect(res.html).to.contain('Needs attention');
-    expect(res.html).to.contain(`/course/sync/students/${testStudent().userId}`);
-    const detail = await page(`/course/sync/students/${testStudent().userId}`);
+    expect(res.html).to.contain(`/course/sync/students/${notAStudent().userId}`);
+    const detail = await page(`/course/sync/students/${notAStudent().userId}`);
     expect(detail.status).to.equal(200);
     expect(detail.html).to.contain('Standard test-student (mastery)');
     expect(detail.html).to.contain('Failed: Not a student in the LMS course');
     expect(detail.html).to.contain('Nothing sent yet');
     const sentOne = await page(`/course/sync/students/${real()[0]!.userId}`);
     expect(sentOne.html).to.match(/<td>Sent<\/td>/);
-    const retried = await post('/course/sync/retry', { userId: testStudent().userId });
+    const retried = await post('/course/sync/retry', { userId: notAStudent().userId });
     expect(retried.status).to.equal(303);
     const cellDetail = await cellSyncDetail(
       database.db,
       world.tenantId,
       columnId,
-      testStudent().userId,
+      notAStudent().userId,
     );
     expect(cellDetail?.status).to.equal('pending');
   });
@@ -215,7 +221,7 @@ describe(`course grade sync page (${testEngine})`, function () {
 
   it('when "Retry now" is chosen for one cause, then only the cells that failed for it are queued again', async () => {
     const columnId = await column('by-cause');
-    await grade(columnId, testStudent(), 2);
+    await grade(columnId, notAStudent(), 2);
     await grade(columnId, real()[0]!, 2);
     await worker().drain();
     // A second failure with another cause: the column is unpublished for a real student.
@@ -247,7 +253,7 @@ describe(`course grade sync page (${testEngine})`, function () {
         database.db,
         world.tenantId,
         columnId,
-        testStudent().userId,
+        notAStudent().userId,
       );
       expect(stillFailed?.status).to.equal('failed');
     } finally {
@@ -367,5 +373,47 @@ describe(`course grade sync page (${testEngine})`, function () {
     expect(text).to.contain('# TYPE passback_posts_total counter');
     expect(text).to.contain('# TYPE passback_queue_depth gauge');
     expect(text).to.contain('# TYPE passback_oldest_pending_seconds gauge');
+  });
+
+  it('when a teacher changed a grade in the gradebook, then the page says so in words and "Let Mastery Pathways update it" hands the cell back', async () => {
+    const columnId = await column('held');
+    const student = real()[0]!;
+    await grade(columnId, student, 1);
+    await worker().drain();
+    const row = await database.db
+      .selectFrom('gradebook_columns')
+      .select('lms_column_id')
+      .where('id', '=', columnId)
+      .executeTakeFirstOrThrow();
+    const lineItemId = new URL(row.lms_column_id ?? '').pathname.split('/').at(-1) ?? '';
+    world.emulator.state.setTeacherGrade(lineItemId, student.person.sub, 3.5);
+    await grade(columnId, student, 2);
+    expect(await worker().drain()).to.include({ held: 1, sent: 0 });
+    const res = await page('/course/sync');
+    expect(res.html).to.contain('Grades changed by a teacher in the gradebook');
+    expect(res.html).to.match(
+      /Changed by a teacher in the gradebook on \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC \(now 3\.5 \/ 4\); not overwritten\. Mastery Pathways would send 2 \/ 4\./,
+    );
+    expect(res.html).to.contain('Let Mastery Pathways update it');
+    const forged = await post(
+      '/course/sync/held/release',
+      { columnId, userId: student.userId },
+      'not-the-token',
+    );
+    expect(forged.status).to.equal(403);
+    const bad = await post('/course/sync/held/release', { columnId: 'not-an-id' });
+    expect(bad.status).to.equal(400);
+    expect(await bad.text()).to.contain('Reload the grade sync page');
+    const released = await post('/course/sync/held/release', {
+      columnId,
+      userId: student.userId,
+    });
+    expect(released.status).to.equal(303);
+    expect(released.headers.get('location')).to.contain('done=released');
+    expect(await worker().drain()).to.include({ sent: 1 });
+    expect(world.emulator.state.findCell(lineItemId, student.person.sub)?.displayedScore).to.equal(
+      2,
+    );
+    expect(await releaseHeldCells(database.db, { tenantId: world.tenantId, courseId })).to.equal(0);
   });
 });
