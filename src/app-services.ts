@@ -26,13 +26,29 @@ import {
   createPlatformRepository,
 } from './storage/lti/platforms.repository.ts';
 import { createSessionRepository } from './storage/lti/sessions.repository.ts';
+import {
+  createDeletionRecordRepository,
+  createPersonHasher,
+} from './storage/privacy/deletion-records.repository.ts';
 import { createTenantRepository } from './storage/lti/tenants.repository.ts';
 import { createToolKeyRepository } from './storage/lti/tool-keys.repository.ts';
 
 export const USER_AGENT = 'MasteryPathways/0.1 (+https://github.com/mastery-pathways)';
 
-/** How long a tool session lives after launch; teachers work in one sitting, then relaunch. */
-export const SESSION_TTL_MS = 8 * 60 * 60 * 1000;
+/**
+ * How long a launched session lives: it ends after `idleMs` without a request, and `maxMs` after
+ * the launch however active (`SESSION_IDLE_MINUTES`, `SESSION_MAX_HOURS`; these are their
+ * defaults). The token travels in page URLs, so its life is kept short and bounded.
+ */
+export const SESSION_DEFAULTS = { idleMs: 60 * 60 * 1000, maxMs: 10 * 60 * 60 * 1000 } as const;
+
+/** The session lifetimes of a loaded configuration. */
+export const sessionLifetime = (config: {
+  readonly session: { readonly idleMinutes: number; readonly maxHours: number };
+}) => ({
+  idleMs: config.session.idleMinutes * 60 * 1000,
+  maxMs: config.session.maxHours * 60 * 60 * 1000,
+});
 
 export interface ServiceOptions {
   readonly db: Kysely<Database>;
@@ -42,6 +58,8 @@ export interface ServiceOptions {
   readonly fetch?: FetchFunction;
   /** Background work (recompute jobs) logs what went wrong here. */
   readonly logger?: Logger;
+  /** Session idle timeout and absolute limit; `SESSION_DEFAULTS` when left out. */
+  readonly session?: { readonly idleMs: number; readonly maxMs: number };
 }
 
 /**
@@ -71,6 +89,11 @@ export function createAppServices(options: ServiceOptions) {
     // The signing key is read per assertion so a rotation takes effect without a restart.
     signer: async (payload) => createToolSigner(await toolKeys.signingKey())(payload),
   });
+  // People deleted on request are known by a keyed hash only, under a key from the server secret.
+  const deletionRecords = createDeletionRecordRepository(
+    db,
+    createPersonHasher(options.keyEncryptionSecret),
+  );
   const areaDeps: AreaDeps = {
     db,
     now,
@@ -80,6 +103,7 @@ export function createAppServices(options: ServiceOptions) {
     fetch: options.fetch ?? fetch,
     logger: options.logger,
   };
+  const mastery = createMasteryServices(areaDeps);
   return {
     db,
     now,
@@ -95,10 +119,28 @@ export function createAppServices(options: ServiceOptions) {
     loginStates: createLoginStateRepository(db, now),
     nonces: createNonceRepository(db, now),
     people: createPeopleRepository(db, now),
-    sessions: createSessionRepository(db, { now, ttlMs: SESSION_TTL_MS }),
+    sessions: createSessionRepository(db, { now, ...(options.session ?? SESSION_DEFAULTS) }),
+    deletionRecords,
     tenants: createTenantRepository(db),
     alignment: createAlignmentServices(areaDeps),
-    mastery: createMasteryServices(areaDeps),
+    mastery: {
+      ...mastery,
+      /**
+       * A parent's launch names their children by LMS id: a child deleted on request is left out,
+       * so their id is not stored again in the parent's scope.
+       */
+      linkMentor: async (input: Parameters<typeof mastery.linkMentor>[0]) => {
+        const deleted = await deletionRecords.deletedAmong(
+          input.tenantId,
+          input.issuer,
+          input.studentSubs,
+        );
+        return mastery.linkMentor({
+          ...input,
+          studentSubs: input.studentSubs.filter((sub) => !deleted.has(sub)),
+        });
+      },
+    },
     passback: createPassbackServices(areaDeps),
     classroom: createClassroomServices(areaDeps),
   };

@@ -31,6 +31,10 @@ import {
 } from './storage/database.ts';
 import { createTenantRepository } from './storage/lti/tenants.repository.ts';
 import { createToolKeyRepository } from './storage/lti/tool-keys.repository.ts';
+import {
+  createDeletionRecordRepository,
+  createPersonHasher,
+} from './storage/privacy/deletion-records.repository.ts';
 import { deletePerson, deleteTenant, exportTenant } from './storage/tenant-data.repository.ts';
 
 export interface CliIo {
@@ -61,7 +65,14 @@ Commands:
                      the slug
   tenant delete-person --tenant SLUG (--user-id ID | --sub LMS_USER_ID [--issuer URL])
                      delete one person's data (a student's evidence, mastery, grades to send,
-                     sessions, enrolments) and their user record, on a deletion request
+                     sessions, enrolments) and their user record, on a deletion request; a
+                     deletion record (a keyed hash, no name) keeps roster syncs and launches from
+                     adding them again while the LMS still lists them
+  tenant deletion-records --tenant SLUG
+                     list the tenant's deletion records (id and date; nothing else is kept)
+  tenant lift-deletion --tenant SLUG (--record ID | --sub LMS_USER_ID [--issuer URL])
+                     lift a deletion record: the person is added again by their next launch or
+                     roster sync (with no earlier data: that stays deleted)
 
   platform add --preset PRESET --client-id ID [--name NAME]
                      register an LMS. PRESET is one of ${PLATFORM_PRESETS.join(', ')}.
@@ -278,7 +289,25 @@ async function personId(
   return found[0]?.id ?? '';
 }
 
-async function runTenant(sub: string, args: readonly string[], ctx: AdminContext, io: CliIo) {
+/** The LMS issuers a tenant's people come from: its deployments' platforms. */
+async function tenantIssuers(ctx: AdminContext, tenantId: string): Promise<string[]> {
+  const rows = await ctx.db
+    .selectFrom('deployments as d')
+    .innerJoin('platforms as p', 'p.id', 'd.platform_id')
+    .select('p.issuer')
+    .distinct()
+    .where('d.tenant_id', '=', tenantId)
+    .execute();
+  return rows.map((row) => row.issuer);
+}
+
+async function runTenant(
+  sub: string,
+  args: readonly string[],
+  ctx: AdminContext,
+  io: CliIo,
+  secret: () => string,
+) {
   switch (sub) {
     case 'add': {
       const flags = parseFlags(args, { slug: { type: 'string' }, name: { type: 'string' } });
@@ -350,7 +379,10 @@ async function runTenant(sub: string, args: readonly string[], ctx: AdminContext
         sub: optional(flags.sub),
         issuer: optional(flags.issuer),
       });
-      const deleted = await deletePerson(ctx.db, tenant.id, userId);
+      const deleted = await deletePerson(ctx.db, tenant.id, userId, {
+        hashPerson: createPersonHasher(secret()),
+        now: ctx.now(),
+      });
       io.stdout(
         `Deleted person ${userId} of tenant ${tenant.slug}: ${Object.entries(deleted)
           .map(([table, n]) => `${table} ${n}`)
@@ -358,9 +390,60 @@ async function runTenant(sub: string, args: readonly string[], ctx: AdminContext
       );
       return EXIT.ok;
     }
+    case 'deletion-records': {
+      const flags = parseFlags(args, { tenant: { type: 'string' } });
+      const tenant = await tenantBySlug(ctx, required(flags.tenant, '--tenant'));
+      const records = await createDeletionRecordRepository(
+        ctx.db,
+        createPersonHasher(secret()),
+      ).list(tenant.id);
+      io.stdout(
+        records.length === 0
+          ? `Tenant ${tenant.slug} has no deletion records.`
+          : table([
+              ['RECORD', 'DELETED ON'],
+              ...records.map((r) => [r.id, r.deletedAt.toISOString().slice(0, 10)]),
+            ]),
+      );
+      return EXIT.ok;
+    }
+    case 'lift-deletion': {
+      const flags = parseFlags(args, {
+        tenant: { type: 'string' },
+        record: { type: 'string' },
+        sub: { type: 'string' },
+        issuer: { type: 'string' },
+      });
+      const tenant = await tenantBySlug(ctx, required(flags.tenant, '--tenant'));
+      const record = optional(flags.record);
+      const sub = optional(flags.sub);
+      if ((record === undefined) === (sub === undefined)) {
+        throw new UsageError('Give either --record or --sub.');
+      }
+      const records = createDeletionRecordRepository(ctx.db, createPersonHasher(secret()));
+      const issuer = optional(flags.issuer);
+      const lifted =
+        record !== undefined
+          ? await records.liftById(tenant.id, record)
+          : await records.liftPerson(
+              tenant.id,
+              issuer !== undefined ? [issuer] : await tenantIssuers(ctx, tenant.id),
+              sub ?? '',
+            );
+      if (!lifted) {
+        throw new LtiAdminError(
+          'invalid_input',
+          `Tenant ${tenant.slug} has no such deletion record. See "tenant deletion-records --tenant ${tenant.slug}".`,
+        );
+      }
+      io.stdout(
+        `Lifted the deletion record in tenant ${tenant.slug}: the person is added again at their next launch or roster sync.`,
+      );
+      return EXIT.ok;
+    }
     default:
       throw new UsageError(
-        'Use "tenant add", "tenant list", "tenant export", "tenant delete" or "tenant delete-person".',
+        'Use "tenant add", "tenant list", "tenant export", "tenant delete", "tenant delete-person", "tenant deletion-records" or "tenant lift-deletion".',
       );
   }
 }
@@ -630,7 +713,7 @@ async function runAdminCommand(
       const ctx: AdminContext = { db: database.db, now: () => new Date() };
       switch (command) {
         case 'tenant':
-          return runTenant(sub, args, ctx, io);
+          return runTenant(sub, args, ctx, io, () => resolveKeyEncryptionSecret(config, logger));
         case 'platform':
           return runPlatform(sub, args, ctx, io);
         case 'deployment':

@@ -1,7 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from './config/schema.ts';
 import type { Logger } from './logger.ts';
-import { createAppServices, createFrameOriginCache, sweepExpired } from './app-services.ts';
+import {
+  createAppServices,
+  createFrameOriginCache,
+  sessionLifetime,
+  sweepExpired,
+} from './app-services.ts';
 import { resolveKeyEncryptionSecret } from './lti-admin/tool-key-service.ts';
 import { createMetrics } from './metrics.ts';
 import { resolveLmsFromServices } from './passback/resolve-lms.ts';
@@ -45,6 +50,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     db: database.db,
     keyEncryptionSecret: resolveKeyEncryptionSecret(config, logger),
     logger,
+    session: sessionLifetime(config),
   });
   const frameOrigins = createFrameOriginCache(services, logger);
   const app = createApp(config, {

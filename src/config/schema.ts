@@ -73,6 +73,31 @@ export const SETTINGS: readonly SettingSpec[] = [
     secret: true,
   },
   {
+    path: ['security', 'allowLoopbackRegistration'],
+    env: 'ALLOW_LOOPBACK_REGISTRATION',
+    expects:
+      '"true" to let LTI Dynamic Registration fetch http:// addresses on this machine (the demo and local LMS installs only; refused with NODE_ENV=production), else "false"',
+  },
+  {
+    path: ['security', 'metricsToken'],
+    env: 'METRICS_TOKEN',
+    expects:
+      'at least 32 characters of random text that Prometheus sends as "Authorization: Bearer <token>" to read /metrics; without it /metrics answers 401',
+    secret: true,
+  },
+  {
+    path: ['session', 'idleMinutes'],
+    env: 'SESSION_IDLE_MINUTES',
+    expects:
+      'minutes without a request after which a launched session ends, a whole number from 5 to 480',
+  },
+  {
+    path: ['session', 'maxHours'],
+    env: 'SESSION_MAX_HOURS',
+    expects:
+      'hours after its launch at which a session ends however active it is, a whole number from 1 to 24 (not shorter than SESSION_IDLE_MINUTES)',
+  },
+  {
     path: ['shutdown', 'timeoutMs'],
     env: 'SHUTDOWN_TIMEOUT_MS',
     expects: 'milliseconds to let in-flight requests finish on SIGTERM, from 0 to 120000',
@@ -164,7 +189,16 @@ export const configSchema = z
         .string()
         .min(32, { error: 'must be at least 32 characters long' })
         .optional(),
+      // Defaults here (not in config/default.json), so older config files stay valid.
+      allowLoopbackRegistration: booleanString.default(false),
+      metricsToken: z.string().min(32, { error: 'must be at least 32 characters long' }).optional(),
     }),
+    session: z
+      .object({
+        idleMinutes: z.coerce.number().int().min(5).max(480).default(60),
+        maxHours: z.coerce.number().int().min(1).max(24).default(10),
+      })
+      .default({ idleMinutes: 60, maxHours: 10 }),
     shutdown: z.object({
       timeoutMs: z.coerce.number().int().min(0).max(120000),
     }),
@@ -184,6 +218,21 @@ export const configSchema = z
         path: ['security', 'keyEncryptionSecret'],
         message:
           'is required when NODE_ENV=production (generate one with: openssl rand -base64 48)',
+      });
+    }
+    if (config.nodeEnv === 'production' && config.security.allowLoopbackRegistration) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['security', 'allowLoopbackRegistration'],
+        message:
+          'must not be "true" when NODE_ENV=production: it lets anyone who can open /lti/register make the server fetch addresses on its own machine',
+      });
+    }
+    if (config.session.idleMinutes > config.session.maxHours * 60) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['session', 'idleMinutes'],
+        message: `is longer than the session's whole lifetime (SESSION_MAX_HOURS=${config.session.maxHours})`,
       });
     }
   });

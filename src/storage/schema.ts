@@ -4,6 +4,7 @@ import type { CourseTables } from './courses/schema.ts';
 import type { LtiTables } from './lti/schema.ts';
 import type { MasteryTables } from './mastery/schema.ts';
 import type { PassbackTables } from './passback/schema.ts';
+import type { PrivacyTables } from './privacy/schema.ts';
 import type { StandardsTables } from './standards/schema.ts';
 
 /**
@@ -32,4 +33,5 @@ export interface Database
     CourseTables,
     MasteryTables,
     PassbackTables,
-    ClassroomTables {}
+    ClassroomTables,
+    PrivacyTables {}

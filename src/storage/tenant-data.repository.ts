@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
+import { recordDeletion, type PersonHasher } from './privacy/deletion-records.repository.ts';
 import type { Database } from './schema.ts';
 
 /**
@@ -99,10 +100,38 @@ export interface ExportSummary {
   readonly rows: Readonly<Record<string, number>>;
 }
 
+/** The district's LMS registrations: platforms its deployments, Classroom installs or a pending capture name. */
+function registrationIds(trx: Db, tenantId: string) {
+  return trx
+    .selectFrom('platforms')
+    .select('platforms.id')
+    .where((eb) =>
+      eb.or([
+        eb(
+          'platforms.id',
+          'in',
+          eb.selectFrom('deployments').select('platform_id').where('tenant_id', '=', tenantId),
+        ),
+        eb(
+          'platforms.id',
+          'in',
+          eb
+            .selectFrom('classroom_installs')
+            .select('platform_id')
+            .where('tenant_id', '=', tenantId),
+        ),
+        eb('platforms.default_tenant_id', '=', tenantId),
+      ]),
+    );
+}
+
 /**
- * Writes the district's data as JSON lines: first `{"type":"tenant", ...}`, then one
- * `{"type":"row","table":...,"row":{...}}` per row, table by table, read from one consistent
- * snapshot. Binary and date values come out as PostgreSQL prints them.
+ * Writes the district's data as JSON lines: first `{"type":"tenant", ...}`, then for every table
+ * a header `{"type":"table","table":...,"rows":N}` (N may be 0) followed by its N
+ * `{"type":"row","table":...,"row":{...}}` lines, table by table, read from one consistent
+ * snapshot. The district's LMS registrations (`platforms`, shared with no secret) come first, so
+ * a reader knows which LMS the deployments and people belong to. Binary and date values come out
+ * as PostgreSQL prints them.
  */
 export async function exportTenant(
   db: Kysely<Database>,
@@ -125,19 +154,38 @@ export async function exportTenant(
       await write(
         JSON.stringify({
           type: 'tenant',
-          format: 'mastery-pathways-tenant-export/1',
+          format: 'mastery-pathways-tenant-export/2',
           exportedAt: now().toISOString(),
           tenant,
         }),
       );
       const rows: Record<string, number> = {};
+      const platformColumns = (await tableColumns(trx, 'platforms')).filter(
+        (column) => !SECRET_COLUMN.test(column),
+      );
+      const platforms = await sql<Record<string, unknown>>`
+        SELECT ${sql.join(platformColumns.map((column) => sql.ref(`p.${column}`)))}
+        FROM platforms p
+        WHERE p.id IN (${registrationIds(trx, tenantId)})
+        ORDER BY p.issuer, p.client_id
+      `.execute(trx);
+      rows.platforms = platforms.rows.length;
+      await write(JSON.stringify({ type: 'table', table: 'platforms', rows: rows.platforms }));
+      for (const row of platforms.rows) {
+        await write(JSON.stringify({ type: 'row', table: 'platforms', row }, bigintToString));
+      }
       const tables = (await tenantTables(trx))
         .filter((table) => !EXPORT_SKIPPED_TABLES.has(table.name))
         .sort((a, b) => (a.name < b.name ? -1 : 1));
       for (const { name: table, columns } of tables) {
         const exported = columns.filter((column) => !SECRET_COLUMN.test(column));
-        rows[table] = 0;
+        const counted = await sql<{ n: string | number }>`
+          SELECT count(*) AS n FROM ${sql.id(table)} WHERE tenant_id = ${tenantId}
+        `.execute(trx);
+        rows[table] = Number(counted.rows[0]?.n ?? 0);
+        await write(JSON.stringify({ type: 'table', table, rows: rows[table] }));
         let after = '(0,0)';
+        let written = 0;
         for (;;) {
           // Keyset paging on the physical row id: stable inside this snapshot, no sort of the table.
           const page = await sql<Record<string, unknown> & { mp_ctid: string }>`
@@ -152,35 +200,45 @@ export async function exportTenant(
             after = position;
             await write(JSON.stringify({ type: 'row', table, row: data }, bigintToString));
           }
-          rows[table] += page.rows.length;
+          written += page.rows.length;
           if (page.rows.length < pageSize) break;
+        }
+        if (written !== rows[table]) {
+          throw new Error(`export of ${table}: counted ${rows[table]} rows but read ${written}`);
         }
       }
       return { rows };
     });
 }
 
+async function tableColumns(db: Db, table: string): Promise<string[]> {
+  const result = await sql<{ column_name: string }>`
+    SELECT column_name FROM information_schema.columns
+    WHERE table_schema = current_schema() AND table_name = ${table}
+    ORDER BY ordinal_position
+  `.execute(db);
+  return result.rows.map((row) => row.column_name);
+}
+
 function bigintToString(_key: string, value: unknown): unknown {
   return typeof value === 'bigint' ? value.toString() : value;
 }
 
-/** Deletes every row of the district, then the district. One transaction: all or nothing. */
+/**
+ * Deletes every row of the district, then the district, then its LMS registrations that no other
+ * district uses (a registration shared with another district stays). One transaction: all or
+ * nothing.
+ */
 export async function deleteTenant(
   db: Kysely<Database>,
   tenantId: string,
 ): Promise<Readonly<Record<string, number>>> {
   return db.transaction().execute(async (trx) => {
     const deleted: Record<string, number> = {};
-    // Operator-level rows that only this district uses: its Google Classroom registration (a
-    // platform row), removed after its install row below. Platforms waiting to capture this
-    // district's first deployment stop waiting (the district is gone).
-    const classroomPlatforms = (
-      await trx
-        .selectFrom('classroom_installs')
-        .select('platform_id')
-        .where('tenant_id', '=', tenantId)
-        .execute()
-    ).map((row) => row.platform_id);
+    // Operator-level rows of this district: its LMS and Google Classroom registrations (platform
+    // rows), removed after its deployments and install rows below unless another district uses
+    // them. Platforms waiting to capture this district's first deployment stop waiting.
+    const registrations = (await registrationIds(trx, tenantId).execute()).map((row) => row.id);
     await trx
       .updateTable('platforms')
       .set({ capture_first_deployment: false, default_tenant_id: null })
@@ -191,18 +249,28 @@ export async function deleteTenant(
         await sql`DELETE FROM ${sql.id(table.name)} WHERE tenant_id = ${tenantId}`.execute(trx);
       deleted[table.name] = Number(result.numAffectedRows ?? 0n);
     }
-    if (classroomPlatforms.length > 0) {
+    if (registrations.length > 0) {
       const platforms = await trx
         .deleteFrom('platforms')
-        .where('id', 'in', classroomPlatforms)
+        .where('id', 'in', registrations)
+        // Still used by another district: its deployments, Classroom install or pending capture.
+        .where('default_tenant_id', 'is', null)
         .where((eb) =>
           eb.not(
-            eb.exists(
-              eb
-                .selectFrom('deployments')
-                .select('id')
-                .whereRef('deployments.platform_id', '=', 'platforms.id'),
-            ),
+            eb.or([
+              eb.exists(
+                eb
+                  .selectFrom('deployments')
+                  .select('id')
+                  .whereRef('deployments.platform_id', '=', 'platforms.id'),
+              ),
+              eb.exists(
+                eb
+                  .selectFrom('classroom_installs')
+                  .select('tenant_id')
+                  .whereRef('classroom_installs.platform_id', '=', 'platforms.id'),
+              ),
+            ]),
           ),
         )
         .executeTakeFirst();
@@ -216,15 +284,25 @@ export async function deleteTenant(
 
 /**
  * Deletes one person's data in a district: every row that names them (as user, student or mentor),
- * their LMS id in parents' mentor scopes, and their user record. What others recorded about the district (frameworks, assignments) stays.
+ * their LMS id in parents' mentor scopes, and their user record. What others recorded about the
+ * district (frameworks, assignments) stays. In the same transaction a deletion record (a keyed
+ * hash of their LMS issuer and id, and the date) keeps roster syncs and launches from making them
+ * again while the LMS still lists them.
  */
 export async function deletePerson(
   db: Kysely<Database>,
   tenantId: string,
   userId: string,
+  record: { readonly hashPerson: PersonHasher; readonly now: Date },
 ): Promise<Readonly<Record<string, number>>> {
   return db.transaction().execute(async (trx) => {
     const deleted: Record<string, number> = {};
+    const person = await trx
+      .selectFrom('users')
+      .select(['issuer', 'sub'])
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', userId)
+      .executeTakeFirst();
     for (const table of await tenantTables(trx)) {
       if (table.name === 'users') continue;
       const columns = PERSON_COLUMNS.filter((column) => table.columns.includes(column));
@@ -255,6 +333,9 @@ export async function deletePerson(
       .where('id', '=', userId)
       .executeTakeFirst();
     deleted.users = Number(result.numDeletedRows);
+    if (person !== undefined) {
+      await recordDeletion(trx, tenantId, record.hashPerson(person.issuer, person.sub), record.now);
+    }
     return deleted;
   });
 }

@@ -11,6 +11,8 @@ export type HttpErrorCode =
   | 'forbidden'
   | 'unauthorized'
   | 'csrf_failed'
+  | 'session_ended'
+  | 'deleted_on_request'
   | 'payload_too_large'
   | 'internal_error'
   | `lti.${LtiErrorCode}`;
@@ -48,3 +50,22 @@ export const fromLtiError = (error: LtiError): HttpError =>
     cause: error,
     detail: error.detail,
   });
+
+/** What a person whose launched session ended reads (idle too long, or past its absolute limit). */
+export const SESSION_ENDED_MESSAGE =
+  'Your session ended. Launch Mastery Pathways again from your course in the LMS.';
+
+export const sessionEnded = (): HttpError =>
+  new HttpError(401, 'session_ended', SESSION_ENDED_MESSAGE);
+
+/**
+ * A launch by a person the district deleted on request. Deletion on request must stick while the
+ * LMS still lists them, so the tool does not record them again on its own: the district decides
+ * (it lifts the deletion record), and the person is told whom to ask.
+ */
+export const deletedOnRequest = (deletedAt: Date): HttpError =>
+  new HttpError(
+    403,
+    'deleted_on_request',
+    `Your information was removed from Mastery Pathways on ${deletedAt.toISOString().slice(0, 10)} at your school district's request, so Mastery Pathways cannot open for you. To use it again, ask your school district to restore your access.`,
+  );

@@ -102,7 +102,10 @@ describe(`mentor launches (${testEngine})`, function () {
 
       // Deleting her on request also takes her LMS id out of the parent's scope, and the
       // parent's next launch does not bring her back.
-      await deletePerson(early.db, fresh.tenantId, row!.id);
+      await deletePerson(early.db, fresh.tenantId, row!.id, {
+        hashPerson: fresh.tool.services.deletionRecords.hashPerson,
+        now: new Date(),
+      });
       const scope = await early.db
         .selectFrom('mentor_scopes')
         .select('student_subs')

@@ -2,6 +2,11 @@ import { expect } from 'chai';
 import { sql, type Kysely } from 'kysely';
 import { importFramework } from '../../src/standards/import.ts';
 import { createPeopleRepository } from '../../src/storage/lti/people.repository.ts';
+import { createSessionRepository } from '../../src/storage/lti/sessions.repository.ts';
+import {
+  createDeletionRecordRepository,
+  createPersonHasher,
+} from '../../src/storage/privacy/deletion-records.repository.ts';
 import type { Database } from '../../src/storage/schema.ts';
 import {
   deletePerson,
@@ -15,27 +20,44 @@ import { deps, parseFixture } from './standards/helpers.ts';
 
 const LEARNER = 'http://purl.imsglobal.org/vocab/lis/v2/membership#Learner';
 const INSTRUCTOR = 'http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor';
+const hashPerson = createPersonHasher('a test server secret of at least 32 characters');
+
+interface ExportLine {
+  type: string;
+  table?: string;
+  rows?: number;
+  row?: Record<string, unknown>;
+}
 
 /** A district with a course, a teacher, two students, a framework and evidence for each student. */
 async function seedDistrictWithData(db: Kysely<Database>) {
   const clock = manualClock();
   const { tenant, platform, deployment } = await seedDistrict(db);
   const people = createPeopleRepository(db, clock.now);
+  const sessions = createSessionRepository(db, {
+    now: clock.now,
+    idleMs: 3_600_000,
+    maxMs: 36_000_000,
+  });
   const contextId = unique('course');
-  const launchAs = (sub: string, roles: string[]) =>
-    people.recordLaunch({
-      tenantId: tenant.id,
-      deploymentRowId: deployment.id,
-      storeEmail: false,
-      launch: launchContext({
-        issuer: platform.issuer,
-        clientId: platform.clientId,
-        deploymentId: deployment.deploymentId,
-        sub,
-        contextId,
-        roles,
-      }),
+  const launchAs = async (sub: string, roles: string[]) => {
+    const launch = launchContext({
+      issuer: platform.issuer,
+      clientId: platform.clientId,
+      deploymentId: deployment.deploymentId,
+      sub,
+      contextId,
+      roles,
     });
+    const result = await people.acceptLaunch({
+      launch,
+      nonce: { issuer: platform.issuer, nonce: unique('nonce'), expiresAt: clock.now() },
+      session: sessions.prepare().row,
+      personHash: hashPerson(platform.issuer, sub),
+    });
+    if (result.outcome !== 'accepted') throw new Error(`launch not accepted: ${result.outcome}`);
+    return result.record;
+  };
   const teacher = await launchAs('teacher-1', [INSTRUCTOR]);
   const ada = await launchAs('student-ada', [LEARNER]);
   const ben = await launchAs('student-ben', [LEARNER]);
@@ -83,7 +105,9 @@ async function seedDistrictWithData(db: Kysely<Database>) {
       })
       .execute();
   }
-  return { tenant, courseId, ada, ben, teacher };
+  // The launches' sessions are short-lived credentials, not district data an export carries.
+  await db.deleteFrom('sessions').where('tenant_id', '=', tenant.id).execute();
+  return { tenant, platform, courseId, ada, ben, teacher };
 }
 
 async function countByTable(db: Kysely<Database>, tenantId: string) {
@@ -134,13 +158,11 @@ describe('tenant data: export, delete, delete one person', function () {
       // Small pages, so the keyset paging runs through many pages of the same table.
       { pageSize: 7 },
     );
-    const parsed = lines.map(
-      (line) => JSON.parse(line) as { type: string; table?: string; row?: Record<string, unknown> },
-    );
+    const parsed = lines.map((line) => JSON.parse(line) as ExportLine);
     expect(parsed[0]).to.deep.include({ type: 'tenant' });
-    const rows = parsed.slice(1);
+    const rows = parsed.filter((line) => line.type === 'row' && line.table !== 'platforms');
     expect(rows.every((line) => line.row?.tenant_id === first.tenant.id)).to.be.true;
-    expect(JSON.stringify(rows)).not.to.contain(second.tenant.id);
+    expect(JSON.stringify(parsed)).not.to.contain(second.tenant.id);
     const expected = await countByTable(database.db, first.tenant.id);
     const written: Record<string, number> = {};
     for (const line of rows) written[line.table ?? ''] = (written[line.table ?? ''] ?? 0) + 1;
@@ -203,7 +225,7 @@ describe('tenant data: export, delete, delete one person', function () {
     expect(text).not.to.contain('"table":"sessions"');
   });
 
-  it('when a district with a Classroom install and a platform waiting for its first deployment is deleted, then both are handled and nothing blocks the deletion', async () => {
+  it('when a district with a Classroom install and a platform waiting for its first deployment is deleted, then both registrations go with it and nothing blocks the deletion', async () => {
     const { tenant } = await seedDistrictWithData(database.db);
     const classroomPlatform = await database.db
       .insertInto('platforms')
@@ -263,20 +285,23 @@ describe('tenant data: export, delete, delete one person', function () {
 
     const deleted = await deleteTenant(database.db, tenant.id);
     expect(deleted.tenants).to.equal(1);
-    expect(deleted.platforms).to.equal(1);
+    // The Classroom registration, the one waiting for this district and its LMS registration:
+    // none serves another district.
+    expect(deleted.platforms).to.equal(3);
     const platforms = await database.db
       .selectFrom('platforms')
-      .select(['id', 'capture_first_deployment', 'default_tenant_id'])
+      .select(['id'])
       .where('id', 'in', [classroomPlatform.id, waiting.id])
       .execute();
-    expect(platforms).to.deep.equal([
-      { id: waiting.id, capture_first_deployment: false, default_tenant_id: null },
-    ]);
+    expect(platforms).to.deep.equal([]);
   });
 
   it('when one student is deleted, then their rows go and the classmate, teacher and framework stay', async () => {
     const { tenant, ada, ben, teacher } = await seedDistrictWithData(database.db);
-    const deleted = await deletePerson(database.db, tenant.id, ada.user.id);
+    const deleted = await deletePerson(database.db, tenant.id, ada.user.id, {
+      hashPerson,
+      now: new Date(),
+    });
     expect(deleted.users).to.equal(1);
     expect(deleted.evidence).to.equal(1);
     const left = await database.db
@@ -302,7 +327,10 @@ describe('tenant data: export, delete, delete one person', function () {
   it('when the person belongs to another district, then nothing is deleted', async () => {
     const first = await seedDistrictWithData(database.db);
     const second = await seedDistrictWithData(database.db);
-    const deleted = await deletePerson(database.db, first.tenant.id, second.ada.user.id);
+    const deleted = await deletePerson(database.db, first.tenant.id, second.ada.user.id, {
+      hashPerson,
+      now: new Date(),
+    });
     expect(deleted).to.deep.equal({ users: 0 });
     const still = await database.db
       .selectFrom('evidence')
@@ -310,5 +338,122 @@ describe('tenant data: export, delete, delete one person', function () {
       .where('student_id', '=', second.ada.user.id)
       .execute();
     expect(still).to.have.length(1);
+  });
+
+  it('when a district is exported, then every table has one header line with its row count, empty tables included, followed by exactly that many rows', async () => {
+    const { tenant } = await seedDistrictWithData(database.db);
+    const lines: string[] = [];
+    await exportTenant(
+      database.db,
+      tenant.id,
+      (line) => void lines.push(line),
+      () => new Date(),
+    );
+    const parsed = lines.map((line) => JSON.parse(line) as ExportLine);
+    const headers = parsed.filter((line) => line.type === 'table');
+    const exportedTables = (await tenantTables(database.db))
+      .map((table) => table.name)
+      .filter(
+        (name) => !['sessions', 'classroom_sign_in_flows', 'deep_link_requests'].includes(name),
+      );
+    expect(headers.map((h) => h.table).sort()).to.deep.equal(
+      [...exportedTables, 'platforms'].sort(),
+    );
+    // An empty table is announced with 0 rather than left out.
+    expect(headers.find((h) => h.table === 'deletion_records')).to.deep.equal({
+      type: 'table',
+      table: 'deletion_records',
+      rows: 0,
+    });
+    // Each header is followed by exactly its rows.
+    let current: ExportLine | undefined;
+    let seen = 0;
+    for (const line of [...parsed.slice(1), { type: 'end' }]) {
+      if (line.type === 'row') {
+        expect(line.table).to.equal(current?.table);
+        seen += 1;
+        continue;
+      }
+      if (current !== undefined) expect(seen, current.table).to.equal(current.rows);
+      current = line;
+      seen = 0;
+    }
+  });
+
+  it('when a district is exported, then its LMS registration is in it without secrets, and another district’s is not', async () => {
+    const first = await seedDistrictWithData(database.db);
+    const second = await seedDistrictWithData(database.db);
+    const lines: string[] = [];
+    await exportTenant(
+      database.db,
+      first.tenant.id,
+      (line) => void lines.push(line),
+      () => new Date(),
+    );
+    const parsed = lines.map((line) => JSON.parse(line) as ExportLine);
+    expect(parsed).to.deep.include({ type: 'table', table: 'platforms', rows: 1 });
+    const registrations = parsed.filter((l) => l.type === 'row' && l.table === 'platforms');
+    expect(registrations.map((r) => r.row?.id)).to.deep.equal([first.platform.id]);
+    expect(registrations[0]?.row).to.deep.include({
+      issuer: first.platform.issuer,
+      client_id: first.platform.clientId,
+    });
+    expect(
+      Object.keys(registrations[0]?.row ?? {}).filter((c) => /secret|_hash|encrypted/.test(c)),
+    ).to.deep.equal([]);
+    expect(JSON.stringify(parsed)).not.to.contain(second.platform.issuer);
+  });
+
+  it('when a district whose LMS registration no other district uses is deleted, then the registration goes too; a registration shared with another district stays', async () => {
+    const alone = await seedDistrictWithData(database.db);
+    const sharing = await seedDistrictWithData(database.db);
+    const other = await seedDistrict(database.db);
+    // The second district's LMS registration also serves another district (its own deployment).
+    await database.db
+      .insertInto('deployments')
+      .values({
+        platform_id: sharing.platform.id,
+        deployment_id: unique('dep'),
+        tenant_id: other.tenant.id,
+      })
+      .execute();
+    const platformIds = async () =>
+      (
+        await database.db
+          .selectFrom('platforms')
+          .select('id')
+          .where('id', 'in', [alone.platform.id, sharing.platform.id])
+          .execute()
+      ).map((row) => row.id);
+
+    const deleted = await deleteTenant(database.db, alone.tenant.id);
+    expect(deleted.platforms).to.equal(1);
+    expect(await platformIds()).to.deep.equal([sharing.platform.id]);
+
+    const kept = await deleteTenant(database.db, sharing.tenant.id);
+    expect(kept.platforms).to.equal(0);
+    expect(await platformIds()).to.deep.equal([sharing.platform.id]);
+  });
+
+  it('when one student is deleted, then a deletion record with a keyed hash and the date is kept, and nothing readable about them', async () => {
+    const { tenant, platform, ada } = await seedDistrictWithData(database.db);
+    const now = new Date('2026-12-01T09:00:00.000Z');
+    await deletePerson(database.db, tenant.id, ada.user.id, { hashPerson, now });
+    const records = await database.db
+      .selectFrom('deletion_records')
+      .selectAll()
+      .where('tenant_id', '=', tenant.id)
+      .execute();
+    expect(records).to.have.length(1);
+    expect(records[0]?.deleted_at).to.deep.equal(now);
+    expect(records[0]?.person_hash).to.equal(hashPerson(platform.issuer, 'student-ada'));
+    expect(JSON.stringify(records)).not.to.contain('student-ada');
+    expect(JSON.stringify(records)).not.to.contain('Ada');
+    const repository = createDeletionRecordRepository(database.db, hashPerson);
+    const found = await repository.deletedAmong(tenant.id, platform.issuer, [
+      'student-ada',
+      'student-ben',
+    ]);
+    expect([...found.entries()]).to.deep.equal([['student-ada', now]]);
   });
 });

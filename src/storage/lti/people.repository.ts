@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { LaunchContext } from '../../lti/claims.ts';
 import { isTestUser, lmsRole, type LmsRole } from '../../lti/lms-port.ts';
 import type { Member } from '../../lti/nrps.ts';
-import { upsertCourseRow, upsertEnrollment } from '../people-rows.ts';
+import { upsertEnrollment } from '../people-rows.ts';
 import type { Database } from '../schema.ts';
 import type { EnrollmentSource, EnrollmentStatus } from './schema.ts';
 import { toSession, type Session } from './sessions.repository.ts';
@@ -214,6 +214,8 @@ export type AcceptedLaunch =
   | { readonly outcome: 'nonce_replay' }
   /** `(issuer, client_id, deployment_id)` is not (or no longer) an active registered deployment. */
   | { readonly outcome: 'unknown_deployment' }
+  /** The district deleted this person on request: only the nonce was recorded. */
+  | { readonly outcome: 'person_deleted'; readonly deletedAt: Date }
   /** The course key belongs to another tenant: the nonce and user were recorded, no session. */
   | { readonly outcome: 'course_in_other_tenant' }
   | {
@@ -226,6 +228,7 @@ export type AcceptedLaunch =
 
 interface AcceptRow {
   claimed: boolean;
+  deleted_at: Date | null;
   tenant_id: string | null;
   deployment_row_id: string | null;
   u_id: string | null;
@@ -257,115 +260,6 @@ interface AcceptRow {
 export function createPeopleRepository(db: Kysely<Database>, now: () => Date) {
   return {
     /**
-     * Records a verified launch in one transaction: the user, the course (with its AGS/NRPS
-     * endpoints for background jobs), an active enrollment and the resource link. The deployment
-     * row must already be resolved to this tenant by the allow-list.
-     */
-    async recordLaunch(input: {
-      tenantId: string;
-      deploymentRowId: string;
-      launch: LaunchContext;
-      storeEmail: boolean;
-    }): Promise<LaunchRecord> {
-      const { launch, tenantId } = input;
-      const time = now();
-      return db.transaction().execute(async (tx) => {
-        // The course row inherits the tenant; a deployment of another tenant must never be used.
-        const deployment = await tx
-          .selectFrom('deployments')
-          .select('id')
-          .where('id', '=', input.deploymentRowId)
-          .where('tenant_id', '=', tenantId)
-          .executeTakeFirst();
-        if (deployment === undefined) {
-          throw new PeopleStorageError(
-            'deployment_not_in_tenant',
-            'the deployment of this launch does not belong to this tenant',
-          );
-        }
-        const user = await upsertUser(
-          tx,
-          tenantId,
-          {
-            issuer: launch.issuer,
-            sub: launch.sub,
-            name: launch.name,
-            givenName: launch.givenName,
-            familyName: launch.familyName,
-            email: launch.email,
-          },
-          input.storeEmail,
-          time,
-        );
-        if (launch.context === undefined)
-          return { user, course: undefined, resourceLink: undefined };
-        const courseRow = await upsertCourseRow(
-          tx,
-          tenantId,
-          {
-            deploymentRowId: input.deploymentRowId,
-            contextId: launch.context.id,
-            title: launch.context.title,
-            label: launch.context.label,
-            agsLineItemsUrl: launch.ags?.lineItemsUrl,
-            agsScopes: launch.ags?.scopes ?? [],
-            nrpsMembershipsUrl: launch.nrps?.membershipsUrl,
-            nrpsServiceVersions: launch.nrps?.serviceVersions ?? [],
-          },
-          time,
-        )
-          .returningAll()
-          .executeTakeFirst();
-        if (courseRow === undefined) {
-          throw new PeopleStorageError(
-            'deployment_not_in_tenant',
-            'the course of this launch belongs to another tenant',
-          );
-        }
-        const course = toCourse(courseRow);
-        await upsertEnrollment(
-          tx,
-          tenantId,
-          {
-            courseId: course.id,
-            userId: user.id,
-            roles: launch.roles,
-            status: 'active',
-            source: 'launch',
-            replaceSource: true,
-          },
-          time,
-        );
-        let resourceLink: ResourceLink | undefined;
-        if (launch.resourceLink !== undefined) {
-          const linkRow = await tx
-            .insertInto('resource_links')
-            .values({
-              tenant_id: tenantId,
-              course_id: course.id,
-              resource_link_id: launch.resourceLink.id,
-              title: launch.resourceLink.title ?? null,
-              line_item_url: launch.ags?.lineItemUrl ?? null,
-              created_via: 'launch',
-              created_at: time,
-              updated_at: time,
-            })
-            .onConflict((oc) =>
-              oc.columns(['course_id', 'resource_link_id']).doUpdateSet({
-                title: sql`coalesce(excluded.title, resource_links.title)`,
-                line_item_url: sql`coalesce(excluded.line_item_url, resource_links.line_item_url)`,
-                updated_at: time,
-              }),
-            )
-            .returningAll()
-            .executeTakeFirstOrThrow();
-          resourceLink = toResourceLink(linkRow);
-        }
-        return { user, course, resourceLink };
-      });
-    },
-
-    /**
      * The whole write side of an accepted launch in ONE statement (one round trip, atomic): claims
      * the nonce, resolves the deployment to its district from active registrations (the database's
      * word, whatever a cache said), then records the user, course, enrollment and resource link and
@@ -374,13 +268,16 @@ export function createPeopleRepository(db: Kysely<Database>, now: () => Date) {
      * Rows are read before they are written and rewritten only when the launch changes them, so a
      * class launching at once does not queue on its course's row lock; a row that is new or changed
      * is upserted with ON CONFLICT, so two first launches of one course both get its one row.
-     * Same rules as `recordLaunch` (names kept when omitted, email only when the tenant stores it,
-     * latest AGS/NRPS endpoints win).
+     * Names are kept when a launch omits them, email only when the tenant stores it, and the latest
+     * AGS/NRPS endpoints win. A person the district deleted on request (a deletion record with
+     * `personHash`) is not recorded again and gets no session.
      */
     async acceptLaunch(input: {
       launch: LaunchContext;
       nonce: LaunchNonce;
       session: PreparedSessionRow;
+      /** The launching person's keyed hash (`deletionRecords.hashPerson(issuer, sub)`). */
+      personHash: string;
     }): Promise<AcceptedLaunch> {
       const { launch, nonce, session } = input;
       const time = now();
@@ -420,7 +317,7 @@ export function createPeopleRepository(db: Kysely<Database>, now: () => Date) {
           ON CONFLICT (issuer, nonce) DO NOTHING
           RETURNING true AS claimed
         ),
-        g AS (
+        g_all AS (
           SELECT d.id AS deployment_row_id, d.tenant_id,
             coalesce(t.settings -> 'storeEmail' = 'true'::jsonb, false) AS store_email
           FROM n, deployments d
@@ -428,6 +325,13 @@ export function createPeopleRepository(db: Kysely<Database>, now: () => Date) {
           JOIN tenants t ON t.id = d.tenant_id
           WHERE p.issuer = ${v.issuer} AND p.client_id = ${v.client_id} AND p.status = 'active'
             AND d.deployment_id = ${v.deployment_id}
+        ),
+        x AS (
+          SELECT dr.deleted_at FROM deletion_records dr, g_all
+          WHERE dr.tenant_id = g_all.tenant_id AND dr.person_hash = ${input.personHash}::text
+        ),
+        g AS (
+          SELECT * FROM g_all WHERE NOT EXISTS (SELECT 1 FROM x)
         ),
         u_old AS (
           SELECT u.* FROM users u, g
@@ -553,6 +457,7 @@ export function createPeopleRepository(db: Kysely<Database>, now: () => Date) {
         )
         SELECT
           EXISTS (SELECT 1 FROM n) AS claimed,
+          (SELECT deleted_at FROM x LIMIT 1) AS deleted_at,
           g.tenant_id, g.deployment_row_id,
           u.id AS u_id, u.name AS u_name, u.given_name AS u_given_name,
           u.family_name AS u_family_name, u.email AS u_email,
@@ -574,6 +479,9 @@ export function createPeopleRepository(db: Kysely<Database>, now: () => Date) {
       `.execute(db);
       const row = result.rows[0];
       if (row === undefined || !row.claimed) return { outcome: 'nonce_replay' };
+      if (row.deleted_at !== null) {
+        return { outcome: 'person_deleted', deletedAt: new Date(row.deleted_at) };
+      }
       if (row.tenant_id === null || row.deployment_row_id === null || row.u_id === null) {
         return { outcome: 'unknown_deployment' };
       }

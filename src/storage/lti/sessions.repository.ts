@@ -1,5 +1,5 @@
 import { createHash, randomBytes as cryptoRandomBytes } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from '../schema.ts';
 
 /**
@@ -31,13 +31,22 @@ export function hashSessionToken(token: string): string {
 
 export interface SessionRepositoryOptions {
   readonly now: () => Date;
-  readonly ttlMs: number;
+  /** A session ends this long after its last request (`SESSION_IDLE_MINUTES`). */
+  readonly idleMs: number;
+  /** …and this long after it was created, however active (`SESSION_MAX_HOURS`). */
+  readonly maxMs: number;
   /** Injected randomness; node:crypto by default. */
   readonly randomBytes?: (size: number) => Buffer;
 }
 
 export function createSessionRepository(db: Kysely<Database>, options: SessionRepositoryOptions) {
   const random = options.randomBytes ?? cryptoRandomBytes;
+  const { idleMs, maxMs } = options;
+  /** A new session's end: the idle timeout, never past the absolute limit. */
+  const firstExpiry = (created: Date): Date =>
+    new Date(created.getTime() + Math.min(idleMs, maxMs));
+  /** Sessions created before this have reached the absolute limit. */
+  const oldestLive = (time: Date): Date => new Date(time.getTime() - maxMs);
   return {
     /**
      * A new session's token and row values without writing them, for a caller that inserts the row
@@ -55,7 +64,7 @@ export function createSessionRepository(db: Kysely<Database>, options: SessionRe
           id: hashSessionToken(token),
           csrfSecret: random(32).toString('base64url'),
           createdAt: time,
-          expiresAt: new Date(time.getTime() + options.ttlMs),
+          expiresAt: firstExpiry(time),
         },
       };
     },
@@ -78,7 +87,7 @@ export function createSessionRepository(db: Kysely<Database>, options: SessionRe
           roles: [...input.roles],
           csrf_secret: random(32).toString('base64url'),
           created_at: time,
-          expires_at: new Date(time.getTime() + options.ttlMs),
+          expires_at: firstExpiry(time),
           last_seen_at: time,
         })
         .returningAll()
@@ -86,25 +95,35 @@ export function createSessionRepository(db: Kysely<Database>, options: SessionRe
       return { token, session: toSession(row) };
     },
 
-    /** The live session for a token, or undefined when unknown or expired. */
+    /** The live session for a token, or undefined when unknown, idle too long or too old. */
     async findByToken(token: string): Promise<Session | undefined> {
+      const time = options.now();
       const row = await db
         .selectFrom('sessions')
         .selectAll()
         .where('id', '=', hashSessionToken(token))
-        .where('expires_at', '>', options.now())
+        .where('expires_at', '>', time)
+        .where('created_at', '>', oldestLive(time))
         .executeTakeFirst();
       return row === undefined ? undefined : toSession(row);
     },
 
-    /** Sliding expiry: records activity and pushes expiry out by the TTL. */
+    /**
+     * Records activity: the idle timeout starts again from now, but the session never outlives
+     * its absolute limit (created + max), so a token in a URL is good for a bounded time.
+     */
     async touch(token: string): Promise<boolean> {
       const time = options.now();
+      const idleEnd = new Date(time.getTime() + idleMs);
       const result = await db
         .updateTable('sessions')
-        .set({ last_seen_at: time, expires_at: new Date(time.getTime() + options.ttlMs) })
+        .set({
+          last_seen_at: time,
+          expires_at: sql<Date>`least(${idleEnd}::timestamptz, created_at + ${`${maxMs} milliseconds`}::interval)`,
+        })
         .where('id', '=', hashSessionToken(token))
         .where('expires_at', '>', time)
+        .where('created_at', '>', oldestLive(time))
         .executeTakeFirst();
       return result.numUpdatedRows > 0n;
     },
@@ -124,15 +143,19 @@ export function createSessionRepository(db: Kysely<Database>, options: SessionRe
         .selectAll()
         .where('tenant_id', '=', tenantId)
         .where('expires_at', '>', options.now())
+        .where('created_at', '>', oldestLive(options.now()))
         .orderBy('created_at')
         .execute();
       return rows.map(toSession);
     },
 
     async sweepExpired(): Promise<number> {
+      const time = options.now();
       const result = await db
         .deleteFrom('sessions')
-        .where('expires_at', '<=', options.now())
+        .where((eb) =>
+          eb.or([eb('expires_at', '<=', time), eb('created_at', '<=', oldestLive(time))]),
+        )
         .executeTakeFirst();
       return Number(result.numDeletedRows);
     },

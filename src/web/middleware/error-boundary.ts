@@ -4,6 +4,12 @@ import { LtiError } from '../../lti/errors.ts';
 import { fromLtiError, HttpError, notFound } from '../errors.ts';
 import { requestContext } from '../request-context.ts';
 
+/** Page titles for errors that are an expected end, not a fault. */
+const TITLES: Partial<Record<HttpError['code'], string>> = {
+  session_ended: 'Your session ended',
+  deleted_on_request: 'Removed at your district’s request',
+};
+
 export const unmatchedRoute: RequestHandler = (_req, _res, next) => {
   next(notFound());
 };
@@ -68,7 +74,9 @@ export function errorBoundary(logger: Logger): ErrorRequestHandler {
       return;
     }
     const model = {
-      title: httpError.status === 404 ? 'Page not found' : 'Something went wrong',
+      title:
+        TITLES[httpError.code] ??
+        (httpError.status === 404 ? 'Page not found' : 'Something went wrong'),
       status: httpError.status,
       code: httpError.code,
       message,

@@ -5,7 +5,7 @@ import type { LmsRole } from '../../lti/lms-port.ts';
 import { isAdministrator, isInstructor, isLearner, isMentor } from '../../lti/claims.ts';
 import type { Session } from '../../storage/lti/sessions.repository.ts';
 import type { User } from '../../storage/lti/people.repository.ts';
-import { HttpError } from '../errors.ts';
+import { HttpError, sessionEnded } from '../errors.ts';
 
 /**
  * A launched user's session. Inside LMS iframes third-party cookies are blocked, so the session
@@ -58,12 +58,12 @@ export function sessionMiddleware(services: AppServices): RequestHandler {
   return async (req, _res, next) => {
     const token = req.params.sessionToken;
     if (typeof token !== 'string' || !TOKEN.test(token)) {
-      throw new HttpError(401, 'unauthorized', sessionEndedMessage);
+      throw sessionEnded();
     }
     const session = await services.sessions.findByToken(token);
-    if (session === undefined) throw new HttpError(401, 'unauthorized', sessionEndedMessage);
+    if (session === undefined) throw sessionEnded();
     const user = await services.people.findUserById(session.tenantId, session.userId);
-    if (user === undefined) throw new HttpError(401, 'unauthorized', sessionEndedMessage);
+    if (user === undefined) throw sessionEnded();
     await services.sessions.touch(token);
     viewers.set(req, {
       session,
@@ -79,9 +79,6 @@ export function sessionMiddleware(services: AppServices): RequestHandler {
     next();
   };
 }
-
-const sessionEndedMessage =
-  'Your Mastery Pathways session has ended. Open Mastery Pathways again from your course in the LMS.';
 
 /** Forms carry the session's CSRF secret in `_csrf`; a POST without the right one is refused. */
 export const requireCsrf: RequestHandler = (req, _res, next) => {

@@ -56,6 +56,10 @@ export function courseRoutes(deps: {
       course: { title: course.title ?? 'Untitled course' },
       canSync: course.nrpsMembershipsUrl !== undefined,
       synced: typeof req.query.synced === 'string' ? req.query.synced : undefined,
+      removedOnRequest:
+        typeof req.query.removed === 'string'
+          ? req.query.removed.split(',').filter((d) => /^\d{4}-\d{2}-\d{2}$/.test(d))
+          : [],
       people: roster.map((person) => ({
         name: person.name ?? 'Name not shared by the LMS',
         role: person.testUser ? 'Test student' : ROLE_LABELS[person.role],
@@ -69,8 +73,17 @@ export function courseRoutes(deps: {
     const v = viewer(req);
     const course = await courseOf(services, v);
     const result = await syncCourseRoster(services, v.tenantId, course.id);
-    logger.info({ tenantId: v.tenantId, courseId: course.id, ...result }, 'roster synced');
-    res.redirect(303, `${v.base}/course/roster?synced=${result.upserted}`);
+    const { removedOnRequest, ...counts } = result;
+    logger.info(
+      { tenantId: v.tenantId, courseId: course.id, ...counts, removed: removedOnRequest.length },
+      'roster synced',
+    );
+    // Dates only: who they were is no longer known (deletion records are keyed hashes).
+    const removed = removedOnRequest.map((date) => date.toISOString().slice(0, 10)).join(',');
+    res.redirect(
+      303,
+      `${v.base}/course/roster?synced=${result.upserted}${removed === '' ? '' : `&removed=${removed}`}`,
+    );
   });
 
   deepLinkingPages(router, deps);

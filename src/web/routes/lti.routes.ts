@@ -13,6 +13,7 @@ import {
 import { acceptLaunch, type DeploymentLookup } from '../../lti/launch.ts';
 import { UnknownPlatformError } from '../../storage/lti/login-states.repository.ts';
 import { PeopleStorageError } from '../../storage/lti/people.repository.ts';
+import { deletedOnRequest } from '../errors.ts';
 import {
   clearBindingCookie,
   bindingCookieName,
@@ -184,10 +185,13 @@ export function ltiRoutes(deps: {
           launch: verified,
           nonce,
           session: prepared.row,
+          personHash: services.deletionRecords.hashPerson(verified.issuer, verified.sub),
         });
         switch (result.outcome) {
           case 'nonce_replay':
             return undefined;
+          case 'person_deleted':
+            throw deletedOnRequest(result.deletedAt);
           case 'unknown_deployment':
             throw new LtiError('unknown_deployment', {
               detail: `deployment_id ${verified.deploymentId} (no longer registered)`,

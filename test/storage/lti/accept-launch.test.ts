@@ -9,12 +9,18 @@ import {
 import { createPlatformRepository } from '../../../src/storage/lti/platforms.repository.ts';
 import { createSessionRepository } from '../../../src/storage/lti/sessions.repository.ts';
 import { createTenantRepository } from '../../../src/storage/lti/tenants.repository.ts';
+import {
+  createPersonHasher,
+  recordDeletion,
+} from '../../../src/storage/privacy/deletion-records.repository.ts';
 import { createTestDatabase, testEngine, type TestDatabase } from '../../support/database.ts';
 import { launchContext, manualClock, seedDistrict, unique } from './fixtures.ts';
 
 const INSTRUCTOR = 'http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor';
 
 type Accepted = Extract<AcceptedLaunch, { outcome: 'accepted' }>;
+
+const hashPerson = createPersonHasher('a test server secret of at least 32 characters');
 
 describe(`LTI launch accepted in one statement (${testEngine})`, function () {
   this.timeout(30_000);
@@ -31,7 +37,11 @@ describe(`LTI launch accepted in one statement (${testEngine})`, function () {
     const district = await seedDistrict(database.db);
     const clock = manualClock();
     const people = createPeopleRepository(database.db, clock.now);
-    const sessions = createSessionRepository(database.db, { now: clock.now, ttlMs: 3_600_000 });
+    const sessions = createSessionRepository(database.db, {
+      now: clock.now,
+      idleMs: 3_600_000,
+      maxMs: 36_000_000,
+    });
     const launchFor = (overrides: Partial<Parameters<typeof launchContext>[0]> = {}) =>
       launchContext({
         issuer: district.platform.issuer,
@@ -49,6 +59,7 @@ describe(`LTI launch accepted in one statement (${testEngine})`, function () {
           expiresAt: new Date(clock.now().getTime() + 60_000),
         },
         session: prepared.row,
+        personHash: hashPerson(launch.issuer, launch.sub),
       });
       return { result, token: prepared.token };
     };
@@ -242,5 +253,43 @@ describe(`LTI launch accepted in one statement (${testEngine})`, function () {
       SELECT count(*) AS n FROM users WHERE tenant_id = ${theirs.tenant.id}
     `.execute(database.db);
     expect(Number(count.rows[0]?.n)).to.equal(0);
+  });
+
+  it('when the district deleted the person on request, then their launch records nothing but the nonce and says when; another district is not affected', async () => {
+    const { district, people, clock, launchFor, accept } = await world();
+    const deletedOn = new Date('2026-11-20T10:00:00.000Z');
+    await recordDeletion(
+      database.db,
+      district.tenant.id,
+      hashPerson(district.platform.issuer, 'user-1'),
+      deletedOn,
+    );
+    expect((await accept(launchFor())).result).to.deep.equal({
+      outcome: 'person_deleted',
+      deletedAt: deletedOn,
+    });
+    expect(await people.findUser(district.tenant.id, district.platform.issuer, 'user-1')).to.equal(
+      undefined,
+    );
+    expect(await people.listCourses(district.tenant.id)).to.deep.equal([]);
+    const sessions = await database.db
+      .selectFrom('sessions')
+      .select('id')
+      .where('tenant_id', '=', district.tenant.id)
+      .execute();
+    expect(sessions).to.deep.equal([]);
+    // Another person of the same district still launches.
+    clock.advance(1000);
+    accepted((await accept(launchFor({ sub: 'user-2' }))).result);
+    // A record is the district's own: one made in this district does not refuse the person's
+    // launch into another.
+    const other = await world();
+    await recordDeletion(
+      database.db,
+      district.tenant.id,
+      hashPerson(other.district.platform.issuer, 'user-1'),
+      deletedOn,
+    );
+    accepted((await other.accept(other.launchFor())).result);
   });
 });

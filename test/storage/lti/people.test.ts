@@ -6,8 +6,13 @@ import {
   hashSessionToken,
 } from '../../../src/storage/lti/sessions.repository.ts';
 import { createTenantRepository } from '../../../src/storage/lti/tenants.repository.ts';
+import { createPersonHasher } from '../../../src/storage/privacy/deletion-records.repository.ts';
 import { createTestDatabase, testEngine, type TestDatabase } from '../../support/database.ts';
-import { launchContext, manualClock, seedDistrict } from './fixtures.ts';
+import { launchContext, manualClock, seedDistrict, unique } from './fixtures.ts';
+
+const hashPerson = createPersonHasher('a test server secret of at least 32 characters');
+/** Session lifetimes for these tests: a minute idle, ten minutes at most. */
+const LIFETIME = { idleMs: 60_000, maxMs: 600_000 } as const;
 
 const LEARNER = 'http://purl.imsglobal.org/vocab/lis/v2/membership#Learner';
 
@@ -35,21 +40,30 @@ describe(`LTI people storage (${testEngine})`, function () {
     await database.close();
   });
 
-  async function launchIn(district: Awaited<ReturnType<typeof seedDistrict>>, storeEmail = false) {
+  /** A launch through the product's one write path (`acceptLaunch`, as the launch route calls it). */
+  async function launchIn(district: Awaited<ReturnType<typeof seedDistrict>>) {
     const clock = manualClock();
     const people = createPeopleRepository(database.db, clock.now);
-    const record = await people.recordLaunch({
-      tenantId: district.tenant.id,
-      deploymentRowId: district.deployment.id,
-      storeEmail,
-      launch: launchContext({
-        issuer: district.platform.issuer,
-        clientId: district.platform.clientId,
-        deploymentId: district.deployment.deploymentId,
-        email: 'ada@example.org',
-      }),
+    const sessions = createSessionRepository(database.db, { now: clock.now, ...LIFETIME });
+    const launch = launchContext({
+      issuer: district.platform.issuer,
+      clientId: district.platform.clientId,
+      deploymentId: district.deployment.deploymentId,
+      email: 'ada@example.org',
     });
-    return { people, record, clock };
+    const result = await people.acceptLaunch({
+      launch,
+      nonce: {
+        issuer: launch.issuer,
+        nonce: unique('nonce'),
+        expiresAt: new Date(clock.now().getTime() + 60_000),
+      },
+      session: sessions.prepare().row,
+      personHash: hashPerson(launch.issuer, launch.sub),
+    });
+    if (result.outcome !== 'accepted')
+      expect.fail(`the launch was not accepted: ${result.outcome}`);
+    return { people, record: result.record, clock };
   }
 
   it('when a launch is recorded, then the user, course endpoints, enrollment and resource link are stored', async () => {
@@ -89,7 +103,7 @@ describe(`LTI people storage (${testEngine})`, function () {
 
   it('when the tenant has not turned email on, then the email is not stored; when it has, it is', async () => {
     const off = await seedDistrict(database.db);
-    const { record } = await launchIn(off, false);
+    const { record } = await launchIn(off);
     expect(record.user.email).to.equal(undefined);
     const on = await seedDistrict(database.db);
     await createTenantRepository(database.db).updateSettings(on.tenant.id, { storeEmail: true });
@@ -98,7 +112,7 @@ describe(`LTI people storage (${testEngine})`, function () {
     ).to.deep.equal({
       storeEmail: true,
     });
-    const stored = await launchIn(on, true);
+    const stored = await launchIn(on);
     expect(stored.record.user.email).to.equal('ada@example.org');
   });
 
@@ -131,33 +145,6 @@ describe(`LTI people storage (${testEngine})`, function () {
     }
     expect(error).to.have.property('code', 'course_not_found');
     expect(await people.listEnrollments(mine.tenant.id, courseId)).to.have.length(1);
-  });
-
-  it('when a launch names a deployment of another tenant, then nothing is recorded', async () => {
-    const mine = await seedDistrict(database.db);
-    const theirs = await seedDistrict(database.db);
-    const people = createPeopleRepository(database.db, manualClock().now);
-    let error: unknown;
-    try {
-      await people.recordLaunch({
-        tenantId: theirs.tenant.id,
-        deploymentRowId: mine.deployment.id,
-        storeEmail: false,
-        launch: launchContext({
-          issuer: mine.platform.issuer,
-          clientId: mine.platform.clientId,
-          deploymentId: mine.deployment.deploymentId,
-          sub: 'sneaky',
-        }),
-      });
-    } catch (caught) {
-      error = caught;
-    }
-    expect(error).to.have.property('code', 'deployment_not_in_tenant');
-    expect(await people.findUser(theirs.tenant.id, mine.platform.issuer, 'sneaky')).to.equal(
-      undefined,
-    );
-    expect(await people.listCourses(theirs.tenant.id)).to.deep.equal([]);
   });
 
   it('when a roster is synced, then members are upserted and people missing from it are marked inactive, not deleted', async () => {
@@ -202,7 +189,7 @@ describe(`LTI people storage (${testEngine})`, function () {
       const district = await seedDistrict(database.db);
       const { record } = await launchIn(district);
       const clock = manualClock();
-      const sessions = createSessionRepository(database.db, { now: clock.now, ttlMs: 60_000 });
+      const sessions = createSessionRepository(database.db, { now: clock.now, ...LIFETIME });
       const { token, session } = await sessions.create({
         tenantId: district.tenant.id,
         userId: record.user.id,
@@ -225,7 +212,7 @@ describe(`LTI people storage (${testEngine})`, function () {
       const district = await seedDistrict(database.db);
       const { record } = await launchIn(district);
       const clock = manualClock();
-      const sessions = createSessionRepository(database.db, { now: clock.now, ttlMs: 60_000 });
+      const sessions = createSessionRepository(database.db, { now: clock.now, ...LIFETIME });
       const a = await sessions.create({
         tenantId: district.tenant.id,
         userId: record.user.id,
@@ -247,15 +234,59 @@ describe(`LTI people storage (${testEngine})`, function () {
       expect(await sessions.findByToken(a.token)).to.equal(undefined);
     });
 
+    it('when a session goes unused for longer than the idle timeout, then it ends; a request within it starts the timeout again', async () => {
+      const district = await seedDistrict(database.db);
+      const { record } = await launchIn(district);
+      const clock = manualClock();
+      const sessions = createSessionRepository(database.db, { now: clock.now, ...LIFETIME });
+      const { token } = await sessions.create({
+        tenantId: district.tenant.id,
+        userId: record.user.id,
+        roles: [],
+      });
+      clock.advance(59_000);
+      expect(await sessions.touch(token)).to.equal(true);
+      clock.advance(59_000);
+      expect(await sessions.findByToken(token)).not.to.equal(undefined);
+      clock.advance(2_000);
+      expect(await sessions.findByToken(token)).to.equal(undefined);
+      expect(await sessions.touch(token)).to.equal(false);
+    });
+
+    it('when a session is used all the time, then it still ends at its absolute limit after creation', async () => {
+      const district = await seedDistrict(database.db);
+      const { record } = await launchIn(district);
+      const clock = manualClock();
+      const sessions = createSessionRepository(database.db, { now: clock.now, ...LIFETIME });
+      const { token, session } = await sessions.create({
+        tenantId: district.tenant.id,
+        userId: record.user.id,
+        roles: [],
+      });
+      const limit = session.createdAt.getTime() + LIFETIME.maxMs;
+      // A request every 50 s: the idle timeout never runs out.
+      for (let elapsed = 50_000; elapsed < LIFETIME.maxMs; elapsed += 50_000) {
+        clock.advance(50_000);
+        expect(await sessions.touch(token), `at ${elapsed} ms`).to.equal(true);
+        const live = await sessions.findByToken(token);
+        expect(live?.expiresAt.getTime()).to.be.at.most(limit);
+      }
+      clock.advance(50_000);
+      expect(await sessions.findByToken(token)).to.equal(undefined);
+      expect(await sessions.touch(token)).to.equal(false);
+      expect(await sessions.sweepExpired()).to.be.at.least(1);
+    });
+
     it('when another tenant lists sessions, then it sees none of this tenant', async () => {
       const mine = await seedDistrict(database.db);
       const theirs = await seedDistrict(database.db);
       const { record } = await launchIn(mine);
       const clock = manualClock();
-      const sessions = createSessionRepository(database.db, { now: clock.now, ttlMs: 60_000 });
+      const sessions = createSessionRepository(database.db, { now: clock.now, ...LIFETIME });
       await sessions.create({ tenantId: mine.tenant.id, userId: record.user.id, roles: [] });
       expect(await sessions.listForTenant(theirs.tenant.id)).to.deep.equal([]);
-      expect(await sessions.listForTenant(mine.tenant.id)).to.have.length(1);
+      // The launch's own session and this one.
+      expect(await sessions.listForTenant(mine.tenant.id)).to.have.length(2);
     });
   });
 });
