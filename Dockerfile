@@ -17,7 +17,10 @@ RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean -
 
 # ---- runtime ------------------------------------------------------------------------------------
 FROM node:24-slim
+# A bare `npm start` listens on 127.0.0.1 only; in a container the port must be reachable from
+# outside it, so the image listens on every interface.
 ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
     PORT=3000 \
     DATA_DIR=/app/data/pglite
 WORKDIR /app

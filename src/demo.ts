@@ -248,6 +248,9 @@ function toolConfig(options: DemoOptions, toolPort: number): Config {
       NODE_ENV: nodeEnv,
       // Loopback only: the emulator lets anyone launch as anyone, and the demo's tool trusts it.
       HOST: base.HOST ?? '127.0.0.1',
+      // The emulator's Dynamic Registration is served on loopback http: let the tool fetch it.
+      ALLOW_LOOPBACK_REGISTRATION:
+        base.ALLOW_LOOPBACK_REGISTRATION ?? (nodeEnv === 'production' ? undefined : 'true'),
       PORT: String(toolPort),
       PUBLIC_URL: `http://localhost:${toolPort}`,
       DATA_DIR: options.dataDir,

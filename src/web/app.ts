@@ -61,7 +61,7 @@ export function createApp(config: Config, deps: AppDeps): Express {
     express.static(paths.public, { index: false, maxAge: '1h', fallthrough: true }),
   );
 
-  app.use(healthRoutes(deps));
+  app.use(healthRoutes({ ...deps, metricsToken: config.security.metricsToken }));
   app.use(homeRoutes({ publicUrl: config.server.publicUrl }));
   if (deps.services) {
     const routeDeps = {
@@ -75,7 +75,12 @@ export function createApp(config: Config, deps: AppDeps): Express {
     // Before the course pages: an admin page loads its session once, in its own router.
     app.use('/s/:sessionToken/admin', launchedAdminRoutes(adminDeps));
     app.use('/s/:sessionToken', courseRoutes(routeDeps));
-    app.use(registrationRoutes({ ...routeDeps, nodeEnv: config.nodeEnv }));
+    app.use(
+      registrationRoutes({
+        ...routeDeps,
+        allowLoopbackRegistration: config.security.allowLoopbackRegistration,
+      }),
+    );
     app.use(classroomRoutes(routeDeps));
   }
 

@@ -96,6 +96,20 @@ describe(`npm run demo: tool and LMS emulator started together (${testEngine})`,
     expect(demo!.sampleStandardsImported).to.equal(true);
   });
 
+  it('when the emulator starts Dynamic Registration with the demo tool, then the tool may fetch its loopback configuration (the demo sets ALLOW_LOOPBACK_REGISTRATION)', async () => {
+    const start = demo!.emulator.startDynamicRegistration(`${demo!.toolUrl}/lti/register`);
+    // A wrong registration token: the configuration is fetched, the LMS then refuses the
+    // registration, and nothing is stored. Without the setting the URL itself is refused (400).
+    const url = new URL('/lti/register', demo!.toolUrl);
+    url.searchParams.set('openid_configuration', start.openidConfigurationUrl);
+    url.searchParams.set('registration_token', 'not-the-token');
+    const res = await fetch(url);
+    const html = await res.text();
+    expect(res.status, html).to.equal(502);
+    expect(html).to.contain('The LMS did not accept or answer the registration');
+    expect(html).not.to.contain('url_rejected');
+  });
+
   it('when the teacher launches from the emulator course page, then the tool shows the course with the teacher tools', async () => {
     const page = await launchFromCoursePage(demo!, demo!.seed.teacher);
     expect(page.status).to.equal(200);

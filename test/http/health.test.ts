@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import request from 'supertest';
 import { createLogger } from '../../src/logger.ts';
 import { fromPGlite, openDatabase } from '../../src/storage/database.ts';
-import { buildTestApp } from '../support/app.ts';
+import { buildTestApp, metricsAuthorization } from '../support/app.ts';
 import { createTestDatabase, testEngine, type TestDatabase } from '../support/database.ts';
 
 interface ReadyBody {
@@ -84,7 +84,7 @@ describe(`health, readiness and metrics (${testEngine})`, () => {
     const { app } = buildTestApp(database);
     await request(app).get('/healthz').expect(200);
     await request(app).get('/no/such/page').expect(404);
-    const res = await request(app).get('/metrics').expect(200);
+    const res = await request(app).get('/metrics').set(metricsAuthorization).expect(200);
     expect(res.headers['content-type']).to.match(/^text\/plain; version=0\.0\.4/);
     expect(res.text).to.contain(
       'http_requests_total{method="GET",route="/healthz",status="200"} 1',

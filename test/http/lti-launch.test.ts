@@ -214,7 +214,9 @@ for (const flavour of FLAVOURS) {
     it('when a session token is made up, then the page says the session ended', async () => {
       const res = await fetch(`${world.tool.origin}/s/${'x'.repeat(43)}/course`);
       expect(res.status).to.equal(401);
-      expect(await res.text()).to.contain('Open Mastery Pathways again');
+      expect(await res.text()).to.contain(
+        'Launch Mastery Pathways again from your course in the LMS',
+      );
     });
 
     it('when the tool creates a gradebook column and posts a score, then the LMS gradebook shows it', async () => {

@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
+import { metricsAuthorization } from '../support/app.ts';
 import { startServiceProcess, waitFor, type ServiceProcess } from '../support/process.ts';
 
 /** The passback worker inside the real service process: started after migrations, stopped on SIGTERM. */
@@ -32,7 +33,9 @@ describe('grade passback worker in the service (real process)', function () {
     expect(messages.indexOf('grade passback worker started')).to.be.greaterThan(
       messages.findIndex((m) => m === 'migrations applied' || m === 'schema up to date'),
     );
-    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const metrics = await (
+      await fetch(`http://127.0.0.1:${port}/metrics`, { headers: metricsAuthorization })
+    ).text();
     expect(metrics).to.contain('# TYPE passback_posts_total counter');
     expect(metrics).to.contain('# TYPE passback_queue_depth gauge');
     expect(metrics).to.contain('# TYPE passback_oldest_pending_seconds gauge');

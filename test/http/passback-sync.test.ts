@@ -6,6 +6,7 @@ import {
   releaseHeldCells,
 } from '../../src/storage/passback/passback.repository.ts';
 import type { Person } from '../../src/emulator/types.ts';
+import { metricsAuthorization } from '../support/app.ts';
 import { createTestDatabase, testEngine, type TestDatabase } from '../support/database.ts';
 import { createLtiWorld, launch, type LtiWorld } from '../support/lti-world.ts';
 import {
@@ -368,7 +369,9 @@ describe(`course grade sync page (${testEngine})`, function () {
   });
 
   it('when /metrics is scraped, then the passback metrics are registered on the app registry', async () => {
-    const res = await fetch(new URL('/metrics', world.tool.origin));
+    const res = await fetch(new URL('/metrics', world.tool.origin), {
+      headers: metricsAuthorization,
+    });
     const text = await res.text();
     expect(text).to.contain('# TYPE passback_posts_total counter');
     expect(text).to.contain('# TYPE passback_queue_depth gauge');

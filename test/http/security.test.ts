@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import request from 'supertest';
-import { buildTestApp } from '../support/app.ts';
+import { attemptSignIn, buildApp as buildAdminApp } from '../support/admin-session.ts';
+import { buildTestApp, metricsAuthorization, TEST_METRICS_TOKEN } from '../support/app.ts';
 import { createTestDatabase, testEngine, type TestDatabase } from '../support/database.ts';
 
 function directive(csp: string | undefined, name: string): string | undefined {
@@ -100,5 +101,48 @@ describe(`security headers (${testEngine})`, () => {
     const line = logs.lines.find((l) => l.msg === 'request failed');
     expect(line?.code).to.equal('internal_error');
     expect(JSON.stringify(line)).to.contain('nonexistent-views-folder');
+  });
+
+  it('when an admin sign-in fails or is throttled, then the log keeps the request id and a keyed hash, never the typed username', async () => {
+    const { app, logs } = buildAdminApp(database);
+    const typed = 'ms.x@district.example.org';
+    for (let i = 0; i < 7; i++) await attemptSignIn(app, typed, 'wrong password');
+    const failed = logs.lines.filter((l) => l.msg === 'admin sign-in failed');
+    const throttled = logs.lines.filter((l) => l.msg === 'admin sign-in throttled');
+    expect(failed).to.have.length.greaterThan(0);
+    expect(throttled).to.have.length.greaterThan(0);
+    const text = logs.text().toLowerCase();
+    expect(text).not.to.contain('ms.x');
+    expect(text).not.to.contain('district.example.org');
+    expect(text).not.to.contain('wrong password');
+    for (const line of [...failed, ...throttled]) {
+      expect(line.requestId).to.be.a('string');
+      expect(line.usernameKey).to.be.a('string').with.length(16);
+    }
+    // The same username gives the same key, so repeated attempts can be told apart.
+    expect(new Set(failed.map((l) => l.usernameKey)).size).to.equal(1);
+  });
+
+  it('when /metrics is asked for without the METRICS_TOKEN, with a wrong one, or with the setting unset, then it answers 401 and shows nothing', async () => {
+    const { app } = buildTestApp(database);
+    const bare = await request(app).get('/metrics').expect(401);
+    expect(bare.headers['www-authenticate']).to.match(/^Bearer/);
+    expect(bare.text).not.to.contain('http_requests_total');
+    const wrong = await request(app)
+      .get('/metrics')
+      .set('Authorization', `Bearer ${TEST_METRICS_TOKEN.slice(0, -1)}x`)
+      .expect(401);
+    expect(wrong.text).not.to.contain('http_requests_total');
+    const basic = await request(app)
+      .get('/metrics')
+      .set('Authorization', `Basic ${Buffer.from(`x:${TEST_METRICS_TOKEN}`).toString('base64')}`)
+      .expect(401);
+    expect(basic.text).not.to.contain('http_requests_total');
+    const unset = buildTestApp(database, { env: { METRICS_TOKEN: '' } });
+    const off = await request(unset.app).get('/metrics').set(metricsAuthorization).expect(401);
+    expect(off.text).to.contain('set METRICS_TOKEN');
+    // The right token reads them.
+    const ok = await request(app).get('/metrics').set(metricsAuthorization).expect(200);
+    expect(ok.text).to.contain('http_requests_total');
   });
 });

@@ -17,7 +17,7 @@ export const PASSWORD = 'correct horse battery staple';
 export function buildApp(
   database: TestDatabase,
   now?: () => Date,
-): { app: Express; services: AppServices } {
+): { app: Express; services: AppServices; logs: LogCapture } {
   const config = testConfig({ PUBLIC_URL });
   const logs = new LogCapture();
   const services = createAppServices({
@@ -26,13 +26,13 @@ export function buildApp(
     ...(now === undefined ? {} : { now }),
   });
   const app = createApp(config, {
-    logger: createLogger({ level: 'silent' }, logs.stream),
+    logger: createLogger({ level: 'info' }, logs.stream),
     database,
     readiness: new Readiness(database.db),
     metrics: createMetrics({ defaultMetrics: false }),
     services,
   });
-  return { app, services };
+  return { app, services, logs };
 }
 
 /** The value of a cookie set by a response (supertest keeps no Secure cookies over http). */

@@ -26,9 +26,15 @@ export class LogCapture {
   }
 }
 
+/** The bearer token test apps and test service processes want on /metrics (`METRICS_TOKEN`). */
+export const TEST_METRICS_TOKEN = 'test-metrics-token-0123456789abcdef0123';
+
+/** `Authorization` for reading /metrics of a test app. */
+export const metricsAuthorization = { authorization: `Bearer ${TEST_METRICS_TOKEN}` } as const;
+
 export function testConfig(env: Record<string, string> = {}): Config {
   return loadConfig({
-    env: { NODE_ENV: 'test', LOG_LEVEL: 'info', ...env },
+    env: { NODE_ENV: 'test', LOG_LEVEL: 'info', METRICS_TOKEN: TEST_METRICS_TOKEN, ...env },
     files: defaultConfigFiles(paths.config, 'test'),
   });
 }

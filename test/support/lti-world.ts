@@ -65,7 +65,12 @@ export async function createLtiWorld(
   });
   emulatorListener.server.on('request', emulator.app);
 
-  const config = testConfig({ PUBLIC_URL: toolListener.origin, LOG_LEVEL: 'debug' });
+  const config = testConfig({
+    PUBLIC_URL: toolListener.origin,
+    LOG_LEVEL: 'debug',
+    // The emulator's Dynamic Registration is served on loopback http.
+    ALLOW_LOOPBACK_REGISTRATION: 'true',
+  });
   const logs = new LogCapture();
   const logger = createLogger({ level: config.log.level }, logs.stream);
   const services = createAppServices({

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { paths } from '../../src/paths.ts';
+import { TEST_METRICS_TOKEN } from './app.ts';
 
 /** The real service started as a child process, the way `npm start` runs it (without building). */
 export interface ServiceProcess {
@@ -16,7 +17,14 @@ export interface ServiceProcess {
 export function startServiceProcess(env: Record<string, string>): ServiceProcess {
   const child = spawn(process.execPath, [path.join(paths.root, 'src/main.ts')], {
     cwd: paths.root,
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      METRICS_TOKEN: TEST_METRICS_TOKEN,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

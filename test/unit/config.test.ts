@@ -125,4 +125,63 @@ describe('configuration', () => {
     const undocumented = SETTINGS.filter((s) => !readme.includes(`\`${s.env}\``)).map((s) => s.env);
     expect(undocumented).to.deep.equal([]);
   });
+
+  it('when HOST is not set, then the tool listens on 127.0.0.1 only; the Docker image and docker-compose set 0.0.0.0', () => {
+    expect(loadConfig({ env: {}, files }).server.host).to.equal('127.0.0.1');
+    expect(loadConfig({ env: { HOST: '0.0.0.0' }, files }).server.host).to.equal('0.0.0.0');
+    const dockerfile = readFileSync(path.join(paths.root, 'Dockerfile'), 'utf8');
+    const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    expect(runtime).to.match(/^ENV [^]*?\bHOST=0\.0\.0\.0\b/m);
+    const compose = readFileSync(path.join(paths.root, 'docker-compose.yml'), 'utf8');
+    expect(compose).to.match(/^\s+HOST: '0\.0\.0\.0'$/m);
+  });
+
+  it('when ALLOW_LOOPBACK_REGISTRATION is not set, then loopback registration is off in every NODE_ENV; with NODE_ENV=production it cannot be turned on', () => {
+    for (const nodeEnv of ['development', 'test']) {
+      const config = loadConfig({ env: { NODE_ENV: nodeEnv }, files });
+      expect(config.security.allowLoopbackRegistration, nodeEnv).to.equal(false);
+    }
+    expect(
+      loadConfig({ env: { ALLOW_LOOPBACK_REGISTRATION: 'true' }, files }).security
+        .allowLoopbackRegistration,
+    ).to.equal(true);
+    const problems = problemsFor({
+      NODE_ENV: 'production',
+      KEY_ENCRYPTION_SECRET: 'x'.repeat(40),
+      PUBLIC_URL: 'https://mastery.example.org',
+      ALLOW_LOOPBACK_REGISTRATION: 'true',
+    });
+    expect(problems).to.have.length(1);
+    expect(problems[0]).to.match(
+      /^ALLOW_LOOPBACK_REGISTRATION: must not be "true" when NODE_ENV=production/,
+    );
+    expect(problemsFor({ ALLOW_LOOPBACK_REGISTRATION: 'yes' })[0]).to.match(
+      /^ALLOW_LOOPBACK_REGISTRATION: /,
+    );
+  });
+
+  it('when the session settings are left out, then sessions end after 60 idle minutes and 10 hours at most; bad values are refused at start', () => {
+    expect(loadConfig({ env: {}, files }).session).to.deep.equal({ idleMinutes: 60, maxHours: 10 });
+    expect(
+      loadConfig({ env: { SESSION_IDLE_MINUTES: '30', SESSION_MAX_HOURS: '4' }, files }).session,
+    ).to.deep.equal({ idleMinutes: 30, maxHours: 4 });
+    const idle = problemsFor({ SESSION_IDLE_MINUTES: 'an hour' });
+    expect(idle[0]).to.match(/^SESSION_IDLE_MINUTES: /);
+    expect(idle[0]).to.contain('"an hour"');
+    expect(problemsFor({ SESSION_MAX_HOURS: '0' })[0]).to.match(/^SESSION_MAX_HOURS: /);
+    expect(problemsFor({ SESSION_MAX_HOURS: '25' })[0]).to.match(/^SESSION_MAX_HOURS: /);
+    const longer = problemsFor({ SESSION_IDLE_MINUTES: '180', SESSION_MAX_HOURS: '2' });
+    expect(longer).to.have.length(1);
+    expect(longer[0]).to.match(
+      /^SESSION_IDLE_MINUTES: is longer than the session's whole lifetime/,
+    );
+  });
+
+  it('when METRICS_TOKEN is short, then it is refused without echoing it', () => {
+    const problems = problemsFor({ METRICS_TOKEN: 'short-token' });
+    expect(problems).to.have.length(1);
+    expect(problems[0]).to.match(/^METRICS_TOKEN: must be at least 32 characters long/);
+    expect(problems[0]).not.to.contain('short-token');
+    expect(problems[0]).to.contain('(value hidden)');
+  });
 });

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import express, { Router, type Request, type Response } from 'express';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
@@ -16,6 +16,7 @@ import { createLoginThrottle } from '../admin/login-throttle.ts';
 import { HttpError } from '../errors.ts';
 import { readCookie } from '../lti-binding.ts';
 import { roleLabel, sessionMiddleware, viewer } from '../middleware/session.ts';
+import { requestContext } from '../request-context.ts';
 
 export interface AdminRoutesDeps {
   readonly services: AppServices;
@@ -65,6 +66,13 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
   const dummyHash = hashPassword(random(18).toString('base64url'));
   const router = Router();
 
+  // Per process: a hash in the log cannot be matched against a list of addresses elsewhere.
+  const logKey = random(32);
+  const usernameKey = (username: string): string =>
+    createHmac('sha256', logKey)
+      .update(username.toLowerCase(), 'utf8')
+      .digest('base64url')
+      .slice(0, 16);
   const renderSignIn = (res: Response, status: number, error?: string, username = ''): void => {
     const token = random(24).toString('base64url');
     res
@@ -93,8 +101,14 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
     }
     const { username, password } = parsed.data;
     const ip = req.ip ?? 'unknown';
+    // A typed username is often an email: logs get the request id and a keyed hash that tells
+    // repeated attempts at one username apart, never the name (nor the password).
+    const attempt = {
+      requestId: requestContext(req).requestId,
+      usernameKey: usernameKey(username),
+    };
     if (throttle.isBlocked(username, ip)) {
-      logger.warn({ username }, 'admin sign-in throttled');
+      logger.warn(attempt, 'admin sign-in throttled');
       renderSignIn(res, 429, THROTTLED_MESSAGE, username);
       return;
     }
@@ -102,7 +116,7 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
     const valid = await verifyPassword(password, admin?.passwordHash ?? (await dummyHash));
     if (admin === undefined || !valid || admin.disabledAt !== undefined) {
       throttle.recordFailure(username, ip);
-      logger.info({ username }, 'admin sign-in failed');
+      logger.info(attempt, 'admin sign-in failed');
       renderSignIn(res, 401, FAILED_MESSAGE, username);
       return;
     }

@@ -24,7 +24,8 @@ export interface RegistrationRoutesDeps {
   readonly services: AppServices;
   readonly logger: Logger;
   readonly publicUrl: string;
-  readonly nodeEnv: 'development' | 'production' | 'test';
+  /** `ALLOW_LOOPBACK_REGISTRATION`: http:// configuration URLs on this machine (demo, local LMS). */
+  readonly allowLoopbackRegistration: boolean;
   readonly fetch?: FetchFunction;
   readonly resolve?: Resolver;
 }
@@ -124,7 +125,7 @@ export function registrationRoutes(deps: RegistrationRoutesDeps): Router {
   const fetchOptions: RegistrationFetchOptions = {
     // The address is checked again when the socket connects, so DNS rebinding cannot reach a
     // private address after validateRegistrationUrl's check.
-    fetch: deps.fetch ?? createPinnedFetch({ allowLoopback: deps.nodeEnv !== 'production' }),
+    fetch: deps.fetch ?? createPinnedFetch({ allowLoopback: deps.allowLoopbackRegistration }),
     resolve: deps.resolve ?? resolveHost,
     userAgent: USER_AGENT,
   };
@@ -156,9 +157,10 @@ export function registrationRoutes(deps: RegistrationRoutesDeps): Router {
       return;
     }
     const configurationUrl = query.data.openid_configuration;
-    // Loopback http is for the emulator and local LMS installs only, never in production.
+    // Loopback http is for the emulator and local LMS installs only, and only when the operator
+    // says so (ALLOW_LOOPBACK_REGISTRATION), never because of NODE_ENV alone.
     const loopbackAllowed =
-      (deps.nodeEnv === 'test' || deps.nodeEnv === 'development') &&
+      deps.allowLoopbackRegistration &&
       (await isLoopbackHost(configurationUrl, fetchOptions.resolve));
     const options = { ...fetchOptions, allowLoopbackHttp: loopbackAllowed };
     let configuration: PlatformConfiguration;
