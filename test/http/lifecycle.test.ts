@@ -112,13 +112,17 @@ describe('service lifecycle (real process)', function () {
     const inFlight = fetch(`http://127.0.0.1:${server.port}/slow`);
     await started;
     const closing = server.close(5000);
-    let refused = false;
+    let failure: unknown;
     try {
       await fetch(`http://127.0.0.1:${server.port}/slow`, { signal: AbortSignal.timeout(2000) });
-    } catch {
-      refused = true;
+    } catch (error) {
+      failure = error;
     }
-    expect(refused).to.equal(true);
+    // Refused at connect: not a timeout (a server still accepting but never answering would
+    // also end in an error, an AbortSignal TimeoutError, and must not count as refused).
+    expect(failure).to.be.instanceOf(TypeError);
+    expect((failure as Error).name).not.to.equal('TimeoutError');
+    expect((failure as { cause?: { code?: string } }).cause?.code).to.equal('ECONNREFUSED');
     release();
     const res = await inFlight;
     expect(await res.text()).to.equal('finished');

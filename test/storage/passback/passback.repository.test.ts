@@ -127,6 +127,8 @@ describe(`passback storage (${testEngine})`, function () {
 
   it('when the evidence transaction rolls back, then the desired grade is not recorded', async () => {
     const columnId = await column(hartford, 'rollback');
+    let seenInside: unknown;
+    let failure: unknown;
     try {
       await database.db.transaction().execute(async (tx) => {
         await setDesiredGrade(tx, {
@@ -138,11 +140,20 @@ describe(`passback storage (${testEngine})`, function () {
           value: 2,
           now: NOW,
         });
+        // The write happened inside the transaction: only the rollback may undo it.
+        seenInside = await cellSyncDetail(
+          tx,
+          hartford.tenantId,
+          columnId,
+          hartford.userIds[0] ?? '',
+        );
         throw new Error('evidence write failed');
       });
-    } catch {
-      // expected
+    } catch (error) {
+      failure = error;
     }
+    expect((failure as Error | undefined)?.message).to.equal('evidence write failed');
+    expect(seenInside).not.to.equal(undefined);
     expect(
       await cellSyncDetail(database.db, hartford.tenantId, columnId, hartford.userIds[0] ?? ''),
     ).to.equal(undefined);
