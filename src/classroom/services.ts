@@ -6,6 +6,7 @@ import type { FetchFunction } from '../lti/http.ts';
 import { createPinnedFetch } from '../net/pinned-fetch.ts';
 import { createPeopleRepository } from '../storage/lti/people.repository.ts';
 import { createTenantRepository } from '../storage/lti/tenants.repository.ts';
+import { createRememberedSignInRepository } from '../storage/classroom/remembered-sign-ins.repository.ts';
 import {
   createClassroomRepository,
   type ClassroomInstall,
@@ -24,6 +25,7 @@ import {
   isLoopbackHttp,
   finishAuthorization,
   isAllowedAccount,
+  missingScopes,
   newAuthorizationStart,
   refreshAccess,
   RefreshTokenRevoked,
@@ -33,6 +35,16 @@ export const CLASSROOM_USER_AGENT = 'MasteryPathways/0.1 (+https://github.com/ma
 
 /** How long a started sign-in waits for Google and for the "Continue" step. */
 export const SIGN_IN_TTL_MS = 15 * 60 * 1000;
+
+/** How long a browser stays signed in to the add-on for one Google account (a school day). */
+export const REMEMBER_TTL_MS = 12 * 60 * 60 * 1000;
+
+/** Views a teacher opens: signing in there may need a refresh token for grading. */
+const TEACHER_VIEWS: ReadonlySet<ClassroomLaunchParams['view']> = new Set([
+  'setup',
+  'teacher',
+  'review',
+]);
 
 /** LIS roles recorded for Classroom people, so sessions and enrollments read as for LTI. */
 export const CLASSROOM_ROLE_URIS = {
@@ -62,6 +74,26 @@ export interface CallbackResult {
    * hands it to its opener); "Continue" must present it. The flow row keeps only its sha256.
    */
   readonly completion: string;
+}
+
+/**
+ * The callback's other outcome: Google signed the person in, but they unticked permissions their
+ * role cannot work without. Nothing is recorded; the sign-in window says which to allow and offers
+ * to sign in again (the same flow, so the add-on iframe still continues by itself).
+ */
+export interface MissingPermissions {
+  readonly kind: 'missing_permissions';
+  readonly tenantSlug: string;
+  readonly flowId: string;
+  readonly role: 'teacher' | 'student';
+  readonly missing: readonly { scope: string; words: string }[];
+}
+
+/** A browser signed in to the add-on again without Google: who, in which course, as what. */
+export interface ResumedSignIn {
+  readonly userId: string;
+  readonly courseId: string;
+  readonly role: 'teacher' | 'student';
 }
 
 /** A sign-in prepared for an entry page: nothing is stored until sign-in starts. */
@@ -111,6 +143,7 @@ async function roleInCourse(
 export function createClassroomServices(deps: AreaDeps) {
   const { db, now } = deps;
   const repository = createClassroomRepository(db, now);
+  const remembered = createRememberedSignInRepository(db, now);
   const people = createPeopleRepository(db, now);
   const tenants = createTenantRepository(db);
   // Google's own addresses use the deployment's fetch. A configured (operator-set) address goes
@@ -221,7 +254,8 @@ export function createClassroomServices(deps: AreaDeps) {
           tenantId: install.tenantId,
           userId,
           encrypted: sealSecret(refreshed.refreshToken, label, deps.keyEncryptionSecret),
-          scopes: [],
+          // A rotated token keeps the grant: Google's answer may leave `scope` out.
+          scopes: refreshed.scopes ?? stored.scopes,
         });
       }
       accessTokens.set(key, { token: refreshed.accessToken, expiresAt: refreshed.expiresAt });
@@ -362,12 +396,18 @@ export function createClassroomServices(deps: AreaDeps) {
         known === undefined
           ? undefined
           : await repository.findRefreshToken(install.tenantId, known.id);
+      // Google returns a refresh token only with a consent screen: force one only for a teacher
+      // view whose user has no live refresh token with the grading scopes. Never for students.
+      const needsRefreshToken =
+        stored === undefined ||
+        stored.revoked ||
+        missingScopes(stored.scopes, 'teacher').length > 0;
       return authorizationUrl(await configurationFor(install), {
         start: { state: flow.state, nonce: flow.nonce, codeVerifier: flow.codeVerifier },
         redirectUri,
         loginHint: flow.launch.loginHint,
         allowedDomains: install.allowedDomains,
-        askConsent: stored === undefined || stored.revoked,
+        askConsent: TEACHER_VIEWS.has(flow.launch.view) && needsRefreshToken,
       });
     },
 
@@ -376,7 +416,7 @@ export function createClassroomServices(deps: AreaDeps) {
      * nonce) → the district's domains → the user's role in the course, from Classroom itself →
      * course, person and enrollment recorded → the teacher's refresh token kept (encrypted).
      */
-    async handleCallback(currentUrl: URL): Promise<CallbackResult> {
+    async handleCallback(currentUrl: URL): Promise<CallbackResult | MissingPermissions> {
       const state = currentUrl.searchParams.get('state');
       const flow = state === null ? undefined : await repository.findFlowByState(state);
       if (flow === undefined || flow.completedAt !== undefined) {
@@ -401,6 +441,28 @@ export function createClassroomServices(deps: AreaDeps) {
           detail: `hd ${user.hostedDomain ?? '(none)'}`,
         });
       }
+      // Google lets people untick permissions (granular consent): without either add-on scope
+      // Classroom cannot even say who they are here, so say what to allow for the view they opened.
+      const unlessAllowed = (role: 'teacher' | 'student'): MissingPermissions | undefined => {
+        const missing = missingScopes(user.scopes, role);
+        return missing.length === 0
+          ? undefined
+          : {
+              kind: 'missing_permissions',
+              tenantSlug: install.tenantSlug,
+              flowId: flow.flowId,
+              role,
+              missing,
+            };
+      };
+      if (
+        flow.launch.view !== 'link' &&
+        missingScopes(user.scopes, 'teacher').length > 0 &&
+        missingScopes(user.scopes, 'student').length > 0
+      ) {
+        const refused = unlessAllowed(flow.launch.view === 'student' ? 'student' : 'teacher');
+        if (refused !== undefined) return refused;
+      }
       const api = createClassroomApi({
         http: googleHttpFor(install.apiBaseUrl),
         baseUrl: install.apiBaseUrl,
@@ -408,6 +470,9 @@ export function createClassroomServices(deps: AreaDeps) {
       });
       // Classroom's query parameters are only claims: Classroom itself says who this user is here.
       const role = await roleInCourse(api, flow.launch);
+      // A teacher without the grading and add-on scopes is never the course's grading teacher.
+      const refused = unlessAllowed(role);
+      if (refused !== undefined) return refused;
       let title: string | undefined;
       let section: string | undefined;
       try {
@@ -461,7 +526,11 @@ export function createClassroomServices(deps: AreaDeps) {
           });
         }
         const stored = await repository.findRefreshToken(install.tenantId, person.id);
-        if (stored !== undefined && !stored.revoked) {
+        if (
+          stored !== undefined &&
+          !stored.revoked &&
+          missingScopes(stored.scopes, 'teacher').length === 0
+        ) {
           await repository.setGradingTeacher(install.tenantId, courseId, person.id);
           signInRestored = before?.needsTeacherSignIn === true;
         }
@@ -524,7 +593,91 @@ export function createClassroomServices(deps: AreaDeps) {
       });
     },
 
-    sweepExpired: () => repository.sweepExpiredFlows(),
+    /**
+     * After "Continue": remembers this browser for the person's Google account. Answers the token
+     * for the browser's cookie and the account id (Classroom's later `login_hint`).
+     */
+    async rememberBrowser(
+      tenantId: string,
+      userId: string,
+    ): Promise<{ token: string; googleSub: string } | undefined> {
+      const install = await repository.findInstall(tenantId);
+      const person = await people.findUserById(tenantId, userId);
+      if (install === undefined || person === undefined || person.issuer !== install.issuer) {
+        return undefined;
+      }
+      const browserToken = token();
+      await remembered.remember({
+        tokenHash: completionHash(browserToken),
+        tenantId,
+        userId,
+        googleSub: person.sub,
+        ttlMs: REMEMBER_TTL_MS,
+      });
+      return { token: browserToken, googleSub: person.sub };
+    },
+
+    /**
+     * The add-on opened again in a browser remembered for the Google account Classroom names in
+     * `login_hint` (sign-in journey guide: a signed-in user is not asked again). Classroom itself
+     * still says the role, with the user's cached access token or stored refresh token; when that
+     * is not possible, or anything does not match (district, account, expiry, settings changed
+     * since), the answer is undefined and the add-on shows its sign-in page.
+     */
+    async resumeSignIn(
+      install: ClassroomInstall,
+      launch: ClassroomLaunchParams,
+      browserToken: string,
+    ): Promise<ResumedSignIn | undefined> {
+      if (launch.loginHint === undefined || !TOKEN_SHAPE.test(browserToken)) return undefined;
+      const found = await remembered.find(
+        install.tenantId,
+        completionHash(browserToken),
+        launch.loginHint,
+      );
+      if (found === undefined || found.createdAt.getTime() < install.updatedAt.getTime()) {
+        return undefined;
+      }
+      const person = await people.findUserById(install.tenantId, found.userId);
+      if (person?.sub !== launch.loginHint || person.issuer !== install.issuer) return undefined;
+      let role: 'teacher' | 'student';
+      try {
+        await accessTokenFor(install, person.id);
+        role = await roleInCourse(apiFor(install, person.id), launch);
+      } catch {
+        // No token to ask Classroom with, or Classroom refused: the sign-in page, which says why.
+        return undefined;
+      }
+      if (role === 'teacher') {
+        // A teacher grades with a refresh token: without a usable one, sign in (with consent).
+        const stored = await repository.findRefreshToken(install.tenantId, person.id);
+        if (
+          stored === undefined ||
+          stored.revoked ||
+          missingScopes(stored.scopes, 'teacher').length > 0
+        ) {
+          return undefined;
+        }
+      }
+      const courseId = await repository.upsertCourse({
+        tenantId: install.tenantId,
+        deploymentRowId: install.deploymentRowId,
+        classroomCourseId: launch.courseId,
+        title: undefined,
+        section: undefined,
+        apiBaseUrl: install.apiBaseUrl,
+      });
+      await repository.upsertEnrollment({
+        tenantId: install.tenantId,
+        courseId,
+        userId: person.id,
+        roles: [CLASSROOM_ROLE_URIS[role]],
+      });
+      return { userId: person.id, courseId, role };
+    },
+
+    sweepExpired: async () =>
+      (await repository.sweepExpiredFlows()) + (await remembered.sweepExpired()),
   };
 }
 

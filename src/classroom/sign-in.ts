@@ -25,6 +25,54 @@ export const CLASSROOM_SCOPES: readonly string[] = [
   'https://www.googleapis.com/auth/classroom.coursework.students',
 ];
 
+const SCOPE = 'https://www.googleapis.com/auth/';
+
+/** Google answers `email` and `profile` under their long names. */
+const LONG_NAMES: Readonly<Record<string, string>> = {
+  email: `${SCOPE}userinfo.email`,
+  profile: `${SCOPE}userinfo.profile`,
+};
+
+/** One granted scope under the name Google reports it with. */
+export const longScopeName = (scope: string): string => LONG_NAMES[scope] ?? scope;
+
+/**
+ * Google lets a user untick each non-Sign-In scope (granular permissions). What a role cannot work
+ * without, described in plain words (Google's own consent wording is not reproduced here) so a
+ * person knows which box to tick: a teacher creates attachments and grades (add-on teacher,
+ * coursework), a student opens the attachment (add-on student). Rosters, course names and emails
+ * make pages richer, not possible.
+ */
+export const REQUIRED_SCOPES: Readonly<
+  Record<'teacher' | 'student', readonly { scope: string; words: string }[]>
+> = {
+  teacher: [
+    {
+      scope: `${SCOPE}classroom.addons.teacher`,
+      words: 'Add and update its own attachments on posts in the classes you teach',
+    },
+    {
+      scope: `${SCOPE}classroom.coursework.students`,
+      words: 'Manage course work and grades of the students in the classes you teach',
+    },
+  ],
+  student: [
+    {
+      scope: `${SCOPE}classroom.addons.student`,
+      words: 'See and update its own attachments on posts in your classes',
+    },
+  ],
+};
+
+/** The permissions a role needs that are not among the granted scopes (long names). */
+export function missingScopes(
+  granted: readonly string[],
+  role: 'teacher' | 'student',
+): { scope: string; words: string }[] {
+  const have = new Set(granted.map(longScopeName));
+  return REQUIRED_SCOPES[role].filter((required) => !have.has(required.scope));
+}
+
 /**
  * Plain-http OIDC is allowed only for a loopback issuer (the emulator in tests and local
  * development); any other issuer must be https, whatever the environment.
@@ -93,7 +141,10 @@ export async function authorizationUrl(
     redirectUri: string;
     loginHint: string | undefined;
     allowedDomains: readonly string[];
-    /** Google returns a refresh token only on consent: ask when none is on file for the user. */
+    /**
+     * `prompt=consent`: only for a teacher who needs a refresh token (Google returns one only with
+     * a consent screen) and has none on file. Never for students.
+     */
     askConsent: boolean;
   },
 ): Promise<URL> {
@@ -108,7 +159,13 @@ export async function authorizationUrl(
     access_type: 'offline',
     include_granted_scopes: 'true',
   };
-  if (input.askConsent) parameters.prompt = 'consent';
+  // Without login_hint (Classroom sends none before the first sign-in), let the person choose the
+  // account; with it, Google signs that account in and asks nothing it was already granted.
+  const prompt = [
+    ...(input.loginHint === undefined ? ['select_account'] : []),
+    ...(input.askConsent ? ['consent'] : []),
+  ];
+  if (prompt.length > 0) parameters.prompt = prompt.join(' ');
   if (input.loginHint !== undefined) parameters.login_hint = input.loginHint;
   // `hd` only narrows Google's account chooser; the id token's hd claim is checked after sign-in.
   const [onlyDomain] = input.allowedDomains;
@@ -163,8 +220,17 @@ export async function finishAuthorization(
     accessToken: tokens.access_token,
     accessTokenExpiresAt: new Date(input.now.getTime() + expiresIn * 1000),
     refreshToken: tokens.refresh_token,
-    scopes: (tokens.scope ?? '').split(' ').filter((scope) => scope !== ''),
+    // RFC 6749 §5.1: an absent `scope` means what was asked for (Google always sends it).
+    scopes: scopeList(tokens.scope) ?? CLASSROOM_SCOPES.map(longScopeName),
   };
+}
+
+function scopeList(scope: string | undefined): string[] | undefined {
+  if (scope === undefined) return undefined;
+  return scope
+    .split(' ')
+    .filter((s) => s !== '')
+    .map(longScopeName);
 }
 
 /**
@@ -185,6 +251,8 @@ export interface RefreshedAccess {
   readonly expiresAt: Date;
   /** Google may rotate the refresh token. */
   readonly refreshToken: string | undefined;
+  /** The scopes Google reports for the grant; undefined when the answer has no `scope`. */
+  readonly scopes: readonly string[] | undefined;
 }
 
 /** `invalid_grant`: the refresh token was revoked or expired; only a new sign-in helps. */
@@ -206,6 +274,7 @@ export async function refreshAccess(
       accessToken: tokens.access_token,
       expiresAt: new Date(now.getTime() + (tokens.expiresIn() ?? 3600) * 1000),
       refreshToken: tokens.refresh_token,
+      scopes: scopeList(tokens.scope),
     };
   } catch (error) {
     if (error instanceof oidc.ResponseBodyError && error.error === 'invalid_grant') {

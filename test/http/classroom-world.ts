@@ -133,6 +133,12 @@ export interface AddOnOpening {
   readonly sessionUrl: string | undefined;
   /** `/s/<token>` */
   readonly base: string | undefined;
+  /** The remembered-browser cookie "Continue" set (`name=value`), as a browser would keep it. */
+  readonly rememberCookie: string | undefined;
+  /** The whole Set-Cookie header of it, attributes included. */
+  readonly rememberSetCookie: string | undefined;
+  /** Google's authorization URL the tool sent the sign-in window to. */
+  readonly authorizationUrl: string;
 }
 
 function attribute(html: string, id: string, name: string): string {
@@ -158,6 +164,8 @@ export async function openAddOn(
   world: ClassroomWorld,
   frameUrl: string,
   userId: string,
+  /** Permissions the person unticks on Google's consent screen, if Google shows it. */
+  options: { decline?: readonly string[] } = {},
 ): Promise<AddOnOpening> {
   const entry = await fetch(frameUrl);
   const signInPage = await entry.text();
@@ -169,7 +177,7 @@ export async function openAddOn(
   if (toGoogle.status !== 302 || authorizationUrl === null) {
     throw new Error(`sign-in start answered ${toGoogle.status}`);
   }
-  const callback = await world.google.signIn(authorizationUrl, userId);
+  const callback = await world.google.signIn(authorizationUrl, userId, 'allow', options);
   const back = await fetch(callback);
   const callbackBody = await back.text();
   if (back.status !== 200) {
@@ -179,6 +187,9 @@ export async function openAddOn(
       callbackBody,
       sessionUrl: undefined,
       base: undefined,
+      rememberCookie: undefined,
+      rememberSetCookie: undefined,
+      authorizationUrl,
     };
   }
   // As classroom-sign-in.js does: the completion secret from the sign-in window joins the form.
@@ -192,12 +203,18 @@ export async function openAddOn(
     throw new Error(`continue answered ${landed.status}: ${await landed.text()}`);
   }
   const base = /^\/s\/[A-Za-z0-9_-]+/.exec(location)?.[0];
+  const rememberSetCookie = landed.headers
+    .getSetCookie()
+    .find((cookie) => cookie.startsWith('mp_gsi_'));
   return {
     signInPage,
     callbackStatus: back.status,
     callbackBody,
     sessionUrl: new URL(location, world.tool.origin).toString(),
     base,
+    rememberCookie: rememberSetCookie?.split(';')[0],
+    rememberSetCookie,
+    authorizationUrl,
   };
 }
 

@@ -358,16 +358,20 @@ export function createClassroomRepository(db: Kysely<Database>, now: () => Date)
     async findRefreshToken(
       tenantId: string,
       userId: string,
-    ): Promise<{ encrypted: unknown; revoked: boolean } | undefined> {
+    ): Promise<{ encrypted: unknown; revoked: boolean; scopes: readonly string[] } | undefined> {
       const row = await db
         .selectFrom('classroom_user_tokens')
-        .select(['encrypted_refresh_token', 'revoked_at'])
+        .select(['encrypted_refresh_token', 'revoked_at', 'scopes'])
         .where('tenant_id', '=', tenantId)
         .where('user_id', '=', userId)
         .executeTakeFirst();
       return row === undefined
         ? undefined
-        : { encrypted: row.encrypted_refresh_token, revoked: row.revoked_at !== null };
+        : {
+            encrypted: row.encrypted_refresh_token,
+            revoked: row.revoked_at !== null,
+            scopes: row.scopes,
+          };
     },
 
     /** Google answered invalid_grant: the token is dead, and so is grading through it. */

@@ -1,4 +1,5 @@
 import type { ColumnType, Generated } from 'kysely';
+import type { ClassroomRememberedSignInTable } from './remembered-sign-ins.schema.ts';
 
 /** Tables of the Google Classroom add-on (migration 20261127T0720). Every row carries tenant_id. */
 
@@ -82,4 +83,5 @@ export interface ClassroomTables {
   classroom_courses: ClassroomCourseTable;
   classroom_columns: ClassroomColumnTable;
   classroom_sign_in_flows: ClassroomSignInFlowTable;
+  classroom_remembered_sign_ins: ClassroomRememberedSignInTable;
 }

@@ -11,6 +11,7 @@ import type {
   ClassroomInstall,
   ClassroomLaunchParams,
 } from '../../storage/classroom/classroom.repository.ts';
+import { readRememberCookie, setRememberCookie } from '../classroom-browser-cookie.ts';
 import { HttpError } from '../errors.ts';
 import {
   requireCsrf,
@@ -189,6 +190,23 @@ export function classroomRoutes(deps: ClassroomRoutesDeps): Router {
   const entry = (view: View) => async (req: Request, res: express.Response) => {
     const install = await installBySlug(req.params.tenant as string | undefined);
     const launch = readLaunch(req, view);
+    // Signed in before in this browser as the account Classroom names: no sign-in window again.
+    const remembered = readRememberCookie(req, install.tenantId, launch.loginHint);
+    const resumed =
+      remembered === undefined
+        ? undefined
+        : await classroom.resumeSignIn(install, launch, remembered);
+    if (resumed !== undefined) {
+      const { token } = await services.sessions.create({
+        tenantId: install.tenantId,
+        userId: resumed.userId,
+        courseId: resumed.courseId,
+        roles: [CLASSROOM_ROLE_URIS[resumed.role]],
+      });
+      logger.info({ tenantId: install.tenantId, view, resumed: true }, 'classroom add-on opened');
+      res.redirect(303, sessionTarget(`/s/${token}`, launch));
+      return;
+    }
     // Nothing is stored yet: the flow row is created when sign-in starts (the sign-in window).
     const prepared = classroom.prepareSignIn(install, launch);
     logger.info({ tenantId: install.tenantId, view }, 'classroom add-on opened');
@@ -239,6 +257,22 @@ export function classroomRoutes(deps: ClassroomRoutesDeps): Router {
   router.get('/classroom/oauth/callback', async (req, res) => {
     const current = new URL(req.originalUrl, classroomUrls(publicUrl, 'x').redirectUri);
     const result = await classroom.handleCallback(current);
+    if ('kind' in result) {
+      // Permissions unticked at Google's consent screen: say which, and offer to sign in again
+      // (the same flow: the add-on iframe that opened this window still continues by itself).
+      logger.info(
+        { role: result.role, missing: result.missing.map((m) => m.scope) },
+        'classroom sign-in lacks permissions',
+      );
+      res.status(403).render('classroom/permissions', {
+        layout: 'tool',
+        title: 'Allow Mastery Pathways in Google',
+        role: result.role,
+        missing: result.missing,
+        signInAgainUrl: `/classroom/${encodeURIComponent(result.tenantSlug)}/sign-in/${result.flowId}`,
+      });
+      return;
+    }
     logger.info({ role: result.role }, 'classroom sign-in completed');
     // Only this browser learns the completion secret: the page hands it to the add-on iframe that
     // opened it (postMessage, same origin only), or carries it in "Continue here instead".
@@ -286,6 +320,16 @@ export function classroomRoutes(deps: ClassroomRoutesDeps): Router {
       courseId: flow.courseId,
       roles: [CLASSROOM_ROLE_URIS[flow.role]],
     });
+    // This browser (Classroom's frame) stays signed in for the account: next time, no window.
+    const browser = await classroom.rememberBrowser(install.tenantId, flow.userId);
+    if (browser !== undefined) {
+      setRememberCookie(res, {
+        tenantSlug: install.tenantSlug,
+        tenantId: install.tenantId,
+        googleSub: browser.googleSub,
+        token: browser.token,
+      });
+    }
     res.redirect(303, sessionTarget(`/s/${token}`, flow.launch));
   });
 
