@@ -18,7 +18,7 @@ describe(`a student deleted on request stays deleted (${testEngine})`, function 
 
   before(async () => {
     database = await createTestDatabase();
-    world = await createLtiWorld(database, { flavour: 'canvas' });
+    world = await createLtiWorld(database, { flavour: 'canvas', platformStorage: false });
   });
 
   after(async () => {

@@ -20,6 +20,7 @@ describe(`launched session lifetime (${testEngine})`, function () {
     database = await createTestDatabase();
     world = await createLtiWorld(database, {
       flavour: 'canvas',
+      platformStorage: false,
       now: () => new Date(Date.now() + offset),
     });
   });
