@@ -8,8 +8,25 @@ export interface TokenPlatform {
   readonly issuer: string;
   readonly clientId: string;
   readonly tokenEndpoint: string;
-  /** Some platforms want a different `aud` in the client assertion than the token endpoint URL. */
+  /**
+   * Some platforms want a different `aud` in the client assertion than the token endpoint URL
+   * (Dynamic Registration's `authorization_server`). See `clientAssertionAudience`.
+   */
   readonly tokenAudience?: string | undefined;
+}
+
+/**
+ * The `aud` of a client assertion. A platform's `authorization_server` that is a URL is used as
+ * it is. Canvas publishes a bare host there (`sso.canvaslms.com`) yet checks that `aud` holds its
+ * token URL (canvas-lms `lib/canvas/oauth/client_credentials_provider.rb`: `expected_aud` is
+ * `oauth2_token_url`), so a value that is not a URL travels beside the token endpoint, never alone.
+ */
+export function clientAssertionAudience(platform: TokenPlatform): string | string[] {
+  const audience = platform.tokenAudience;
+  if (audience === undefined || audience === '' || audience === platform.tokenEndpoint) {
+    return platform.tokenEndpoint;
+  }
+  return /^https?:\/\//i.test(audience) ? audience : [platform.tokenEndpoint, audience];
 }
 
 export interface TokenClientOptions {
@@ -64,7 +81,7 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
     const assertion = await options.signer({
       iss: platform.clientId,
       sub: platform.clientId,
-      aud: platform.tokenAudience ?? platform.tokenEndpoint,
+      aud: clientAssertionAudience(platform),
       iat: issuedAt,
       exp: issuedAt + assertionLifetime,
       jti: options.randomId(),

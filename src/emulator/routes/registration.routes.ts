@@ -205,6 +205,9 @@ export function openidConfiguration(ctx: EmulatorContext): Record<string, unknow
   }
   return {
     issuer: options.issuer,
+    // Canvas publishes its OAuth host bare (`sso.canvaslms.com`), not a URL, yet its token
+    // endpoint wants the token URL in the assertion's `aud` (docs/lms/canvas.md).
+    ...(state.flavour === 'canvas' ? { authorization_server: new URL(urls.token).host } : {}),
     authorization_endpoint: urls.authorize,
     registration_endpoint: urls.registration,
     jwks_uri: urls.jwks,

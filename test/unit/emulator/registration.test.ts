@@ -92,6 +92,18 @@ describe('emulator: Dynamic Registration', () => {
     );
   });
 
+  it("when Canvas serves its OpenID configuration, then authorization_server is the token endpoint's bare host, as Canvas's", async () => {
+    const { emulator } = await roundTrip('canvas');
+    const configuration = emulator.openidConfiguration();
+    expect(configuration['authorization_server']).to.equal(new URL(emulator.urls.token).host);
+    expect(String(configuration['authorization_server'])).not.to.match(/^https?:/);
+  });
+
+  it('when Moodle serves its OpenID configuration, then it names no authorization_server', async () => {
+    const { emulator } = await roundTrip('moodle');
+    expect(emulator.openidConfiguration()).not.to.have.property('authorization_server');
+  });
+
   it('when Moodle registers a tool, then the response carries the deployment_id', async () => {
     const { emulator, registered } = await roundTrip('moodle');
     const deploymentId = (registered[TOOL_CONFIGURATION] as { deployment_id: string })

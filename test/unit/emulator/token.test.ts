@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { generateKeyPair } from 'jose';
+import { generateKeyPair, SignJWT } from 'jose';
 import request from 'supertest';
 import { SCOPE } from '../../../src/emulator/claims.ts';
 import {
@@ -166,6 +167,38 @@ describe('emulator: OAuth2 token endpoint (client credentials + JWT assertion)',
       .auth(token, { type: 'bearer' })
       .expect(401);
     expect(expired.text).to.contain('expired');
+  });
+
+  /** An assertion whose `aud` may be a list, as a tool that follows `authorization_server` signs it. */
+  async function assertionFor(platform: Platform, audience: string | string[]) {
+    return new SignJWT({ jti: randomUUID() })
+      .setProtectedHeader({ alg: 'RS256', kid: fakeTool.kid })
+      .setIssuer(platform.tool.clientId)
+      .setSubject(platform.tool.clientId)
+      .setAudience(audience)
+      .setIssuedAt()
+      .setExpirationTime('300s')
+      .sign(fakeTool.privateKey);
+  }
+
+  it("when a Canvas assertion's aud is only the bare authorization_server host, then invalid_client", async () => {
+    const platform = await startPlatform('canvas', fakeTool);
+    const host = new URL(platform.emulator.urls.token).host;
+    const assertion = await assertionFor(platform, host);
+    const res = await postToken(
+      platform,
+      await validFields(platform, { client_assertion: assertion }),
+    ).expect(401);
+    expect(res.body).to.include({ error: 'invalid_client' });
+  });
+
+  it("when a Canvas assertion's aud lists the token URL beside the bare host, then a token is issued", async () => {
+    const platform = await startPlatform('canvas', fakeTool);
+    const host = new URL(platform.emulator.urls.token).host;
+    const assertion = await assertionFor(platform, [platform.emulator.urls.token, host]);
+    await postToken(platform, await validFields(platform, { client_assertion: assertion })).expect(
+      200,
+    );
   });
 
   it('when Canvas gets a request without User-Agent, then it is refused before any check', async () => {
