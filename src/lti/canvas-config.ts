@@ -81,9 +81,8 @@ export function canvasDeveloperKeyConfig(options: CanvasConfigOptions): Record<s
     ],
     custom_fields: {
       canvas_course_id: '$Canvas.course.id',
-      // LTI Core substitution variable: the ids a copied link had before, so a copied course finds
-      // its assignments' alignments. An LMS that does not expand it sends the name, which is ignored.
-      resource_link_history: '$ResourceLink.id.history',
+      // No `$ResourceLink.id.history`: Canvas expands it only for asset-processor tools. Copied
+      // courses are recognised by their columns' resourceId instead (src/alignment/discovery.ts).
       ...options.customFields,
     },
   };

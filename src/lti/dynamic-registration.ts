@@ -229,8 +229,10 @@ export function buildToolRegistration(
 ): Record<string, unknown> {
   const base = new URL(options.baseUrl);
   const at = (path: string) => new URL(path, base).toString();
-  const supported =
-    platform['https://purl.imsglobal.org/spec/lti-platform-configuration'].messages_supported;
+  const platformConfiguration =
+    platform['https://purl.imsglobal.org/spec/lti-platform-configuration'];
+  const supported = platformConfiguration.messages_supported;
+  const canvas = platformConfiguration.product_family_code.toLowerCase() === 'canvas';
   const supports = (type: string) =>
     supported === undefined || supported.some((message) => message.type === type);
   const messages: Record<string, unknown>[] = [];
@@ -239,7 +241,11 @@ export function buildToolRegistration(
       type: MESSAGE_TYPE.deepLinking,
       target_link_uri: at(options.paths.deepLinking),
       label: options.clientName,
-      placements: ['assignment_selection', 'link_selection', 'ContentArea'],
+      // `ContentArea` is Moodle's name for where Deep Linking happens; Canvas knows only its own
+      // placements and would be asked for one it does not have.
+      placements: canvas
+        ? ['assignment_selection', 'link_selection']
+        : ['assignment_selection', 'link_selection', 'ContentArea'],
     });
   }
   if (supports(MESSAGE_TYPE.resourceLink)) {
@@ -256,7 +262,9 @@ export function buildToolRegistration(
     response_types: ['id_token'],
     grant_types: ['implicit', 'client_credentials'],
     initiate_login_uri: at(options.paths.login),
-    redirect_uris: [at(options.paths.launch), at(options.paths.deepLinking)],
+    // Each once: Deep Linking usually returns to the launch URL, and Moodle lists every entry it
+    // is sent in the tool's "Redirection URI(s)".
+    redirect_uris: [...new Set([at(options.paths.launch), at(options.paths.deepLinking)])],
     client_name: options.clientName,
     jwks_uri: at(options.paths.jwks),
     token_endpoint_auth_method: 'private_key_jwt',

@@ -70,6 +70,18 @@ describe(`admin sign-in (${testEngine})`, function () {
     expect(overview.text).to.contain('Canvas').and.to.contain('Schoology').and.to.contain('Moodle');
   });
 
+  it('when an operator reads the overview, then the Canvas steps give the exact Redirect URI and the Moodle steps say to activate the tool and show it in the activity chooser', async () => {
+    const admin = await signIn(app, 'operator');
+    const html = (await admin.get('/admin')).text;
+    const step = (id: string) =>
+      new RegExp(`<li id="${id}">([\\s\\S]*?)</li>`).exec(html)?.[1] ?? '';
+    expect(step('canvas-redirect-uris')).to.contain('Redirect URIs');
+    expect(step('canvas-redirect-uris')).to.contain(`<code>${PUBLIC_URL}/lti/launch</code>`);
+    expect(step('moodle-activate')).to.contain('Activate the tool');
+    expect(step('moodle-activity-chooser')).to.contain('Show in activity chooser');
+    expect(step('moodle-activity-chooser')).to.contain('per course');
+  });
+
   it('when the password is wrong or the user unknown, then the same generic message is shown and no cookie is set', async () => {
     const wrong = await attemptSignIn(app, 'operator', 'not the password at all');
     const unknown = await attemptSignIn(app, 'nobody-here', 'not the password at all');

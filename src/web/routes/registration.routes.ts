@@ -180,9 +180,13 @@ export function registrationRoutes(deps: RegistrationRoutesDeps): Router {
             deepLinking: LTI_PATHS.launch,
             jwks: LTI_PATHS.jwks,
           },
-          // The ids a copied link had before: a copied course finds its alignments (ignored
-          // when the LMS does not expand the variable).
-          customParameters: { resource_link_history: '$ResourceLink.id.history' },
+          // The ids a copied link had before, as a hint for a copied course. Canvas fills it only
+          // for asset-processor tools, so it is not asked for there; course copies are recognised
+          // by their columns' resourceId in any case (src/alignment/discovery.ts).
+          customParameters:
+            flavourOf(configuration) === 'canvas'
+              ? {}
+              : { resource_link_history: '$ResourceLink.id.history' },
         },
         configuration,
       );

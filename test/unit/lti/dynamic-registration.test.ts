@@ -226,6 +226,51 @@ describe('dynamic registration', () => {
       expect(server.requests).to.have.length(0);
     });
 
+    /** Our registration for the platform as configured in this test, with Deep Linking on `launch`. */
+    async function registrationFor(familyCode: string) {
+      (
+        configuration['https://purl.imsglobal.org/spec/lti-platform-configuration'] as Record<
+          string,
+          unknown
+        >
+      )['product_family_code'] = familyCode;
+      const platform = await fetchPlatformConfiguration(`${server.url}/config`, options);
+      return buildToolRegistration(
+        {
+          baseUrl: 'https://tool.example',
+          clientName: 'MP',
+          description: 'd',
+          paths: { ...paths, deepLinking: paths.launch },
+        },
+        platform,
+      );
+    }
+
+    function deepLinkingPlacements(registration: Record<string, unknown>): string[] {
+      const messages = (
+        registration['https://purl.imsglobal.org/spec/lti-tool-configuration'] as {
+          messages: { type: string; placements: string[] }[];
+        }
+      ).messages;
+      return messages.find((message) => message.type === 'LtiDeepLinkingRequest')!.placements;
+    }
+
+    it('when Deep Linking returns to the launch URL, then redirect_uris lists it once', async () => {
+      const registration = await registrationFor('moodle');
+      expect(registration['redirect_uris']).to.deep.equal(['https://tool.example/lti/launch']);
+    });
+
+    it("when the platform is Canvas, then Deep Linking asks for Canvas's placements only (no Moodle ContentArea)", async () => {
+      expect(deepLinkingPlacements(await registrationFor('canvas'))).to.deep.equal([
+        'assignment_selection',
+        'link_selection',
+      ]);
+    });
+
+    it('when the platform is Moodle, then Deep Linking keeps the ContentArea placement', async () => {
+      expect(deepLinkingPlacements(await registrationFor('moodle'))).to.include('ContentArea');
+    });
+
     it('when the platform supports only resource links, then no deep linking message is registered', async () => {
       configuration['https://purl.imsglobal.org/spec/lti-platform-configuration'] = {
         product_family_code: 'x',
@@ -283,5 +328,7 @@ describe('Canvas developer key configuration', () => {
       ['link_selection', 'LtiDeepLinkingRequest'],
     ]);
     expect(config['custom_fields']).to.have.property('canvas_course_id');
+    // Canvas expands $ResourceLink.id.history only for asset-processor tools: not asked for.
+    expect(config['custom_fields']).not.to.have.property('resource_link_history');
   });
 });
