@@ -38,3 +38,39 @@ describe('passback errors: Google Classroom causes', () => {
     expect(PASSBACK_ERROR_MESSAGES.classroom_sign_in_needed).to.contain('signs in again');
   });
 });
+
+describe('passback errors: Canvas throttling', () => {
+  const canvas = (status: number, body: string, retryable: boolean, retryAfterMs?: number) =>
+    new LmsHttpError({
+      kind: 'status',
+      method: 'POST',
+      url: 'https://canvas.example/api/lti/courses/1/line_items/2/scores',
+      status,
+      bodyExcerpt: body,
+      retryable,
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+    });
+
+  it('when Canvas answers its throttling 403, then the grade waits as rate limited (transient), not as a refusal', () => {
+    expect(
+      classifyPassbackError(canvas(403, '403 Forbidden (Rate Limit Exceeded)\n', true, 2000)),
+    ).to.deep.include({ kind: 'transient', code: 'rate_limited', retryAfterMs: 2000 });
+    // The body alone is enough, whatever the client decided.
+    expect(
+      classifyPassbackError(canvas(403, '403 Forbidden (Rate Limit Exceeded)', false)),
+    ).to.deep.include({ kind: 'transient', code: 'rate_limited' });
+    // X-Rate-Limit-Remaining: 0 with another body: the HTTP client marks the 403 retryable.
+    expect(classifyPassbackError(canvas(403, 'Forbidden', true))).to.deep.include({
+      kind: 'transient',
+      code: 'rate_limited',
+    });
+  });
+
+  it('when Canvas answers a genuine 403, then it stays a permanent refusal', () => {
+    expect(
+      classifyPassbackError(
+        canvas(403, '{"errors":[{"message":"user not authorized to perform that action"}]}', false),
+      ),
+    ).to.deep.include({ kind: 'permanent', code: 'forbidden' });
+  });
+});
