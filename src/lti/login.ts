@@ -135,6 +135,13 @@ export interface LoginResult {
    */
   readonly storageTarget: string | undefined;
   readonly registration: PlatformRegistration;
+  /**
+   * The LMS's hints, for starting the same login again at top level when the browser cannot be
+   * bound in the LMS frame (no cookie, no platform storage). Not secrets: the LMS re-authenticates
+   * its user at its authorization endpoint and refuses a `login_hint` that is not that user.
+   */
+  readonly loginHint: string;
+  readonly messageHint: string | undefined;
 }
 
 function selectRegistration(
@@ -213,5 +220,7 @@ export async function handleLogin(
     expiresAt,
     storageTarget: params.lti_storage_target,
     registration,
+    loginHint: params.login_hint,
+    messageHint: params.lti_message_hint,
   };
 }

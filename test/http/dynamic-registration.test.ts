@@ -7,6 +7,7 @@ import { createAdminUser } from '../../src/lti-admin/use-cases.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { Readiness } from '../../src/readiness.ts';
+import { toRegistration } from '../../src/storage/lti/platforms.repository.ts';
 import { createApp } from '../../src/web/app.ts';
 import request from 'supertest';
 import { testConfig } from '../support/app.ts';
@@ -124,7 +125,19 @@ for (const flavour of ['canvas', 'moodle'] as const satisfies readonly Flavour[]
       expect(registered).not.to.equal(undefined);
       expect(registered!.oidcInitiationUrl).to.equal(`${world.tool.origin}/lti/login`);
       expect(registered!.toolJwksUrl).to.equal(`${world.tool.origin}/.well-known/jwks.json`);
-      expect(registered!.redirectUris).to.include(`${world.tool.origin}/lti/launch`);
+      // Deep Linking returns to the launch URL: listed once (Moodle shows each entry).
+      expect(registered!.redirectUris).to.deep.equal([`${world.tool.origin}/lti/launch`]);
+      const messages = (
+        registered!.registration as {
+          'https://purl.imsglobal.org/spec/lti-tool-configuration': {
+            messages: { type: string; placements?: string[] }[];
+          };
+        }
+      )['https://purl.imsglobal.org/spec/lti-tool-configuration'].messages;
+      const deepLinkingPlacements =
+        messages.find((message) => message.type === 'LtiDeepLinkingRequest')?.placements ?? [];
+      // ContentArea is Moodle's placement; Canvas is asked only for its own.
+      expect(deepLinkingPlacements.includes('ContentArea')).to.equal(flavour === 'moodle');
 
       const stored = await world.tool.services.platforms.findByIssuerAndClient(
         world.emulator.issuer,
@@ -143,7 +156,9 @@ for (const flavour of ['canvas', 'moodle'] as const satisfies readonly Flavour[]
         clientId: registered!.clientId,
         deploymentId: deployment.deploymentId,
       });
-      expect(beforeApproval.status).to.be.within(400, 499);
+      // Between the LMS's activation and our approval: not "not registered", but who approves it.
+      expect(beforeApproval.status).to.equal(403);
+      expect(beforeApproval.body).to.contain('waiting for approval by');
 
       const operator = await operatorSession(world, database, `operator-${flavour}`);
       expect(await operator.get('/admin/platforms')).to.contain('Waiting for approval');
@@ -163,6 +178,13 @@ for (const flavour of ['canvas', 'moodle'] as const satisfies readonly Flavour[]
       expect(captured.map((d) => [d.deploymentId, d.tenantId])).to.deep.equal([
         [deployment.deploymentId, world.tenantId],
       ]);
+
+      // The registration reaches the LMS's services: Canvas names a bare host as its
+      // authorization_server and wants its token URL in the assertion's aud.
+      const token = await world.tool.services.tokenClient.getAccessToken(toRegistration(stored!), [
+        'https://purl.imsglobal.org/spec/lti-ags/scope/score',
+      ]);
+      expect(token.accessToken).to.be.a('string').and.not.equal('');
     });
   });
 }

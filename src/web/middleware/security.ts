@@ -54,3 +54,25 @@ export function allowFormActionTo(res: ServerResponse, origin: string): void {
     policy.replace("form-action 'self'", `form-action 'self' ${origin}`),
   );
 }
+
+/**
+ * Lets one response be framed by more origins than the policy lists (a platform registered but
+ * still waiting for approval, whose frame must show why the tool does not open), keeping every
+ * other directive. Origins that are not plain http(s) origins are ignored.
+ */
+export function allowFrameAncestors(res: ServerResponse, origins: readonly string[]): void {
+  const policy = res.getHeader('Content-Security-Policy');
+  if (typeof policy !== 'string') return;
+  const extra = origins.filter((origin) => {
+    if (!URL.canParse(origin)) return false;
+    const url = new URL(origin);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === origin;
+  });
+  if (extra.length === 0) return;
+  res.setHeader(
+    'Content-Security-Policy',
+    policy.replace(/frame-ancestors ([^;]*)/, (_match, listed: string) =>
+      ['frame-ancestors', listed, ...extra].join(' '),
+    ),
+  );
+}

@@ -3,14 +3,16 @@ import type { AppServices } from '../../app-services.ts';
 import type { Logger } from '../../logger.ts';
 import { canvasDeveloperKeyConfig } from '../../lti/canvas-config.ts';
 import { isAdministrator, isInstructor, isMentor } from '../../lti/claims.ts';
-import { LtiError } from '../../lti/errors.ts';
+import { isLtiError, LtiError } from '../../lti/errors.ts';
 import {
   handleLogin,
   randomToken,
+  type LoginResult,
   type LoginStateStore,
   type ToolEndpoints,
 } from '../../lti/login.ts';
 import { acceptLaunch, type DeploymentLookup } from '../../lti/launch.ts';
+import { createLoginRestartRepository } from '../../storage/lti/login-restarts.repository.ts';
 import { UnknownPlatformError } from '../../storage/lti/login-states.repository.ts';
 import { PeopleStorageError } from '../../storage/lti/people.repository.ts';
 import { deletedOnRequest } from '../errors.ts';
@@ -21,6 +23,15 @@ import {
   setBindingCookie,
   storageKey,
 } from '../lti-binding.ts';
+import {
+  approverOf,
+  findPendingPlatform,
+  frameOriginsOf,
+  isTopLevelNavigation,
+  restartUrl,
+} from '../lti-restart.ts';
+import { allowFrameAncestors } from '../middleware/security.ts';
+import { requestContext } from '../request-context.ts';
 
 export const LTI_PATHS = {
   jwks: '/.well-known/jwks.json',
@@ -61,6 +72,7 @@ export function ltiRoutes(deps: {
   const { services, publicUrl, logger } = deps;
   const endpoints = toolEndpoints(publicUrl);
   const router = Router();
+  const loginRestarts = createLoginRestartRepository(services.db, services.now);
 
   router.get(LTI_PATHS.jwks, async (_req, res) => {
     res.set('Cache-Control', 'public, max-age=300').json(await services.toolKeys.jwks());
@@ -102,17 +114,59 @@ export function ltiRoutes(deps: {
   };
 
   const login = async (req: Request, res: Response): Promise<void> => {
-    const result = await handleLogin(parameters(req), {
-      platforms: services.platformLookup,
-      states: loginStates,
-      endpoints,
-      now: services.now,
-      randomToken,
-    });
+    const input = parameters(req);
+    let result: LoginResult;
+    try {
+      result = await handleLogin(input, {
+        platforms: services.platformLookup,
+        states: loginStates,
+        endpoints,
+        now: services.now,
+        randomToken,
+      });
+    } catch (error) {
+      if (isLtiError(error, 'unknown_issuer') || isLtiError(error, 'unknown_client')) {
+        // Registered (Dynamic Registration) but not approved yet: say so, inside the LMS's frame.
+        const pending = await findPendingPlatform(services, input);
+        if (pending !== undefined) {
+          allowFrameAncestors(res, frameOriginsOf(pending));
+          res
+            .status(403)
+            .set('Cache-Control', 'no-store')
+            .render('lti/pending', {
+              layout: 'minimal',
+              title: 'Waiting for approval',
+              platformHost: new URL(pending.issuer).host,
+              approver: await approverOf(services, pending, publicUrl),
+              requestId: requestContext(req).requestId,
+            });
+          return;
+        }
+      }
+      throw error;
+    }
     // The cookie is the fallback binding; platform storage is the primary one where offered.
     setBindingCookie(res, result.state);
     res.set('Cache-Control', 'no-store');
     if (result.storageTarget === undefined) {
+      if (isTopLevelNavigation(req)) {
+        // The tool's own window: its sessionStorage binds the login, with or without cookies.
+        res.render('lti/window-put', {
+          layout: 'minimal',
+          title: 'Opening Mastery Pathways',
+          key: storageKey(result.state),
+          value: result.state,
+          next: result.authRequestUrl.toString(),
+        });
+        return;
+      }
+      // In a frame without platform storage only the cookie binds the login; keep what starting
+      // it again in a new window needs, for a browser that keeps no cookie there.
+      await loginRestarts.save({
+        state: result.state,
+        loginHint: result.loginHint,
+        messageHint: result.messageHint,
+      });
       res.redirect(302, result.authRequestUrl.toString());
       return;
     }
@@ -156,6 +210,40 @@ export function ltiRoutes(deps: {
           idToken: typeof params.id_token === 'string' ? params.id_token : '',
           state,
         });
+        return;
+      }
+      if (isTopLevelNavigation(req)) {
+        // The tool's own window: the login page kept the state in this tab's sessionStorage.
+        res.set('Cache-Control', 'no-store').render('lti/window-get', {
+          layout: 'minimal',
+          title: 'Opening Mastery Pathways',
+          key: storageKey(state),
+          idToken: typeof params.id_token === 'string' ? params.id_token : '',
+          state,
+        });
+        return;
+      }
+      const restart = await loginRestarts.peek(state);
+      if (restart !== undefined) {
+        // No cookie in the LMS frame (Safari, iPads) and no platform storage: the launch cannot
+        // be bound here, but the same login can start again in the tool's own window.
+        logger.info(
+          {
+            requestId: requestContext(req).requestId,
+            code: 'state_mismatch',
+            issuer: restart.issuer,
+          },
+          'launch without a browser binding in a frame; offered a new window',
+        );
+        res
+          .status(400)
+          .set('Cache-Control', 'no-store')
+          .render('lti/restart', {
+            layout: 'minimal',
+            title: 'Open Mastery Pathways in a new window',
+            restartUrl: restartUrl(publicUrl, LTI_PATHS.login, restart),
+            requestId: requestContext(req).requestId,
+          });
         return;
       }
     }
