@@ -53,6 +53,8 @@ export interface HeatmapRow {
   readonly studentId: string;
   readonly name: string;
   readonly active: boolean;
+  /** The LMS's test student (Canvas Student View): shown greyed and labelled. */
+  readonly testUser: boolean;
   readonly cells: readonly CellView[];
   /** The row's `<td>` cells, escaped (see `cellHtml`). */
   readonly cellsHtml: string;
@@ -181,6 +183,7 @@ export function buildHeatmap(input: HeatmapInput): HeatmapView {
       studentId: student.id,
       name: student.name,
       active: student.active,
+      testUser: student.testUser === true,
       cells,
       cellsHtml: built.map((b) => b.html).join(''),
       masteredCount: cells.filter((cell) => cell.mastered).length,

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { lmsRole } from '../../lti/lms-port.ts';
+import { isTestUser, lmsRole } from '../../lti/lms-port.ts';
 import type { Database } from '../schema.ts';
 import type { EvidenceSource, StoredMasteryStatus } from './schema.ts';
 
@@ -16,6 +16,8 @@ export interface CourseStudent {
   /** Family name first, lower case: the class list order teachers expect. */
   readonly sortKey: string;
   readonly active: boolean;
+  /** The LMS's test user (Canvas Student View: LTI system role TestUser), shown as such. */
+  readonly testUser?: boolean;
 }
 
 export interface CourseStandard {
@@ -195,6 +197,7 @@ export function createMasteryViewsRepository(db: Kysely<Database>) {
           sortKey:
             `${row.family_name ?? ''} ${row.given_name ?? ''} ${row.name ?? ''}`.toLowerCase(),
           active: row.status === 'active',
+          testUser: isTestUser(row.roles),
         }))
         .sort((a, b) => a.sortKey.localeCompare(b.sortKey) || a.id.localeCompare(b.id));
     },
