@@ -1,7 +1,25 @@
 import { expect } from 'chai';
-import { expectNoSeriousAxeViolations } from '../support/browser.ts';
-import { createLtiWorld } from '../support/lti-world.ts';
+import type { Flavour } from '../../src/emulator/types.ts';
+import { expectNoSeriousAxeViolations, type Browser } from '../support/browser.ts';
+import { createLtiWorld, type LtiWorld } from '../support/lti-world.ts';
 import { useBrowserSuite } from './support.ts';
+
+/**
+ * A browser context that keeps no cookie for the tool at all: the jar is emptied before every
+ * request to the tool (in the LMS frame and in any window), so only what does not need a cookie
+ * (platform storage, the tool's own window storage) can bind a launch.
+ */
+async function contextWithoutToolCookies(browser: Browser, world: LtiWorld) {
+  const context = await browser.newContext();
+  await context.route(`${world.tool.origin}/**`, async (route) => {
+    await context.clearCookies();
+    const headers = Object.fromEntries(
+      Object.entries(route.request().headers()).filter(([name]) => name.toLowerCase() !== 'cookie'),
+    );
+    await route.continue({ headers });
+  });
+  return context;
+}
 
 /**
  * The launch as Safari and iPads see it: the tool (localhost) is framed by the LMS (127.0.0.1), a
@@ -22,17 +40,10 @@ describe('cookieless launch in a browser (platform storage)', () => {
 
   it('when a teacher launches from the LMS page with third-party cookies blocked, then the framed tool reaches the course page', async () => {
     const { browser, world } = suite;
-    const context = await browser.newContext();
     // Chromium keeps partitioned (CHIPS) cookies even with third-party cookies blocked, which is
-    // why the tool sets one. Safari and iPads keep none in a cross-site frame: drop the tool's
-    // Set-Cookie, as they would, so only platform storage can bind the browser to its login.
-    await context.route(`${world.tool.origin}/lti/login`, async (route) => {
-      const response = await route.fetch();
-      const headers = Object.fromEntries(
-        Object.entries(response.headers()).filter(([name]) => name.toLowerCase() !== 'set-cookie'),
-      );
-      await route.fulfill({ response, headers });
-    });
+    // why the tool sets one. Safari and iPads keep none in a cross-site frame: no request to the
+    // tool carries a cookie here, so only platform storage can bind the browser to its login.
+    const context = await contextWithoutToolCookies(browser, world);
     const page = await context.newPage();
     const launchStatuses: number[] = [];
     page.on('response', (response) => {
@@ -69,3 +80,55 @@ describe('cookieless launch in a browser (platform storage)', () => {
     await context.close();
   });
 });
+
+/**
+ * The same launch from LMSs without platform storage (Schoology, Moodle), in a browser that keeps
+ * no cookie for the tool: the frame cannot be bound, so it offers one click that opens the tool in
+ * its own window, where the login starts again at top level and lands on the same page.
+ */
+for (const flavour of ['schoology', 'moodle'] as const satisfies readonly Flavour[]) {
+  describe(`cookieless launch in a browser without platform storage (${flavour})`, () => {
+    const suite = useBrowserSuite(
+      (database) =>
+        createLtiWorld(database, {
+          flavour,
+          toolHost: 'localhost',
+          emulatorHost: '127.0.0.1',
+          platformStorage: false,
+        }),
+      { blockThirdPartyCookies: true },
+    );
+
+    it('when the framed launch cannot keep a cookie, then one click opens the tool in a new window on the same course page, for the same teacher', async () => {
+      const { browser, world } = suite;
+      const context = await contextWithoutToolCookies(browser, world);
+      const page = await context.newPage();
+      const query = new URLSearchParams({
+        course: world.seed.course.courseId,
+        user: world.seed.teacher.userId,
+        placement: 'course_navigation',
+        client_id: world.clientId,
+        frame: '1',
+      });
+      await page.goto(`${world.emulatorOrigin}/launch?${query.toString()}`);
+      const tool = page.frameLocator('iframe[name="tool_frame"]');
+      const open = tool.getByRole('link', { name: 'Open Mastery Pathways in a new window' });
+      await open.waitFor({ timeout: 20_000 });
+      expect(await tool.locator('body').textContent()).not.to.contain('allow them for this site');
+      const restartPage = page.frames().find((frame) => frame.url().endsWith('/lti/launch'));
+      expect(restartPage, 'the tool frame shows the restart page').not.to.equal(undefined);
+      await expectNoSeriousAxeViolations(restartPage!);
+
+      const [popup] = await Promise.all([context.waitForEvent('page'), open.click()]);
+      await popup.waitForURL(/\/s\/[A-Za-z0-9_-]+\/course$/, { timeout: 20_000 });
+      await popup
+        .locator('h1')
+        .filter({ hasText: world.seed.course.title })
+        .waitFor({ timeout: 20_000 });
+      expect(await popup.locator('.viewer').textContent()).to.contain(world.seed.teacher.name);
+      // Nothing was kept in a cookie along the way.
+      expect(await context.cookies(world.tool.origin)).to.deep.equal([]);
+      await context.close();
+    });
+  });
+}
