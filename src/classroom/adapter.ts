@@ -5,10 +5,13 @@ import type {
   ClassroomRepository,
 } from '../storage/classroom/classroom.repository.ts';
 import type { ClassroomApi, ClassroomMember, ClassroomSubmission } from './api.ts';
+import { ClassroomError, classroomErrorFromGoogle } from './errors.ts';
 
 /**
  * The LMS port over Google Classroom. A gradebook column is an item the tool created: an add-on
- * attachment (grades go to its student submission's `pointsEarned`, a draft the teacher returns) or
+ * attachment (grades go to the student's ATTACHMENT submission's `pointsEarned`, a draft the
+ * teacher returns; that submission has its own id, learnt from getAddOnContext when the student
+ * opened the attachment) or
  * a CourseWork (grades go to `draftGrade`, and `assignedGrade` too when the course says so).
  * Classroom has no line-item search by tag: the tool's own record of what it created is the index.
  */
@@ -74,6 +77,26 @@ const roundPoints = (value: number): number => Math.round(value * 100) / 100;
 export function createClassroomLmsAdapter(options: ClassroomAdapterOptions): LmsPort {
   const { repository, tenantId, courseId, classroomCourseId } = options;
 
+  /**
+   * Google's 403 in words (Access Errors). A reason only a person can fix stops grading for the
+   * whole course, with the reason kept for the teacher view and the admin page; the cell waits
+   * (classified as "a teacher needs to sign in": signing in again resumes the course). Any other
+   * failure (another project's item, throttling, 5xx) is the cell's own and goes on as it is.
+   */
+  async function explained<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      const refusal = classroomErrorFromGoogle(error, 'teacher_left_course');
+      if (refusal === undefined || !refusal.stopsCourseGrading) throw error;
+      await repository.pauseCourse(tenantId, courseId, refusal.message);
+      throw new ClassroomError('needs_teacher_sign_in', {
+        detail: `${refusal.code}: ${refusal.detail ?? ''}`,
+        cause: refusal,
+      });
+    }
+  }
+
   /** Still there in Classroom? A deleted CourseWork answers 404 (the worker then says "deleted"). */
   async function exists(
     api: ClassroomApi,
@@ -93,10 +116,9 @@ export function createClassroomLmsAdapter(options: ClassroomAdapterOptions): Lms
 
     async roster() {
       const api = await options.api();
-      const [students, teachers] = await Promise.all([
-        api.listStudents(classroomCourseId),
-        api.listTeachers(classroomCourseId),
-      ]);
+      const [students, teachers] = await explained(() =>
+        Promise.all([api.listStudents(classroomCourseId), api.listTeachers(classroomCourseId)]),
+      );
       return [
         ...teachers.map((member) => toRosterMember(member, 'teacher')),
         ...students.map((member) => toRosterMember(member, 'student')),
@@ -106,15 +128,17 @@ export function createClassroomLmsAdapter(options: ClassroomAdapterOptions): Lms
     async findGradebookColumn(query) {
       const column = await repository.findColumn(tenantId, courseId, query);
       if (column === undefined) return undefined;
-      return (await exists(await options.api(), column)) ? toGradebookColumn(column) : undefined;
+      const api = await options.api();
+      return (await explained(() => exists(api, column))) ? toGradebookColumn(column) : undefined;
     },
 
     async createGradebookColumn(column) {
       const api = await options.api();
-      const work = await api.createCourseWork(classroomCourseId, {
-        title: column.label,
-        maxPoints: column.scoreMaximum,
-      });
+      // CourseWork.maxPoints is a non-negative integer (reference): a whole-point scale.
+      const maxPoints = Math.max(1, Math.round(column.scoreMaximum));
+      const work = await explained(() =>
+        api.createCourseWork(classroomCourseId, { title: column.label, maxPoints }),
+      );
       const stored = await repository.createColumn({
         tenantId,
         courseId,
@@ -123,7 +147,7 @@ export function createClassroomLmsAdapter(options: ClassroomAdapterOptions): Lms
         attachmentId: undefined,
         assignmentId: undefined,
         title: column.label,
-        maxPoints: column.scoreMaximum,
+        maxPoints,
         tag: column.tag,
         resourceId: column.resourceId,
       });
@@ -143,62 +167,88 @@ export function createClassroomLmsAdapter(options: ClassroomAdapterOptions): Lms
         });
       }
       const api = await options.api();
-      let submissions: ClassroomSubmission[];
-      try {
-        submissions = await api.listSubmissions(
-          classroomCourseId,
-          target.courseWorkId,
-          score.userId,
-        );
-      } catch (error) {
-        // Google answers 404 both for an unknown user and for a deleted CourseWork: tell them apart.
-        const missing = error instanceof LmsHttpError && error.status === 404;
-        if (!missing || !(await exists(api, { courseWorkId: target.courseWorkId }))) throw error;
-        submissions = [];
-      }
-      const [submission] = submissions;
-      if (submission === undefined) {
-        // Read by the passback classifier as "not a student" (a permanent, explained failure).
+      await explained(() => post(api, target, score, column));
+    },
+  };
+
+  async function post(
+    api: ClassroomApi,
+    target: NonNullable<ReturnType<typeof parseClassroomColumnId>>,
+    score: Parameters<LmsPort['postScore']>[1],
+    column: GradebookColumn,
+  ): Promise<void> {
+    // The column's points in Classroom may differ from the score's scale: convert.
+    const stored =
+      target.kind === 'attachment'
+        ? await repository.findColumnByAttachment(
+            tenantId,
+            courseId,
+            target.courseWorkId,
+            target.attachmentId,
+          )
+        : undefined;
+    const maxPoints = stored?.maxPoints ?? column.scoreMaximum;
+    const points = roundPoints(
+      score.scoreMaximum > 0 ? (score.scoreGiven / score.scoreMaximum) * maxPoints : 0,
+    );
+    if (target.kind === 'attachment') {
+      // The attachment submission's own id (AddOnAttachmentStudentSubmission.id), kept when the
+      // student opened the attachment. Google lists no attachment submissions, so before that
+      // there is nothing to grade: read as "not a student yet", a permanent, explained failure.
+      const submissionId = await repository.findAttachmentSubmission(
+        tenantId,
+        courseId,
+        target.courseWorkId,
+        target.attachmentId,
+        score.userId,
+      );
+      if (submissionId === undefined) {
         throw new LmsHttpError({
           kind: 'status',
-          method: 'GET',
-          url: `classroom:${classroomCourseId}/${target.courseWorkId}`,
+          method: 'PATCH',
+          url: `classroom:${classroomCourseId}/${target.courseWorkId}/${target.attachmentId}`,
           status: 404,
-          bodyExcerpt: 'user not found: Classroom has no submission for this student',
+          bodyExcerpt:
+            'user not found: the student has not opened this Mastery Pathways activity in Classroom yet',
           retryable: false,
         });
       }
-      // The column's points in Classroom may differ from the score's scale: convert.
-      const stored =
-        target.kind === 'attachment'
-          ? await repository.findColumnByAttachment(
-              tenantId,
-              courseId,
-              target.courseWorkId,
-              target.attachmentId,
-            )
-          : undefined;
-      const maxPoints = stored?.maxPoints ?? column.scoreMaximum;
-      const points = roundPoints(
-        score.scoreMaximum > 0 ? (score.scoreGiven / score.scoreMaximum) * maxPoints : 0,
-      );
-      if (target.kind === 'attachment') {
-        await api.patchAttachmentPoints({
-          courseId: classroomCourseId,
-          itemId: target.courseWorkId,
-          attachmentId: target.attachmentId,
-          submissionId: submission.id,
-          pointsEarned: points,
-        });
-        return;
-      }
-      await api.patchSubmissionGrades({
+      await api.patchAttachmentPoints({
         courseId: classroomCourseId,
-        courseWorkId: target.courseWorkId,
-        submissionId: submission.id,
-        draftGrade: points,
-        assignedGrade: options.assignGrades ? points : undefined,
+        itemId: target.courseWorkId,
+        attachmentId: target.attachmentId,
+        submissionId,
+        pointsEarned: points,
       });
-    },
-  };
+      return;
+    }
+    let submissions: ClassroomSubmission[];
+    try {
+      submissions = await api.listSubmissions(classroomCourseId, target.courseWorkId, score.userId);
+    } catch (error) {
+      // Google answers 404 both for an unknown user and for a deleted CourseWork: tell them apart.
+      const missing = error instanceof LmsHttpError && error.status === 404;
+      if (!missing || !(await exists(api, { courseWorkId: target.courseWorkId }))) throw error;
+      submissions = [];
+    }
+    const [submission] = submissions;
+    if (submission === undefined) {
+      // Read by the passback classifier as "not a student" (a permanent, explained failure).
+      throw new LmsHttpError({
+        kind: 'status',
+        method: 'GET',
+        url: `classroom:${classroomCourseId}/${target.courseWorkId}`,
+        status: 404,
+        bodyExcerpt: 'user not found: Classroom has no submission for this student',
+        retryable: false,
+      });
+    }
+    await api.patchSubmissionGrades({
+      courseId: classroomCourseId,
+      courseWorkId: target.courseWorkId,
+      submissionId: submission.id,
+      draftGrade: points,
+      assignedGrade: options.assignGrades ? points : undefined,
+    });
+  }
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { LmsHttpError } from '../lti/errors.ts';
 import { ClassroomError } from './errors.ts';
-import { googleStatus, type GoogleHttp } from './google-http.ts';
+import type { GoogleHttp } from './google-http.ts';
 
 /**
  * The subset of the Classroom REST API v1 the add-on uses, against a configurable base URL
@@ -59,6 +59,17 @@ const addOnAttachmentSchema = z.object({
   postId: z.string().optional(),
   title: z.string().optional(),
   maxPoints: z.number().optional(),
+  /** Previous copies of the attachment, oldest first (reused post, copied class). */
+  copyHistory: z
+    .array(
+      z.object({
+        courseId: z.string().min(1),
+        itemId: z.string().optional(),
+        postId: z.string().optional(),
+        attachmentId: z.string().min(1),
+      }),
+    )
+    .optional(),
 });
 
 const addOnContextSchema = z.object({
@@ -88,9 +99,21 @@ const attachmentSubmissionSchema = z.object({
   pointsEarned: z.number().optional(),
   postSubmissionState: z.string().optional(),
   userId: z.string().optional(),
+  /** The attachment submission's own id (not the CourseWork submission's). */
+  id: z.string().optional(),
+  courseWorkSubmissionId: z.string().optional(),
 });
 
-const capabilitySchema = z.object({ capability: z.string().optional(), allowed: z.boolean() });
+/**
+ * Where the add-on was opened (`itemType`, add-on iframes guide); the REST collection has the
+ * same name: courses.courseWork, courses.courseWorkMaterials, courses.announcements.
+ */
+export type ClassroomItemType = 'courseWork' | 'courseWorkMaterials' | 'announcements';
+export const CLASSROOM_ITEM_TYPES: readonly ClassroomItemType[] = [
+  'courseWork',
+  'courseWorkMaterials',
+  'announcements',
+];
 
 export type ClassroomProfile = z.infer<typeof profileSchema>;
 export type ClassroomMember = z.infer<typeof memberSchema>;
@@ -125,12 +148,24 @@ export interface ClassroomApi {
   myRole(courseId: string): Promise<'teacher' | 'student' | undefined>;
   getAddOnContext(input: {
     courseId: string;
+    itemType?: ClassroomItemType | undefined;
     itemId: string;
     addOnToken?: string | undefined;
     attachmentId?: string | undefined;
   }): Promise<ClassroomAddOnContext>;
-  /** Whether the signed-in teacher may create add-on attachments (licence check). */
-  canCreateAddOnAttachments(): Promise<boolean>;
+  getAddOnAttachment(input: {
+    courseId: string;
+    itemType?: ClassroomItemType | undefined;
+    itemId: string;
+    attachmentId: string;
+  }): Promise<ClassroomAddOnAttachment>;
+  /** A student's submission on an attachment, by the attachment submission's own id. */
+  getAttachmentSubmission(input: {
+    courseId: string;
+    itemId: string;
+    attachmentId: string;
+    submissionId: string;
+  }): Promise<ClassroomAttachmentSubmission>;
   createAddOnAttachment(input: {
     courseId: string;
     itemId: string;
@@ -170,11 +205,6 @@ function parse<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
   return result.data;
 }
 
-/** PERMISSION_DENIED on grading: the item belongs to another Cloud project (LMS-NOTES). */
-export function isPermissionDenied(error: unknown): boolean {
-  return error instanceof LmsHttpError && error.status === 403 && googleStatus(error) !== undefined;
-}
-
 export function createClassroomApi(options: {
   readonly http: GoogleHttp;
   readonly baseUrl: string;
@@ -194,6 +224,12 @@ export function createClassroomApi(options: {
     }
     return target.toString();
   };
+  /** `/v1/courses/{courseId}/{courseWork|courseWorkMaterials|announcements}/{itemId}`. */
+  const itemPath = (
+    courseId: string,
+    itemType: ClassroomItemType | undefined,
+    itemId: string,
+  ): string => `/v1/courses/${seg(courseId)}/${itemType ?? 'courseWork'}/${seg(itemId)}`;
   const call = async (
     method: 'GET' | 'POST' | 'PATCH',
     target: string,
@@ -274,7 +310,7 @@ export function createClassroomApi(options: {
     async getAddOnContext(input) {
       const body = await call(
         'GET',
-        url(`/v1/courses/${seg(input.courseId)}/courseWork/${seg(input.itemId)}/addOnContext`, {
+        url(`${itemPath(input.courseId, input.itemType, input.itemId)}/addOnContext`, {
           addOnToken: input.addOnToken,
           attachmentId: input.attachmentId,
         }),
@@ -282,12 +318,24 @@ export function createClassroomApi(options: {
       return parse(addOnContextSchema, body, 'addOnContext');
     },
 
-    async canCreateAddOnAttachments() {
+    async getAddOnAttachment(input) {
       const body = await call(
         'GET',
-        url('/v1/userProfiles/me:checkUserCapability', { capability: 'CREATE_ADD_ON_ATTACHMENT' }),
+        url(
+          `${itemPath(input.courseId, input.itemType, input.itemId)}/addOnAttachments/${seg(input.attachmentId)}`,
+        ),
       );
-      return parse(capabilitySchema, body, 'checkUserCapability').allowed;
+      return parse(addOnAttachmentSchema, body, 'addOnAttachment');
+    },
+
+    async getAttachmentSubmission(input) {
+      const body = await call(
+        'GET',
+        url(
+          `${itemPath(input.courseId, 'courseWork', input.itemId)}/addOnAttachments/${seg(input.attachmentId)}/studentSubmissions/${seg(input.submissionId)}`,
+        ),
+      );
+      return parse(attachmentSubmissionSchema, body, 'addOnAttachment studentSubmission');
     },
 
     async createAddOnAttachment(input) {
@@ -311,9 +359,8 @@ export function createClassroomApi(options: {
       const body = await call('POST', url(`/v1/courses/${seg(courseId)}/courseWork`), {
         title: work.title,
         ...(work.description === undefined ? {} : { description: work.description }),
-        ...(work.linkUrl === undefined
-          ? {}
-          : { materials: [{ link: { url: work.linkUrl, title: work.title } }] }),
+        // Material.link.title is read-only (Classroom fills it in): only the URL is sent.
+        ...(work.linkUrl === undefined ? {} : { materials: [{ link: { url: work.linkUrl } }] }),
         workType: 'ASSIGNMENT',
         state: 'PUBLISHED',
         maxPoints: work.maxPoints,

@@ -14,7 +14,7 @@ import {
 } from '../storage/classroom/classroom.repository.ts';
 import { createClassroomLmsAdapter } from './adapter.ts';
 import { createClassroomApi, type ClassroomApi } from './api.ts';
-import { ClassroomError } from './errors.ts';
+import { ClassroomError, classroomErrorFromGoogle } from './errors.ts';
 import { createGoogleHttp } from './google-http.ts';
 import { clientSecretLabel, openSecret, refreshTokenLabel, sealSecret } from './secrets.ts';
 import {
@@ -105,35 +105,53 @@ export interface PreparedSignIn {
 
 const token = (): string => randomBytes(32).toString('base64url');
 
+/** Google's token endpoint answered `invalid_client` (RFC 6749 §5.2): the client secret is wrong. */
+function isInvalidClient(error: unknown): boolean {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    'error' in error &&
+    error.error === 'invalid_client'
+  );
+}
+
 export const completionHash = (completion: string): string =>
   createHash('sha256').update(completion, 'utf8').digest('hex');
 
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{20,200}$/;
 
 /**
- * The user's role, from Classroom: getAddOnContext (with the addOnToken or attachment id) for
- * add-on pages, roster membership for the plain-CourseWork link.
+ * The user's role, from Classroom: getAddOnContext (on the item's own collection, by `itemType`,
+ * with the addOnToken or attachment id) for add-on pages, roster membership for the plain-CourseWork
+ * link. A student's context carries their own submission id on the attachment.
  */
 async function roleInCourse(
   api: ClassroomApi,
   launch: ClassroomLaunchParams,
-): Promise<'teacher' | 'student'> {
+): Promise<{ role: 'teacher' | 'student'; attachmentSubmissionId?: string | undefined }> {
   try {
     if (launch.view === 'link') {
       const role = await api.myRole(launch.courseId);
       if (role === undefined) throw new ClassroomError('not_in_course');
-      return role;
+      return { role };
     }
     const context = await api.getAddOnContext({
       courseId: launch.courseId,
+      itemType: launch.itemType,
       itemId: launch.itemId,
       addOnToken: launch.addOnToken,
       attachmentId: launch.attachmentId,
     });
-    if (context.teacherContext !== undefined) return 'teacher';
-    if (context.studentContext !== undefined) return 'student';
+    if (context.teacherContext !== undefined) return { role: 'teacher' };
+    if (context.studentContext !== undefined) {
+      return { role: 'student', attachmentSubmissionId: context.studentContext.submissionId };
+    }
   } catch (error) {
     if (error instanceof ClassroomError) throw error;
+    // A refusal Google explains (district turned Classroom data access off, a permission not
+    // allowed, an expired add-on token) is said in words; anything else means "not in the class".
+    const explained = classroomErrorFromGoogle(error);
+    if (explained !== undefined && explained.code !== 'permission_denied') throw explained;
     throw new ClassroomError('not_in_course', { cause: error });
   }
   throw new ClassroomError('not_in_course');
@@ -241,6 +259,8 @@ export function createClassroomServices(deps: AreaDeps) {
     if (cached !== undefined && cached.expiresAt.getTime() - 60_000 > now().getTime()) {
       return cached.token;
     }
+    // Google refused the client secret before: no call with it until a new one is saved.
+    if (install.clientRejectedAt !== undefined) throw new ClassroomError('client_secret_rejected');
     const stored = await repository.findRefreshToken(install.tenantId, userId);
     if (stored === undefined || stored.revoked) {
       throw new ClassroomError('needs_teacher_sign_in', { detail: 'no usable refresh token' });
@@ -267,8 +287,42 @@ export function createClassroomServices(deps: AreaDeps) {
         await repository.markTokenRevoked(install.tenantId, userId, NEEDS_SIGN_IN_REASON);
         throw new ClassroomError('needs_teacher_sign_in', { cause: error });
       }
+      if (isInvalidClient(error)) {
+        // An expired or deleted client secret: retrying cannot help, only an administrator can.
+        accessTokens.delete(key);
+        await repository.markClientRejected(install.tenantId);
+        throw new ClassroomError('client_secret_rejected', { cause: error });
+      }
       throw error;
     }
+  }
+
+  /**
+   * Keeps the student's own submission id on an attachment (getAddOnContext's
+   * `studentContext.submissionId`): grades go there, and Google lists no attachment submissions.
+   */
+  async function rememberAttachmentSubmission(
+    tenantId: string,
+    courseId: string,
+    launch: Pick<ClassroomLaunchParams, 'itemType' | 'itemId' | 'attachmentId'>,
+    googleUserId: string,
+    context: { attachmentSubmissionId: string | undefined },
+  ): Promise<void> {
+    if (
+      context.attachmentSubmissionId === undefined ||
+      launch.attachmentId === undefined ||
+      (launch.itemType ?? 'courseWork') !== 'courseWork'
+    ) {
+      return;
+    }
+    await repository.saveAttachmentSubmission({
+      tenantId,
+      courseId,
+      courseWorkId: launch.itemId,
+      attachmentId: launch.attachmentId,
+      googleUserId,
+      submissionId: context.attachmentSubmissionId,
+    });
   }
 
   function apiFor(install: ClassroomInstall, userId: string): ClassroomApi {
@@ -469,7 +523,7 @@ export function createClassroomServices(deps: AreaDeps) {
         accessToken: () => Promise.resolve(user.accessToken),
       });
       // Classroom's query parameters are only claims: Classroom itself says who this user is here.
-      const role = await roleInCourse(api, flow.launch);
+      const { role, attachmentSubmissionId } = await roleInCourse(api, flow.launch);
       // A teacher without the grading and add-on scopes is never the course's grading teacher.
       const refused = unlessAllowed(role);
       if (refused !== undefined) return refused;
@@ -508,6 +562,9 @@ export function createClassroomServices(deps: AreaDeps) {
         courseId,
         userId: person.id,
         roles: [CLASSROOM_ROLE_URIS[role]],
+      });
+      await rememberAttachmentSubmission(install.tenantId, courseId, flow.launch, user.sub, {
+        attachmentSubmissionId,
       });
       accessTokens.set(`${install.tenantId}|${person.id}`, {
         token: user.accessToken,
@@ -594,6 +651,78 @@ export function createClassroomServices(deps: AreaDeps) {
     },
 
     /**
+     * The student opens an attachment (student view): Classroom says again which submission of
+     * theirs belongs to it, and it is kept for grading.
+     */
+    async recordStudentOpen(input: {
+      tenantId: string;
+      userId: string;
+      courseId: string;
+      classroomCourseId: string;
+      itemId: string;
+      attachmentId: string;
+    }): Promise<void> {
+      const install = await installFor(input.tenantId);
+      const person = await people.findUserById(input.tenantId, input.userId);
+      if (person === undefined) return;
+      const context = await apiFor(install, input.userId).getAddOnContext({
+        courseId: input.classroomCourseId,
+        itemId: input.itemId,
+        attachmentId: input.attachmentId,
+      });
+      await rememberAttachmentSubmission(
+        input.tenantId,
+        input.courseId,
+        { itemId: input.itemId, attachmentId: input.attachmentId },
+        person.sub,
+        { attachmentSubmissionId: context.studentContext?.submissionId },
+      );
+    },
+
+    /**
+     * An attachment the tool does not know in this course: Classroom copied it (a reused post or a
+     * copied class) and its `copyHistory` names the attachments it came from, oldest first. The
+     * newest one the district knows gives its activity: a copy of the assignment with its
+     * standards is made in this course (as alignments survive an LMS course copy).
+     */
+    async adoptCopiedAttachment(input: {
+      tenantId: string;
+      userId: string;
+      courseId: string;
+      classroomCourseId: string;
+      itemId: string;
+      attachmentId: string;
+    }) {
+      const install = await installFor(input.tenantId);
+      const attachment = await apiFor(install, input.userId).getAddOnAttachment({
+        courseId: input.classroomCourseId,
+        itemId: input.itemId,
+        attachmentId: input.attachmentId,
+      });
+      for (const copy of [...(attachment.copyHistory ?? [])].reverse()) {
+        const itemId = copy.itemId ?? copy.postId;
+        if (itemId === undefined) continue;
+        const original = await repository.findColumnByClassroomAttachment(
+          input.tenantId,
+          copy.courseId,
+          itemId,
+          copy.attachmentId,
+        );
+        if (original === undefined) continue;
+        return repository.recordCopiedActivity({
+          tenantId: input.tenantId,
+          courseId: input.courseId,
+          original,
+          courseWorkId: input.itemId,
+          attachmentId: input.attachmentId,
+          maxPoints: attachment.maxPoints,
+          actor: input.userId,
+        });
+      }
+      return undefined;
+    },
+
+    /**
      * After "Continue": remembers this browser for the person's Google account. Answers the token
      * for the browser's cookie and the account id (Classroom's later `login_hint`).
      */
@@ -640,14 +769,15 @@ export function createClassroomServices(deps: AreaDeps) {
       }
       const person = await people.findUserById(install.tenantId, found.userId);
       if (person?.sub !== launch.loginHint || person.issuer !== install.issuer) return undefined;
-      let role: 'teacher' | 'student';
+      let context: Awaited<ReturnType<typeof roleInCourse>>;
       try {
         await accessTokenFor(install, person.id);
-        role = await roleInCourse(apiFor(install, person.id), launch);
+        context = await roleInCourse(apiFor(install, person.id), launch);
       } catch {
         // No token to ask Classroom with, or Classroom refused: the sign-in page, which says why.
         return undefined;
       }
+      const { role, attachmentSubmissionId } = context;
       if (role === 'teacher') {
         // A teacher grades with a refresh token: without a usable one, sign in (with consent).
         const stored = await repository.findRefreshToken(install.tenantId, person.id);
@@ -672,6 +802,9 @@ export function createClassroomServices(deps: AreaDeps) {
         courseId,
         userId: person.id,
         roles: [CLASSROOM_ROLE_URIS[role]],
+      });
+      await rememberAttachmentSubmission(install.tenantId, courseId, launch, person.sub, {
+        attachmentSubmissionId,
       });
       return { userId: person.id, courseId, role };
     },

@@ -224,14 +224,10 @@ describe(`Google Classroom add-on (${testEngine})`, function () {
     expect(users.every((u) => u.email === null)).to.equal(true);
   });
 
-  it('when the teacher lacks the add-on licence, then a plain CourseWork with a link is created and the page says so', async () => {
-    const teacher = world.seed.unlicensedTeacher;
-    const frame = world.google.discoveryFrameUrl({
-      courseId: world.seed.course.id,
-      itemId: world.seed.courseWork.id,
-      userId: teacher.id,
-    });
-    const opened = await openAddOn(world, frame, teacher.id);
+  it('when Google refuses the attachment (the licence is gone), then a plain CourseWork with a link (no read-only title) is created and the page says so', async () => {
+    const opened = await teacherOpensDiscovery();
+    // Classroom showed the add-on, then the district removed the teacher's licence.
+    world.google.state.setAddOnLicence(world.seed.teacher.id, false);
     const created = await createActivity(opened.base ?? '', opened.sessionUrl ?? '', 'Exit ticket');
     expect(created.status).to.equal(201);
     expect(created.body).to.include('does not have the Classroom add-on licence');
@@ -242,6 +238,11 @@ describe(`Google Classroom add-on (${testEngine})`, function () {
     expect(works).to.have.length(1);
     expect(works[0]?.maxPoints).to.equal(4);
     expect(JSON.stringify(works[0]?.materials)).to.include(`/classroom/${world.tenantSlug}/link`);
+    expect(JSON.stringify(works[0]?.materials)).not.to.include('"title"');
+    // No licence check before trying: the Developer Preview method is never called.
+    expect(world.google.state.requestLog.map((r) => r.path).join('\n')).not.to.include(
+      'checkUserCapability',
+    );
   });
 
   it('when the activity form has no standard or no name, then it is shown again with the problems and nothing is created', async () => {
@@ -339,8 +340,20 @@ describe(`Google Classroom add-on (${testEngine})`, function () {
     expect(after.length).to.be.greaterThan(0);
   });
 
-  it('when the adapter posts to an add-on attachment, then pointsEarned is written as a draft, scaled to the attachment points', async () => {
+  it('when the adapter posts to an add-on attachment the student opened, then pointsEarned lands on the attachment submission (its own id), scaled to the attachment points', async () => {
     await teacherCreatesActivity();
+    const student = world.seed.students[0];
+    const [attachment] = world.google.state.attachmentsOf(world.seed.courseWork.id);
+    // The student opens the activity: getAddOnContext names their submission on the attachment.
+    await openAddOn(
+      world,
+      world.google.attachmentFrameUrl({
+        attachmentId: attachment?.id ?? '',
+        view: 'student',
+        userId: student?.id ?? '',
+      }),
+      student?.id ?? '',
+    );
     const courseId = await toolCourseId();
     const assignment = await database.db
       .selectFrom('course_assignments')
@@ -350,7 +363,6 @@ describe(`Google Classroom add-on (${testEngine})`, function () {
     const { lms } = await lmsForCourse(world.tool.services, world.tenantId, courseId);
     const column = await lms.findGradebookColumn({ resourceId: assignment.resource_id ?? '' });
     expect(column?.id).to.match(/^attachment:/);
-    const student = world.seed.students[0];
     await lms.postScore(column!, {
       userId: student?.id ?? '',
       scoreGiven: 75,
@@ -359,7 +371,24 @@ describe(`Google Classroom add-on (${testEngine})`, function () {
     });
     const entry = world.google.state.gradebookEntry(world.seed.courseWork.id, student?.id ?? '');
     expect(entry.attachments[0]?.pointsEarned).to.equal(3);
+    expect(entry.attachments[0]?.submissionId).not.to.equal(entry.submissionId);
     expect(entry.assignedGrade).to.equal(undefined);
+
+    // A student who never opened it has no attachment submission yet: explained, nothing sent.
+    const other = world.seed.students[1];
+    const refused = await lms
+      .postScore(column!, {
+        userId: other?.id ?? '',
+        scoreGiven: 50,
+        scoreMaximum: 100,
+        timestamp: new Date(),
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    const classified = classifyPassbackError(refused);
+    expect(classified.kind === 'permanent' && classified.code).to.equal('not_a_student');
   });
 
   it('when the adapter creates a mastery column and posts, then draftGrade only, or assignedGrade too when the course says assign', async () => {

@@ -21,11 +21,13 @@ import {
 } from './route-helpers.ts';
 import type {
   AddOnAttachment,
+  AttachmentSubmission,
   ClassroomCourse,
   CourseWork,
   CourseWorkState,
   GoogleAccessToken,
   GoogleUser,
+  ItemType,
   StudentSubmission,
 } from './types.ts';
 
@@ -59,6 +61,22 @@ const ADDON_READ = [S.addonsTeacher, S.addonsStudent];
 
 const embedUri = z.object({ uri: z.string().min(1) });
 const grade = z.number().min(0);
+/**
+ * CourseWork.maxPoints and AddOnAttachment.maxPoints: "This must be a non-negative integer value"
+ * (both references). Grades themselves (draftGrade, pointsEarned) may have decimals.
+ */
+const wholePoints = z.number().int().min(0);
+
+/** The collections an add-on can be on (`itemType`, add-on iframes guide). */
+const ITEM_TYPES: readonly ItemType[] = ['courseWork', 'courseWorkMaterials', 'announcements'];
+
+/** Material.link: `url` is set by the caller; `title` and `thumbnailUrl` are read-only (reference). */
+const hasReadOnlyLinkField = (materials: readonly unknown[] | undefined): boolean =>
+  (materials ?? []).some((material) => {
+    if (typeof material !== 'object' || material === null || !('link' in material)) return false;
+    const link = material.link;
+    return typeof link === 'object' && link !== null && ('title' in link || 'thumbnailUrl' in link);
+  });
 
 const courseWorkBody = z.object({
   title: z.string().trim().min(1).max(3000),
@@ -66,14 +84,14 @@ const courseWorkBody = z.object({
   materials: z.array(z.unknown()).optional(),
   workType: z.literal('ASSIGNMENT'),
   state: z.enum(['PUBLISHED', 'DRAFT']).optional(),
-  maxPoints: grade.optional(),
+  maxPoints: wholePoints.optional(),
 });
 
 const courseWorkPatch = z.object({
   title: z.string().trim().min(1).max(3000).optional(),
   description: z.string().max(30000).optional(),
   state: z.enum(['PUBLISHED', 'DRAFT']).optional(),
-  maxPoints: grade.optional(),
+  maxPoints: wholePoints.optional(),
 });
 
 const submissionPatch = z.object({
@@ -86,7 +104,7 @@ const attachmentBody = z.object({
   teacherViewUri: embedUri,
   studentViewUri: embedUri,
   studentWorkReviewUri: embedUri.optional(),
-  maxPoints: grade.optional(),
+  maxPoints: wholePoints.optional(),
 });
 
 const attachmentPatch = z.object({
@@ -94,7 +112,7 @@ const attachmentPatch = z.object({
   teacherViewUri: embedUri.optional(),
   studentViewUri: embedUri.optional(),
   studentWorkReviewUri: embedUri.optional(),
-  maxPoints: grade.optional(),
+  maxPoints: wholePoints.optional(),
 });
 
 const attachmentSubmissionPatch = z.object({ pointsEarned: grade.optional() });
@@ -217,6 +235,16 @@ export function classroomApiRoutes(ctx: ClassroomContext): Router {
       ? {}
       : { studentWorkReviewUri: { uri: attachment.studentWorkReviewUri } }),
     ...(attachment.maxPoints === undefined ? {} : { maxPoints: attachment.maxPoints }),
+    ...(attachment.copyHistory.length === 0
+      ? {}
+      : {
+          copyHistory: attachment.copyHistory.map((copy) => ({
+            courseId: copy.courseId,
+            postId: copy.itemId,
+            itemId: copy.itemId,
+            attachmentId: copy.attachmentId,
+          })),
+        }),
   });
 
   // ---- shared lookups -----------------------------------------------------------------------
@@ -344,9 +372,43 @@ export function classroomApiRoutes(ctx: ClassroomContext): Router {
   });
 
   router.get('/v1/courses/:courseId', guard, (req, res) => {
+    // "{courseId}:checkAddOnCreationEligibility" arrives as one path segment.
+    const spec = param(req, 'courseId');
+    const colon = spec.indexOf(':');
+    if (colon >= 0) {
+      if (spec.slice(colon + 1) !== 'checkAddOnCreationEligibility') {
+        notFound(res);
+        return;
+      }
+      checkAddOnCreationEligibility(req, res, spec.slice(0, colon));
+      return;
+    }
     const found = courseRequest(req, res, COURSE_READ, 'member');
     if (found) res.json(courseJson(found.course));
   });
+
+  /**
+   * courses.checkAddOnCreationEligibility (generally available; marked deprecated in favour of the
+   * Developer Preview checkUserCapability): a teacher of the course with the add-on licence.
+   */
+  const checkAddOnCreationEligibility = (req: Request, res: Response, courseId: string): void => {
+    const token = requireGoogleToken(ctx, req, res, [S.addonsTeacher]);
+    if (!token) return;
+    const course = state.courses.get(courseId);
+    if (!course) {
+      notFound(res);
+      return;
+    }
+    if (!state.isTeacher(course.id, token.userId) && !state.isStudent(course.id, token.userId)) {
+      denied(res);
+      return;
+    }
+    res.json({
+      courseId: course.id,
+      isCreateAttachmentEligible:
+        state.isTeacher(course.id, token.userId) && state.user(token.userId).addOnLicence,
+    });
+  };
 
   const rosterList = (kind: 'students' | 'teachers') => (req: Request, res: Response) => {
     const found = courseRequest(req, res, ROSTER_READ, 'member');
@@ -385,6 +447,11 @@ export function classroomApiRoutes(ctx: ClassroomContext): Router {
     const { token, course } = found;
     const body = parseBody(courseWorkBody, req, res, invalidResource('CourseWork'));
     if (!body) return;
+    if (hasReadOnlyLinkField(body.materials)) {
+      // Google's exact answer to a read-only field is not published (docs/lms/classroom.md).
+      invalid(res, 'Invalid CourseWork: materials.link.title is read-only.');
+      return;
+    }
     const work = state.createCourseWork({
       courseId: course.id,
       title: body.title,
@@ -562,25 +629,67 @@ export function classroomApiRoutes(ctx: ClassroomContext): Router {
 
   // ---- add-on context and attachments -------------------------------------------------------
 
-  /** A token Classroom issued for this course item (and user), if one was sent. */
+  /**
+   * The post an add-on is on, by `itemType` (add-on iframes guide: courseWork, courseWorkMaterials
+   * or announcements; the API paths use the same collection names). Students never see drafts.
+   */
+  const findItem = (
+    res: Response,
+    course: ClassroomCourse,
+    token: GoogleAccessToken,
+    itemType: ItemType,
+    id: string,
+  ):
+    | { itemType: ItemType; id: string; project: string | undefined; work?: CourseWork }
+    | undefined => {
+    if (itemType === 'courseWork') {
+      const work = visibleWork(res, course, token, id);
+      return work && { itemType, id: work.id, project: work.projectNumber, work };
+    }
+    const post = state.findPost(course.id, itemType, id);
+    if (!post || (post.state !== 'PUBLISHED' && !state.isTeacher(course.id, token.userId))) {
+      notFound(res);
+      return undefined;
+    }
+    return { itemType, id: post.id, project: post.projectNumber };
+  };
+
+  /**
+   * The `addOnToken` rules (getAddOnContext and addOnAttachments.create references): a token sent
+   * must be Classroom's, for this item and user, and unexpired (`@InvalidAddOnToken`,
+   * `@ExpiredAddOnToken`, add-on errors page). Without one, the request must come from the
+   * project that created the post, or (getAddOnContext) the add-on must have attachments on it.
+   */
   const checkAddOnToken = (
     req: Request,
     res: Response,
     token: GoogleAccessToken,
     courseId: string,
-    itemId: string,
+    item: { id: string; project: string | undefined },
+    attachmentsAllowTokenless: boolean,
   ): boolean => {
     const raw = req.query.addOnToken;
-    if (raw === undefined || raw === '') return true;
+    if (raw === undefined || raw === '') {
+      const project = projectOf(token);
+      const hasOwnAttachments =
+        attachmentsAllowTokenless &&
+        state.attachmentsOf(item.id).some((a) => a.projectNumber === project);
+      if (item.project === project || hasOwnAttachments) return true;
+      denied(res, GOOGLE_MESSAGE.invalidAddOnToken);
+      return false;
+    }
     const found = typeof raw === 'string' ? state.addOnTokens.get(raw) : undefined;
     if (
       !found ||
       found.courseId !== courseId ||
-      found.itemId !== itemId ||
-      found.userId !== token.userId ||
-      found.expiresAt.getTime() < options.now().getTime()
+      found.itemId !== item.id ||
+      found.userId !== token.userId
     ) {
-      invalid(res, 'Invalid addOnToken.');
+      denied(res, GOOGLE_MESSAGE.invalidAddOnToken);
+      return false;
+    }
+    if (found.expiresAt.getTime() < options.now().getTime()) {
+      denied(res, GOOGLE_MESSAGE.expiredAddOnToken);
       return false;
     }
     return true;
@@ -601,30 +710,48 @@ export function classroomApiRoutes(ctx: ClassroomContext): Router {
     return ownProject(res, token, attachment.projectNumber) ? attachment : undefined;
   };
 
-  const addOnContext = (req: Request, res: Response): void => {
-    const found = courseWorkRequest(req, res, ADDON_READ, 'member');
+  /** As courseRequest, then the post named by `:id` in `itemType`'s collection. */
+  const itemRequest = (
+    req: Request,
+    res: Response,
+    itemType: ItemType,
+    anyOfScopes: readonly string[],
+    access: CourseAccess,
+  ) => {
+    const found = courseRequest(req, res, anyOfScopes, access);
+    if (!found) return undefined;
+    const item = findItem(res, found.course, found.token, itemType, param(req, 'id'));
+    return item && { ...found, item };
+  };
+
+  const addOnContext = (itemType: ItemType) => (req: Request, res: Response) => {
+    const found = itemRequest(req, res, itemType, ADDON_READ, 'member');
     if (!found) return;
-    const { token, course, work } = found;
-    const itemId = param(req, 'id');
-    if (!checkAddOnToken(req, res, token, course.id, itemId)) return;
+    const { token, course, item } = found;
+    if (!checkAddOnToken(req, res, token, course.id, item, true)) return;
     const attachmentId = req.query.attachmentId;
+    let attachment: AddOnAttachment | undefined;
     if (typeof attachmentId === 'string' && attachmentId !== '') {
-      if (!findAttachment(res, token, itemId, attachmentId)) return;
+      attachment = findAttachment(res, token, item.id, attachmentId);
+      if (!attachment) return;
     }
     const teacher = state.isTeacher(course.id, token.userId);
+    // Materials and announcements have no student work (AddOnContext.supportsStudentWork).
+    const supportsStudentWork = item.work !== undefined;
+    let studentContext: { submissionId?: string } = {};
+    if (!teacher && item.work !== undefined && attachment !== undefined) {
+      // The student's own submission on THIS attachment (StudentContext.submissionId).
+      const submission = state.submissionFor(item.work, token.userId);
+      studentContext = { submissionId: state.attachmentSubmission(attachment, submission).id };
+    }
     res.json({
       courseId: course.id,
-      postId: work.id,
-      itemId: work.id,
-      supportsStudentWork: true,
-      ...(teacher
-        ? { teacherContext: {} }
-        : { studentContext: { submissionId: state.submissionFor(work, token.userId).id } }),
+      postId: item.id,
+      itemId: item.id,
+      supportsStudentWork,
+      ...(teacher ? { teacherContext: {} } : { studentContext }),
     });
   };
-  router.get('/v1/courses/:courseId/courseWork/:id/addOnContext', guard, addOnContext);
-  // The deprecated posts variant answers the same.
-  router.get('/v1/courses/:courseId/posts/:id/addOnContext', guard, addOnContext);
 
   /**
    * The rules on an attachment's fields as it would be stored: every URI starts with one of the
@@ -655,16 +782,17 @@ export function classroomApiRoutes(ctx: ClassroomContext): Router {
     return true;
   };
 
-  router.post('/v1/courses/:courseId/courseWork/:id/addOnAttachments', guard, json, (req, res) => {
-    const found = courseWorkRequest(req, res, [S.addonsTeacher], 'teacher');
+  const createAttachment = (itemType: ItemType) => (req: Request, res: Response) => {
+    const found = itemRequest(req, res, itemType, [S.addonsTeacher], 'teacher');
     if (!found) return;
-    const { token, course, work } = found;
+    const { token, course, item } = found;
     if (!state.user(token.userId).addOnLicence) {
-      // No Teaching & Learning / Education Plus licence: checkUserCapability says allowed=false.
+      // No Teaching & Learning / Education Plus licence. Google publishes no reason for this
+      // refusal: the generic PERMISSION_DENIED message is sent (docs/lms/classroom.md).
       denied(res);
       return;
     }
-    if (!checkAddOnToken(req, res, token, course.id, work.id)) return;
+    if (!checkAddOnToken(req, res, token, course.id, item, false)) return;
     const body = parseBody(attachmentBody, req, res, invalidResource('AddOnAttachment'));
     if (!body) return;
     const project = projectOf(token);
@@ -674,26 +802,48 @@ export function classroomApiRoutes(ctx: ClassroomContext): Router {
       studentWorkReviewUri: body.studentWorkReviewUri?.uri,
       maxPoints: body.maxPoints,
     };
+    if (itemType !== 'courseWork' && (fields.maxPoints ?? 0) > 0) {
+      invalid(res, 'maxPoints can be set only on attachments of course work.');
+      return;
+    }
     if (!attachmentFieldsValid(res, project, fields)) return;
     const attachment = state.createAttachment({
       courseId: course.id,
-      itemId: work.id,
+      itemId: item.id,
+      itemType,
       projectNumber: project,
       title: body.title,
       ...fields,
     });
     res.json(attachmentJson(attachment));
-  });
+  };
 
-  router.get('/v1/courses/:courseId/courseWork/:id/addOnAttachments', guard, (req, res) => {
-    const found = courseWorkRequest(req, res, ADDON_READ, 'member');
+  const listAttachments = (itemType: ItemType) => (req: Request, res: Response) => {
+    const found = itemRequest(req, res, itemType, ADDON_READ, 'member');
     if (!found) return;
     const project = projectOf(found.token);
     const attachments = state
-      .attachmentsOf(found.work.id)
+      .attachmentsOf(found.item.id)
       .filter((a) => a.projectNumber === project);
     sendList(req, res, 'addOnAttachments', attachments, attachmentJson);
-  });
+  };
+
+  const getAttachment = (itemType: ItemType) => (req: Request, res: Response) => {
+    const found = itemRequest(req, res, itemType, ADDON_READ, 'member');
+    if (!found) return;
+    const attachment = findAttachment(res, found.token, found.item.id, param(req, 'attachmentId'));
+    if (attachment) res.json(attachmentJson(attachment));
+  };
+
+  for (const itemType of ITEM_TYPES) {
+    const base = `/v1/courses/:courseId/${itemType}/:id`;
+    router.get(`${base}/addOnContext`, guard, addOnContext(itemType));
+    router.post(`${base}/addOnAttachments`, guard, json, createAttachment(itemType));
+    router.get(`${base}/addOnAttachments`, guard, listAttachments(itemType));
+    router.get(`${base}/addOnAttachments/:attachmentId`, guard, getAttachment(itemType));
+  }
+  // The deprecated posts variant answers as courseWork.
+  router.get('/v1/courses/:courseId/posts/:id/addOnContext', guard, addOnContext('courseWork'));
 
   /** As courseWorkRequest, then the calling project's attachment named by `:attachmentId`. */
   const attachmentRequest = (
@@ -716,11 +866,6 @@ export function classroomApiRoutes(ctx: ClassroomContext): Router {
   };
 
   const attachmentPath = '/v1/courses/:courseId/courseWork/:id/addOnAttachments/:attachmentId';
-
-  router.get(attachmentPath, guard, (req, res) => {
-    const found = attachmentRequest(req, res, ADDON_READ, 'member');
-    if (found) res.json(attachmentJson(found.attachment));
-  });
 
   router.patch(attachmentPath, guard, json, (req, res) => {
     const found = attachmentRequest(req, res, [S.addonsTeacher], 'teacher');
@@ -767,31 +912,62 @@ export function classroomApiRoutes(ctx: ClassroomContext): Router {
     res.json(attachmentJson(attachment));
   });
 
+  /**
+   * AddOnAttachmentStudentSubmission: its own `id` and the `courseWorkSubmissionId` it belongs to;
+   * `userId` only for teachers who may read student submissions (reference).
+   */
   const attachmentSubmissionJson = (
-    pointsEarned: number | undefined,
+    record: AttachmentSubmission,
     submission: StudentSubmission,
+    token: GoogleAccessToken,
+    course: ClassroomCourse,
   ) => ({
-    ...(pointsEarned === undefined ? {} : { pointsEarned }),
+    ...(record.pointsEarned === undefined ? {} : { pointsEarned: record.pointsEarned }),
     postSubmissionState: submission.state,
-    userId: submission.userId,
+    ...(state.isTeacher(course.id, token.userId) &&
+    COURSEWORK_READ.some((scope) => token.scopes.includes(scope))
+      ? { userId: record.userId }
+      : {}),
+    id: record.id,
+    courseWorkSubmissionId: record.courseWorkSubmissionId,
   });
+
+  /** The attachment submission named by `:submissionId` (its own id), if the caller may see it. */
+  const findAttachmentSubmission = (
+    req: Request,
+    res: Response,
+    token: GoogleAccessToken,
+    course: ClassroomCourse,
+    attachment: AddOnAttachment,
+  ): { record: AttachmentSubmission; submission: StudentSubmission } | undefined => {
+    const record = state.attachmentSubmissions.get(param(req, 'submissionId'));
+    const submission =
+      record === undefined ? undefined : state.submissions.get(record.courseWorkSubmissionId);
+    if (!record || record.attachmentId !== attachment.id || !submission) {
+      notFound(res);
+      return undefined;
+    }
+    if (!state.isTeacher(course.id, token.userId) && record.userId !== token.userId) {
+      denied(res);
+      return undefined;
+    }
+    return { record, submission };
+  };
 
   router.get(`${attachmentPath}/studentSubmissions/:submissionId`, guard, (req, res) => {
     const found = attachmentRequest(req, res, ADDON_READ, 'member');
     if (!found) return;
-    const { token, course, work, attachment } = found;
-    const submission = findSubmission(req, res, token, course, work);
-    if (!submission) return;
-    const record = state.attachmentSubmissions.get(`${attachment.id}|${submission.id}`);
-    res.json(attachmentSubmissionJson(record?.pointsEarned, submission));
+    const { token, course, attachment } = found;
+    const own = findAttachmentSubmission(req, res, token, course, attachment);
+    if (own) res.json(attachmentSubmissionJson(own.record, own.submission, token, course));
   });
 
   router.patch(`${attachmentPath}/studentSubmissions/:submissionId`, guard, json, (req, res) => {
     const found = attachmentRequest(req, res, [S.addonsTeacher], 'teacher');
     if (!found) return;
     const { token, course, work, attachment } = found;
-    const submission = findSubmission(req, res, token, course, work);
-    if (!submission) return;
+    const own = findAttachmentSubmission(req, res, token, course, attachment);
+    if (!own) return;
     const mask = updateMask(req, res, ['pointsEarned']);
     if (!mask) return;
     if (attachment.maxPoints === undefined || attachment.maxPoints <= 0) {
@@ -809,7 +985,7 @@ export function classroomApiRoutes(ctx: ClassroomContext): Router {
       'Invalid pointsEarned: a number of at least 0.',
     );
     if (!body) return;
-    const record = state.attachmentSubmission(attachment, submission);
+    const { record, submission } = own;
     record.pointsEarned = body.pointsEarned;
     record.writes++;
     state.counters.gradeWrites++;
@@ -818,7 +994,7 @@ export function classroomApiRoutes(ctx: ClassroomContext): Router {
       submission.draftGrade = record.pointsEarned;
       submission.updateTime = options.now();
     }
-    res.json(attachmentSubmissionJson(record.pointsEarned, submission));
+    res.json(attachmentSubmissionJson(record, submission, token, course));
   });
 
   // ---- userProfiles -------------------------------------------------------------------------
@@ -839,6 +1015,18 @@ export function classroomApiRoutes(ctx: ClassroomContext): Router {
     if (method === 'checkUserCapability') {
       const token = requireGoogleToken(ctx, req, res, COURSE_READ);
       if (!token) return;
+      // Developer Preview: only with a `previewVersion` and from a project Google enrolled in the
+      // Developer Preview Program (checkUserCapability reference). Google does not publish the
+      // exact refusal; the generic PERMISSION_DENIED is sent (docs/lms/classroom.md).
+      const previewVersion = req.query.previewVersion;
+      if (
+        typeof previewVersion !== 'string' ||
+        previewVersion === '' ||
+        !state.previewProjects.has(projectOf(token))
+      ) {
+        denied(res);
+        return;
+      }
       const user = resolveUser(token, userRef);
       if (!user || user.id !== token.userId) {
         // A requesting user can only check capabilities for themselves.

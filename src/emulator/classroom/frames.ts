@@ -46,6 +46,13 @@ export function discoveryFrameUrl(
       'only teachers of the course open attachment discovery',
     );
   }
+  // Classroom shows the add-on picker only to teachers with the add-on licence.
+  if (!state.user(input.userId).addOnLicence) {
+    throw new EmulatorError(
+      'not_enrolled',
+      'the add-on is hidden from teachers without the Teaching and Learning or Education Plus licence',
+    );
+  }
   const token = state.issueAddOnToken({
     courseId: input.courseId,
     itemId: input.itemId,
@@ -54,7 +61,7 @@ export function discoveryFrameUrl(
   return withQuery(registration.attachmentSetupUri, {
     courseId: input.courseId,
     itemId: input.itemId,
-    itemType: 'courseWork',
+    itemType: state.posts.get(input.itemId)?.itemType ?? 'courseWork',
     postId: input.itemId,
     addOnToken: token.token,
     ...loginHint(state, input.userId, registration.projectNumber),
@@ -73,7 +80,7 @@ export function attachmentFrameUrl(
   const base: Record<string, string> = {
     courseId: attachment.courseId,
     itemId: attachment.itemId,
-    itemType: 'courseWork',
+    itemType: attachment.itemType,
     postId: attachment.itemId,
     attachmentId: attachment.id,
     ...loginHint(state, input.userId, attachment.projectNumber),

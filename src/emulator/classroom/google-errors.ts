@@ -45,14 +45,67 @@ export const GOOGLE_MESSAGE = {
   courseNotModifiable: '@CourseNotModifiable The course is not in a modifiable state.',
   projectPermissionDenied:
     '@ProjectPermissionDenied The Developer Console project is not permitted to make this request.',
+  // Word for word from the "Handle API errors" guide (developers.google.com/classroom/guides/errors).
+  classroomApiDisabled:
+    '@ClassroomApiDisabled The user is not permitted to access the Classroom API.',
+  // The add-on errors page names the reasons; the sentence after them is ours (not published).
+  invalidAddOnToken: '@InvalidAddOnToken The add-on token is not valid for this request.',
+  expiredAddOnToken: '@ExpiredAddOnToken The add-on token has expired.',
   quota:
     "Quota exceeded for quota metric 'Requests' and limit 'Requests per minute per user' of service 'classroom.googleapis.com'.",
 } as const;
 
-/** Google's JSON error body: `{"error":{"code":403,"message":"...","status":"PERMISSION_DENIED"}}`. */
-export function sendGoogleError(res: Response, status: GoogleStatus, message: string): void {
+/**
+ * google.rpc.ErrorInfo, as Google APIs add it to `error.details` (cloud.google.com/apis/design/errors:
+ * "ErrorInfo"): the machine-readable reason, its domain and metadata.
+ */
+export interface GoogleErrorInfo {
+  readonly reason: string;
+  readonly domain: string;
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
+const SERVICE = 'classroom.googleapis.com';
+
+/**
+ * Google's JSON error body: `{"error":{"code":403,"message":"...","status":"PERMISSION_DENIED",
+ * "details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":...}]}}`. The legacy
+ * `errors` list is sent too, as the Classroom errors guide shows it.
+ */
+export function sendGoogleError(
+  res: Response,
+  status: GoogleStatus,
+  message: string,
+  info?: GoogleErrorInfo,
+): void {
   const code = HTTP_STATUS[status];
-  res.status(code).json({ error: { code, message, status } });
+  res.status(code).json({
+    error: {
+      code,
+      message,
+      errors: [
+        { message, domain: 'global', reason: code === 403 ? 'forbidden' : status.toLowerCase() },
+      ],
+      status,
+      ...(info === undefined
+        ? {}
+        : { details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', ...info }] }),
+    },
+  });
+}
+
+/** The Classroom API is not enabled in the caller's Cloud project (Google APIs' SERVICE_DISABLED). */
+export function sendServiceDisabled(res: Response, projectNumber: string): void {
+  sendGoogleError(
+    res,
+    'PERMISSION_DENIED',
+    `Google Classroom API has not been used in project ${projectNumber} before or it is disabled. Enable it by visiting https://console.developers.google.com/apis/api/${SERVICE}/overview?project=${projectNumber} then retry. If you enabled this API recently, wait a few minutes for the action to propagate to our systems and retry.`,
+    {
+      reason: 'SERVICE_DISABLED',
+      domain: 'googleapis.com',
+      metadata: { service: SERVICE, consumer: `projects/${projectNumber}` },
+    },
+  );
 }
 
 /**
@@ -134,12 +187,27 @@ export function requireGoogleToken(
     sendGoogleError(res, 'UNAUTHENTICATED', GOOGLE_MESSAGE.invalidCredential);
     return undefined;
   }
+  // The API must be enabled in the calling client's project before anything else is looked at.
+  const project = ctx.state.clients.get(token.clientId)?.projectNumber;
+  if (project !== undefined && ctx.state.apiDisabledProjects.has(project)) {
+    sendServiceDisabled(res, project);
+    return undefined;
+  }
   if (!anyOfScopes.some((scope) => token.scopes.includes(scope))) {
     res.set(
       'WWW-Authenticate',
       `Bearer realm="https://accounts.google.com/", error="insufficient_scope", scope="${anyOfScopes.join(' ')}"`,
     );
-    sendGoogleError(res, 'PERMISSION_DENIED', GOOGLE_MESSAGE.insufficientScopes);
+    sendGoogleError(res, 'PERMISSION_DENIED', GOOGLE_MESSAGE.insufficientScopes, {
+      reason: 'ACCESS_TOKEN_SCOPE_INSUFFICIENT',
+      domain: 'googleapis.com',
+      metadata: { service: SERVICE },
+    });
+    return undefined;
+  }
+  // Access Errors: the district turned Classroom data access off for this user.
+  if (ctx.state.users.get(token.userId)?.classroomApiDisabled === true) {
+    sendGoogleError(res, 'PERMISSION_DENIED', GOOGLE_MESSAGE.classroomApiDisabled);
     return undefined;
   }
   return token;

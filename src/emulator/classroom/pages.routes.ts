@@ -150,7 +150,7 @@ export function classroomPages(ctx: ClassroomContext): Router {
         teacher
           ? html`<h2>Add-ons</h2>
               <ul>
-                ${[...state.addOns.values()].map(
+                ${(viewer.addOnLicence ? [...state.addOns.values()] : []).map(
                   (addOn) =>
                     html`<li>
                       <a href="${itemUrl}/addons/${addOn.projectNumber}${as(viewer)}"
@@ -176,17 +176,23 @@ export function classroomPages(ctx: ClassroomContext): Router {
                   ${students.map((student) => {
                     const entry = state.gradebookEntry(work.id, student.id);
                     const review = attachments.find((a) => a.studentWorkReviewUri !== undefined);
+                    // The review iframe gets the ATTACHMENT submission's own id.
+                    const reviewId =
+                      review === undefined
+                        ? undefined
+                        : state.attachmentSubmission(review, state.submissionFor(work, student.id))
+                            .id;
                     return html`<tr>
                       <th scope="row">${student.givenName} ${student.familyName}</th>
                       <td>${entry.draftGrade ?? '—'}</td>
                       <td>${entry.assignedGrade ?? '—'}</td>
                       <td>
                         ${
-                          review
+                          review && reviewId !== undefined
                             ? html`<a
                                 href="${itemUrl}/attachments/${review.id}/review${as(
                                   viewer,
-                                )}&amp;submissionId=${encodeURIComponent(entry.submissionId)}"
+                                )}&amp;submissionId=${encodeURIComponent(reviewId)}"
                                 >Review work<span class="muted">
                                   of ${student.givenName} ${student.familyName}</span
                                 ></a

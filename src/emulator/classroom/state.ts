@@ -12,9 +12,11 @@ import type {
   GoogleAccessToken,
   GoogleUser,
   GradebookEntry,
+  ItemType,
   OAuthClient,
   PendingAuthorization,
   RefreshGrant,
+  StreamPost,
   StudentSubmission,
 } from './types.ts';
 
@@ -66,6 +68,9 @@ export interface CreateCourseWorkInput {
 export interface CreateAttachmentInput {
   courseId: string;
   itemId: string;
+  /** Default 'courseWork'. */
+  itemType?: ItemType;
+  copyHistory?: AddOnAttachment['copyHistory'];
   projectNumber: string;
   title: string;
   teacherViewUri: string;
@@ -86,9 +91,18 @@ export class ClassroomState {
   readonly courseWork = new Map<string, CourseWork>();
   /** Keyed by submission id. */
   readonly submissions = new Map<string, StudentSubmission>();
+  /** Course work materials and announcements (posts without grades). */
+  readonly posts = new Map<string, StreamPost>();
   readonly attachments = new Map<string, AddOnAttachment>();
-  /** Keyed by `${attachmentId}|${submissionId}`. */
+  /** Keyed by the attachment submission's own id. */
   readonly attachmentSubmissions = new Map<string, AttachmentSubmission>();
+  /**
+   * Cloud projects enrolled in the Google Workspace Developer Preview Program: only these may call
+   * Developer Preview methods (userProfiles.checkUserCapability). None by default, as for a district.
+   */
+  readonly previewProjects = new Set<string>();
+  /** Cloud projects where the Classroom API is not enabled: every call answers SERVICE_DISABLED. */
+  readonly apiDisabledProjects = new Set<string>();
   readonly codes = new Map<string, AuthorizationCode>();
   readonly refreshGrants = new Map<string, RefreshGrant>();
   readonly accessTokens = new Map<string, GoogleAccessToken>();
@@ -145,6 +159,7 @@ export class ClassroomState {
       hostedDomain: input.consumer ? undefined : (input.hostedDomain ?? emailDomain),
       emailVerified: input.emailVerified ?? true,
       addOnLicence: input.addOnLicence ?? true,
+      classroomApiDisabled: false,
     };
     this.users.set(user.id, user);
     return user;
@@ -168,6 +183,17 @@ export class ClassroomState {
   /** Turn the teacher's add-on licence (Teaching & Learning / Education Plus) on or off. */
   setAddOnLicence(userId: string, licensed: boolean): void {
     this.user(userId).addOnLicence = licensed;
+  }
+
+  /** The district turns Classroom data access off (or on again) for a user (Admin console). */
+  setClassroomApiDisabled(userId: string, disabled: boolean): void {
+    this.user(userId).classroomApiDisabled = disabled;
+  }
+
+  /** The Classroom API is not enabled (or is enabled again) in a Cloud project. */
+  setApiEnabled(projectNumber: string, enabled: boolean): void {
+    if (enabled) this.apiDisabledProjects.delete(projectNumber);
+    else this.apiDisabledProjects.add(projectNumber);
   }
 
   registerClient(input: RegisterClientInput): OAuthClient {
@@ -396,6 +422,149 @@ export class ClassroomState {
     work.updateTime = this.now();
   }
 
+  /** A course work material or announcement the teacher posts in Classroom (no grades). */
+  createPost(input: {
+    courseId: string;
+    itemType: StreamPost['itemType'];
+    title: string;
+    creatorUserId: string;
+    projectNumber?: string | undefined;
+  }): StreamPost {
+    this.course(input.courseId);
+    const post: StreamPost = {
+      id: this.numericId(12),
+      courseId: input.courseId,
+      itemType: input.itemType,
+      title: input.title,
+      state: 'PUBLISHED',
+      creatorUserId: input.creatorUserId,
+      projectNumber: input.projectNumber,
+      creationTime: this.now(),
+    };
+    this.posts.set(post.id, post);
+    return post;
+  }
+
+  findPost(courseId: string, itemType: ItemType, id: string): StreamPost | undefined {
+    const post = this.posts.get(id);
+    return post &&
+      post.courseId === courseId &&
+      post.itemType === itemType &&
+      post.state !== 'DELETED'
+      ? post
+      : undefined;
+  }
+
+  /** The project that created an item (undefined = made in the Classroom UI), if it exists. */
+  itemProject(
+    courseId: string,
+    itemType: ItemType,
+    id: string,
+  ): { project: string | undefined } | undefined {
+    if (itemType === 'courseWork') {
+      const work = this.findCourseWork(courseId, id);
+      return work && { project: work.projectNumber };
+    }
+    const post = this.findPost(courseId, itemType, id);
+    return post && { project: post.projectNumber };
+  }
+
+  /**
+   * Classroom copies an item with its add-on attachments (a reused post, or every post of a copied
+   * class): the copies get new ids, and each attachment copy's `copyHistory` lists the attachments
+   * it came from, oldest first (AddOnAttachment.copyHistory reference).
+   */
+  private copyAttachments(fromItemId: string, toCourseId: string, toItemId: string): void {
+    for (const attachment of this.attachmentsOf(fromItemId)) {
+      this.createAttachment({
+        courseId: toCourseId,
+        itemId: toItemId,
+        itemType: attachment.itemType,
+        projectNumber: attachment.projectNumber,
+        title: attachment.title,
+        teacherViewUri: attachment.teacherViewUri,
+        studentViewUri: attachment.studentViewUri,
+        studentWorkReviewUri: attachment.studentWorkReviewUri,
+        maxPoints: attachment.maxPoints,
+        copyHistory: [
+          ...attachment.copyHistory,
+          { courseId: attachment.courseId, itemId: attachment.itemId, attachmentId: attachment.id },
+        ],
+      });
+    }
+  }
+
+  /**
+   * A teacher reuses a post in another class (Classroom's "Reuse post"): a new assignment in the
+   * target course, published, with copies of its add-on attachments.
+   */
+  reuseCourseWork(input: {
+    courseId: string;
+    courseWorkId: string;
+    targetCourseId: string;
+    userId: string;
+  }): CourseWork {
+    const source = this.findCourseWork(input.courseId, input.courseWorkId);
+    if (!source) throw new EmulatorError('invalid_argument', `no courseWork ${input.courseWorkId}`);
+    const copy = this.createCourseWork({
+      courseId: input.targetCourseId,
+      title: source.title,
+      description: source.description,
+      materials: source.materials,
+      state: 'PUBLISHED',
+      maxPoints: source.maxPoints,
+      creatorUserId: input.userId,
+      // The copy is the teacher's, made in the Classroom UI: no Cloud project owns it.
+      projectNumber: undefined,
+    });
+    this.copyAttachments(source.id, input.targetCourseId, copy.id);
+    return copy;
+  }
+
+  /**
+   * A teacher copies a class (Classroom's "Copy"): a new course taught by the teacher with no
+   * students, every assignment copied as a draft with copies of its add-on attachments.
+   */
+  copyCourse(input: { courseId: string; userId: string; name?: string }): {
+    course: ClassroomCourse;
+    courseWork: Map<string, CourseWork>;
+  } {
+    const source = this.course(input.courseId);
+    if (!source.teacherIds.includes(input.userId)) {
+      throw new EmulatorError('not_enrolled', 'only a teacher of the class can copy it');
+    }
+    const course = this.addCourse({
+      name: input.name ?? `${source.name} (copy)`,
+      section: source.section,
+      ownerId: input.userId,
+    });
+    const courseWork = new Map<string, CourseWork>();
+    for (const work of [...this.courseWork.values()]) {
+      if (work.courseId !== source.id || work.state === 'DELETED') continue;
+      const copy = this.createCourseWork({
+        courseId: course.id,
+        title: work.title,
+        description: work.description,
+        materials: work.materials,
+        state: 'DRAFT',
+        maxPoints: work.maxPoints,
+        creatorUserId: input.userId,
+        projectNumber: work.projectNumber,
+      });
+      this.copyAttachments(work.id, course.id, copy.id);
+      courseWork.set(work.id, copy);
+    }
+    return { course, courseWork };
+  }
+
+  /** The teacher publishes a draft assignment in Classroom. */
+  publishCourseWork(courseWorkId: string): void {
+    const work = this.courseWork.get(courseWorkId);
+    if (!work) throw new EmulatorError('invalid_argument', `no courseWork ${courseWorkId}`);
+    work.state = 'PUBLISHED';
+    work.updateTime = this.now();
+  }
+
   /** The student turns the work in (state TURNED_IN). */
   turnIn(submissionId: string): void {
     const submission = this.submissions.get(submissionId);
@@ -432,6 +601,8 @@ export class ClassroomState {
       id: this.opaque(9),
       courseId: input.courseId,
       itemId: input.itemId,
+      itemType: input.itemType ?? 'courseWork',
+      copyHistory: [...(input.copyHistory ?? [])],
       projectNumber: input.projectNumber,
       title: input.title,
       teacherViewUri: input.teacherViewUri,
@@ -464,18 +635,33 @@ export class ClassroomState {
     );
   }
 
-  attachmentSubmission(attachment: AddOnAttachment, submission: StudentSubmission) {
-    const key = `${attachment.id}|${submission.id}`;
-    let found = this.attachmentSubmissions.get(key);
+  /** The student's submission on an attachment, if Classroom made one already. */
+  findAttachmentSubmission(attachmentId: string, userId: string): AttachmentSubmission | undefined {
+    return [...this.attachmentSubmissions.values()].find(
+      (s) => s.attachmentId === attachmentId && s.userId === userId,
+    );
+  }
+
+  /**
+   * The student's submission on an attachment of an assignment, made when first needed (the
+   * student opens the attachment): its own id, distinct from the CourseWork submission's.
+   */
+  attachmentSubmission(
+    attachment: AddOnAttachment,
+    submission: StudentSubmission,
+  ): AttachmentSubmission {
+    let found = this.findAttachmentSubmission(attachment.id, submission.userId);
     if (!found) {
       found = {
+        // Opaque like Google's other submission ids, and never equal to the CourseWork one.
+        id: `At${this.opaque(12)}`,
         attachmentId: attachment.id,
-        submissionId: submission.id,
+        courseWorkSubmissionId: submission.id,
         userId: submission.userId,
         pointsEarned: undefined,
         writes: 0,
       };
-      this.attachmentSubmissions.set(key, found);
+      this.attachmentSubmissions.set(found.id, found);
     }
     return found;
   }
@@ -592,9 +778,10 @@ export class ClassroomState {
       draftGradeWrites: submission.writes.draftGrade,
       assignedGradeWrites: submission.writes.assignedGrade,
       attachments: this.attachmentsOf(work.id).map((attachment) => {
-        const found = this.attachmentSubmissions.get(`${attachment.id}|${submission.id}`);
+        const found = this.findAttachmentSubmission(attachment.id, submission.userId);
         return {
           attachmentId: attachment.id,
+          submissionId: found?.id,
           pointsEarned: found?.pointsEarned,
           writes: found?.writes ?? 0,
         };

@@ -15,6 +15,11 @@ export interface GoogleUser {
   emailVerified: boolean;
   /** Teaching & Learning / Education Plus licence: may create add-on attachments. */
   addOnLicence: boolean;
+  /**
+   * The district turned Classroom data access off for this user (Admin console): every API call
+   * answers 403 `@ClassroomApiDisabled` (Access Errors reference).
+   */
+  classroomApiDisabled: boolean;
 }
 
 /** An OAuth client of a Google Cloud project (one project may own several clients). */
@@ -70,6 +75,28 @@ export interface CourseWork {
   updateTime: Date;
 }
 
+/** Where an add-on opens: Classroom's `itemType` query parameter (add-on iframes guide). */
+export type ItemType = 'courseWork' | 'courseWorkMaterials' | 'announcements';
+
+/** A course work material or an announcement: a post with no grades and no submissions. */
+export interface StreamPost {
+  readonly id: string;
+  readonly courseId: string;
+  readonly itemType: 'courseWorkMaterials' | 'announcements';
+  title: string;
+  state: 'PUBLISHED' | 'DRAFT' | 'DELETED';
+  readonly creatorUserId: string;
+  readonly projectNumber: string | undefined;
+  readonly creationTime: Date;
+}
+
+/** AddOnAttachment.copyHistory[]: a previous copy of the attachment (reference: CopyHistory). */
+export interface CopyHistory {
+  readonly courseId: string;
+  readonly itemId: string;
+  readonly attachmentId: string;
+}
+
 export type SubmissionState = 'NEW' | 'CREATED' | 'TURNED_IN' | 'RETURNED' | 'RECLAIMED_BY_STUDENT';
 
 export interface StudentSubmission {
@@ -90,6 +117,9 @@ export interface AddOnAttachment {
   readonly id: string;
   readonly courseId: string;
   readonly itemId: string;
+  readonly itemType: ItemType;
+  /** Set when Classroom copied the attachment (reused post, copied class): oldest first. */
+  readonly copyHistory: readonly CopyHistory[];
   readonly projectNumber: string;
   title: string;
   teacherViewUri: string;
@@ -99,11 +129,15 @@ export interface AddOnAttachment {
   readonly creationTime: Date;
 }
 
-/** A student's grade on one add-on attachment. Keyed by attachment and submission id. */
+/**
+ * A student's submission on one add-on attachment (AddOnAttachmentStudentSubmission). It has its
+ * own `id` (returned as AddOnContext.studentContext.submissionId and given to the student work
+ * review iframe), distinct from the CourseWork submission it belongs to.
+ */
 export interface AttachmentSubmission {
+  readonly id: string;
   readonly attachmentId: string;
-  /** Same id as the student's CourseWork submission (AddOnContext.studentContext.submissionId). */
-  readonly submissionId: string;
+  readonly courseWorkSubmissionId: string;
   readonly userId: string;
   pointsEarned: number | undefined;
   writes: number;
@@ -180,6 +214,8 @@ export interface GradebookEntry {
   /** Per add-on attachment on the coursework. */
   readonly attachments: readonly {
     readonly attachmentId: string;
+    /** The attachment submission's own id, once Classroom made one (the student opened it). */
+    readonly submissionId: string | undefined;
     readonly pointsEarned: number | undefined;
     readonly writes: number;
   }[];

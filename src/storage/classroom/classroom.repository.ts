@@ -25,6 +25,8 @@ export interface ClassroomInstall {
   readonly allowedDomains: readonly string[];
   readonly apiBaseUrl: string;
   readonly frameOrigin: string;
+  /** When Google answered `invalid_client` (expired or deleted secret); cleared by a new secret. */
+  readonly clientRejectedAt: Date | undefined;
   readonly updatedAt: Date;
 }
 
@@ -56,6 +58,8 @@ export interface ClassroomLaunchParams {
   /** 'link': the plain CourseWork link (no add-on licence), checked by roster membership. */
   readonly view: 'setup' | 'teacher' | 'student' | 'review' | 'link';
   readonly courseId: string;
+  /** Classroom's `itemType`: courseWork (default), courseWorkMaterials or announcements. */
+  readonly itemType?: 'courseWork' | 'courseWorkMaterials' | 'announcements' | undefined;
   readonly itemId: string;
   readonly attachmentId?: string | undefined;
   readonly submissionId?: string | undefined;
@@ -204,6 +208,7 @@ export function createClassroomRepository(db: Kysely<Database>, now: () => Date)
         'i.allowed_domains',
         'i.api_base_url',
         'i.frame_origin',
+        'i.client_rejected_at',
         'i.updated_at',
       ]);
   type InstallRow = Awaited<ReturnType<ReturnType<typeof installQuery>['executeTakeFirstOrThrow']>>;
@@ -219,6 +224,7 @@ export function createClassroomRepository(db: Kysely<Database>, now: () => Date)
     allowedDomains: row.allowed_domains,
     apiBaseUrl: row.api_base_url,
     frameOrigin: row.frame_origin,
+    clientRejectedAt: row.client_rejected_at ?? undefined,
     updatedAt: row.updated_at,
   });
 
@@ -327,7 +333,11 @@ export function createClassroomRepository(db: Kysely<Database>, now: () => Date)
             // A new client secret is optional on update: without one, the stored one stays.
             ...(input.encryptedClientSecret === undefined
               ? {}
-              : { encrypted_client_secret: JSON.stringify(input.encryptedClientSecret) }),
+              : {
+                  encrypted_client_secret: JSON.stringify(input.encryptedClientSecret),
+                  // A new secret is a new chance: Google is asked again.
+                  client_rejected_at: null,
+                }),
           })
           .where('tenant_id', '=', input.tenantId)
           .execute();
@@ -372,6 +382,128 @@ export function createClassroomRepository(db: Kysely<Database>, now: () => Date)
             revoked: row.revoked_at !== null,
             scopes: row.scopes,
           };
+    },
+
+    /** Google answered `invalid_client`: no call is made with this secret until a new one is saved. */
+    async markClientRejected(tenantId: string): Promise<void> {
+      await db
+        .updateTable('classroom_installs')
+        .set({ client_rejected_at: now() })
+        .where('tenant_id', '=', tenantId)
+        .where('client_rejected_at', 'is', null)
+        .execute();
+    },
+
+    /**
+     * Google refused the course's grading teacher for a reason only a person can fix (Classroom
+     * data access turned off, a permission not allowed, the teacher left the class, the API not
+     * enabled): grading stops for the course, with the reason in words, until a teacher signs in.
+     */
+    async pauseCourse(tenantId: string, courseId: string, reason: string): Promise<void> {
+      await db
+        .updateTable('classroom_courses')
+        .set({ needs_teacher_sign_in: true, needs_sign_in_reason: reason, updated_at: now() })
+        .where('tenant_id', '=', tenantId)
+        .where('course_id', '=', courseId)
+        .execute();
+    },
+
+    /** The district's Classroom courses whose grading is stopped, with the reason (admin page). */
+    async listPausedCourses(
+      tenantId: string,
+    ): Promise<{ courseId: string; title: string | undefined; reason: string | undefined }[]> {
+      const rows = await db
+        .selectFrom('classroom_courses as cc')
+        .innerJoin('courses as c', 'c.id', 'cc.course_id')
+        .select(['cc.course_id', 'c.title', 'cc.needs_sign_in_reason'])
+        .where('cc.tenant_id', '=', tenantId)
+        .where('c.tenant_id', '=', tenantId)
+        .where('cc.needs_teacher_sign_in', '=', true)
+        .orderBy('c.title')
+        .limit(200)
+        .execute();
+      return rows.map((row) => ({
+        courseId: row.course_id,
+        title: row.title ?? undefined,
+        reason: row.needs_sign_in_reason ?? undefined,
+      }));
+    },
+
+    /** The student's own submission id on an attachment, as getAddOnContext gave it. */
+    async saveAttachmentSubmission(input: {
+      tenantId: string;
+      courseId: string;
+      courseWorkId: string;
+      attachmentId: string;
+      googleUserId: string;
+      submissionId: string;
+    }): Promise<void> {
+      const time = now();
+      await db
+        .insertInto('classroom_attachment_submissions')
+        .values({
+          tenant_id: input.tenantId,
+          course_id: input.courseId,
+          course_work_id: input.courseWorkId,
+          attachment_id: input.attachmentId,
+          google_user_id: input.googleUserId,
+          submission_id: input.submissionId,
+          updated_at: time,
+        })
+        .onConflict((oc) =>
+          oc
+            .columns([
+              'tenant_id',
+              'course_id',
+              'course_work_id',
+              'attachment_id',
+              'google_user_id',
+            ])
+            .doUpdateSet({ submission_id: input.submissionId, updated_at: time }),
+        )
+        .execute();
+    },
+
+    async findAttachmentSubmission(
+      tenantId: string,
+      courseId: string,
+      courseWorkId: string,
+      attachmentId: string,
+      googleUserId: string,
+    ): Promise<string | undefined> {
+      const row = await db
+        .selectFrom('classroom_attachment_submissions')
+        .select('submission_id')
+        .where('tenant_id', '=', tenantId)
+        .where('course_id', '=', courseId)
+        .where('course_work_id', '=', courseWorkId)
+        .where('attachment_id', '=', attachmentId)
+        .where('google_user_id', '=', googleUserId)
+        .executeTakeFirst();
+      return row?.submission_id;
+    },
+
+    /**
+     * A column of this district for a Classroom attachment, in whichever course it was made: the
+     * way back from a copied attachment's `copyHistory` (the original's course, item, attachment).
+     */
+    async findColumnByClassroomAttachment(
+      tenantId: string,
+      classroomCourseId: string,
+      courseWorkId: string,
+      attachmentId: string,
+    ): Promise<ClassroomColumn | undefined> {
+      const row = await db
+        .selectFrom('classroom_columns as col')
+        .innerJoin('classroom_courses as cc', 'cc.course_id', 'col.course_id')
+        .selectAll('col')
+        .where('col.tenant_id', '=', tenantId)
+        .where('cc.tenant_id', '=', tenantId)
+        .where('cc.classroom_course_id', '=', classroomCourseId)
+        .where('col.course_work_id', '=', courseWorkId)
+        .where('col.attachment_id', '=', attachmentId)
+        .executeTakeFirst();
+      return row === undefined ? undefined : toColumn(row);
     },
 
     /** Google answered invalid_grant: the token is dead, and so is grading through it. */
@@ -634,6 +766,86 @@ export function createClassroomRepository(db: Kysely<Database>, now: () => Date)
           time,
         );
         return { assignmentId: assignment.id, column };
+      });
+    },
+
+    /**
+     * A Classroom copy (reused post or copied class) of an attachment the tool made elsewhere in the
+     * district, recorded in one transaction: a copy of the original's assignment in this course
+     * (`copied_from`, its alignments copied, as an LMS course copy keeps them) and the column for
+     * the copy's own ids. Idempotent: a second open finds the column the first one made.
+     */
+    async recordCopiedActivity(input: {
+      tenantId: string;
+      courseId: string;
+      original: ClassroomColumn;
+      courseWorkId: string;
+      attachmentId: string;
+      maxPoints: number | undefined;
+      actor: string;
+    }): Promise<ClassroomColumn | undefined> {
+      const time = now();
+      return db.transaction().execute(async (tx) => {
+        const known = await tx
+          .selectFrom('classroom_columns')
+          .selectAll()
+          .where('tenant_id', '=', input.tenantId)
+          .where('course_id', '=', input.courseId)
+          .where('course_work_id', '=', input.courseWorkId)
+          .where('attachment_id', '=', input.attachmentId)
+          .executeTakeFirst();
+        if (known !== undefined) return toColumn(known);
+        const { original } = input;
+        if (original.assignmentId === undefined || original.tenantId !== input.tenantId) {
+          return undefined;
+        }
+        const assignments = createCourseAssignmentRepository(tx, () => time);
+        const source = await assignments.find(
+          input.tenantId,
+          original.courseId,
+          original.assignmentId,
+        );
+        if (source === undefined) return undefined;
+        const maxPoints =
+          input.maxPoints !== undefined && input.maxPoints > 0
+            ? input.maxPoints
+            : original.maxPoints;
+        const assignmentId = randomUUID();
+        const resourceId = assignmentResourceId(assignmentId);
+        await assignments.create({
+          id: assignmentId,
+          tenantId: input.tenantId,
+          courseId: input.courseId,
+          title: source.title,
+          description: source.description,
+          source: 'deep_link',
+          resourceId,
+          scoreMaximum: maxPoints,
+          copiedFrom: source.id,
+          createdBy: input.actor,
+        });
+        await assignments.copyAlignments(
+          input.tenantId,
+          { courseId: original.courseId, assignmentId: source.id },
+          { courseId: input.courseId, assignmentId },
+          input.actor,
+        );
+        return insertColumn(
+          tx,
+          {
+            tenantId: input.tenantId,
+            courseId: input.courseId,
+            kind: 'attachment',
+            courseWorkId: input.courseWorkId,
+            attachmentId: input.attachmentId,
+            assignmentId,
+            title: original.title,
+            maxPoints,
+            tag: undefined,
+            resourceId,
+          },
+          time,
+        );
       });
     },
 

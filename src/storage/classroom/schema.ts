@@ -20,6 +20,8 @@ export interface ClassroomInstallTable {
   allowed_domains: string[];
   api_base_url: string;
   frame_origin: string;
+  /** Google answered `invalid_client` with the stored secret (migration 20261207T2250). */
+  client_rejected_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -60,6 +62,17 @@ export interface ClassroomColumnTable {
   created_at: Timestamp;
 }
 
+/** A student's own submission id on an add-on attachment (migration 20261207T2250). */
+export interface ClassroomAttachmentSubmissionTable {
+  tenant_id: string;
+  course_id: string;
+  course_work_id: string;
+  attachment_id: string;
+  google_user_id: string;
+  submission_id: string;
+  updated_at: Timestamp;
+}
+
 export interface ClassroomSignInFlowTable {
   state: string;
   flow_id: string;
@@ -84,4 +97,5 @@ export interface ClassroomTables {
   classroom_columns: ClassroomColumnTable;
   classroom_sign_in_flows: ClassroomSignInFlowTable;
   classroom_remembered_sign_ins: ClassroomRememberedSignInTable;
+  classroom_attachment_submissions: ClassroomAttachmentSubmissionTable;
 }

@@ -15,6 +15,7 @@ import * as createMentorScopes from './20261127T0760-create-mentor-scopes.ts';
 import * as addEvidenceOrderingDates from './20261207T2220-add-evidence-ordering-dates.ts';
 import * as addTeacherHeldGrades from './20261207T2210-add-teacher-held-grades.ts';
 import * as createLoginRestarts from './20261207T2240-create-login-restarts.ts';
+import * as recordClassroomAttachmentSubmissions from './20261207T2250-record-classroom-attachment-submissions.ts';
 import * as createClassroomRememberedSignIns from './20261207T2260-create-classroom-remembered-sign-ins.ts';
 import * as createDeletionRecords from './20261207T2270-create-deletion-records.ts';
 
@@ -40,6 +41,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '20261207T2220-add-evidence-ordering-dates': addEvidenceOrderingDates,
   '20261207T2210-add-teacher-held-grades': addTeacherHeldGrades,
   '20261207T2240-create-login-restarts': createLoginRestarts,
+  '20261207T2250-record-classroom-attachment-submissions': recordClassroomAttachmentSubmissions,
   '20261207T2260-create-classroom-remembered-sign-ins': createClassroomRememberedSignIns,
   '20261207T2270-create-deletion-records': createDeletionRecords,
 };

@@ -1,6 +1,6 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
-import { ClassroomError } from '../../classroom/errors.ts';
+import { ClassroomError, CLASSROOM_ERROR_MESSAGES } from '../../classroom/errors.ts';
 import {
   CLASSROOM_API_BASE,
   CLASSROOM_FRAME_ORIGIN,
@@ -8,6 +8,7 @@ import {
   GOOGLE_ISSUER,
   isLoopbackHttp,
 } from '../../classroom/sign-in.ts';
+import { NEEDS_SIGN_IN_REASON } from '../../classroom/services.ts';
 import type { Tenant } from '../../storage/lti/tenants.repository.ts';
 import { HttpError } from '../errors.ts';
 import { classroomUrls } from '../routes/classroom.routes.ts';
@@ -126,7 +127,24 @@ export function classroomAdminPages(router: Router, ctx: AdminPageContext): void
       // A district admin sees the addresses in use, never a posted value.
       ...(operator ? {} : addresses),
     };
+    // What stops grading, in words: a refused client secret, and classes Google refused.
+    const pausedCourses =
+      tenant === undefined ? [] : await services.classroom.repository.listPausedCourses(tenant.id);
     res.status(options.status ?? 200).render('admin/classroom', {
+      clientRejected:
+        install?.clientRejectedAt === undefined
+          ? undefined
+          : {
+              at: `${install.clientRejectedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+              message: CLASSROOM_ERROR_MESSAGES.client_secret_rejected,
+            },
+      pausedCourses: pausedCourses.map((course) => ({
+        title: course.title ?? 'A Classroom class',
+        reason:
+          course.reason === undefined || course.reason === NEEDS_SIGN_IN_REASON
+            ? CLASSROOM_ERROR_MESSAGES.needs_teacher_sign_in
+            : course.reason,
+      })),
       ...ctx.layout(actor, 'classroom', 'Google Classroom'),
       tenants: tenants.map((t) => ({ slug: t.slug, name: t.name, current: t.id === tenant?.id })),
       tenant: tenant === undefined ? undefined : { slug: tenant.slug, name: tenant.name },

@@ -1,11 +1,15 @@
 import express, { Router, type ErrorRequestHandler, type Request } from 'express';
 import { z } from 'zod';
 import type { AppServices } from '../../app-services.ts';
-import { isPermissionDenied } from '../../classroom/api.ts';
-import { ClassroomError, CLASSROOM_ERROR_MESSAGES } from '../../classroom/errors.ts';
+import { CLASSROOM_ITEM_TYPES, type ClassroomApi } from '../../classroom/api.ts';
+import {
+  ClassroomError,
+  classroomErrorFromGoogle,
+  CLASSROOM_ERROR_MESSAGES,
+} from '../../classroom/errors.ts';
 import { googleStatus } from '../../classroom/google-http.ts';
 import { LmsHttpError } from '../../lti/errors.ts';
-import { CLASSROOM_ROLE_URIS } from '../../classroom/services.ts';
+import { CLASSROOM_ROLE_URIS, NEEDS_SIGN_IN_REASON } from '../../classroom/services.ts';
 import type { Logger } from '../../logger.ts';
 import type {
   ClassroomInstall,
@@ -53,12 +57,15 @@ const classroomId = z
   .max(200)
   .regex(/^[A-Za-z0-9_.:-]+$/);
 const optionalParam = z.string().trim().min(1).max(2000).optional().catch(undefined);
+/** Classroom's `itemType` (add-on iframes guide); absent means courseWork (older launches). */
+const itemTypeParam = z.enum(CLASSROOM_ITEM_TYPES).optional();
 
 const addOnQuerySchema = z.object({
   courseId: classroomId,
   // Classroom sends itemId; older add-on launches send postId (deprecated, same value).
   itemId: classroomId.optional(),
   postId: classroomId.optional(),
+  itemType: itemTypeParam,
   attachmentId: classroomId.optional(),
   submissionId: classroomId.optional(),
   addOnToken: optionalParam,
@@ -118,6 +125,7 @@ function readLaunch(req: Request, view: View): ClassroomLaunchParams {
   return {
     view,
     courseId: query.courseId,
+    itemType: query.itemType,
     itemId,
     attachmentId: query.attachmentId,
     submissionId: query.submissionId,
@@ -137,6 +145,7 @@ const VIEW_PATHS: Readonly<Record<View, string>> = {
 /** Where a completed sign-in lands, inside the session (`/s/<token>/classroom/...`). */
 function sessionTarget(base: string, launch: ClassroomLaunchParams): string {
   const query = new URLSearchParams({ itemId: launch.itemId });
+  if (launch.itemType !== undefined) query.set('itemType', launch.itemType);
   if (launch.attachmentId !== undefined) query.set('attachmentId', launch.attachmentId);
   if (launch.submissionId !== undefined) query.set('submissionId', launch.submissionId);
   if (launch.addOnToken !== undefined) query.set('addOnToken', launch.addOnToken);
@@ -146,10 +155,13 @@ function sessionTarget(base: string, launch: ClassroomLaunchParams): string {
 
 const attachmentFormSchema = z.object({
   itemId: classroomId,
+  itemType: itemTypeParam,
   addOnToken: z.string().trim().max(2000).optional(),
   title: z.string().trim().min(1, 'Name the activity.').max(200, 'Use at most 200 characters.'),
+  // Google: an attachment's maxPoints "must be a non-negative integer value" (AddOnAttachment).
   maxPoints: z.coerce
     .number({ error: 'Enter the points as a number.' })
+    .int('Enter whole points (for example 4, not 2.5): Google Classroom accepts only whole points.')
     .positive('Points must be more than 0.')
     .max(1000, 'Use at most 1000 points.'),
   standards: z
@@ -161,11 +173,65 @@ const attachmentFormSchema = z.object({
 /** A Classroom API failure during a teacher's action, as a page that says what to do. */
 function asClassroomError(error: unknown): unknown {
   if (!(error instanceof LmsHttpError)) return error;
-  if (isPermissionDenied(error)) return new ClassroomError('permission_denied', { cause: error });
+  const explained = classroomErrorFromGoogle(error);
+  if (explained !== undefined) return explained;
   return new ClassroomError('api_failed', {
     detail: `HTTP ${error.status ?? error.kind} ${googleStatus(error) ?? ''}`,
     cause: error,
   });
+}
+
+/**
+ * Creates the activity in Classroom: the add-on attachment, or, when Google refuses it (no
+ * Teaching and Learning / Education Plus licence; Google answers PERMISSION_DENIED), a plain
+ * CourseWork with a link to the tool. No licence check runs first: the only published one,
+ * userProfiles.checkUserCapability, is a Developer Preview method a district's project cannot call.
+ * Refusals that would stop the fallback too (Classroom data access off, a permission not allowed,
+ * the add-on token) are said in words instead.
+ */
+async function createInClassroom(
+  api: ClassroomApi,
+  input: {
+    classroomCourseId: string;
+    itemId: string;
+    addOnToken: string | undefined;
+    title: string;
+    maxPoints: number;
+    urls: ReturnType<typeof classroomUrls>;
+  },
+): Promise<{ kind: 'attachment' | 'coursework'; courseWorkId: string; attachmentId?: string }> {
+  try {
+    const attachment = await api.createAddOnAttachment({
+      courseId: input.classroomCourseId,
+      itemId: input.itemId,
+      addOnToken: input.addOnToken,
+      attachment: {
+        title: input.title,
+        teacherViewUri: input.urls.teacherViewUri,
+        studentViewUri: input.urls.studentViewUri,
+        studentWorkReviewUri: input.urls.studentWorkReviewUri,
+        maxPoints: input.maxPoints,
+      },
+    });
+    return { kind: 'attachment', courseWorkId: input.itemId, attachmentId: attachment.id };
+  } catch (error) {
+    const explained = classroomErrorFromGoogle(error);
+    const refusedAttachmentOnly =
+      error instanceof LmsHttpError &&
+      error.status === 403 &&
+      (explained === undefined || explained.code === 'permission_denied');
+    if (!refusedAttachmentOnly) throw asClassroomError(error);
+  }
+  try {
+    const work = await api.createCourseWork(input.classroomCourseId, {
+      title: input.title,
+      maxPoints: input.maxPoints,
+      linkUrl: `${input.urls.linkUri}?${new URLSearchParams({ courseId: input.classroomCourseId })}`,
+    });
+    return { kind: 'coursework', courseWorkId: work.id };
+  } catch (error) {
+    throw asClassroomError(error);
+  }
 }
 
 /** Google Classroom add-on routes (`/classroom/...`) and its session pages (`/s/<token>/classroom/...`). */
@@ -357,6 +423,7 @@ export function classroomRoutes(deps: ClassroomRoutesDeps): Router {
         itemId: classroomId,
         attachmentId: classroomId.optional(),
         submissionId: classroomId.optional(),
+        itemType: itemTypeParam,
         addOnToken: optionalParam,
         restored: z.literal('1').optional().catch(undefined),
       })
@@ -369,6 +436,7 @@ export function classroomRoutes(deps: ClassroomRoutesDeps): Router {
     req: Request,
     values: {
       itemId: string;
+      itemType: string | undefined;
       addOnToken: string | undefined;
       title: string;
       maxPoints: string;
@@ -397,12 +465,17 @@ export function classroomRoutes(deps: ClassroomRoutesDeps): Router {
 
   session.get('/attachment/new', requireInstructor, async (req, res) => {
     const query = sessionQuery(req);
+    // Materials and announcements have no grades (AddOnContext.supportsStudentWork is false).
+    if ((query.itemType ?? 'courseWork') !== 'courseWork') {
+      throw new ClassroomError('item_has_no_grades');
+    }
     res.render(
       'classroom/attachment-new',
       await attachmentFormModel(
         req,
         {
           itemId: query.itemId,
+          itemType: query.itemType,
           addOnToken: query.addOnToken,
           title: '',
           maxPoints: '4',
@@ -420,6 +493,7 @@ export function classroomRoutes(deps: ClassroomRoutesDeps): Router {
     const rawStandards = raw.standards;
     const values = {
       itemId: typeof raw.itemId === 'string' ? raw.itemId : '',
+      itemType: typeof raw.itemType === 'string' ? raw.itemType : undefined,
       addOnToken: typeof raw.addOnToken === 'string' ? raw.addOnToken : undefined,
       title: typeof raw.title === 'string' ? raw.title : '',
       maxPoints: typeof raw.maxPoints === 'string' ? raw.maxPoints : '',
@@ -446,6 +520,9 @@ export function classroomRoutes(deps: ClassroomRoutesDeps): Router {
       return;
     }
     const input = parsed.data;
+    if ((input.itemType ?? 'courseWork') !== 'courseWork') {
+      throw new ClassroomError('item_has_no_grades');
+    }
     if (!(await classroom.repository.standardsExist(v.tenantId, input.standards))) {
       res.status(400).render(
         'classroom/attachment-new',
@@ -459,36 +536,15 @@ export function classroomRoutes(deps: ClassroomRoutesDeps): Router {
     if (install === undefined) throw new ClassroomError('not_configured');
     const urls = classroomUrls(publicUrl, install.tenantSlug);
     const api = await classroom.apiForUser(v.tenantId, v.user.id);
-    let licensed: boolean;
-    let created: { kind: 'attachment' | 'coursework'; courseWorkId: string; attachmentId?: string };
-    try {
-      licensed = await api.canCreateAddOnAttachments();
-      if (licensed) {
-        const attachment = await api.createAddOnAttachment({
-          courseId: link.classroomCourseId,
-          itemId: input.itemId,
-          addOnToken: input.addOnToken,
-          attachment: {
-            title: input.title,
-            teacherViewUri: urls.teacherViewUri,
-            studentViewUri: urls.studentViewUri,
-            studentWorkReviewUri: urls.studentWorkReviewUri,
-            maxPoints: input.maxPoints,
-          },
-        });
-        created = { kind: 'attachment', courseWorkId: input.itemId, attachmentId: attachment.id };
-      } else {
-        // No add-on licence (Teaching and Learning / Education Plus): a plain CourseWork with a link.
-        const work = await api.createCourseWork(link.classroomCourseId, {
-          title: input.title,
-          maxPoints: input.maxPoints,
-          linkUrl: `${urls.linkUri}?${new URLSearchParams({ courseId: link.classroomCourseId })}`,
-        });
-        created = { kind: 'coursework', courseWorkId: work.id };
-      }
-    } catch (error) {
-      throw asClassroomError(error);
-    }
+    const created = await createInClassroom(api, {
+      classroomCourseId: link.classroomCourseId,
+      itemId: input.itemId,
+      addOnToken: input.addOnToken,
+      title: input.title,
+      maxPoints: input.maxPoints,
+      urls,
+    });
+    const licensed = created.kind === 'attachment';
     const recorded = await classroom.repository.recordActivity({
       tenantId: v.tenantId,
       courseId: course.id,
@@ -526,7 +582,7 @@ export function classroomRoutes(deps: ClassroomRoutesDeps): Router {
   async function attachmentModel(req: Request) {
     const { v, course, link } = await classroomCourse(req);
     const query = sessionQuery(req);
-    const column =
+    let column =
       query.attachmentId === undefined
         ? undefined
         : await classroom.repository.findColumnByAttachment(
@@ -535,6 +591,35 @@ export function classroomRoutes(deps: ClassroomRoutesDeps): Router {
             query.itemId,
             query.attachmentId,
           );
+    if (
+      column === undefined &&
+      query.attachmentId !== undefined &&
+      (query.itemType ?? 'courseWork') === 'courseWork'
+    ) {
+      // Unknown here: a reused post or a copied class? Classroom's copyHistory says where from.
+      try {
+        column = await classroom.adoptCopiedAttachment({
+          tenantId: v.tenantId,
+          userId: v.user.id,
+          courseId: course.id,
+          classroomCourseId: link.classroomCourseId,
+          itemId: query.itemId,
+          attachmentId: query.attachmentId,
+        });
+        if (column !== undefined) {
+          logger.info(
+            { tenantId: v.tenantId, courseId: course.id },
+            'classroom copied activity recognised',
+          );
+        }
+      } catch (error) {
+        // The page still opens (without the activity); the log says why.
+        logger.warn(
+          { tenantId: v.tenantId, courseId: course.id, err: error },
+          'classroom copy history not read',
+        );
+      }
+    }
     const standards =
       column?.assignmentId === undefined
         ? []
@@ -544,6 +629,7 @@ export function classroomRoutes(deps: ClassroomRoutesDeps): Router {
 
   session.get('/teacher', requireInstructor, async (req, res) => {
     const { v, course, link, query, column, standards } = await attachmentModel(req);
+    const reason = link.needsSignInReason;
     res.render('classroom/teacher-view', {
       ...layoutModel(v, 'assignments'),
       title: column?.title ?? 'Mastery Pathways activity',
@@ -552,13 +638,33 @@ export function classroomRoutes(deps: ClassroomRoutesDeps): Router {
         column === undefined ? undefined : { title: column.title, maxPoints: column.maxPoints },
       standards,
       needsTeacherSignIn: link.needsTeacherSignIn,
-      needsSignInMessage: CLASSROOM_ERROR_MESSAGES.needs_teacher_sign_in,
+      // The reason Google gave, in words, when it was more than an expired sign-in.
+      needsSignInMessage:
+        reason === undefined || reason === NEEDS_SIGN_IN_REASON
+          ? CLASSROOM_ERROR_MESSAGES.needs_teacher_sign_in
+          : reason,
       restored: query.restored === '1',
     });
   });
 
   session.get('/student', async (req, res) => {
-    const { v, course, column, standards } = await attachmentModel(req);
+    const { v, course, link, query, column, standards } = await attachmentModel(req);
+    if (column?.kind === 'attachment' && query.attachmentId !== undefined) {
+      // Which submission of the student's is this attachment's: grades go there.
+      try {
+        await classroom.recordStudentOpen({
+          tenantId: v.tenantId,
+          userId: v.user.id,
+          courseId: course.id,
+          classroomCourseId: link.classroomCourseId,
+          itemId: query.itemId,
+          attachmentId: query.attachmentId,
+        });
+      } catch (error) {
+        // Kept at sign-in already; this refresh is best effort.
+        logger.warn({ tenantId: v.tenantId, err: error }, 'classroom student submission not read');
+      }
+    }
     res.render('classroom/student-view', {
       ...layoutModel(v, 'progress'),
       title: column?.title ?? 'Mastery Pathways activity',
@@ -576,16 +682,26 @@ export function classroomRoutes(deps: ClassroomRoutesDeps): Router {
   session.get('/review', requireInstructor, async (req, res) => {
     const { v, course, link, query, column, standards } = await attachmentModel(req);
     let student: { name: string } | undefined;
-    if (query.submissionId !== undefined) {
+    if (query.submissionId !== undefined && query.attachmentId !== undefined) {
+      // Classroom gives the review iframe the ATTACHMENT submission's own id: read it there.
       const api = await classroom.apiForUser(v.tenantId, v.user.id);
-      const submissions = await api.listSubmissions(link.classroomCourseId, query.itemId);
-      const found = submissions.find((s) => s.id === query.submissionId);
+      let found: { userId?: string | undefined } | undefined;
+      try {
+        found = await api.getAttachmentSubmission({
+          courseId: link.classroomCourseId,
+          itemId: query.itemId,
+          attachmentId: query.attachmentId,
+          submissionId: query.submissionId,
+        });
+      } catch (error) {
+        if (!(error instanceof LmsHttpError && error.status === 404)) throw asClassroomError(error);
+      }
       const install = await classroom.findInstall(v.tenantId);
       const person =
-        found === undefined || install === undefined
+        found?.userId === undefined || install === undefined
           ? undefined
           : await services.people.findUser(v.tenantId, install.issuer, found.userId);
-      if (found !== undefined) {
+      if (found?.userId !== undefined) {
         student = { name: person?.name ?? 'A student who has not opened Mastery Pathways yet' };
       }
     }

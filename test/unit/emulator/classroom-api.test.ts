@@ -13,7 +13,17 @@ const PROJECT_DENIED =
   '@ProjectPermissionDenied The Developer Console project is not permitted to make this request.';
 
 interface GoogleErrorBody {
-  error: { code: number; message: string; status: string };
+  error: {
+    code: number;
+    message: string;
+    status: string;
+    details?: {
+      '@type': string;
+      reason: string;
+      domain: string;
+      metadata?: Record<string, string>;
+    }[];
+  };
 }
 
 describe('emulator (classroom): Classroom REST API v1', () => {
@@ -36,7 +46,7 @@ describe('emulator (classroom): Classroom REST API v1', () => {
       workType: 'ASSIGNMENT',
       state: 'PUBLISHED',
       maxPoints: 4,
-      materials: [{ link: { url: `${TOOL_ORIGIN}/go`, title } }],
+      materials: [{ link: { url: `${TOOL_ORIGIN}/go` } }],
     });
     expect(res.status).to.equal(200);
     return res.body as { id: string; maxPoints: number; associatedWithDeveloper?: boolean };
@@ -93,20 +103,52 @@ describe('emulator (classroom): Classroom REST API v1', () => {
       });
       const res = await api(world, 'GET', coursePath(), narrow.access_token);
       expect(res.status).to.equal(403);
-      expect(res.body).to.deep.equal({
-        error: {
-          code: 403,
-          message: 'Request had insufficient authentication scopes.',
-          status: 'PERMISSION_DENIED',
-        },
+      const body = res.body as unknown as GoogleErrorBody;
+      expect(body.error).to.include({
+        code: 403,
+        message: 'Request had insufficient authentication scopes.',
+        status: 'PERMISSION_DENIED',
+      });
+      // google.rpc.ErrorInfo names the reason (Google APIs' error model).
+      expect(body.error.details?.[0]).to.deep.include({
+        '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+        reason: 'ACCESS_TOKEN_SCOPE_INSUFFICIENT',
+        domain: 'googleapis.com',
+      });
+    });
+
+    it('when the district turned Classroom data access off for the user, then 403 @ClassroomApiDisabled as the errors guide shows it', async () => {
+      world.emulator.state.setClassroomApiDisabled(world.seed.teacher.id, true);
+      const res = await api(world, 'GET', coursePath(), teacherToken);
+      expect(res.status).to.equal(403);
+      expect((res.body as unknown as GoogleErrorBody).error).to.include({
+        code: 403,
+        message: '@ClassroomApiDisabled The user is not permitted to access the Classroom API.',
+        status: 'PERMISSION_DENIED',
+      });
+    });
+
+    it('when the Classroom API is not enabled in the Cloud project, then 403 with ErrorInfo SERVICE_DISABLED', async () => {
+      world.emulator.state.setApiEnabled(world.client.projectNumber, false);
+      const res = await api(world, 'GET', coursePath(), teacherToken);
+      expect(res.status).to.equal(403);
+      const body = res.body as unknown as GoogleErrorBody;
+      expect(body.error.message).to.contain(
+        `Google Classroom API has not been used in project ${world.client.projectNumber}`,
+      );
+      expect(body.error.details?.[0]?.reason).to.equal('SERVICE_DISABLED');
+      expect(body.error.details?.[0]?.metadata).to.deep.include({
+        service: 'classroom.googleapis.com',
       });
     });
 
     it('when the course does not exist, then 404 NOT_FOUND', async () => {
       const res = await api(world, 'GET', '/v1/courses/999999999999', teacherToken);
       expect(res.status).to.equal(404);
-      expect(res.body).to.deep.equal({
-        error: { code: 404, message: 'Requested entity was not found.', status: 'NOT_FOUND' },
+      expect((res.body as unknown as GoogleErrorBody).error).to.include({
+        code: 404,
+        message: 'Requested entity was not found.',
+        status: 'NOT_FOUND',
       });
     });
 
@@ -241,8 +283,10 @@ describe('emulator (classroom): Classroom REST API v1', () => {
         { title: 'Hijack' },
       );
       expect(res.status).to.equal(403);
-      expect(res.body).to.deep.equal({
-        error: { code: 403, message: PROJECT_DENIED, status: 'PERMISSION_DENIED' },
+      expect((res.body as unknown as GoogleErrorBody).error).to.include({
+        code: 403,
+        message: PROJECT_DENIED,
+        status: 'PERMISSION_DENIED',
       });
     });
 
@@ -386,8 +430,15 @@ describe('emulator (classroom): Classroom REST API v1', () => {
       world.emulator.state.setCourseState(world.seed.course.id, 'ARCHIVED');
       const archived = await api(world, 'PATCH', path, teacherToken, { draftGrade: 2 });
       expect(archived.status).to.equal(400);
-      expect(archived.body).to.deep.equal({
+      expect(archived.body).to.deep.include({
         error: {
+          errors: [
+            {
+              message: '@CourseNotModifiable The course is not in a modifiable state.',
+              domain: 'global',
+              reason: 'failed_precondition',
+            },
+          ],
           code: 400,
           message: '@CourseNotModifiable The course is not in a modifiable state.',
           status: 'FAILED_PRECONDITION',
@@ -427,8 +478,51 @@ describe('emulator (classroom): Classroom REST API v1', () => {
   });
 
   describe('add-ons', () => {
-    it('when the licence is on or off, then checkUserCapability says allowed true or false', async () => {
-      const path = '/v1/userProfiles/me:checkUserCapability?capability=CREATE_ADD_ON_ATTACHMENT';
+    it('when checkUserCapability (Developer Preview) is called without a previewVersion or from a project not in the preview, then 403', async () => {
+      const plain = await api(
+        world,
+        'GET',
+        '/v1/userProfiles/me:checkUserCapability?capability=CREATE_ADD_ON_ATTACHMENT',
+        teacherToken,
+      );
+      expect(plain.status).to.equal(403);
+      expect((plain.body as unknown as GoogleErrorBody).error.status).to.equal('PERMISSION_DENIED');
+      const notEnrolled = await api(
+        world,
+        'GET',
+        '/v1/userProfiles/me:checkUserCapability?capability=CREATE_ADD_ON_ATTACHMENT&previewVersion=V1_20240930_PREVIEW',
+        teacherToken,
+      );
+      expect(notEnrolled.status).to.equal(403);
+    });
+
+    it('when courses.checkAddOnCreationEligibility is asked, then a licensed teacher is eligible and an unlicensed one is not', async () => {
+      const path = `${coursePath()}:checkAddOnCreationEligibility`;
+      const yes = await api(world, 'GET', path, teacherToken);
+      expect(yes.status).to.equal(200);
+      expect(yes.body).to.deep.equal({
+        courseId: world.seed.course.id,
+        isCreateAttachmentEligible: true,
+      });
+      const unlicensed = (await signInTokens(world, world.seed.unlicensedTeacher.id)).access_token;
+      const no = await api(world, 'GET', path, unlicensed);
+      expect(no.body).to.deep.equal({
+        courseId: world.seed.course.id,
+        isCreateAttachmentEligible: false,
+      });
+      const unknown = await api(
+        world,
+        'GET',
+        '/v1/courses/999999999999:checkAddOnCreationEligibility',
+        teacherToken,
+      );
+      expect(unknown.status).to.equal(404);
+    });
+
+    it('when the licence is on or off, then checkUserCapability with a preview version from an enrolled project says allowed true or false', async () => {
+      world.emulator.state.previewProjects.add(world.client.projectNumber);
+      const path =
+        '/v1/userProfiles/me:checkUserCapability?capability=CREATE_ADD_ON_ATTACHMENT&previewVersion=V1_20240930_PREVIEW';
       const yes = await api(world, 'GET', path, teacherToken);
       expect(yes.status).to.equal(200);
       expect(yes.body).to.deep.equal({ capability: 'CREATE_ADD_ON_ATTACHMENT', allowed: true });
@@ -438,14 +532,14 @@ describe('emulator (classroom): Classroom REST API v1', () => {
       const other = await api(
         world,
         'GET',
-        `/v1/userProfiles/${world.seed.unlicensedTeacher.id}:checkUserCapability?capability=CREATE_ADD_ON_ATTACHMENT`,
+        `/v1/userProfiles/${world.seed.unlicensedTeacher.id}:checkUserCapability?capability=CREATE_ADD_ON_ATTACHMENT&previewVersion=V1_20240930_PREVIEW`,
         teacherToken,
       );
       expect(other.status).to.equal(403);
       const missing = await api(
         world,
         'GET',
-        '/v1/userProfiles/me:checkUserCapability',
+        '/v1/userProfiles/me:checkUserCapability?previewVersion=V1_20240930_PREVIEW',
         teacherToken,
       );
       expect(missing.status).to.equal(400);
@@ -499,7 +593,7 @@ describe('emulator (classroom): Classroom REST API v1', () => {
       expect(world.emulator.state.attachments.size).to.equal(0);
     });
 
-    it('when the addOnToken is foreign or maxPoints comes without a review URI, then 400 INVALID_ARGUMENT', async () => {
+    it('when the addOnToken is foreign or missing on an item the project did not create, then 403 @InvalidAddOnToken; maxPoints without a review URI is 400', async () => {
       const bad = await api(
         world,
         'POST',
@@ -511,14 +605,177 @@ describe('emulator (classroom): Classroom REST API v1', () => {
           studentViewUri: { uri: `${TOOL_ORIGIN}/s` },
         },
       );
-      expect(bad.status).to.equal(400);
-      const noReview = await api(world, 'POST', `${itemPath()}/addOnAttachments`, teacherToken, {
+      expect(bad.status).to.equal(403);
+      expect((bad.body as unknown as GoogleErrorBody).error.message).to.match(
+        /^@InvalidAddOnToken /,
+      );
+      const tokenless = await api(world, 'POST', `${itemPath()}/addOnAttachments`, teacherToken, {
         title: 'x',
         teacherViewUri: { uri: `${TOOL_ORIGIN}/t` },
         studentViewUri: { uri: `${TOOL_ORIGIN}/s` },
-        maxPoints: 4,
       });
+      expect(tokenless.status).to.equal(403);
+      expect((tokenless.body as unknown as GoogleErrorBody).error.message).to.match(
+        /^@InvalidAddOnToken /,
+      );
+      const discovery = new URL(
+        world.emulator.discoveryFrameUrl({
+          courseId: world.seed.course.id,
+          itemId: world.seed.courseWork.id,
+          userId: world.seed.teacher.id,
+        }),
+      );
+      const noReview = await api(
+        world,
+        'POST',
+        `${itemPath()}/addOnAttachments?addOnToken=${encodeURIComponent(discovery.searchParams.get('addOnToken') ?? '')}`,
+        teacherToken,
+        {
+          title: 'x',
+          teacherViewUri: { uri: `${TOOL_ORIGIN}/t` },
+          studentViewUri: { uri: `${TOOL_ORIGIN}/s` },
+          maxPoints: 4,
+        },
+      );
       expect(noReview.status).to.equal(400);
+      expect(world.emulator.state.attachments.size).to.equal(0);
+    });
+
+    it('when maxPoints is not a whole number, then the attachment and the courseWork are refused with 400 INVALID_ARGUMENT', async () => {
+      const decimal = await createAttachment(teacherToken, 2.5);
+      expect(decimal.status).to.equal(400);
+      expect((decimal.body as unknown as GoogleErrorBody).error.status).to.equal(
+        'INVALID_ARGUMENT',
+      );
+      const work = await api(world, 'POST', `${coursePath()}/courseWork`, teacherToken, {
+        title: 'Half points',
+        workType: 'ASSIGNMENT',
+        maxPoints: 2.5,
+      });
+      expect(work.status).to.equal(400);
+      expect(world.emulator.state.attachments.size).to.equal(0);
+    });
+
+    it('when a link material carries its read-only title, then the courseWork is refused', async () => {
+      const res = await api(world, 'POST', `${coursePath()}/courseWork`, teacherToken, {
+        title: 'With link title',
+        workType: 'ASSIGNMENT',
+        materials: [{ link: { url: `${TOOL_ORIGIN}/go`, title: 'Go' } }],
+      });
+      expect(res.status).to.equal(400);
+      expect((res.body as unknown as GoogleErrorBody).error.message).to.contain('read-only');
+    });
+
+    it('when the add-on opens on a material or an announcement, then its context has no student work and attachments there take no points', async () => {
+      const material = world.emulator.state.createPost({
+        courseId: world.seed.course.id,
+        itemType: 'courseWorkMaterials',
+        title: 'Reading',
+        creatorUserId: world.seed.teacher.id,
+      });
+      const frame = new URL(
+        world.emulator.discoveryFrameUrl({
+          courseId: world.seed.course.id,
+          itemId: material.id,
+          userId: world.seed.teacher.id,
+        }),
+      );
+      expect(frame.searchParams.get('itemType')).to.equal('courseWorkMaterials');
+      const addOnToken = encodeURIComponent(frame.searchParams.get('addOnToken') ?? '');
+      const base = `${coursePath()}/courseWorkMaterials/${material.id}`;
+      const context = await api(
+        world,
+        'GET',
+        `${base}/addOnContext?addOnToken=${addOnToken}`,
+        teacherToken,
+      );
+      expect(context.status).to.equal(200);
+      expect(context.body).to.include({ itemId: material.id, supportsStudentWork: false });
+      // The same item under the courseWork collection does not exist.
+      const wrong = await api(
+        world,
+        'GET',
+        `${coursePath()}/courseWork/${material.id}/addOnContext?addOnToken=${addOnToken}`,
+        teacherToken,
+      );
+      expect(wrong.status).to.equal(404);
+      const graded = await api(
+        world,
+        'POST',
+        `${base}/addOnAttachments?addOnToken=${addOnToken}`,
+        teacherToken,
+        {
+          title: 'x',
+          teacherViewUri: { uri: `${TOOL_ORIGIN}/t` },
+          studentViewUri: { uri: `${TOOL_ORIGIN}/s` },
+          studentWorkReviewUri: { uri: `${TOOL_ORIGIN}/r` },
+          maxPoints: 4,
+        },
+      );
+      expect(graded.status).to.equal(400);
+      const plain = await api(
+        world,
+        'POST',
+        `${base}/addOnAttachments?addOnToken=${addOnToken}`,
+        teacherToken,
+        {
+          title: 'x',
+          teacherViewUri: { uri: `${TOOL_ORIGIN}/t` },
+          studentViewUri: { uri: `${TOOL_ORIGIN}/s` },
+        },
+      );
+      expect(plain.status).to.equal(200);
+      const attachmentFrame = new URL(
+        world.emulator.attachmentFrameUrl({
+          attachmentId: String(plain.body.id),
+          view: 'student',
+          userId: world.seed.students[0]?.id ?? '',
+        }),
+      );
+      expect(attachmentFrame.searchParams.get('itemType')).to.equal('courseWorkMaterials');
+    });
+
+    it('when a post is reused or a class copied, then the attachment copies get new ids and a copyHistory back to the original', async () => {
+      const created = await createAttachment();
+      const original = String(created.body.id);
+      const other = world.emulator.state.addCourse({
+        name: 'Algebra I (Period 5)',
+        ownerId: world.seed.teacher.id,
+      });
+      const reused = world.emulator.state.reuseCourseWork({
+        courseId: world.seed.course.id,
+        courseWorkId: world.seed.courseWork.id,
+        targetCourseId: other.id,
+        userId: world.seed.teacher.id,
+      });
+      const [copy] = world.emulator.state.attachmentsOf(reused.id);
+      expect(copy?.id).to.be.a('string').and.not.equal(original);
+      expect(copy?.courseId).to.equal(other.id);
+      const got = await api(
+        world,
+        'GET',
+        `/v1/courses/${other.id}/courseWork/${reused.id}/addOnAttachments/${copy?.id ?? ''}`,
+        teacherToken,
+      );
+      expect(got.status).to.equal(200);
+      expect(got.body.copyHistory).to.deep.equal([
+        {
+          courseId: world.seed.course.id,
+          postId: world.seed.courseWork.id,
+          itemId: world.seed.courseWork.id,
+          attachmentId: original,
+        },
+      ]);
+      // A copy of the copied class: the history lists both, oldest first.
+      const copied = world.emulator.state.copyCourse({
+        courseId: other.id,
+        userId: world.seed.teacher.id,
+      });
+      const work = copied.courseWork.get(reused.id);
+      expect(work?.state).to.equal('DRAFT');
+      const [second] = world.emulator.state.attachmentsOf(work?.id ?? '');
+      expect(second?.copyHistory.map((h) => h.attachmentId)).to.deep.equal([original, copy?.id]);
+      expect(copied.course.studentIds).to.deep.equal([]);
     });
 
     it('when teacher and student ask for the add-on context, then teacherContext or studentContext with the submission id', async () => {
@@ -546,14 +803,17 @@ describe('emulator (classroom): Classroom REST API v1', () => {
         studentToken,
       );
       const submissionId = (context.body.studentContext as { submissionId: string }).submissionId;
-      expect(submissionId).to.equal(
-        world.emulator.state.gradebookEntry(world.seed.courseWork.id, student?.id ?? '')
-          .submissionId,
+      // The attachment submission's own id, not the CourseWork submission's (StudentContext).
+      const entry = world.emulator.state.gradebookEntry(
+        world.seed.courseWork.id,
+        student?.id ?? '',
       );
+      expect(submissionId).to.be.a('string').and.not.equal(entry.submissionId);
+      expect(entry.attachments[0]?.submissionId).to.equal(submissionId);
       const posts = await api(
         world,
         'GET',
-        `${coursePath()}/posts/${world.seed.courseWork.id}/addOnContext`,
+        `${coursePath()}/posts/${world.seed.courseWork.id}/addOnContext?attachmentId=${id}`,
         studentToken,
       );
       expect(posts.body.studentContext).to.deep.equal({ submissionId });
@@ -574,7 +834,24 @@ describe('emulator (classroom): Classroom REST API v1', () => {
         world.seed.courseWork.id,
         student?.id ?? '',
       );
-      const path = `${itemPath()}/addOnAttachments/${id}/studentSubmissions/${entry.submissionId}`;
+      // The CourseWork submission's id is not the attachment submission's: 404.
+      const wrong = await api(
+        world,
+        'PATCH',
+        `${itemPath()}/addOnAttachments/${id}/studentSubmissions/${entry.submissionId}?updateMask=pointsEarned`,
+        teacherToken,
+        { pointsEarned: 3 },
+      );
+      expect(wrong.status).to.equal(404);
+      const attachment = world.emulator.state.attachments.get(id);
+      const own = world.emulator.state.attachmentSubmission(
+        attachment!,
+        world.emulator.state.submissionFor(
+          world.emulator.state.courseWork.get(world.seed.courseWork.id)!,
+          student?.id ?? '',
+        ),
+      );
+      const path = `${itemPath()}/addOnAttachments/${id}/studentSubmissions/${own.id}`;
       const res = await api(world, 'PATCH', `${path}?updateMask=pointsEarned`, teacherToken, {
         pointsEarned: 3,
       });
@@ -583,6 +860,8 @@ describe('emulator (classroom): Classroom REST API v1', () => {
         pointsEarned: 3,
         postSubmissionState: 'CREATED',
         userId: student?.id,
+        id: own.id,
+        courseWorkSubmissionId: entry.submissionId,
       });
       const got = await api(world, 'GET', path, teacherToken);
       expect(got.body.pointsEarned).to.equal(3);
@@ -591,7 +870,9 @@ describe('emulator (classroom): Classroom REST API v1', () => {
         student?.id ?? '',
       );
       expect(after.draftGrade).to.equal(3);
-      expect(after.attachments).to.deep.equal([{ attachmentId: id, pointsEarned: 3, writes: 1 }]);
+      expect(after.attachments).to.deep.equal([
+        { attachmentId: id, submissionId: own.id, pointsEarned: 3, writes: 1 },
+      ]);
       expect(world.emulator.state.gradebook(world.seed.course.id)).to.have.length(5);
 
       const other = (
@@ -616,11 +897,24 @@ describe('emulator (classroom): Classroom REST API v1', () => {
         attachmentSetupUri: `${TOOL_ORIGIN}/classroom/addon/discovery`,
         allowedUriPrefixes: [`${TOOL_ORIGIN}/addon/`],
       });
-      const outside = await api(world, 'POST', `${itemPath()}/addOnAttachments`, teacherToken, {
-        title: 'x',
-        teacherViewUri: { uri: 'https://elsewhere.example/t' },
-        studentViewUri: { uri: `${TOOL_ORIGIN}/addon/s` },
-      });
+      const discovery = new URL(
+        world.emulator.discoveryFrameUrl({
+          courseId: world.seed.course.id,
+          itemId: world.seed.courseWork.id,
+          userId: world.seed.teacher.id,
+        }),
+      );
+      const outside = await api(
+        world,
+        'POST',
+        `${itemPath()}/addOnAttachments?addOnToken=${encodeURIComponent(discovery.searchParams.get('addOnToken') ?? '')}`,
+        teacherToken,
+        {
+          title: 'x',
+          teacherViewUri: { uri: 'https://elsewhere.example/t' },
+          studentViewUri: { uri: `${TOOL_ORIGIN}/addon/s` },
+        },
+      );
       expect(outside.status).to.equal(400);
       const created = await createAttachment();
       expect(created.status).to.equal(200);
@@ -653,14 +947,17 @@ describe('emulator (classroom): Classroom REST API v1', () => {
 
     it('when the attachment has no maxPoints, then pointsEarned is refused with FAILED_PRECONDITION', async () => {
       const created = await createAttachment(teacherToken, null);
-      const entry = world.emulator.state.gradebookEntry(
-        world.seed.courseWork.id,
-        world.seed.students[0]?.id ?? '',
+      const own = world.emulator.state.attachmentSubmission(
+        world.emulator.state.attachments.get(String(created.body.id))!,
+        world.emulator.state.submissionFor(
+          world.emulator.state.courseWork.get(world.seed.courseWork.id)!,
+          world.seed.students[0]?.id ?? '',
+        ),
       );
       const res = await api(
         world,
         'PATCH',
-        `${itemPath()}/addOnAttachments/${String(created.body.id)}/studentSubmissions/${entry.submissionId}?updateMask=pointsEarned`,
+        `${itemPath()}/addOnAttachments/${String(created.body.id)}/studentSubmissions/${own.id}?updateMask=pointsEarned`,
         teacherToken,
         { pointsEarned: 1 },
       );
