@@ -4,11 +4,13 @@ import request from 'supertest';
 import { addTenant, createAdminUser } from '../../src/lti-admin/use-cases.ts';
 import type { AppServices } from '../../src/app-services.ts';
 import type { Tenant } from '../../src/storage/lti/tenants.repository.ts';
+import { recordDeletion } from '../../src/storage/privacy/deletion-records.repository.ts';
 import { PASSWORD, buildApp, signIn } from '../support/admin-session.ts';
 import { createTestDatabase, testEngine, type TestDatabase } from '../support/database.ts';
 
 describe(`district settings page (${testEngine})`, function () {
-  this.timeout(30_000);
+  // Loading a test database takes tens of seconds on a busy machine.
+  this.timeout(90_000);
   let database: TestDatabase;
   let app: Express;
   let services: AppServices;
@@ -126,5 +128,40 @@ describe(`district settings page (${testEngine})`, function () {
       storeEmail: false,
       passbackAuditRetentionDays: 90,
     });
+  });
+
+  it('when a district admin lifts a deletion record, then it is gone and the person may come back; another district’s record cannot be lifted', async () => {
+    const hash = services.deletionRecords.hashPerson('https://lms.example.org', 'student-9');
+    await recordDeletion(database.db, bristol.id, hash, new Date('2026-11-30T12:00:00.000Z'));
+    await recordDeletion(database.db, enfield.id, hash, new Date('2026-11-29T12:00:00.000Z'));
+    const [enfieldRecord] = await services.deletionRecords.list(enfield.id);
+    const admin = await signIn(app, 'bristol-it');
+    const page = await admin.get('/admin/district');
+    expect(page.text).to.contain('People deleted on request');
+    expect(page.text).to.contain('Lift the record deleted on 2026-11-30');
+    expect(page.text).not.to.contain('2026-11-29');
+    const [record] = await services.deletionRecords.list(bristol.id);
+
+    const foreign = await admin.post(
+      `/admin/district/${enfield.id}/deletion-records/${enfieldRecord!.id}/lift`,
+      {},
+    );
+    expect(foreign.status).to.equal(404);
+    const crossed = await admin.post(
+      `/admin/district/${bristol.id}/deletion-records/${enfieldRecord!.id}/lift`,
+      {},
+    );
+    expect(crossed.status).to.equal(404);
+    expect(await services.deletionRecords.list(enfield.id)).to.have.length(1);
+
+    const lifted = await admin.post(
+      `/admin/district/${bristol.id}/deletion-records/${record!.id}/lift`,
+      {},
+    );
+    expect(lifted.status).to.equal(303);
+    expect(await services.deletionRecords.list(bristol.id)).to.deep.equal([]);
+    const after = await admin.get('/admin/district?done=lifted');
+    expect(after.text).to.contain('The deletion record was lifted');
+    expect(after.text).to.contain('Nobody has been deleted on request.');
   });
 });

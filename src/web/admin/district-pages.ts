@@ -21,6 +21,8 @@ const settingsForm = z.object({
 
 const NOTICES: Readonly<Record<string, string>> = {
   saved: 'The district settings were saved.',
+  lifted:
+    'The deletion record was lifted: the person is added again at their next launch or roster sync, with no earlier data.',
 };
 
 /**
@@ -43,6 +45,15 @@ export function districtAdminPages(router: Router, ctx: AdminPageContext): void 
     return found;
   }
 
+  /** The district's deletion records, dates only (nothing else is kept about the person). */
+  const deletionRecordsOf = async (tenant: Tenant | undefined) =>
+    tenant === undefined
+      ? []
+      : (await services.deletionRecords.list(tenant.id)).map((record) => ({
+          id: record.id,
+          date: record.deletedAt.toISOString().slice(0, 10),
+        }));
+
   router.get('/district', async (req, res) => {
     const actor = ctx.actorOf(req);
     const tenant = await districtOf(req);
@@ -57,8 +68,28 @@ export function districtAdminPages(router: Router, ctx: AdminPageContext): void 
       },
       errors: {},
       notice,
+      deletionRecords: await deletionRecordsOf(tenant),
     });
   });
+
+  // A district lifts a deletion record (its own decision under the privacy law, see docs/privacy.md).
+  router.post(
+    '/district/:tenantId/deletion-records/:recordId/lift',
+    form,
+    ctx.csrf,
+    async (req, res) => {
+      const actor = ctx.actorOf(req);
+      const tenant = (await ctx.visibleTenants(actor)).find((t) => t.id === req.params.tenantId);
+      if (tenant === undefined) throw notFound('There is no such district.');
+      const recordId = String(req.params.recordId);
+      if (!(await services.deletionRecords.liftById(tenant.id, recordId))) {
+        throw notFound('There is no such deletion record in this district.');
+      }
+      logger.info({ tenantId: tenant.id, actor: actor.id, recordId }, 'deletion record lifted');
+      const query = actor.tenantId === undefined ? `tenant=${tenant.id}&` : '';
+      res.redirect(303, `${actor.base}/district?${query}done=lifted`);
+    },
+  );
 
   router.post('/district/:tenantId', form, ctx.csrf, async (req, res) => {
     const actor = ctx.actorOf(req);
@@ -87,6 +118,7 @@ export function districtAdminPages(router: Router, ctx: AdminPageContext): void 
         },
         errors,
         notice: undefined,
+        deletionRecords: await deletionRecordsOf(tenant),
       });
       return;
     }
