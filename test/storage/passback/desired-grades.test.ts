@@ -281,6 +281,36 @@ describe(`desired grades from mastery results (${testEngine})`, function () {
     expect(rows.some((r) => r.lms_user_id === 'sub-cy')).to.equal(false);
   });
 
+  it("when a student's enrollment carries the LTI TestUser role (Canvas Student View), then no grade is desired for them", async () => {
+    await setPolicy(d, { standardColumns: true });
+    const [ada, , cy] = d.students;
+    const [first] = d.items;
+    if (!ada || !cy || !first) throw new Error('fixture');
+    await database.db
+      .insertInto('enrollments')
+      .values({
+        tenant_id: d.tenantId,
+        course_id: d.courseId,
+        user_id: cy.id,
+        roles: sql`${[
+          'http://purl.imsglobal.org/vocab/lis/v2/membership#Learner',
+          'http://purl.imsglobal.org/vocab/lti/system/person#TestUser',
+        ]}::text[]`,
+        status: 'active',
+        source: 'roster',
+        updated_at: NOW,
+      })
+      .execute();
+    try {
+      await result(d, ada.id, first.id, 3);
+      await result(d, cy.id, first.id, 2);
+      expect(await update(d)).to.deep.equal({ considered: 1, changed: 1 });
+      expect((await desired(d)).map((r) => r.lms_user_id)).to.deep.equal(['sub-ada']);
+    } finally {
+      await sql`DELETE FROM enrollments WHERE user_id = ${cy.id}`.execute(database.db);
+    }
+  });
+
   it('when the same results are written again, or only the evidence count changes, then no version moves; when a value changes, only that cell moves', async () => {
     await setPolicy(d, { standardColumns: true });
     const [ada, ben] = d.students;
