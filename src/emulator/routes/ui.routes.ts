@@ -323,7 +323,7 @@ export function uiRoutes(ctx: EmulatorContext): Router {
                   return html`<td data-line-item="${li.lineItemId}" data-sub="${person.sub}">
                     <strong>${cell?.displayedScore ?? '–'}</strong>
                     <span class="muted"
-                      >${cell ? `posts: ${cell.postCount}` : ''}${cell?.teacherGrade !== undefined ? ' · manual' : ''}${cell?.missing ? ' · missing' : ''}</span
+                      >${cell ? `posts: ${cell.postCount}` : ''}${cell?.teacherGrade !== undefined ? ' · manual' : ''}${cell?.missing ? ' · missing' : ''}${cell !== undefined && cell.comments.length > 0 ? ` · comments: ${cell.comments.length}` : ''}</span
                     >
                     <form
                       method="post"

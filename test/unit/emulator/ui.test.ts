@@ -54,7 +54,10 @@ describe('emulator: web UI and instance isolation', () => {
       .send({})
       .expect(303);
     expect(emulator.state.lineItem(item.lineItemId).published).to.equal(false);
+    // Canvas keeps every submission comment a score post carried.
+    emulator.state.cell(item.lineItemId, sub).comments.push('Meets (3 of 4).', 'Meets (3 of 4).');
     const page = await request(emulator.app).get(`/ui/courses/${courseId}/gradebook`).expect(200);
+    expect(page.text).to.contain('comments: 2');
     expect(page.text).to.contain('Standard A');
     expect(page.text).to.contain('Publish');
   });
