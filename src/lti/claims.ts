@@ -62,10 +62,28 @@ export const CONTEXT_TYPE_VOCABULARY = 'http://purl.imsglobal.org/vocab/lis/v2/c
 
 const url = z.url();
 
+/**
+ * An optional field that may also arrive as `null`: older Canvas code fills optional nested fields
+ * with null (`resource_link.description` on course navigation, `launch_presentation.height/width`;
+ * LMS-NOTES). Null reads as absent, so one null field does not refuse the whole launch.
+ */
+function optional<T extends z.ZodType>(schema: T) {
+  return schema.nullish().transform((value) => value ?? undefined);
+}
+
 /** Custom parameter values are strings by spec; some platforms send numbers or booleans, so stringify. */
 const customValue = z
   .union([z.string(), z.number(), z.boolean()])
   .transform((value) => String(value));
+
+/** A null custom value (an unset variable on some platforms) is left out rather than refused. */
+const customClaim = z
+  .record(z.string(), customValue.nullable())
+  .transform((custom) =>
+    Object.fromEntries(
+      Object.entries(custom).filter((entry): entry is [string, string] => entry[1] !== null),
+    ),
+  );
 
 /** Moodle and others have sent booleans as "true"/"false" strings in DL settings. */
 const looseBoolean = z.union([
@@ -75,56 +93,60 @@ const looseBoolean = z.union([
 
 export const resourceLinkClaimSchema = z.looseObject({
   id: z.string().min(1),
-  title: z.string().optional(),
-  description: z.string().optional(),
+  title: optional(z.string()),
+  description: optional(z.string()),
 });
 
 export const contextClaimSchema = z.looseObject({
   id: z.string().min(1),
-  label: z.string().optional(),
-  title: z.string().optional(),
-  type: z.array(z.string()).optional(),
+  label: optional(z.string()),
+  title: optional(z.string()),
+  type: optional(z.array(z.string())),
 });
 
 export const toolPlatformClaimSchema = z.looseObject({
-  guid: z.string().optional(),
-  name: z.string().optional(),
-  version: z.string().optional(),
-  product_family_code: z.string().optional(),
-  contact_email: z.string().optional(),
-  url: z.string().optional(),
+  guid: optional(z.string()),
+  name: optional(z.string()),
+  version: optional(z.string()),
+  product_family_code: optional(z.string()),
+  contact_email: optional(z.string()),
+  url: optional(z.string()),
 });
 
 export const launchPresentationClaimSchema = z.looseObject({
-  document_target: z.string().optional(),
-  height: z.number().optional(),
-  width: z.number().optional(),
-  return_url: z.string().optional(),
-  locale: z.string().optional(),
+  document_target: optional(z.string()),
+  height: optional(z.number()),
+  width: optional(z.number()),
+  return_url: optional(z.string()),
+  locale: optional(z.string()),
 });
 
 export const agsClaimSchema = z.looseObject({
   scope: z.array(z.string()),
-  lineitems: url.optional(),
-  lineitem: url.optional(),
+  lineitems: optional(url),
+  lineitem: optional(url),
 });
 
 export const nrpsClaimSchema = z.looseObject({
   context_memberships_url: url,
-  service_versions: z.array(z.string()).default(['2.0']),
+  service_versions: z
+    .array(z.string())
+    .nullish()
+    .transform((versions) => versions ?? ['2.0']),
 });
 
 export const deepLinkingSettingsClaimSchema = z.looseObject({
   deep_link_return_url: url,
   accept_types: z.array(z.string()),
   accept_presentation_document_targets: z.array(z.string()),
-  accept_media_types: z.string().optional(),
-  accept_multiple: looseBoolean.optional(),
-  accept_lineitem: looseBoolean.optional(),
-  auto_create: looseBoolean.optional(),
-  title: z.string().optional(),
-  text: z.string().optional(),
-  data: z.string().optional(),
+  accept_media_types: optional(z.string()),
+  accept_multiple: optional(looseBoolean),
+  // Absent means "unknown", not "no" (DL 2.0 §4.4.1); Moodle 4.3 and Canvas never send it.
+  accept_lineitem: optional(looseBoolean),
+  auto_create: optional(looseBoolean),
+  title: optional(z.string()),
+  text: optional(z.string()),
+  data: optional(z.string()),
 });
 
 /** Claims every launch message carries, after signature verification (LTI Core 1.3 §5.3, §5.1.2). */
@@ -133,39 +155,42 @@ export const baseLaunchClaimsSchema = z.looseObject({
   // Anonymous launches omit `sub`; a mastery tool needs the learner, so it is required here.
   sub: z.string().min(1),
   aud: z.union([z.string(), z.array(z.string()).min(1)]),
-  azp: z.string().optional(),
+  azp: optional(z.string()),
   exp: z.number(),
   iat: z.number(),
   nonce: z.string().min(1),
-  name: z.string().optional(),
-  given_name: z.string().optional(),
-  family_name: z.string().optional(),
-  email: z.string().optional(),
+  name: optional(z.string()),
+  given_name: optional(z.string()),
+  family_name: optional(z.string()),
+  email: optional(z.string()),
   [LTI_CLAIM.version]: z.string(),
   [LTI_CLAIM.deploymentId]: z.string().min(1),
-  [LTI_CLAIM.targetLinkUri]: url,
   // Roles are open: vocabularies grow and platforms add their own (LTI Core 1.3 §5.3.7 allows an empty list).
   [LTI_CLAIM.roles]: z.array(z.string()),
   // The users a mentor (parent, advisor) may see: their `sub`s at this issuer (LTI Core §5.3.7.1).
-  [LTI_CLAIM.roleScopeMentor]: z.array(z.string().min(1).max(255)).max(500).optional(),
-  [LTI_CLAIM.context]: contextClaimSchema.optional(),
-  [LTI_CLAIM.toolPlatform]: toolPlatformClaimSchema.optional(),
-  [LTI_CLAIM.launchPresentation]: launchPresentationClaimSchema.optional(),
-  [LTI_CLAIM.custom]: z.record(z.string(), customValue).optional(),
-  [LTI_CLAIM.ags]: agsClaimSchema.optional(),
-  [LTI_CLAIM.nrps]: nrpsClaimSchema.optional(),
+  [LTI_CLAIM.roleScopeMentor]: optional(z.array(z.string().min(1).max(255)).max(500)),
+  [LTI_CLAIM.context]: optional(contextClaimSchema),
+  [LTI_CLAIM.toolPlatform]: optional(toolPlatformClaimSchema),
+  [LTI_CLAIM.launchPresentation]: optional(launchPresentationClaimSchema),
+  [LTI_CLAIM.custom]: optional(customClaim),
+  [LTI_CLAIM.ags]: optional(agsClaimSchema),
+  [LTI_CLAIM.nrps]: optional(nrpsClaimSchema),
 });
 
 export const resourceLinkLaunchClaimsSchema = baseLaunchClaimsSchema.extend({
   [LTI_CLAIM.messageType]: z.literal(MESSAGE_TYPE.resourceLink),
+  [LTI_CLAIM.targetLinkUri]: url,
   [LTI_CLAIM.resourceLink]: resourceLinkClaimSchema,
 });
 
 export const deepLinkingLaunchClaimsSchema = baseLaunchClaimsSchema.extend({
   [LTI_CLAIM.messageType]: z.literal(MESSAGE_TYPE.deepLinking),
+  // The certification suite's valid Deep Linking request carries no target_link_uri (LMS-NOTES):
+  // the tool decides where a Deep Linking request goes, so it is optional here.
+  [LTI_CLAIM.targetLinkUri]: optional(url),
   [LTI_CLAIM.deepLinkingSettings]: deepLinkingSettingsClaimSchema,
   // Deep linking requests may omit a resource link; keep it when present.
-  [LTI_CLAIM.resourceLink]: resourceLinkClaimSchema.optional(),
+  [LTI_CLAIM.resourceLink]: optional(resourceLinkClaimSchema),
 });
 
 export type ResourceLinkLaunchClaims = z.infer<typeof resourceLinkLaunchClaimsSchema>;
@@ -309,7 +334,12 @@ export interface DeepLinkingSettings {
   readonly acceptPresentationDocumentTargets: readonly string[];
   readonly acceptMediaTypes: string | undefined;
   readonly acceptMultiple: boolean;
-  readonly acceptLineItem: boolean;
+  /**
+   * Whether the platform takes a gradebook column (line item) with a resource link: `undefined`
+   * when it did not say, which DL 2.0 §4.4.1 reads as unknown, not as "no" (Moodle 4.3 and Canvas
+   * never say). Only an explicit `false` means no.
+   */
+  readonly acceptLineItem: boolean | undefined;
   readonly autoCreate: boolean;
   readonly title: string | undefined;
   readonly text: string | undefined;
@@ -352,16 +382,18 @@ interface LaunchContextBase {
   readonly nrps: LaunchNrpsEndpoint | undefined;
   readonly launchPresentation: LaunchPresentation | undefined;
   readonly platform: LaunchPlatform | undefined;
-  readonly targetLinkUri: string;
 }
 
 export interface ResourceLinkLaunchContext extends LaunchContextBase {
   readonly messageType: typeof MESSAGE_TYPE.resourceLink;
+  readonly targetLinkUri: string;
   readonly resourceLink: LaunchResourceLink;
 }
 
 export interface DeepLinkingLaunchContext extends LaunchContextBase {
   readonly messageType: typeof MESSAGE_TYPE.deepLinking;
+  /** Absent in some valid Deep Linking requests (the certification suite's). */
+  readonly targetLinkUri: string | undefined;
   readonly resourceLink: LaunchResourceLink | undefined;
   readonly deepLinking: DeepLinkingSettings;
 }
@@ -428,12 +460,12 @@ export function toLaunchContext(parsed: ParsedLaunchClaims, clientId: string): L
             productFamilyCode: platform.product_family_code,
             version: platform.version,
           },
-    targetLinkUri: claims[LTI_CLAIM.targetLinkUri],
   };
   if (parsed.messageType === MESSAGE_TYPE.resourceLink) {
     return {
       ...base,
       messageType: MESSAGE_TYPE.resourceLink,
+      targetLinkUri: parsed.claims[LTI_CLAIM.targetLinkUri],
       resourceLink: toResourceLink(parsed.claims[LTI_CLAIM.resourceLink]),
     };
   }
@@ -442,6 +474,7 @@ export function toLaunchContext(parsed: ParsedLaunchClaims, clientId: string): L
   return {
     ...base,
     messageType: MESSAGE_TYPE.deepLinking,
+    targetLinkUri: parsed.claims[LTI_CLAIM.targetLinkUri],
     resourceLink: resourceLink === undefined ? undefined : toResourceLink(resourceLink),
     deepLinking: {
       returnUrl: settings.deep_link_return_url,
@@ -449,7 +482,7 @@ export function toLaunchContext(parsed: ParsedLaunchClaims, clientId: string): L
       acceptPresentationDocumentTargets: settings.accept_presentation_document_targets,
       acceptMediaTypes: settings.accept_media_types,
       acceptMultiple: settings.accept_multiple ?? false,
-      acceptLineItem: settings.accept_lineitem ?? false,
+      acceptLineItem: settings.accept_lineitem,
       autoCreate: settings.auto_create ?? false,
       title: settings.title,
       text: settings.text,

@@ -108,10 +108,12 @@ export function checkAcceptable(
     if (!settings.acceptTypes.includes(item.type)) {
       throw new LtiError('content_item_not_accepted', { detail: `type ${item.type}` });
     }
+    // Only an explicit `false` refuses a line item: absent means unknown (DL 2.0 §4.4.1), and
+    // Moodle 4.3 and Canvas leave it out yet create the column (LMS-NOTES).
     if (
       item.type === 'ltiResourceLink' &&
       item.lineItem !== undefined &&
-      !settings.acceptLineItem
+      settings.acceptLineItem === false
     ) {
       throw new LtiError('content_item_not_accepted', {
         detail: 'platform does not accept line items',

@@ -13,6 +13,7 @@ export type LtiErrorCode =
   | 'state_expired'
   | 'invalid_token'
   | 'unsupported_alg'
+  | 'missing_kid'
   | 'signature_invalid'
   | 'unknown_kid'
   | 'jwks_unavailable'
@@ -31,6 +32,7 @@ export type LtiErrorCode =
   | 'missing_claim'
   | 'invalid_claim'
   | 'foreign_target_link_uri'
+  | 'no_course_context'
   | 'content_item_not_accepted'
   | 'service_not_available'
   | 'token_request_failed'
@@ -92,6 +94,11 @@ const DESCRIPTIONS: Readonly<Record<LtiErrorCode, ErrorDescription>> = Object.fr
     message:
       'The LMS signed the launch with an algorithm Mastery Pathways does not accept (RS256 is required). Ask your LMS administrator.',
   },
+  missing_kid: {
+    status: 401,
+    message:
+      'The LMS signed the launch without naming its key (the JWT header has no "kid"), which LTI 1.3 requires. Ask your LMS administrator to check the platform\'s LTI 1.3 settings.',
+  },
   signature_invalid: {
     status: 401,
     message:
@@ -100,7 +107,7 @@ const DESCRIPTIONS: Readonly<Record<LtiErrorCode, ErrorDescription>> = Object.fr
   unknown_kid: {
     status: 401,
     message:
-      "The LMS signed the launch with a key that is not in its published key set. Ask your LMS administrator to check the platform's key set URL.",
+      "The LMS signed with a key it does not publish: Mastery Pathways fetched the LMS's public keys again and the key is not among them. Open the tool again in a minute; if it keeps happening, ask your LMS administrator.",
   },
   jwks_unavailable: {
     status: 502,
@@ -182,6 +189,11 @@ const DESCRIPTIONS: Readonly<Record<LtiErrorCode, ErrorDescription>> = Object.fr
     message:
       'The launch points at an address that is not part of Mastery Pathways. Ask your LMS administrator to check the target link URI.',
   },
+  no_course_context: {
+    status: 400,
+    message:
+      'Mastery Pathways must be launched from a course. Go to your course in the LMS and open the tool from there (for example from the course menu or an assignment).',
+  },
   content_item_not_accepted: {
     status: 400,
     message:
@@ -222,10 +234,34 @@ const DESCRIPTIONS: Readonly<Record<LtiErrorCode, ErrorDescription>> = Object.fr
   },
 });
 
+/**
+ * What support needs to answer "why was this launch refused" from the log alone: the check that
+ * failed and the claim, key id or deployment it was about. Only identifiers and claim names go here,
+ * never names, emails or tokens.
+ */
+/** Every code of the closed union, in one list (for the test that each has a test). */
+export const LTI_ERROR_CODES: readonly LtiErrorCode[] = Object.freeze(
+  Object.keys(DESCRIPTIONS) as LtiErrorCode[],
+);
+
+export interface LtiDiagnostics {
+  /** The launch check that failed (the checklist step's name, e.g. `verifySignature`). */
+  readonly check?: string;
+  /** The claim concerned (its URI or short name), for missing or malformed claims. */
+  readonly claim?: string;
+  /** The `kid` of the launch's JWT header. */
+  readonly kid?: string;
+  readonly issuer?: string;
+  readonly clientId?: string;
+  readonly deploymentId?: string;
+  readonly messageType?: string;
+}
+
 export interface LtiErrorOptions {
   /** For operators and logs only: which claim, which URL, what was expected. */
   readonly detail?: string;
   readonly cause?: unknown;
+  readonly diagnostics?: LtiDiagnostics;
 }
 
 export class LtiError extends Error {
@@ -235,6 +271,7 @@ export class LtiError extends Error {
   /** `true` when the people-facing `message` may be shown to the user (node-oidc-provider: status < 500). */
   readonly expose: boolean;
   readonly detail: string | undefined;
+  readonly diagnostics: LtiDiagnostics;
 
   constructor(code: LtiErrorCode, options: LtiErrorOptions = {}) {
     const description = DESCRIPTIONS[code];
@@ -243,7 +280,22 @@ export class LtiError extends Error {
     this.status = description.status;
     this.expose = description.status < 500;
     this.detail = options.detail;
+    this.diagnostics = options.diagnostics ?? {};
   }
+
+  /** The same refusal, with more of what support needs to know (earlier values win). */
+  withDiagnostics(more: LtiDiagnostics): LtiError {
+    const merged: LtiDiagnostics = { ...dropUndefined(more), ...dropUndefined(this.diagnostics) };
+    return new LtiError(this.code, {
+      ...(this.detail === undefined ? {} : { detail: this.detail }),
+      cause: this.cause,
+      diagnostics: merged,
+    });
+  }
+}
+
+function dropUndefined(value: LtiDiagnostics): LtiDiagnostics {
+  return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined));
 }
 
 export function isLtiError(error: unknown, code?: LtiErrorCode): error is LtiError {

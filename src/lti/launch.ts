@@ -12,6 +12,7 @@ import {
 } from './claims.ts';
 import type { LaunchContext, LaunchMessageType, ParsedLaunchClaims } from './claims.ts';
 import { LtiError } from './errors.ts';
+import type { LtiDiagnostics } from './errors.ts';
 import { findRegistrations, isOwnTargetLinkUri } from './login.ts';
 import type {
   LoginState,
@@ -70,9 +71,10 @@ export function readParameters(params: Readonly<Record<string, unknown>>): Launc
   const platformError = params['error'];
   if (typeof platformError === 'string') {
     // OIDC error response (e.g. Canvas `login_required` when the user's LMS session ended).
-    const description = params['error_description'];
+    // Only the error code: the description is the LMS's free text and may name the person.
     throw new LtiError('invalid_parameter', {
-      detail: `platform error ${platformError}${typeof description === 'string' ? `: ${description}` : ''}`,
+      detail: `platform error ${platformError.slice(0, 100)}`,
+      diagnostics: { claim: 'error' },
     });
   }
   const idToken = params['id_token'];
@@ -96,6 +98,12 @@ export function decodeHeader(idToken: string): ProtectedHeaderParameters {
   // LTI Security Framework §5.1.3: RS256 only. Rejects `none` and HS256 keyed with our public key early.
   if (header.alg !== 'RS256')
     throw new LtiError('unsupported_alg', { detail: `alg ${String(header.alg)}` });
+  // The kid names the platform key (LTI Security Framework §6.3). Guessing "the only key" would
+  // accept what the 1EdTech certification suite expects refused, and would break at the first
+  // key rotation, when the platform publishes two keys (LMS-NOTES).
+  if (typeof header.kid !== 'string' || header.kid === '') {
+    throw new LtiError('missing_kid', { detail: 'JWT header without kid' });
+  }
   return header;
 }
 
@@ -291,11 +299,8 @@ export function checkMessageType(
 
 const REQUIRED_CLAIMS: Readonly<Record<LaunchMessageType, readonly string[]>> = {
   [MESSAGE_TYPE.resourceLink]: [LTI_CLAIM.roles, LTI_CLAIM.targetLinkUri, LTI_CLAIM.resourceLink],
-  [MESSAGE_TYPE.deepLinking]: [
-    LTI_CLAIM.roles,
-    LTI_CLAIM.targetLinkUri,
-    LTI_CLAIM.deepLinkingSettings,
-  ],
+  // No target_link_uri: the certification suite's valid Deep Linking request has none (LMS-NOTES).
+  [MESSAGE_TYPE.deepLinking]: [LTI_CLAIM.roles, LTI_CLAIM.deepLinkingSettings],
 };
 
 function claimError(error: z.ZodError): LtiError {
@@ -303,6 +308,7 @@ function claimError(error: z.ZodError): LtiError {
   return new LtiError('invalid_claim', {
     detail: `${path}: ${error.issues[0]?.message ?? ''}`,
     cause: error,
+    diagnostics: { claim: path },
   });
 }
 
@@ -311,7 +317,9 @@ export function parseClaims(
   messageType: LaunchMessageType,
 ): ParsedLaunchClaims {
   for (const claim of REQUIRED_CLAIMS[messageType]) {
-    if (payload[claim] === undefined) throw new LtiError('missing_claim', { detail: claim });
+    if (payload[claim] === undefined) {
+      throw new LtiError('missing_claim', { detail: claim, diagnostics: { claim } });
+    }
   }
   if (messageType === MESSAGE_TYPE.resourceLink) {
     const parsed = resourceLinkLaunchClaimsSchema.safeParse(payload);
@@ -324,8 +332,25 @@ export function parseClaims(
 }
 
 export function checkTargetLinkUri(launch: LaunchContext, endpoints: ToolEndpoints): void {
+  // A Deep Linking request may leave it out: the tool answers it at its own Deep Linking page.
+  if (launch.targetLinkUri === undefined) return;
   if (!isOwnTargetLinkUri(endpoints, launch.targetLinkUri)) {
     throw new LtiError('foreign_target_link_uri', { detail: launch.targetLinkUri });
+  }
+}
+
+/**
+ * Every page a resource link opens belongs to a course, so a launch without a `context` claim (from
+ * an account or user menu) is refused here, with a message that says where to launch from, rather
+ * than accepted into a session whose first page cannot be shown. A Deep Linking request may come
+ * without one: its page adds an activity without standards.
+ */
+export function checkCourseContext(launch: LaunchContext): void {
+  if (launch.messageType === MESSAGE_TYPE.resourceLink && launch.context === undefined) {
+    throw new LtiError('no_course_context', {
+      detail: `resource link launch without ${LTI_CLAIM.context}`,
+      diagnostics: { claim: LTI_CLAIM.context },
+    });
   }
 }
 
@@ -338,26 +363,78 @@ async function runChecks(
   deps: Omit<LaunchDependencies, 'nonces'>,
   nonces: NonceStore | undefined,
 ): Promise<{ launch: LaunchContext; nonce: NonceClaim }> {
-  const params = readParameters(input.params);
-  decodeHeader(params.idToken);
-  checkBrowserBinding(params.state, input.browserBinding);
-  const loginState = await takeLoginState(deps.states, params.state, deps.now());
-  const registration = await findRegistration(deps.platforms, loginState);
-  const payload = await verifySignature(params.idToken, registration, deps);
-  checkAuthorizedParty(payload, registration.clientId);
-  const nonce = checkNonceMatches(payload, loginState, registration.issuer);
-  if (nonces !== undefined && !(await nonces.claim(nonce.issuer, nonce.nonce, nonce.expiresAt))) {
-    throw new LtiError('nonce_replay');
+  // What support needs to know if a check fails: the step, and the ids known by then.
+  const known: { -readonly [K in keyof LtiDiagnostics]: LtiDiagnostics[K] } = {};
+  const step = <T>(check: string, run: () => T): T => {
+    known.check = check;
+    return run();
+  };
+  try {
+    const params = step('readParameters', () => readParameters(input.params));
+    known.kid = kidOf(params.idToken);
+    step('decodeHeader', () => decodeHeader(params.idToken));
+    step('checkBrowserBinding', () => {
+      checkBrowserBinding(params.state, input.browserBinding);
+    });
+    const loginState = await step('takeLoginState', () =>
+      takeLoginState(deps.states, params.state, deps.now()),
+    );
+    known.issuer = loginState.issuer;
+    known.clientId = loginState.clientId;
+    const registration = await step('findRegistration', () =>
+      findRegistration(deps.platforms, loginState),
+    );
+    const payload = await step('verifySignature', () =>
+      verifySignature(params.idToken, registration, deps),
+    );
+    const deploymentId = payload[LTI_CLAIM.deploymentId];
+    if (typeof deploymentId === 'string') known.deploymentId = deploymentId;
+    const messageTypeClaim = payload[LTI_CLAIM.messageType];
+    if (typeof messageTypeClaim === 'string') known.messageType = messageTypeClaim;
+    step('checkAuthorizedParty', () => {
+      checkAuthorizedParty(payload, registration.clientId);
+    });
+    const nonce = step('checkNonce', () =>
+      checkNonceMatches(payload, loginState, registration.issuer),
+    );
+    if (nonces !== undefined && !(await nonces.claim(nonce.issuer, nonce.nonce, nonce.expiresAt))) {
+      throw new LtiError('nonce_replay');
+    }
+    await step('checkDeployment', () =>
+      checkDeployment(payload, loginState, registration, deps.deployments),
+    );
+    step('checkVersion', () => {
+      checkVersion(payload);
+    });
+    const messageType = step('checkMessageType', () =>
+      checkMessageType(
+        payload,
+        deps.acceptedMessageTypes ?? [MESSAGE_TYPE.resourceLink, MESSAGE_TYPE.deepLinking],
+      ),
+    );
+    const launch = step('parseClaims', () =>
+      toLaunchContext(parseClaims(payload, messageType), registration.clientId),
+    );
+    step('checkTargetLinkUri', () => {
+      checkTargetLinkUri(launch, deps.endpoints);
+    });
+    step('checkCourseContext', () => {
+      checkCourseContext(launch);
+    });
+    return { launch, nonce };
+  } catch (error) {
+    throw error instanceof LtiError ? error.withDiagnostics(known) : error;
   }
-  await checkDeployment(payload, loginState, registration, deps.deployments);
-  checkVersion(payload);
-  const messageType = checkMessageType(
-    payload,
-    deps.acceptedMessageTypes ?? [MESSAGE_TYPE.resourceLink, MESSAGE_TYPE.deepLinking],
-  );
-  const launch = toLaunchContext(parseClaims(payload, messageType), registration.clientId);
-  checkTargetLinkUri(launch, deps.endpoints);
-  return { launch, nonce };
+}
+
+/** The header's `kid` for the log, read without trusting anything else in the token. */
+function kidOf(idToken: string): string | undefined {
+  try {
+    const kid = decodeProtectedHeader(idToken).kid;
+    return typeof kid === 'string' ? kid.slice(0, 200) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -393,6 +470,16 @@ export async function acceptLaunch<T>(
 ): Promise<{ launch: LaunchContext; recorded: T }> {
   const { launch, nonce } = await runChecks(input, deps, undefined);
   const recorded = await record(launch, nonce);
-  if (recorded === undefined) throw new LtiError('nonce_replay');
+  if (recorded === undefined) {
+    throw new LtiError('nonce_replay', {
+      diagnostics: {
+        check: 'checkNonce',
+        issuer: launch.issuer,
+        clientId: launch.clientId,
+        deploymentId: launch.deploymentId,
+        messageType: launch.messageType,
+      },
+    });
+  }
   return { launch, recorded };
 }

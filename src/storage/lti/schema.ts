@@ -162,7 +162,8 @@ export interface DeepLinkingSettingsJson {
   acceptPresentationDocumentTargets: string[];
   acceptMediaTypes: string | null;
   acceptMultiple: boolean;
-  acceptLineItem: boolean;
+  /** null: the platform did not say (unknown, not "no"). */
+  acceptLineItem: boolean | null;
   autoCreate: boolean;
   title: string | null;
   text: string | null;

@@ -5,6 +5,7 @@ import { assignmentResourceId } from '../../alignment/assignments.ts';
 import { AlignmentError } from '../../alignment/errors.ts';
 import type { AppServices } from '../../app-services.ts';
 import type { Logger } from '../../logger.ts';
+import type { DeepLinkingSettings } from '../../lti/claims.ts';
 import { buildDeepLinkingResponse, ltiResourceLinkItem } from '../../lti/deep-linking.ts';
 import { randomToken } from '../../lti/login.ts';
 import { createToolSigner } from '../../lti/tool-keys.ts';
@@ -43,6 +44,14 @@ function standardLabel(standard: { code: string | undefined; statement: string }
   return [standard.code, standard.statement].filter((part) => part !== undefined).join(' ');
 }
 
+/**
+ * A gradebook column is offered unless the LMS said `accept_lineitem: false`. Absent means unknown
+ * (DL 2.0 §4.4.1), and Moodle 4.3 and Canvas leave it out yet create the column (LMS-NOTES).
+ */
+function offersColumn(settings: DeepLinkingSettings): boolean {
+  return settings.acceptLineItem !== false;
+}
+
 interface ActivityValues {
   title: string;
   gradebook: boolean;
@@ -54,7 +63,7 @@ interface ActivityValues {
  * Deep Linking (LTI DL 2.0): the LMS opened the tool to pick something to add to the course. The
  * teacher names the activity, picks the standards it assesses and its points; the tool records
  * the assignment with its alignments and answers with a signed LtiDeepLinkingResponse holding an
- * LTI resource link and, when the LMS accepts one, a line item whose `resourceId` names the
+ * LTI resource link and, unless the LMS refuses one, a line item whose `resourceId` names the
  * assignment (`mp-assignment:<id>`), so the gradebook column, and a copy of it in a copied
  * course, finds its alignments again.
  */
@@ -81,7 +90,7 @@ export function deepLinkingPages(
     res: express.Response,
     v: ReturnType<typeof viewer>,
     model: {
-      acceptLineItem: boolean;
+      offerColumn: boolean;
       hasCourse: boolean;
       values: ActivityValues;
       query: string;
@@ -104,7 +113,7 @@ export function deepLinkingPages(
       styles: ['alignment'],
       scripts: ['standards-picker'],
       searchUrl: `${v.base}/course/standards/search`,
-      acceptLineItem: model.acceptLineItem,
+      offerColumn: model.offerColumn,
       hasCourse: model.hasCourse,
       values: model.values,
       errors: model.errors,
@@ -131,7 +140,7 @@ export function deepLinkingPages(
     const resumed = typeof query.title === 'string';
     const standards = [...listOf(query.standard), ...listOf(query.add)];
     await render(res, v, {
-      acceptLineItem: request.settings.acceptLineItem,
+      offerColumn: offersColumn(request.settings),
       hasCourse: (request.courseId ?? v.session.courseId) !== undefined,
       values: resumed
         ? {
@@ -176,7 +185,7 @@ export function deepLinkingPages(
       }
       if (standardsError !== undefined) errors.standards = standardsError;
       await render(res, v, {
-        acceptLineItem: request.settings.acceptLineItem,
+        offerColumn: offersColumn(request.settings),
         hasCourse: courseId !== undefined,
         values,
         query: '',
@@ -193,7 +202,7 @@ export function deepLinkingPages(
       throw new HttpError(404, 'not_found', 'This LMS registration no longer exists.');
     }
     const activityId = randomUUID();
-    const wantsColumn = parsed.data.gradebook === 'yes' && request.settings.acceptLineItem;
+    const wantsColumn = parsed.data.gradebook === 'yes' && offersColumn(request.settings);
     if (courseId !== undefined) {
       // The assignment and its alignments exist before the LMS creates the column, so the
       // column's resourceId can name it; discovery and the link's first launch link them.
@@ -215,7 +224,7 @@ export function deepLinkingPages(
           (error.code === 'standard_unavailable' || error.code === 'invalid_input')
         ) {
           await render(res, v, {
-            acceptLineItem: request.settings.acceptLineItem,
+            offerColumn: offersColumn(request.settings),
             hasCourse: true,
             values,
             query: '',

@@ -1,3 +1,5 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import {
   deepLinkingLaunchClaimsSchema,
@@ -11,7 +13,7 @@ import {
   resourceLinkLaunchClaimsSchema,
   toLaunchContext,
 } from '../../../src/lti/claims.ts';
-import { LtiError } from '../../../src/lti/errors.ts';
+import { LTI_ERROR_CODES, LtiError } from '../../../src/lti/errors.ts';
 import { courseServicesFromLaunch, lmsLaunchFromLti } from '../../../src/lti/lms-port.ts';
 import type { LtiErrorCode } from '../../../src/lti/errors.ts';
 import { resourceLinkClaims } from './fixtures.ts';
@@ -144,7 +146,7 @@ describe('LTI claims', () => {
       });
     });
 
-    it('when deep linking settings omit optional flags, then they default to false', () => {
+    it('when deep linking settings omit optional flags, then they default to false and accept_lineitem stays unknown', () => {
       const parsed = deepLinkingLaunchClaimsSchema.parse({
         ...resourceLinkClaims({ nonce: 'n' }),
         iss: 'https://lms.example',
@@ -165,10 +167,129 @@ describe('LTI claims', () => {
       if (launch.messageType !== 'LtiDeepLinkingRequest') throw new Error('wrong type');
       expect(launch.deepLinking).to.include({
         acceptMultiple: false,
-        acceptLineItem: false,
+        acceptLineItem: undefined,
         autoCreate: false,
         data: undefined,
       });
+    });
+  });
+
+  // Older Canvas code puts null in optional nested fields (LMS-NOTES; issue 20 item 7): each optional
+  // field given as null is read as absent instead of refusing the launch.
+  describe('null in optional fields', () => {
+    const base = () => ({
+      ...resourceLinkClaims({ nonce: 'n' }),
+      iss: 'https://canvas.instructure.com',
+      aud: 'client-1',
+      iat: 1,
+      exp: 2,
+      [LTI_CLAIM.ags]: { scope: [], lineitems: 'https://lms.example/li' },
+      [LTI_CLAIM.nrps]: { context_memberships_url: 'https://lms.example/members' },
+      [LTI_CLAIM.launchPresentation]: { document_target: 'iframe' },
+      [LTI_CLAIM.toolPlatform]: { guid: 'g' },
+    });
+    const nested: readonly (readonly [claim: string, short: string, field: string])[] = [
+      [LTI_CLAIM.resourceLink, 'resource_link', 'title'],
+      [LTI_CLAIM.resourceLink, 'resource_link', 'description'],
+      [LTI_CLAIM.context, 'context', 'label'],
+      [LTI_CLAIM.context, 'context', 'title'],
+      [LTI_CLAIM.context, 'context', 'type'],
+      [LTI_CLAIM.launchPresentation, 'launch_presentation', 'height'],
+      [LTI_CLAIM.launchPresentation, 'launch_presentation', 'width'],
+      [LTI_CLAIM.launchPresentation, 'launch_presentation', 'document_target'],
+      [LTI_CLAIM.launchPresentation, 'launch_presentation', 'return_url'],
+      [LTI_CLAIM.launchPresentation, 'launch_presentation', 'locale'],
+      [LTI_CLAIM.toolPlatform, 'tool_platform', 'guid'],
+      [LTI_CLAIM.toolPlatform, 'tool_platform', 'name'],
+      [LTI_CLAIM.toolPlatform, 'tool_platform', 'version'],
+      [LTI_CLAIM.toolPlatform, 'tool_platform', 'product_family_code'],
+      [LTI_CLAIM.toolPlatform, 'tool_platform', 'contact_email'],
+      [LTI_CLAIM.toolPlatform, 'tool_platform', 'url'],
+      [LTI_CLAIM.ags, 'ags endpoint', 'lineitems'],
+      [LTI_CLAIM.ags, 'ags endpoint', 'lineitem'],
+      [LTI_CLAIM.nrps, 'namesroleservice', 'service_versions'],
+    ];
+    for (const [claim, short, field] of nested) {
+      it(`when ${short}.${field} is null, then the launch is read with it absent`, () => {
+        const claims = base() as Record<string, unknown>;
+        claims[claim] = { ...(claims[claim] as object), [field]: null };
+        const parsed = resourceLinkLaunchClaimsSchema.safeParse(claims);
+        expect(parsed.success, parsed.error?.message).to.equal(true);
+        const launch = toLaunchContext(
+          { messageType: 'LtiResourceLinkRequest', claims: parsed.data! },
+          'client-1',
+        );
+        if (field === 'service_versions')
+          expect(launch.nrps?.serviceVersions).to.deep.equal(['2.0']);
+        if (field === 'description') expect(launch.resourceLink?.description).to.equal(undefined);
+        if (field === 'height') expect(launch.launchPresentation?.height).to.equal(undefined);
+        if (field === 'type') expect(launch.context?.type).to.deep.equal([]);
+      });
+    }
+
+    const topLevel = [
+      'azp',
+      'name',
+      'given_name',
+      'family_name',
+      'email',
+      LTI_CLAIM.roleScopeMentor,
+      LTI_CLAIM.context,
+      LTI_CLAIM.toolPlatform,
+      LTI_CLAIM.launchPresentation,
+      LTI_CLAIM.custom,
+      LTI_CLAIM.ags,
+      LTI_CLAIM.nrps,
+    ];
+    for (const claim of topLevel) {
+      it(`when the optional claim ${claim} is null, then the launch is read with it absent`, () => {
+        const parsed = resourceLinkLaunchClaimsSchema.safeParse({ ...base(), [claim]: null });
+        expect(parsed.success, parsed.error?.message).to.equal(true);
+      });
+    }
+
+    it('when a custom parameter value is null, then it is left out and the others kept', () => {
+      const parsed = resourceLinkLaunchClaimsSchema.parse({
+        ...base(),
+        [LTI_CLAIM.custom]: { unit: '3', canvas_course_id: null },
+      });
+      expect(
+        toLaunchContext({ messageType: 'LtiResourceLinkRequest', claims: parsed }, 'client-1')
+          .custom,
+      ).to.deep.equal({ unit: '3' });
+    });
+
+    for (const field of [
+      'accept_media_types',
+      'accept_multiple',
+      'accept_lineitem',
+      'auto_create',
+      'title',
+      'text',
+      'data',
+    ]) {
+      it(`when deep_linking_settings.${field} is null, then the request is read with it absent`, () => {
+        const parsed = deepLinkingLaunchClaimsSchema.safeParse({
+          ...base(),
+          [LTI_CLAIM.messageType]: 'LtiDeepLinkingRequest',
+          [LTI_CLAIM.resourceLink]: null,
+          [LTI_CLAIM.deepLinkingSettings]: {
+            deep_link_return_url: 'https://lms.example/return',
+            accept_types: ['ltiResourceLink'],
+            accept_presentation_document_targets: ['iframe'],
+            [field]: null,
+          },
+        });
+        expect(parsed.success, parsed.error?.message).to.equal(true);
+      });
+    }
+
+    it('when a required field is null, then it is still refused', () => {
+      const parsed = resourceLinkLaunchClaimsSchema.safeParse({
+        ...base(),
+        [LTI_CLAIM.resourceLink]: { id: null },
+      });
+      expect(parsed.success).to.equal(false);
     });
   });
 });
@@ -193,6 +314,29 @@ describe('LTI errors', () => {
     }
     expect(new LtiError('unknown_deployment').status).to.equal(403);
     expect(new LtiError('no_signing_key').expose).to.equal(false);
+  });
+
+  it('every code in the closed union is named in at least one test that expects it', async () => {
+    // A new code without a test fails here (issue 12 item 18). A test "expects" a code when it
+    // names it as a string ('code') or as the page code (lti.code).
+    const root = new URL('../../', import.meta.url).pathname;
+    const files: string[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      for (const entry of await readdir(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) await walk(path);
+        else if (entry.name.endsWith('.test.ts')) files.push(path);
+      }
+    };
+    await walk(root);
+    const thisFile = new URL(import.meta.url).pathname;
+    const texts = await Promise.all(
+      files.filter((file) => file !== thisFile).map((file) => readFile(file, 'utf8')),
+    );
+    const untested = LTI_ERROR_CODES.filter(
+      (code) => !texts.some((text) => text.includes(`'${code}'`) || text.includes(`lti.${code}`)),
+    );
+    expect(untested, 'LtiErrorCodes no test expects').to.deep.equal([]);
   });
 
   it('when a cause is given, then it is kept for operators', () => {

@@ -155,6 +155,24 @@ describe('deep linking response', () => {
     });
   }
 
+  it('when the platform did not say whether it accepts line items (Moodle 4.3, Canvas), then the line item is returned', async () => {
+    const jwt = await buildDeepLinkingResponse(
+      {
+        settings: { ...settings, acceptLineItem: undefined },
+        platformIssuer: 'https://platform.example',
+        clientId: 'client-1',
+        deploymentId: 'deployment-1',
+        contentItems: [item],
+      },
+      { signer, now: clock.now, randomToken: () => 'n' },
+    );
+    const { payload } = await jwtVerify(jwt, createLocalJWKSet(publishJwks(keys)), {
+      currentDate: clock.now(),
+    });
+    const [returned] = payload[LTI_CLAIM.dlContentItems] as { lineItem?: unknown }[];
+    expect(returned?.lineItem).to.deep.include({ scoreMaximum: 4, resourceId: 'std-1' });
+  });
+
   it('when a link item is built, then undefined fields are left out', () => {
     expect(linkItem({ url: 'https://example.org' })).to.deep.equal({
       type: 'link',
