@@ -5,14 +5,17 @@ import { LmsHttpError, LtiError } from './errors.ts';
 import type { LmsHttpClient } from './http.ts';
 
 /**
- * Platform public keys, fetched by URL and cached per key set URL. Platforms rotate keys (Schoology's
- * change), so an unknown `kid` forces one refetch, but at most once per cooldown per key set: otherwise
- * anyone could make us hammer the LMS by sending tokens with random kids.
+ * Platform public keys, fetched by URL and cached per key set URL (one per platform). Platforms rotate
+ * keys (Schoology's change), so an unknown `kid` refetches the key set at once, however recently it
+ * was fetched, and only then is the launch refused. Those refetches are rate-limited per key set
+ * (`refreshCooldownMs` between two of them): otherwise anyone could make us hammer an LMS by sending
+ * tokens with random kids, while another platform's rotation is never held up by it.
  */
 export interface PlatformKeysOptions {
   readonly http: LmsHttpClient;
   readonly now: () => Date;
   readonly ttlMs?: number;
+  /** Least time between two refetches of one key set forced by unknown kids. Default 10 s. */
   readonly refreshCooldownMs?: number;
 }
 
@@ -55,8 +58,10 @@ function usableForRs256(jwk: PlatformJwk): boolean {
 
 export function createPlatformKeys(options: PlatformKeysOptions): PlatformKeys {
   const ttlMs = options.ttlMs ?? 10 * 60_000;
-  const refreshCooldownMs = options.refreshCooldownMs ?? 60_000;
+  const refreshCooldownMs = options.refreshCooldownMs ?? 10_000;
   const cache = new Map<string, CachedKeySet>();
+  /** When an unknown kid last made us refetch each key set. */
+  const forcedAt = new Map<string, number>();
   const inFlight = new Map<string, Promise<CachedKeySet>>();
 
   async function download(jwksUrl: string): Promise<CachedKeySet> {
@@ -118,9 +123,7 @@ export function createPlatformKeys(options: PlatformKeysOptions): PlatformKeys {
     }
   }
 
-  function find(keySet: CachedKeySet, kid: string | undefined): PlatformJwk | undefined {
-    // A token without kid is acceptable only when the key set leaves no doubt which key is meant.
-    if (kid === undefined) return keySet.keys.length === 1 ? keySet.keys[0] : undefined;
+  function find(keySet: CachedKeySet, kid: string): PlatformJwk | undefined {
     return keySet.keys.find((key) => key.kid === kid);
   }
 
@@ -139,6 +142,10 @@ export function createPlatformKeys(options: PlatformKeysOptions): PlatformKeys {
   }
 
   async function getKey(jwksUrl: string, kid: string | undefined): Promise<CryptoKey> {
+    // No guessing "the only key": the kid is required (LTI Security Framework §6.3; LMS-NOTES).
+    if (kid === undefined || kid === '') {
+      throw new LtiError('missing_kid', { detail: `JWT header without kid (${jwksUrl})` });
+    }
     const now = options.now().getTime();
     const cached = cache.get(jwksUrl);
     let keySet: CachedKeySet;
@@ -159,12 +166,27 @@ export function createPlatformKeys(options: PlatformKeysOptions): PlatformKeys {
       keySet = cached;
     }
     let jwk = find(keySet, kid);
-    if (jwk === undefined && !fresh && now - keySet.fetchedAt >= refreshCooldownMs) {
+    let refetched = fresh;
+    const lastForced = forcedAt.get(jwksUrl);
+    // A launch that misses while another's refetch is in flight waits for that one.
+    const inFlightNow = inFlight.has(jwksUrl);
+    if (
+      jwk === undefined &&
+      !fresh &&
+      (inFlightNow || lastForced === undefined || now - lastForced >= refreshCooldownMs)
+    ) {
+      if (!inFlightNow) forcedAt.set(jwksUrl, now);
       keySet = await refresh(jwksUrl);
+      refetched = true;
       jwk = find(keySet, kid);
     }
     if (jwk === undefined) {
-      throw new LtiError('unknown_kid', { detail: `kid ${kid ?? '(none)'} not in ${jwksUrl}` });
+      throw new LtiError('unknown_kid', {
+        detail: refetched
+          ? `kid ${kid} not in ${jwksUrl}, fetched just now`
+          : `kid ${kid} not in ${jwksUrl}; not refetched, the last unknown kid made us refetch under ${refreshCooldownMs} ms ago`,
+        diagnostics: { kid },
+      });
     }
     return importKey(keySet, jwk);
   }

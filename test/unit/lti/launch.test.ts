@@ -259,6 +259,24 @@ describe('LTI launch verification', () => {
       );
     });
 
+    it('then an OIDC error answer from the platform is rejected as invalid_parameter, without its free text', async () => {
+      const error = await expectLtiError(
+        verifyLaunch(
+          {
+            params: {
+              error: 'login_required',
+              error_description: 'Ada Lovelace (ada@example.org) is not signed in',
+            },
+            browserBinding: undefined,
+          },
+          launchDeps,
+        ),
+        'invalid_parameter',
+      );
+      expect(error.detail).to.equal('platform error login_required');
+      expect(error.diagnostics.check).to.equal('readParameters');
+    });
+
     it('then an expired login state is rejected as state_expired', async () => {
       const started = await login();
       clock.advance(601_000);
@@ -303,6 +321,21 @@ describe('LTI launch verification', () => {
       );
     });
 
+    it('then a JWT header without kid is rejected as missing_kid, even when the platform publishes one key', async () => {
+      const started = await login();
+      const noKid = await new SignJWT(resourceLinkClaims({ nonce: started.nonce }))
+        .setProtectedHeader({ alg: 'RS256', typ: 'JWT' })
+        .setIssuer(ISSUER)
+        .setAudience(CLIENT_ID)
+        .setIssuedAt(nowSeconds())
+        .setExpirationTime(nowSeconds() + 300)
+        .sign(key.privateKey);
+      expect(published).to.have.length(1);
+      const error = await expectLtiError(launchWith(noKid, started), 'missing_kid');
+      expect(error.message).to.contain('kid');
+      expect(states.saved.has(started.state), 'refused before the state is used').to.equal(true);
+    });
+
     it('then garbage is rejected as invalid_token', async () => {
       const started = await login();
       await expectLtiError(launchWith('not.a.jwt', started), 'invalid_token');
@@ -310,7 +343,7 @@ describe('LTI launch verification', () => {
   });
 
   describe('when the platform keys do not know the kid', () => {
-    it('then the key set is fetched again once, after the cooldown, and the launch fails as unknown_kid', async () => {
+    it('then the key set is fetched again at once, not again within the cooldown, and the launch fails as unknown_kid', async () => {
       const first = await login();
       await launchWith(await token(first.nonce), first);
       expect(server.requests).to.have.length(1);
@@ -330,6 +363,31 @@ describe('LTI launch verification', () => {
         'unknown_kid',
       );
       expect(server.requests, 'no refresh inside the cooldown').to.have.length(2);
+    });
+
+    it('then a key rotated in seconds after the last fetch is found at once, without waiting for a cooldown', async () => {
+      const first = await login();
+      await launchWith(await token(first.nonce), first);
+      const rotated = await platformKey('platform-key-2');
+      published = [rotated];
+      clock.advance(2_000);
+      const second = await login();
+      const launch = await launchWith(await token(second.nonce, {}, { signWith: rotated }), second);
+      expect(launch.sub).to.equal('user-1');
+      expect(server.requests, 'one refetch on the unknown kid').to.have.length(2);
+    });
+
+    it('then an unknown kid is refused with a message that says the LMS does not publish the key, naming the kid for the log', async () => {
+      const first = await login();
+      await launchWith(await token(first.nonce), first);
+      const stranger = await platformKey('not-published');
+      const second = await login();
+      const error = await expectLtiError(
+        launchWith(await token(second.nonce, {}, { signWith: stranger }), second),
+        'unknown_kid',
+      );
+      expect(error.message).to.contain('signed with a key it does not publish');
+      expect(error.diagnostics).to.include({ kid: 'not-published', check: 'verifySignature' });
     });
 
     it('then a key the platform rotated in is found by the refresh', async () => {
@@ -354,6 +412,48 @@ describe('LTI launch verification', () => {
         { iat: nowSeconds() - 600, exp: nowSeconds() - 60 },
       );
       await expectLtiError(launchWith(idToken, started), 'token_expired');
+    });
+
+    it('then a token whose nbf is in the future is rejected as token_not_yet_valid', async () => {
+      const started = await login();
+      const idToken = await token(started.nonce, { nbf: nowSeconds() + 120 });
+      await expectLtiError(launchWith(idToken, started), 'token_not_yet_valid');
+    });
+
+    it('then a resource link launch without a context claim is refused as no_course_context, saying to launch from a course', async () => {
+      const started = await login();
+      const idToken = await token(started.nonce, { [LTI_CLAIM.context]: undefined });
+      const error = await expectLtiError(launchWith(idToken, started), 'no_course_context');
+      expect(error.message).to.contain('must be launched from a course');
+      expect(error.status).to.equal(400);
+      expect(error.diagnostics).to.include({
+        claim: LTI_CLAIM.context,
+        deploymentId: 'deployment-1',
+      });
+    });
+
+    it('then a deep linking request without target_link_uri is accepted (the certification suite sends none)', async () => {
+      const started = await login();
+      const idToken = await token(started.nonce, {
+        [LTI_CLAIM.messageType]: 'LtiDeepLinkingRequest',
+        [LTI_CLAIM.resourceLink]: undefined,
+        [LTI_CLAIM.targetLinkUri]: undefined,
+        [LTI_CLAIM.deepLinkingSettings]: {
+          deep_link_return_url: 'https://platform.example/dl/return',
+          accept_types: ['ltiResourceLink'],
+          accept_presentation_document_targets: ['iframe'],
+        },
+      });
+      const launch = await launchWith(idToken, started);
+      expect(launch.messageType).to.equal('LtiDeepLinkingRequest');
+      expect(launch.targetLinkUri).to.equal(undefined);
+    });
+
+    it('then a resource link launch without target_link_uri is still rejected as missing_claim', async () => {
+      const started = await login();
+      const idToken = await token(started.nonce, { [LTI_CLAIM.targetLinkUri]: undefined });
+      const error = await expectLtiError(launchWith(idToken, started), 'missing_claim');
+      expect(error.diagnostics.claim).to.equal(LTI_CLAIM.targetLinkUri);
     });
 
     it('then an iat in the future is rejected as iat_in_future', async () => {
@@ -413,6 +513,20 @@ describe('LTI launch verification', () => {
       await launchWith(idToken, started);
       await states.save(saved);
       await expectLtiError(launchWith(idToken, started), 'nonce_replay');
+    });
+
+    it('then a refusal names the failed check and the ids known by then, for the log', async () => {
+      const started = await login();
+      const idToken = await token(started.nonce, { [LTI_CLAIM.deploymentId]: 'deployment-9' });
+      const error = await expectLtiError(launchWith(idToken, started), 'unknown_deployment');
+      expect(error.diagnostics).to.deep.equal({
+        check: 'checkDeployment',
+        kid: key.kid,
+        issuer: ISSUER,
+        clientId: CLIENT_ID,
+        deploymentId: 'deployment-9',
+        messageType: 'LtiResourceLinkRequest',
+      });
     });
 
     it('then an unknown deployment is rejected as unknown_deployment', async () => {

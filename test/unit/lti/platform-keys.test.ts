@@ -80,10 +80,61 @@ describe('platform keys', () => {
     }
   });
 
-  it('when a token has no kid and the set has exactly one key, then that key is used', async () => {
+  it('when a token has no kid, then it is refused as missing_kid even though the set has exactly one key', async () => {
     const keys = createPlatformKeys({ http: testHttp(), now: manualClock().now });
-    const key = await keys.getKey(`${server.url}/jwks`, undefined);
-    expect(key.algorithm.name).to.equal('RSASSA-PKCS1-v1_5');
+    await expectCode(keys.getKey(`${server.url}/jwks`, undefined), 'missing_kid');
+    expect(server.requests, 'nothing fetched for a token that names no key').to.have.length(0);
+  });
+
+  it('when the platform rotates its key seconds after a fetch, then the unknown kid refetches at once and is found', async () => {
+    const clock = manualClock();
+    const keys = createPlatformKeys({ http: testHttp(), now: clock.now });
+    await keys.getKey(`${server.url}/jwks`, 'rsa-1');
+    const rotated = await platformKey('rsa-2');
+    body = { keys: [rotated.publicJwk] };
+    clock.advance(1_000);
+    const key = await keys.getKey(`${server.url}/jwks`, 'rsa-2');
+    expect(key.type).to.equal('public');
+    expect(server.requests).to.have.length(2);
+  });
+
+  it('when unknown kids keep coming, then refetches are rate-limited per platform and another platform still refetches', async () => {
+    const clock = manualClock();
+    const keys = createPlatformKeys({
+      http: testHttp(),
+      now: clock.now,
+      refreshCooldownMs: 10_000,
+    });
+    const schoology = `${server.url}/schoology/jwks`;
+    const moodle = `${server.url}/moodle/jwks`;
+    await keys.getKey(schoology, 'rsa-1');
+    await keys.getKey(moodle, 'rsa-1');
+    await expectCode(keys.getKey(schoology, 'random-1'), 'unknown_kid');
+    await expectCode(keys.getKey(schoology, 'random-2'), 'unknown_kid');
+    const fetches = (url: string) =>
+      server.requests.filter((request) => url.endsWith(request.url)).length;
+    expect(fetches(schoology), 'one refetch, then the limit').to.equal(2);
+    // The other platform rotates meanwhile: its first unknown kid still refetches at once.
+    const rotated = await platformKey('rsa-9');
+    body = { keys: [rsa.publicJwk, rotated.publicJwk] };
+    await keys.getKey(moodle, 'rsa-9');
+    expect(fetches(moodle)).to.equal(2);
+    clock.advance(10_000);
+    await keys.getKey(schoology, 'rsa-9');
+    expect(fetches(schoology), 'after the limit, a refetch again').to.equal(3);
+  });
+
+  it('when several launches miss the same new kid together, then they share one refetch', async () => {
+    const clock = manualClock();
+    const keys = createPlatformKeys({ http: testHttp(), now: clock.now });
+    await keys.getKey(`${server.url}/jwks`, 'rsa-1');
+    const rotated = await platformKey('rsa-3');
+    body = { keys: [rotated.publicJwk] };
+    const found = await Promise.all(
+      Array.from({ length: 3 }, () => keys.getKey(`${server.url}/jwks`, 'rsa-3')),
+    );
+    expect(found.every((key) => key.type === 'public')).to.equal(true);
+    expect(server.requests).to.have.length(2);
   });
 
   it('when the JWKS endpoint fails or returns garbage, then it reports jwks_unavailable', async () => {
