@@ -70,10 +70,13 @@ export interface EmulatorUrls {
   course(courseId: string): string;
 }
 
+/** The platform's signing key; a key rotation (`rotatePlatformKey`) replaces it in place. */
 export interface PlatformKeys {
-  readonly kid: string;
-  readonly privateKey: CryptoKey;
-  readonly publicJwk: JWK;
+  kid: string;
+  privateKey: CryptoKey;
+  publicJwk: JWK;
+  /** Keys rotated out but still published, as platforms do for a while after a rotation. */
+  retiredJwks?: JWK[];
 }
 
 export interface EmulatorContext {

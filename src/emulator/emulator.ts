@@ -11,7 +11,13 @@ import {
 } from './context.ts';
 import { EmulatorError } from './errors.ts';
 import { createIdFactory } from './ids.ts';
-import { beginLaunch, type BeginLaunchInput, type LoginInitiation } from './launch.ts';
+import {
+  beginLaunch,
+  publishedJwks,
+  rotatePlatformKey,
+  type BeginLaunchInput,
+  type LoginInitiation,
+} from './launch.ts';
 import {
   createClassroomEmulator,
   type ClassroomEmulator,
@@ -49,6 +55,8 @@ export interface Emulator {
   readonly jwks: { keys: Record<string, unknown>[] };
   /** Start a launch without a browser: the third-party initiated login request to send the tool. */
   beginLaunch(input: BeginLaunchInput): LoginInitiation;
+  /** Rotate the platform's signing key (the old one stays published unless `keepOld: false`). */
+  rotateKey(options?: { keepOld?: boolean }): Promise<string>;
   /** Start Dynamic Registration: a fresh registration token and the URL to open the tool at. */
   startDynamicRegistration(toolRegistrationUrl: string): DynamicRegistrationStart;
   openidConfiguration(): Record<string, unknown>;
@@ -161,8 +169,11 @@ async function createLtiEmulator(input: EmulatorOptions): Promise<Emulator> {
     issuer: options.issuer,
     flavour,
     options,
-    jwks: { keys: [publicJwk] },
+    get jwks() {
+      return publishedJwks(ctx);
+    },
     beginLaunch: (launch) => beginLaunch(ctx, launch),
+    rotateKey: (rotation) => rotatePlatformKey(ctx, rotation),
     startDynamicRegistration: (url) => startDynamicRegistration(ctx, url),
     openidConfiguration: () => openidConfiguration(ctx),
   };

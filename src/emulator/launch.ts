@@ -1,4 +1,4 @@
-import { SignJWT } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { CLAIM, SCOPE, TEST_USER_ROLE, contextType, launchRoles } from './claims.ts';
 import type { EmulatorContext } from './context.ts';
 import { EmulatorError } from './errors.ts';
@@ -228,7 +228,8 @@ export function buildLaunchClaims(
     claims[CLAIM.resourceLink] = { id: link.resourceLinkId, title: link.title, description: '' };
   } else {
     const acceptTypes = deepLinkingAcceptTypes(flavour, launch.placement);
-    const acceptMultiple = launch.placement !== 'assignment_selection';
+    // Moodle's Content Selection always allows several (MDL 3.10: `$multiple = true`).
+    const acceptMultiple = flavour === 'moodle' || launch.placement !== 'assignment_selection';
     const session = state.addDeepLinkingSession({
       clientId: tool.clientId,
       deploymentId: launch.deploymentId,
@@ -238,26 +239,86 @@ export function buildLaunchClaims(
       acceptTypes,
       acceptMultiple,
     });
-    claims[CLAIM.deepLinkingSettings] = {
-      deep_link_return_url: urls.deepLinkingReturn(session.sessionId),
-      accept_types: acceptTypes,
-      accept_presentation_document_targets: ['iframe', 'window'],
-      accept_media_types: 'application/vnd.ims.lti.v1.ltilink',
-      accept_multiple: acceptMultiple,
-      accept_lineitem: true,
-      auto_create: true,
-      title: course.title,
+    claims[CLAIM.deepLinkingSettings] = deepLinkingSettings(flavour, {
+      returnUrl: urls.deepLinkingReturn(session.sessionId),
+      acceptTypes,
+      acceptMultiple,
+      toolName: tool.name,
+      courseTitle: course.title,
       data: session.data,
-    };
+    });
   }
   return claims;
 }
 
-export function deepLinkingAcceptTypes(flavour: string, placement: Placement): string[] {
-  if (flavour === 'schoology') return ['ltiResourceLink', 'link', 'html'];
-  if (flavour === 'canvas' && placement === 'link_selection') {
-    return ['ltiResourceLink', 'link', 'html', 'file', 'image'];
+/**
+ * The `deep_linking_settings` claim as each platform really sends it (docs/lms/<lms>.md):
+ * - Canvas: `lib/lti/messages/deep_linking_request.rb` sets return URL, accept_types, document
+ *   targets, media types, auto_create and accept_multiple per placement; no `accept_lineitem`, no
+ *   `data` (the return URL identifies the request), no title or text.
+ * - Moodle 4.3: `mod/lti/locallib.php` `lti_build_content_item_selection_request` with the claim
+ *   mapping of `lti_get_jwt_claim_mapping`: accept_types `ltiResourceLink`, targets
+ *   frame/iframe/window, copy advice/unsigned/auto_create/can_confirm false, accept_multiple true,
+ *   title = the tool's name, empty text; no `accept_lineitem`, no `data`, no media types.
+ * - Schoology: unverified; kept as the generic platform with every optional setting present.
+ */
+function deepLinkingSettings(
+  flavour: string,
+  input: {
+    returnUrl: string;
+    acceptTypes: string[];
+    acceptMultiple: boolean;
+    toolName: string;
+    courseTitle: string;
+    data: string;
+  },
+): Record<string, unknown> {
+  if (flavour === 'canvas') {
+    return {
+      deep_link_return_url: input.returnUrl,
+      accept_types: input.acceptTypes,
+      accept_presentation_document_targets: ['iframe', 'window'],
+      accept_media_types: 'application/vnd.ims.lti.v1.ltilink',
+      auto_create: false,
+      accept_multiple: input.acceptMultiple,
+    };
   }
+  if (flavour === 'moodle') {
+    return {
+      accept_types: input.acceptTypes,
+      accept_presentation_document_targets: ['frame', 'iframe', 'window'],
+      accept_copy_advice: false,
+      accept_multiple: true,
+      accept_unsigned: false,
+      auto_create: false,
+      can_confirm: false,
+      deep_link_return_url: input.returnUrl,
+      title: input.toolName,
+      text: '',
+    };
+  }
+  return {
+    deep_link_return_url: input.returnUrl,
+    accept_types: input.acceptTypes,
+    accept_presentation_document_targets: ['iframe', 'window'],
+    accept_media_types: 'application/vnd.ims.lti.v1.ltilink',
+    accept_multiple: input.acceptMultiple,
+    accept_lineitem: true,
+    auto_create: true,
+    title: input.courseTitle,
+    data: input.data,
+  };
+}
+
+/** Whether a flavour's Deep Linking request carries `data` for the response to echo. */
+export function sendsDeepLinkingData(flavour: string): boolean {
+  return flavour !== 'canvas' && flavour !== 'moodle';
+}
+
+export function deepLinkingAcceptTypes(flavour: string, _placement: Placement): string[] {
+  if (flavour === 'schoology') return ['ltiResourceLink', 'link', 'html'];
+  // Canvas (deep_linking_request.rb): assignment_selection and link_selection accept
+  // ltiResourceLink only (editor_button is the placement that takes links, files and images).
   return ['ltiResourceLink'];
 }
 
@@ -268,4 +329,30 @@ export async function signIdToken(
   return new SignJWT(claims)
     .setProtectedHeader({ alg: 'RS256', kid: ctx.keys.kid, typ: 'JWT' })
     .sign(ctx.keys.privateKey);
+}
+
+/**
+ * A platform key rotation: a new key signs every launch from now on and is published at once. The
+ * old key stays published unless `keepOld` is false (platforms keep it for a while; Schoology's
+ * keys change). Returns the new kid.
+ */
+export async function rotatePlatformKey(
+  ctx: EmulatorContext,
+  options: { keepOld?: boolean } = {},
+): Promise<string> {
+  const { privateKey, publicKey } = await generateKeyPair('RS256');
+  const kid = Buffer.from(ctx.options.randomBytes(12)).toString('base64url');
+  const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
+  const retired =
+    options.keepOld === false ? [] : [ctx.keys.publicJwk, ...(ctx.keys.retiredJwks ?? [])];
+  ctx.keys.kid = kid;
+  ctx.keys.privateKey = privateKey;
+  ctx.keys.publicJwk = publicJwk;
+  ctx.keys.retiredJwks = retired;
+  return kid;
+}
+
+/** The platform's published key set (its JWKS endpoint). */
+export function publishedJwks(ctx: EmulatorContext): { keys: Record<string, unknown>[] } {
+  return { keys: [ctx.keys.publicJwk, ...(ctx.keys.retiredJwks ?? [])] };
 }

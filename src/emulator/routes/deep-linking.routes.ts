@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { CLAIM } from '../claims.ts';
 import type { EmulatorContext } from '../context.ts';
 import { html, page } from '../html.ts';
+import { sendsDeepLinkingData } from '../launch.ts';
 import { ToolJwtError, verifyToolJwt } from '../tool-jwt.ts';
 import type { DeepLinkingReceipt, DeepLinkingSession } from '../types.ts';
 
@@ -150,7 +151,8 @@ export function deepLinkingRoutes(ctx: EmulatorContext): Router {
     if (claims[CLAIM.deploymentId] !== session.deploymentId) {
       throw new DeepLinkingRefusal('deployment_id does not match the request');
     }
-    if (claims[CLAIM.data] !== session.data) {
+    // DL 2.0 §4.4.1: `data` is echoed when the request carried it (Canvas and Moodle send none).
+    if (sendsDeepLinkingData(state.flavour) && claims[CLAIM.data] !== session.data) {
       throw new DeepLinkingRefusal('data must echo the value of the deep linking request');
     }
     const parsed = z.array(contentItem).safeParse(claims[CLAIM.contentItems] ?? []);

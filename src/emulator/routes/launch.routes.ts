@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { EmulatorContext } from '../context.ts';
 import { EmulatorError } from '../errors.ts';
 import { autoSubmitForm, html, jsonForScript, page } from '../html.ts';
-import { beginLaunch, buildLaunchClaims, signIdToken } from '../launch.ts';
+import { beginLaunch, buildLaunchClaims, publishedJwks, signIdToken } from '../launch.ts';
 import { PLACEMENTS, type Tool } from '../types.ts';
 
 const launchQuery = z.object({
@@ -54,7 +54,7 @@ export function launchRoutes(ctx: EmulatorContext): Router {
   const { state, options } = ctx;
 
   router.get('/api/lti/security/jwks', (_req, res) => {
-    res.json({ keys: [ctx.keys.publicJwk] });
+    res.json(publishedJwks(ctx));
   });
 
   router.get('/launch', (req, res) => {

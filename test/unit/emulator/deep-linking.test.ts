@@ -16,7 +16,7 @@ import {
 
 interface Settings {
   deep_link_return_url: string;
-  data: string;
+  data?: string;
 }
 
 describe('emulator: Deep Linking response', () => {
@@ -128,11 +128,22 @@ describe('emulator: Deep Linking response', () => {
   });
 
   it('when data is not echoed, then the response is refused and nothing is created', async () => {
-    const { platform, settings } = await deepLinkingLaunch('moodle');
+    const { platform, settings } = await deepLinkingLaunch('schoology');
+    expect(settings.data).to.be.a('string');
     const res = await respond(platform, settings, [item], { [CLAIM.data]: 'tampered' });
     expect(res.status).to.equal(400);
     expect(res.text).to.contain('data must echo');
     expect(platform.emulator.state.lineItems.size).to.equal(0);
+  });
+
+  it('when Moodle, which sends no data, gets a response without data, then the link and its line item are created', async () => {
+    const { platform, settings } = await deepLinkingLaunch('moodle');
+    expect(settings).to.not.have.property('data');
+    const res = await respond(platform, settings, [item]);
+    expect(res.status, res.text).to.equal(200);
+    expect(platform.emulator.state.deepLinkingReceipts.at(-1)?.createdLineItemIds).to.have.length(
+      1,
+    );
   });
 
   it('when the audience is not the platform issuer, then the signature check refuses it', async () => {

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { decodeProtectedHeader } from 'jose';
 import request from 'supertest';
 import { CLAIM } from '../../../src/emulator/claims.ts';
 import {
@@ -252,6 +253,59 @@ describe('emulator: launch (OIDC third-party login and id_token)', () => {
     );
   });
 
+  it('when the platform rotates its key, then launches are signed with the new kid and the old key stays published', async () => {
+    const platform = await startPlatform('moodle', fakeTool);
+    const { emulator, seed } = platform;
+    const oldKid = emulator.jwks.keys[0]?.['kid'];
+    const newKid = await emulator.rotateKey();
+    expect(newKid).to.not.equal(oldKid);
+    const res = await request(emulator.app).get('/api/lti/security/jwks').expect(200);
+    const kids = (res.body as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+    expect(kids).to.deep.equal([newKid, oldKid]);
+    const initiation = emulator.beginLaunch({
+      courseId: seed.course.courseId,
+      userId: seed.teacher.userId,
+      placement: 'course_navigation',
+    });
+    const auth = await request(emulator.app)
+      .post('/api/lti/authorize_redirect')
+      .type('form')
+      .send(authParams(platform, initiation.params));
+    const idToken = formFields(auth.text).fields['id_token'] ?? '';
+    expect(decodeProtectedHeader(idToken).kid).to.equal(newKid);
+    await emulator.rotateKey({ keepOld: false });
+    const after = await request(emulator.app).get('/api/lti/security/jwks').expect(200);
+    expect((after.body as { keys: unknown[] }).keys).to.have.length(1);
+  });
+
+  it("when Moodle sends a Deep Linking request, then its settings are Moodle 4.3's: no accept_lineitem, no data", async () => {
+    const platform = await startPlatform('moodle', fakeTool);
+    const claims = await launch(platform, {
+      courseId: platform.seed.course.courseId,
+      userId: platform.seed.teacher.userId,
+      placement: 'assignment_selection',
+    });
+    const settings = claims[CLAIM.deepLinkingSettings] as Record<string, unknown>;
+    expect(settings).to.not.have.property('accept_lineitem');
+    expect(settings).to.not.have.property('data');
+    expect(settings).to.not.have.property('accept_media_types');
+    expect(settings).to.include({
+      accept_multiple: true,
+      auto_create: false,
+      accept_copy_advice: false,
+      accept_unsigned: false,
+      can_confirm: false,
+      title: platform.tool.name,
+      text: '',
+    });
+    expect(settings['accept_types']).to.deep.equal(['ltiResourceLink']);
+    expect(settings['accept_presentation_document_targets']).to.deep.equal([
+      'frame',
+      'iframe',
+      'window',
+    ]);
+  });
+
   it('when a deep linking placement launches, then the settings claim is complete', async () => {
     const platform = await startPlatform('canvas', fakeTool);
     const { seed } = platform;
@@ -263,12 +317,19 @@ describe('emulator: launch (OIDC third-party login and id_token)', () => {
     expect(claims[CLAIM.messageType]).to.equal('LtiDeepLinkingRequest');
     expect(claims[CLAIM.targetLinkUri]).to.equal(`${TOOL_ORIGIN}/lti/deep-link`);
     expect(claims).to.not.have.property(CLAIM.resourceLink);
+    // As Canvas's lib/lti/messages/deep_linking_request.rb builds it for assignment_selection.
     const settings = claims[CLAIM.deepLinkingSettings] as Record<string, unknown>;
-    expect(settings).to.include({ accept_multiple: false, auto_create: true });
+    expect(settings).to.include({
+      accept_multiple: false,
+      auto_create: false,
+      accept_media_types: 'application/vnd.ims.lti.v1.ltilink',
+    });
     expect(settings['accept_types']).to.deep.equal(['ltiResourceLink']);
     expect(settings['accept_presentation_document_targets']).to.deep.equal(['iframe', 'window']);
     expect(settings['deep_link_return_url']).to.be.a('string');
-    expect(settings['data']).to.be.a('string');
+    expect(settings).to.not.have.property('accept_lineitem');
+    expect(settings).to.not.have.property('data');
+    expect(settings).to.not.have.property('title');
   });
 
   it('when a launch is shown framed, then the page holds the storage forwarder frame and the tool frame', async () => {
