@@ -2,9 +2,46 @@ import { expect } from 'chai';
 import { lmsForCourse } from '../../src/courses/lms-for-course.ts';
 import type { Flavour } from '../../src/emulator/types.ts';
 import { createTestDatabase, testEngine, type TestDatabase } from '../support/database.ts';
-import { createLtiWorld, launch, readAutoPostForm, type LtiWorld } from '../support/lti-world.ts';
+import {
+  cookiesFrom,
+  createLtiWorld,
+  launch,
+  readAutoPostForm,
+  type LtiWorld,
+} from '../support/lti-world.ts';
 
 const FLAVOURS: Flavour[] = ['canvas', 'schoology', 'moodle'];
+const CONTENT_ITEMS = 'https://purl.imsglobal.org/spec/lti-dl/claim/content_items';
+
+/** A teacher's launch through a deployment the emulator has and the tool may not know. */
+async function launchFromDeployment(
+  world: LtiWorld,
+  deploymentId: string,
+): Promise<{ status: number; body: string; idToken: string }> {
+  const initiation = world.emulator.beginLaunch({
+    courseId: world.seed.course.courseId,
+    userId: world.seed.teacher.userId,
+    placement: 'course_navigation',
+    deploymentId,
+  });
+  const login = await fetch(`${world.tool.origin}/lti/login`, {
+    method: 'POST',
+    body: new URLSearchParams(initiation.params),
+    redirect: 'manual',
+  });
+  const cookie = cookiesFrom(login.headers.getSetCookie());
+  const authorize = await fetch(login.headers.get('location') ?? '', {
+    headers: { 'User-Agent': 'test-browser' },
+  });
+  const form = readAutoPostForm(await authorize.text());
+  const posted = await fetch(form.action, {
+    method: 'POST',
+    body: new URLSearchParams(form.fields),
+    redirect: 'manual',
+    headers: { Cookie: cookie, Accept: 'text/html' },
+  });
+  return { status: posted.status, body: await posted.text(), idToken: form.fields.id_token ?? '' };
+}
 
 async function follow(
   world: LtiWorld,
@@ -193,6 +230,14 @@ for (const flavour of FLAVOURS) {
       const receipt = world.emulator.state.deepLinkingReceipts.at(-1);
       expect(receipt?.ok, receipt?.error).to.equal(true);
       expect(receipt?.createdResourceLinkIds).to.have.length(1);
+      // Moodle 4.3 and Canvas leave accept_lineitem out (absent = unknown): the item still carries
+      // its line item, and the LMS makes the gradebook column from it.
+      const [returned] = receipt?.claims?.[CONTENT_ITEMS] as { lineItem?: object }[];
+      expect(returned?.lineItem).to.deep.include({
+        scoreMaximum: 4,
+        label: 'Unit 3 performance task',
+      });
+      expect(receipt?.createdLineItemIds).to.have.length(1);
       const columns = world.emulator.state.gradebookColumns(world.seed.course.courseId);
       expect(columns.map((c) => c.label)).to.include('Unit 3 performance task');
 
@@ -202,6 +247,39 @@ for (const flavour of FLAVOURS) {
         body: new URLSearchParams({ _csrf: csrf, title: 'Twice', scoreMaximum: '4' }),
       });
       expect(again.status).to.equal(404);
+    });
+
+    it('when the LMS rotates its signing key seconds after a launch, then the next launch is accepted at once', async () => {
+      const first = await launch(world, { userId: world.seed.teacher.userId });
+      expect(first.status, first.body).to.equal(303);
+      const newKid = await world.emulator.rotateKey({ keepOld: false });
+      const second = await launch(world, { userId: world.seed.teacher.userId });
+      expect(second.status, second.body).to.equal(303);
+      const refused = world.tool.logs.lines.filter((l) => l.msg === 'launch refused');
+      expect(refused.map((l) => l['kid'])).not.to.include(newKid);
+    });
+
+    it('when a launch is refused, then the log names the code, the failed check, the key id and the deployment with the request id, and no personal data', async () => {
+      const stranger = world.emulator.state.addDeployment(world.clientId);
+      const outcome = await launchFromDeployment(world, stranger.deploymentId);
+      expect(outcome.status).to.equal(403);
+      expect(outcome.body).to.contain('lti.unknown_deployment');
+      const line = world.tool.logs.lines.findLast((l) => l.msg === 'launch refused');
+      expect(line).to.include({
+        code: 'unknown_deployment',
+        check: 'checkDeployment',
+        kid: world.emulator.jwks.keys[0]?.['kid'],
+        deploymentId: stranger.deploymentId,
+        issuer: world.emulator.issuer,
+        clientId: world.clientId,
+        messageType: 'LtiResourceLinkRequest',
+      });
+      expect(outcome.body).to.contain(String(line?.['requestId']));
+      const text = world.tool.logs.text();
+      const teacher = world.seed.teacher;
+      expect(text).not.to.contain(teacher.name);
+      expect(text).not.to.contain(teacher.email);
+      expect(text).not.to.contain(outcome.idToken);
     });
 
     it('when a student reaches the Deep Linking page, then it is refused', async () => {

@@ -16,6 +16,7 @@ import { createLoginRestartRepository } from '../../storage/lti/login-restarts.r
 import { UnknownPlatformError } from '../../storage/lti/login-states.repository.ts';
 import { PeopleStorageError } from '../../storage/lti/people.repository.ts';
 import { deletedOnRequest } from '../errors.ts';
+import { logRefusedLaunch } from '../launch-refusals.ts';
 import {
   clearBindingCookie,
   bindingCookieName,
@@ -283,6 +284,12 @@ export function ltiRoutes(deps: {
           case 'unknown_deployment':
             throw new LtiError('unknown_deployment', {
               detail: `deployment_id ${verified.deploymentId} (no longer registered)`,
+              diagnostics: {
+                check: 'recordLaunch',
+                issuer: verified.issuer,
+                clientId: verified.clientId,
+                deploymentId: verified.deploymentId,
+              },
             });
           case 'course_in_other_tenant':
             throw new PeopleStorageError(
@@ -293,7 +300,10 @@ export function ltiRoutes(deps: {
             return { ...result, token: prepared.token };
         }
       },
-    );
+    ).catch((error: unknown) => {
+      logRefusedLaunch(logger, req, error);
+      throw error;
+    });
     if (state !== undefined) clearBindingCookie(res, state);
 
     const { tenantId, deploymentRowId, record, session, token } = accepted;
