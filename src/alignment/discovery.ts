@@ -27,12 +27,12 @@ export interface DiscoveryResult {
 /** Line items the passback worker creates for mastery grades carry resourceId `mp:<kind>:<key>`. */
 const MASTERY_COLUMN = /^mp:/;
 
-/** Reads the course's AGS line items with the endpoints and scopes stored at launch. */
-async function listCourseLineItems(
+/** The course's AGS endpoints and the platform to call them on, as stored at launch. */
+async function courseServiceContext(
   deps: AreaDeps,
   tenantId: string,
   courseId: string,
-): Promise<LineItem[]> {
+): Promise<{ context: LtiServiceContext; lineItemsUrl: string }> {
   const people = createPeopleRepository(deps.db, deps.now);
   const course = await people.findCourseById(tenantId, courseId);
   if (course === undefined) {
@@ -63,8 +63,13 @@ async function listCourseLineItems(
     },
     scopes: course.agsScopes,
   };
+  return { context, lineItemsUrl: course.agsLineItemsUrl };
+}
+
+/** The LMS's answer, or an AlignmentError in words for the teacher (details go to the log). */
+async function fromLms<T>(call: () => Promise<T>): Promise<T> {
   try {
-    return await createAgsClient(context).listLineItems(course.agsLineItemsUrl);
+    return await call();
   } catch (error) {
     if (error instanceof LtiError) {
       throw new AlignmentError(
@@ -84,6 +89,16 @@ async function listCourseLineItems(
     }
     throw error;
   }
+}
+
+/** Reads the course's AGS line items with the endpoints and scopes stored at launch. */
+async function listCourseLineItems(
+  deps: AreaDeps,
+  tenantId: string,
+  courseId: string,
+): Promise<LineItem[]> {
+  const { context, lineItemsUrl } = await courseServiceContext(deps, tenantId, courseId);
+  return fromLms(() => createAgsClient(context).listLineItems(lineItemsUrl));
 }
 
 /**
@@ -250,10 +265,12 @@ export function createDiscovery(deps: AreaDeps) {
       title?: string | undefined;
       assignmentId?: string | undefined;
       history?: readonly string[] | undefined;
+      /** The launch's AGS `lineitem`: the link's own column, when it has exactly one. */
+      lineItemUrl?: string | undefined;
       actor: string;
     }): Promise<Assignment | undefined> => {
       const { tenantId, courseId, resourceLinkId } = input;
-      return inAssignmentTransaction(deps.db, deps.now, async (tx) => {
+      const found = await inAssignmentTransaction(deps.db, deps.now, async (tx) => {
         const known = await tx.findByResourceLinkId(tenantId, courseId, resourceLinkId);
         if (known !== undefined) return known;
         const named =
@@ -293,6 +310,64 @@ export function createDiscovery(deps: AreaDeps) {
         );
         return assignment;
       });
+      if (found !== undefined) return found;
+      return recoverCopiedLink(input);
     },
   };
+
+  /**
+   * A copied link without `$ResourceLink.id.history` (Canvas fills it only for asset-processor
+   * tools; Schoology and Moodle not at all) still names the ORIGINAL assignment in its custom
+   * parameter, which a teacher may be able to edit. The link's column, read from the LMS at the
+   * line item URL of this (signed) launch, carries the resourceId the tool gave the original
+   * column, copied with the course and not editable by teachers. When both name the same
+   * assignment of another course of the district, it is copied here with its alignments, as
+   * "Refresh from LMS" would; anything else copies nothing.
+   */
+  async function recoverCopiedLink(input: {
+    tenantId: string;
+    courseId: string;
+    resourceLinkId: string;
+    title?: string | undefined;
+    assignmentId?: string | undefined;
+    lineItemUrl?: string | undefined;
+    actor: string;
+  }): Promise<Assignment | undefined> {
+    const { tenantId, courseId, resourceLinkId, assignmentId, lineItemUrl } = input;
+    if (assignmentId === undefined || lineItemUrl === undefined) return undefined;
+    // Only for an assignment of another course: the common launch of a known link costs nothing.
+    const elsewhere = await inAssignmentTransaction(deps.db, deps.now, async (tx) => {
+      const named = await tx.findInTenant(tenantId, assignmentId);
+      return named !== undefined && named.courseId !== courseId;
+    });
+    if (!elsewhere) return undefined;
+    const { context } = await courseServiceContext(deps, tenantId, courseId);
+    const item = await fromLms(() => createAgsClient(context).getLineItem(lineItemUrl));
+    if (assignmentIdFromResourceId(item.resourceId) !== assignmentId) return undefined;
+    if (item.resourceLinkId !== undefined && item.resourceLinkId !== resourceLinkId) {
+      return undefined;
+    }
+    return inAssignmentTransaction(deps.db, deps.now, async (tx) => {
+      const known = await tx.findByResourceLinkId(tenantId, courseId, resourceLinkId);
+      if (known !== undefined) return known;
+      const named = await tx.findInTenant(tenantId, assignmentId);
+      if (named === undefined || named.courseId === courseId) return undefined;
+      const { assignment } = await copyInto(
+        tx,
+        tenantId,
+        courseId,
+        named,
+        {
+          title: (input.title ?? item.label).slice(0, 500),
+          lineItemUrl: item.id,
+          resourceLinkId,
+          resourceId: item.resourceId,
+          tag: item.tag,
+          scoreMaximum: item.scoreMaximum > 0 ? item.scoreMaximum : undefined,
+        },
+        input.actor,
+      );
+      return assignment;
+    });
+  }
 }

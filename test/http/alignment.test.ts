@@ -409,6 +409,97 @@ describe(`assignments and alignment pages (${testEngine})`, function () {
     ).to.equal(2);
   });
 
+  /**
+   * A Canvas course copy as Canvas makes it for a tool that is not an asset processor: the copied
+   * Deep Linking link keeps its custom parameters (naming the ORIGINAL assignment) and gets no
+   * `$ResourceLink.id.history` (sent unexpanded); its column keeps the resourceId the tool gave it.
+   */
+  async function copiedCanvasLink(input: {
+    original: { id: string };
+    columnResourceId: string | undefined;
+  }) {
+    const { state } = world.emulator;
+    const copy = state.addCourse({ title: `Copy ${randomUUID()}`, label: 'COPY' });
+    state.enroll(copy.courseId, world.seed.teacher.userId, 'Instructor');
+    const link = state.createResourceLink({
+      courseId: copy.courseId,
+      clientId: world.clientId,
+      deploymentId: world.deploymentId,
+      title: 'Fractions quiz',
+      custom: {
+        mp_assignment_id: input.original.id,
+        resource_link_history: '$ResourceLink.id.history',
+      },
+      createdBy: 'deep_linking',
+    });
+    state.createLineItem({
+      courseId: copy.courseId,
+      clientId: world.clientId,
+      label: 'Fractions quiz',
+      scoreMaximum: 6,
+      resourceLinkId: link.resourceLinkId,
+      resourceId: input.columnResourceId,
+      tag: 'mastery-pathways',
+    });
+    await launchInto(world, {
+      courseId: copy.courseId,
+      userId: world.seed.teacher.userId,
+      resourceLinkId: link.resourceLinkId,
+    });
+    const copyCourse = (await world.tool.services.people.listCourses(world.tenantId)).find(
+      (c) => c.title === copy.title,
+    );
+    return {
+      link,
+      assignments: await world.tool.services.alignment.listAssignments(
+        world.tenantId,
+        copyCourse!.id,
+      ),
+      copyCourseId: copyCourse!.id,
+    };
+  }
+
+  async function originalDeepLinkAssignment() {
+    return world.tool.services.alignment.createDeepLinkAssignment({
+      tenantId: world.tenantId,
+      courseId,
+      id: randomUUID(),
+      title: 'Fractions quiz',
+      scoreMaximum: 6,
+      tag: 'mastery-pathways',
+      withColumn: true,
+      itemIds: [item('6.NS.B.2').id],
+      actor: 'teacher',
+    });
+  }
+
+  it('when a copied Canvas link is launched without a history variable, then its column recovers the original assignment and alignments at the launch', async () => {
+    const original = await originalDeepLinkAssignment();
+    const copied = await copiedCanvasLink({
+      original,
+      columnResourceId: `mp-assignment:${original.id}`,
+    });
+    expect(copied.assignments).to.have.length(1);
+    const [assignment] = copied.assignments;
+    expect(assignment?.copiedFrom).to.equal(original.id);
+    expect(assignment?.resourceLinkId).to.equal(copied.link.resourceLinkId);
+    const alignments = await world.tool.services.alignment.alignmentsOf(
+      world.tenantId,
+      copied.copyCourseId,
+      assignment!.id,
+    );
+    expect(alignments.map((a) => a.itemId)).to.deep.equal([item('6.NS.B.2').id]);
+  });
+
+  it("when a link's custom parameter names another course's assignment but its column does not, then nothing is copied", async () => {
+    const original = await originalDeepLinkAssignment();
+    const copied = await copiedCanvasLink({
+      original,
+      columnResourceId: `mp-assignment:${randomUUID()}`,
+    });
+    expect(copied.assignments).to.deep.equal([]);
+  });
+
   it('when the LMS refuses to list its columns, then the page says so and no assignment changes', async () => {
     const before = await world.tool.services.alignment.listAssignments(world.tenantId, courseId);
     world.emulator.state.createLineItem({

@@ -334,6 +334,7 @@ export function ltiRoutes(deps: {
         courseId: record.course.id,
         resourceLink: launch.resourceLink,
         custom: launch.custom,
+        lineItemUrl: launch.ags?.lineItemUrl,
         actor: record.user.id,
       });
     }
@@ -363,8 +364,9 @@ function expanded(value: string | undefined): string | undefined {
 /**
  * Links a launched resource link to its assignment: a link the tool made through Deep Linking names
  * its assignment (`mp_assignment_id`), and a link copied with its course carries the ids it had
- * before (`resource_link_history`), which finds the original's alignments. Launches with neither
- * (course navigation) cost nothing here. Alignment is secondary to the launch: a failure is logged
+ * before (`resource_link_history`, where the LMS fills it) or a column whose resourceId names the
+ * original assignment (the launch's `lineitem`), which finds the original's alignments. Launches
+ * with neither (course navigation) cost nothing here. Alignment is secondary to the launch: a failure is logged
  * and the teacher can still "Refresh from LMS".
  */
 async function linkResourceToAssignment(
@@ -375,6 +377,7 @@ async function linkResourceToAssignment(
     courseId: string;
     resourceLink: { id: string; title?: string | undefined };
     custom: Readonly<Record<string, string>>;
+    lineItemUrl: string | undefined;
     actor: string;
   },
 ): Promise<void> {
@@ -389,6 +392,7 @@ async function linkResourceToAssignment(
       title: input.resourceLink.title,
       assignmentId: /^[0-9a-f-]{36}$/i.test(assignmentId ?? '') ? assignmentId : undefined,
       history,
+      lineItemUrl: input.lineItemUrl,
       actor: input.actor,
     });
   } catch (error) {
