@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import { createEmulator, type Emulator } from '../../../src/emulator/emulator.ts';
 import { ALL_SERVICE_SCOPES } from '../../../src/emulator/claims.ts';
 import { createAgsClient } from '../../../src/lti/ags.ts';
+import { createLtiLmsAdapter } from '../../../src/lti/lms-port.ts';
 import { LTI_SCOPE } from '../../../src/lti/claims.ts';
 import { createLmsHttpClient } from '../../../src/lti/http.ts';
 import { createNrpsClient } from '../../../src/lti/nrps.ts';
@@ -27,7 +28,7 @@ describe('LTI paging against Canvas', function () {
     await fakeTool.close();
   });
 
-  async function canvas(options: { nrpsMaxPageSize?: number } = {}) {
+  async function canvas(options: { nrpsMaxPageSize?: number; lineItemUrlQuery?: string } = {}) {
     const server: Server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
@@ -133,6 +134,43 @@ describe('LTI paging against Canvas', function () {
         'http://purl.imsglobal.org/vocab/lis/v2/membership#Learner',
         'http://purl.imsglobal.org/vocab/lti/system/person#TestUser',
       ]);
+    } finally {
+      await close();
+    }
+  });
+
+  it("when the line item URL carries a query string, then the tool reads a teacher's grade from its results before posting", async () => {
+    const { emulator, seed, context, close } = await canvas({ lineItemUrlQuery: '?include=x' });
+    try {
+      const courseId = seed.course.courseId;
+      const lms = createLtiLmsAdapter({
+        services: {
+          course: { issuer: emulator.issuer, deploymentId: 'd', contextId: seed.course.contextId },
+          lineItemsUrl: emulator.urls.lineItems(courseId),
+          membershipsUrl: undefined,
+          scopes: context.scopes,
+        },
+        ags: createAgsClient(context),
+        nrps: createNrpsClient(context),
+        canvasSubmissionExtension: true,
+        protectManualGrades: true,
+      });
+      const column = await lms.createGradebookColumn({ label: 'S1', scoreMaximum: 4, tag: 't' });
+      expect(column.id).to.contain('?include=x');
+      const sub = seed.students[0]?.sub ?? '';
+      expect(await lms.readScore?.(column, sub)).to.equal(undefined);
+      await lms.postScore(column, {
+        userId: sub,
+        scoreGiven: 3,
+        scoreMaximum: 4,
+        timestamp: new Date(),
+      });
+      expect(await lms.readScore?.(column, sub)).to.equal(3);
+      const lineItemId = new URL(column.id).pathname.split('/').at(-1) ?? '';
+      emulator.state.setTeacherGrade(lineItemId, sub, 1.5);
+      expect(await lms.readScore?.(column, sub)).to.equal(1.5);
+      const reads = emulator.state.requestLog.filter((r) => r.path.includes('/results'));
+      expect(reads[0]?.path).to.match(/\/results\?include=x&user_id=/);
     } finally {
       await close();
     }
