@@ -191,6 +191,10 @@ for (const flavour of FLAVOURS) {
       const pageUrl = new URL(outcome.location!, world.tool.origin);
       const page = await (await fetch(pageUrl)).text();
       const csrf = /name="_csrf" value="([^"]+)"/.exec(page)?.[1] ?? '';
+      // No LMS here says accept_lineitem false: the column is offered, and nothing claims the LMS
+      // refuses one.
+      expect(page).to.contain('Add a gradebook column for this activity');
+      expect(page).not.to.match(/does not (accept|take) (a )?gradebook column/);
 
       // A blank name is refused with the reason, and nothing is sent to the LMS.
       const invalid = await fetch(pageUrl, {
