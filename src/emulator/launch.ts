@@ -225,7 +225,14 @@ export function buildLaunchClaims(
   if (launch.messageType === 'LtiResourceLinkRequest') {
     if (!link)
       throw new EmulatorError('unknown_resource_link', 'resource link launch without link');
-    claims[CLAIM.resourceLink] = { id: link.resourceLinkId, title: link.title, description: '' };
+    claims[CLAIM.resourceLink] = {
+      id: link.resourceLinkId,
+      title: link.title,
+      // Canvas sets `description = @assignment&.description` (lib/lti/messages/
+      // resource_link_request.rb) and its JwtMessageSerializer compacts only the top level, so a
+      // course navigation launch (no assignment) carries `"description": null` (docs/lms/canvas.md).
+      description: flavour === 'canvas' && link.createdBy === 'placement' ? null : '',
+    };
   } else {
     const acceptTypes = deepLinkingAcceptTypes(flavour, launch.placement);
     // Moodle's Content Selection always allows several (MDL 3.10: `$multiple = true`).

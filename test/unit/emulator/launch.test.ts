@@ -79,6 +79,8 @@ describe('emulator: launch (OIDC third-party login and id_token)', () => {
       type: ['http://purl.imsglobal.org/vocab/lis/v2/course#CourseOffering'],
     });
     expect(claims[CLAIM.resourceLink]).to.have.property('id').that.is.a('string');
+    // Canvas's course navigation launch has no assignment: its description is null, not absent.
+    expect(claims[CLAIM.resourceLink]).to.have.property('description', null);
     const ags = claims[CLAIM.ags] as { scope: string[]; lineitems: string };
     expect(ags.lineitems).to.equal(emulator.urls.lineItems(seed.course.courseId));
     expect(ags.scope).to.include('https://purl.imsglobal.org/spec/lti-ags/scope/score');
