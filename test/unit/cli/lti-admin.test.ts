@@ -21,17 +21,38 @@ describe('command line: LTI administration', function () {
     return match[1];
   };
 
-  /** Set by the preset test; the deployment test adds under it. */
-  let canvasId: string;
-
   type CliResult = Awaited<ReturnType<typeof run>>;
+
+  // Each test makes what it needs (a tenant, a platform), so any one passes alone or in any order.
+  let counter = 0;
+  const next = (): number => (counter += 1);
+
+  /** A new tenant; its slug. */
+  const freshTenant = async (): Promise<string> => {
+    const slug = `district-${next()}`;
+    const added = await run(['tenant', 'add', '--slug', slug, '--name', `District ${slug}`]);
+    expect(added.code, added.err).to.equal(0);
+    return slug;
+  };
 
   /** `platform add` from a preset; `options` are the flags a case adds or gets wrong. */
   const addPlatform = (preset: string, clientId: string, ...options: string[]) =>
     run(['platform', 'add', '--preset', preset, '--client-id', clientId, ...options]);
 
-  /** `deployment add` under the Canvas platform that the preset test registers. */
-  const addCanvasDeployment = (deploymentId: string, tenant: string, ...options: string[]) =>
+  /** A new Canvas platform (a client id of its own); its id. */
+  const freshCanvas = async (): Promise<string> => {
+    const added = await addPlatform('canvas', `1000000000${next()}`);
+    expect(added.code, added.err).to.equal(0);
+    return idIn(added.out);
+  };
+
+  /** `deployment add` under a Canvas platform. */
+  const addCanvasDeployment = (
+    canvasId: string,
+    deploymentId: string,
+    tenant: string,
+    ...options: string[]
+  ) =>
     run([
       'deployment',
       'add',
@@ -64,11 +85,16 @@ describe('command line: LTI administration', function () {
   });
 
   it('when platforms are added from presets, then Canvas and Moodle endpoints are filled in', async () => {
-    const canvas = await addPlatform('canvas', '10000000000001');
+    const tenant = await freshTenant();
+    const canvas = await addPlatform('canvas', `2000000000${next()}`);
     expect(canvas.code).to.equal(0);
     expect(canvas.out).to.contain('https://sso.canvaslms.com/api/lti/authorize_redirect');
-    canvasId = idIn(canvas.out);
-    const moodle = await addPlatform('moodle', 'abc', '--issuer', 'https://moodle.district.org');
+    const moodle = await addPlatform(
+      'moodle',
+      `abc-${next()}`,
+      '--issuer',
+      'https://moodle.district.org',
+    );
     expect(moodle.code).to.equal(0);
     expect(moodle.out)
       .to.contain('https://moodle.district.org/mod/lti/auth.php')
@@ -76,9 +102,9 @@ describe('command line: LTI administration', function () {
       .and.to.contain('https://moodle.district.org/mod/lti/certs.php');
     const capture = await addPlatform(
       'canvas-beta',
-      '5',
+      `5-${next()}`,
       '--capture-first-deployment-for',
-      'hartford',
+      tenant,
     );
     expect(capture.code).to.equal(0);
     expect(capture.out)
@@ -124,7 +150,9 @@ describe('command line: LTI administration', function () {
     const moodleWithoutIssuer = await addPlatform('moodle', 'x');
     expectRefused(moodleWithoutIssuer, 65, 'needs --issuer');
 
-    const duplicate = await addPlatform('canvas', '10000000000001');
+    const clientId = `3000000000${next()}`;
+    expect((await addPlatform('canvas', clientId)).code).to.equal(0);
+    const duplicate = await addPlatform('canvas', clientId);
     expectRefused(duplicate, 65, 'already registered');
 
     const unknownOption = await addPlatform('canvas', '1', '--colour', 'red');
@@ -132,16 +160,19 @@ describe('command line: LTI administration', function () {
   });
 
   it('when deployments are added, then unknown tenants are refused and odd Canvas ids only warn', async () => {
-    const unknownTenant = await addCanvasDeployment('1:abc', 'nowhere');
+    const tenant = await freshTenant();
+    const canvasId = await freshCanvas();
+    const unknownTenant = await addCanvasDeployment(canvasId, '1:abc', 'nowhere');
     expectRefused(unknownTenant, 65, 'No tenant has slug "nowhere"');
 
-    const odd = await addCanvasDeployment('10408', 'hartford');
+    const odd = await addCanvasDeployment(canvasId, '10408', tenant);
     expect(odd.code).to.equal(0);
     expect(odd.err).to.contain('Warning: Canvas deployment ids usually look like');
 
     const good = await addCanvasDeployment(
+      canvasId,
       `10408:${'a'.repeat(40)}`,
-      'hartford',
+      tenant,
       '--label',
       'High schools',
     );
@@ -149,7 +180,7 @@ describe('command line: LTI administration', function () {
     expect(good.err).to.equal('');
 
     const list = await run(['deployment', 'list']);
-    expect(list.out).to.contain('hartford').and.to.contain('High schools');
+    expect(list.out).to.contain(tenant).and.to.contain('High schools');
 
     const inUse = await run(['platform', 'remove', '--id', canvasId]);
     expectRefused(inUse, 65, 'remove them first');
@@ -174,7 +205,8 @@ describe('command line: LTI administration', function () {
   });
 
   it('when admin users are created, then the password comes from input or is generated once, and users can be disabled', async () => {
-    const typed = await run(['admin', 'create', '--username', 'ops', '--tenant', 'hartford'], {
+    const tenant = await freshTenant();
+    const typed = await run(['admin', 'create', '--username', 'ops', '--tenant', tenant], {
       readPassword: () => Promise.resolve('correct horse battery staple'),
     });
     expect(typed.code).to.equal(0);
@@ -190,7 +222,7 @@ describe('command line: LTI administration', function () {
     expect((await run(['admin', 'disable', '--username', 'ops'])).code).to.equal(0);
     const list = await run(['admin', 'list']);
     expect(list.out)
-      .to.match(/ops\s+hartford\s+disabled/)
+      .to.match(new RegExp(`ops\\s+${tenant}\\s+disabled`))
       .and.to.match(/root\s+\(all\)\s+enabled/);
   });
 
