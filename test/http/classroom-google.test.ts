@@ -86,6 +86,36 @@ describe(`Google Classroom as Google documents it (${testEngine})`, function () 
     return row.id;
   }
 
+  /** The district admin's Google Classroom page, signed in as an admin would. */
+  async function adminClassroomPage(): Promise<request.Response> {
+    await createAdminUser(
+      { db: database.db, now: () => new Date() },
+      {
+        username: 'district-admin',
+        tenantSlug: world.tenantSlug,
+        password: 'correct horse battery staple',
+      },
+    );
+    const cookie = (res: request.Response, name: string): string => {
+      const header: unknown = res.headers['set-cookie'];
+      const list = Array.isArray(header) ? (header as string[]) : [];
+      return list.find((c) => c.startsWith(`${name}=`))?.split(';')[0] ?? '';
+    };
+    const login = await request(world.tool.app).get('/admin/login');
+    const signedIn = await request(world.tool.app)
+      .post('/admin/login')
+      .set('Cookie', cookie(login, 'mp_admin_login'))
+      .type('form')
+      .send({
+        _csrf: /name="_csrf" value="([^"]+)"/.exec(login.text)?.[1] ?? '',
+        username: 'district-admin',
+        password: 'correct horse battery staple',
+      });
+    return request(world.tool.app)
+      .get('/admin/classroom')
+      .set('Cookie', cookie(signedIn, 'mp_admin'));
+  }
+
   it('(1) when a licensed teacher creates an activity, then the attachment is made without the Developer Preview licence check', async () => {
     const opened = await teacherOpens();
     const created = await postActivity(opened, { title: 'Ratios quiz', maxPoints: '4' });
@@ -181,35 +211,52 @@ describe(`Google Classroom as Google documents it (${testEngine})`, function () 
     expect(teacherView).to.include('turned off Classroom data access');
     expect(teacherView).to.include('Admin console');
 
-    await createAdminUser(
-      { db: database.db, now: () => new Date() },
-      {
-        username: 'district-admin',
-        tenantSlug: world.tenantSlug,
-        password: 'correct horse battery staple',
-      },
-    );
-    const cookie = (res: request.Response, name: string): string => {
-      const header: unknown = res.headers['set-cookie'];
-      const list = Array.isArray(header) ? (header as string[]) : [];
-      return list.find((c) => c.startsWith(`${name}=`))?.split(';')[0] ?? '';
-    };
-    const login = await request(world.tool.app).get('/admin/login');
-    const signedIn = await request(world.tool.app)
-      .post('/admin/login')
-      .set('Cookie', cookie(login, 'mp_admin_login'))
-      .type('form')
-      .send({
-        _csrf: /name="_csrf" value="([^"]+)"/.exec(login.text)?.[1] ?? '',
-        username: 'district-admin',
-        password: 'correct horse battery staple',
-      });
-    const admin = await request(world.tool.app)
-      .get('/admin/classroom')
-      .set('Cookie', cookie(signedIn, 'mp_admin'));
+    const admin = await adminClassroomPage();
     expect(admin.status).to.equal(200);
     expect(decode(admin.text)).to.include('Classes where grading is stopped');
     expect(decode(admin.text)).to.include('turned off Classroom data access');
+  });
+
+  it('(4) when the grading teacher leaves the class, then grading stops for the course saying another teacher must sign in, and that sign-in resumes it', async () => {
+    const opened = await teacherOpens();
+    expect((await postActivity(opened, { title: 'Ratios quiz', maxPoints: '4' })).status).to.equal(
+      201,
+    );
+    const courseId = await toolCourseId();
+    world.google.state.removeTeacher(world.seed.course.id, world.seed.teacher.id);
+    const { lms } = await lmsForCourse(world.tool.services, world.tenantId, courseId);
+    const error = await lms.roster().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(classifyPassbackError(error).kind).to.equal('transient');
+    const link = await world.tool.services.classroom.repository.findCourseLink(
+      world.tenantId,
+      courseId,
+    );
+    expect(link?.needsTeacherSignIn).to.equal(true);
+    expect(link?.needsSignInReason).to.include('no longer a teacher of it');
+    // A co-teacher opens the add-on and signs in: grading resumes with their sign-in.
+    const coTeacher = world.google.state.addUser({
+      email: 'lee.park@district.example.edu',
+      givenName: 'Lee',
+      familyName: 'Park',
+    });
+    world.google.state.addTeacher(world.seed.course.id, coTeacher.id);
+    const [attachment] = world.google.state.attachmentsOf(world.seed.courseWork.id);
+    await openAddOn(
+      world,
+      world.google.attachmentFrameUrl({
+        attachmentId: attachment?.id ?? '',
+        view: 'teacher',
+        userId: coTeacher.id,
+      }),
+      coTeacher.id,
+    );
+    const roster = await (
+      await lmsForCourse(world.tool.services, world.tenantId, courseId)
+    ).lms.roster();
+    expect(roster.map((m) => m.userId)).to.include(coTeacher.id);
   });
 
   it('(4) when the Classroom API is not enabled in the Cloud project, then creating an activity says so in words (not "another app")', async () => {
@@ -359,5 +406,8 @@ describe(`Google Classroom as Google documents it (${testEngine})`, function () 
     expect(world.google.state.counters.tokenRequests).to.equal(tokenRequests);
     const install = await world.tool.services.classroom.findInstall(world.tenantId);
     expect(install?.clientRejectedAt).to.be.instanceOf(Date);
+    const admin = decode((await adminClassroomPage()).text);
+    expect(admin).to.include('Google refused the OAuth client secret');
+    expect(admin).to.include('saves a new client secret');
   });
 });

@@ -278,6 +278,13 @@ export class ClassroomState {
     if (!course.studentIds.includes(userId)) course.studentIds.push(userId);
   }
 
+  /** A teacher leaves the class (or is removed from it): the API refuses them from then on. */
+  removeTeacher(courseId: string, userId: string): void {
+    const course = this.course(courseId);
+    const at = course.teacherIds.indexOf(userId);
+    if (at >= 0) course.teacherIds.splice(at, 1);
+  }
+
   removeStudent(courseId: string, userId: string): void {
     const course = this.course(courseId);
     const at = course.studentIds.indexOf(userId);
