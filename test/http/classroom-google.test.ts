@@ -259,6 +259,30 @@ describe(`Google Classroom as Google documents it (${testEngine})`, function () 
     expect(roster.map((m) => m.userId)).to.include(coTeacher.id);
   });
 
+  it('(4) when Classroom data access is off for a student who opens the add-on, then the sign-in page says so in words, not "not in this class"', async () => {
+    const opened = await teacherOpens();
+    expect((await postActivity(opened, { title: 'Ratios quiz', maxPoints: '4' })).status).to.equal(
+      201,
+    );
+    const [attachment] = world.google.state.attachmentsOf(world.seed.courseWork.id);
+    const student = world.seed.students[1];
+    world.google.state.setClassroomApiDisabled(student?.id ?? '', true);
+    const opening = await openAddOn(
+      world,
+      world.google.attachmentFrameUrl({
+        attachmentId: attachment?.id ?? '',
+        view: 'student',
+        userId: student?.id ?? '',
+      }),
+      student?.id ?? '',
+    );
+    expect(opening.callbackStatus).to.equal(403);
+    const page = decode(opening.callbackBody);
+    expect(page).to.include('turned off Classroom data access');
+    expect(page).to.include('classroom.classroom_api_disabled');
+    expect(page).not.to.include('does not list you');
+  });
+
   it('(4) when the Classroom API is not enabled in the Cloud project, then creating an activity says so in words (not "another app")', async () => {
     const opened = await teacherOpens();
     world.google.state.setApiEnabled(world.client.projectNumber, false);
