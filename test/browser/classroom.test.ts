@@ -80,9 +80,17 @@ describe('Google Classroom add-on in a browser', function () {
 
   it("when a licensed teacher creates an attachment, a student opens it twice, the teacher grades it and copies the class, then consent shows at most once and the grade lands on the attachment's own submission", async () => {
     const { browser, world, database } = suite;
-    const { course, courseWork, teacher } = world.seed;
+    const { course, teacher } = world.seed;
     const student = world.seed.students[1];
     if (student === undefined) throw new Error('no student');
+    // An assignment of its own, so that the other tests' attachments play no part here.
+    const courseWork = world.google.state.createCourseWork({
+      courseId: course.id,
+      title: 'Ratios and rates',
+      creatorUserId: teacher.id,
+      state: 'PUBLISHED',
+      maxPoints: 100,
+    });
     const requestsBefore = world.google.state.requestLog.length;
 
     // 1. The teacher adds the add-on to the assignment and creates an aligned activity.
@@ -197,7 +205,9 @@ describe('Google Classroom add-on in a browser', function () {
     // 4. The teacher copies the class: the copied attachment opens with the same activity.
     const copied = world.google.state.copyCourse({ courseId: course.id, userId: teacher.id });
     const copiedWork = copied.courseWork.get(courseWork.id);
-    const copiedAttachment = world.google.state.attachmentsOf(copiedWork?.id ?? '')[0];
+    const copiedAttachment = world.google.state
+      .attachmentsOf(copiedWork?.id ?? '')
+      .find((a) => a.copyHistory.some((c) => c.attachmentId === attachment.id));
     const copy = await addOnFrame(
       teacherPage,
       `${world.googleOrigin}/classroom/c/${copied.course.id}/a/${copiedWork?.id ?? ''}/attachments/${copiedAttachment?.id ?? ''}/teacher?user=${teacher.id}`,
