@@ -32,7 +32,8 @@ export interface LmsRequest {
   readonly headers?: Readonly<Record<string, string>>;
   readonly body?: string;
   /**
-   * Whether repeating the request is harmless. 429 is always retried (the LMS did not process it); 5xx,
+   * Whether repeating the request is harmless. 429 and Canvas's throttling 403 are always retried (the
+   * LMS did not process it); 5xx,
    * network errors and timeouts only when the request is idempotent, because a POST that created a line
    * item before the connection dropped would otherwise create a second gradebook column.
    * Default: true for GET, PUT and DELETE, false for POST.
