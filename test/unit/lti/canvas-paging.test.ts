@@ -9,7 +9,7 @@ import { createLtiLmsAdapter } from '../../../src/lti/lms-port.ts';
 import { LTI_SCOPE } from '../../../src/lti/claims.ts';
 import { createLmsHttpClient } from '../../../src/lti/http.ts';
 import { createNrpsClient } from '../../../src/lti/nrps.ts';
-import type { LtiServiceContext } from '../../../src/lti/service-request.ts';
+import { fetchAllPages, type LtiServiceContext } from '../../../src/lti/service-request.ts';
 import { createTokenClient } from '../../../src/lti/token-client.ts';
 import { createToolSigner } from '../../../src/lti/tool-keys.ts';
 import { startFakeTool, type FakeTool } from '../emulator/fake-tool.ts';
@@ -171,6 +171,28 @@ describe('LTI paging against Canvas', function () {
       expect(await lms.readScore?.(column, sub)).to.equal(1.5);
       const reads = emulator.state.requestLog.filter((r) => r.path.includes('/results'));
       expect(reads[0]?.path).to.match(/\/results\?include=x&user_id=/);
+    } finally {
+      await close();
+    }
+  });
+
+  it('when a platform keeps sending next pages beyond the safety cap, then the read stops with words saying so', async () => {
+    const { emulator, seed, context, close } = await canvas({ nrpsMaxPageSize: 1 });
+    try {
+      const error = await fetchAllPages(
+        context,
+        emulator.urls.memberships(seed.course.courseId),
+        'application/vnd.ims.lti-nrps.v2.membershipcontainer+json',
+        () => [],
+        3,
+      ).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).to.be.instanceOf(Error);
+      expect((error as { detail?: string }).detail).to.match(
+        /the LMS sent more than 3 pages \(stopped at .*page=4.*\); it may be looping/,
+      );
     } finally {
       await close();
     }
