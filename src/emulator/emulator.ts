@@ -27,6 +27,7 @@ import { agsRoutes } from './routes/ags.routes.ts';
 import { caseRoutes } from './routes/case.routes.ts';
 import { deepLinkingRoutes } from './routes/deep-linking.routes.ts';
 import { launchRoutes } from './routes/launch.routes.ts';
+import { moodleRoutes } from './routes/moodle.routes.ts';
 import { nrpsRoutes } from './routes/nrps.routes.ts';
 import {
   openidConfiguration,
@@ -131,6 +132,8 @@ async function createLtiEmulator(input: EmulatorOptions): Promise<Emulator> {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  // Before the launch routes: Moodle's session cookie is set on its course page.
+  app.use(moodleRoutes(ctx));
   app.use(launchRoutes(ctx));
   app.use(tokenRoutes(ctx));
   app.use(agsRoutes(ctx));

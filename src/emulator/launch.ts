@@ -3,6 +3,7 @@ import { CLAIM, SCOPE, TEST_USER_ROLE, contextType, launchRoles } from './claims
 import type { EmulatorContext } from './context.ts';
 import { EmulatorError } from './errors.ts';
 import type { LaunchMessageType, PendingLaunch, Placement, ResourceLink } from './types.ts';
+import { moodleMessageHint } from './moodle.ts';
 
 export interface BeginLaunchInput {
   courseId: string;
@@ -80,7 +81,10 @@ export function beginLaunch(ctx: EmulatorContext, input: BeginLaunchInput): Logi
     iss: options.issuer,
     login_hint: input.userId,
     target_link_uri: targetLinkUri,
-    lti_message_hint: pendingLaunch.messageHint,
+    lti_message_hint:
+      state.flavour === 'moodle'
+        ? moodleMessageHint(link, pendingLaunch.messageHint)
+        : pendingLaunch.messageHint,
     client_id: clientId,
     lti_deployment_id: deployment.deploymentId,
   };

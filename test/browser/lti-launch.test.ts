@@ -12,7 +12,7 @@ import { useBrowserSuite } from './support.ts';
 async function contextWithoutToolCookies(browser: Browser, world: LtiWorld) {
   const context = await browser.newContext();
   await context.route(`${world.tool.origin}/**`, async (route) => {
-    await context.clearCookies();
+    await context.clearCookies({ domain: new URL(world.tool.origin).hostname });
     const headers = Object.fromEntries(
       Object.entries(route.request().headers()).filter(([name]) => name.toLowerCase() !== 'cookie'),
     );

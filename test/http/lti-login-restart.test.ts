@@ -81,7 +81,8 @@ async function framedLaunchWithoutCookie(world: LtiWorld, userId = world.seed.te
   return { initiation, launched: await postLaunch(world, form.fields, 'iframe') };
 }
 
-for (const flavour of ['schoology', 'moodle'] as const satisfies readonly Flavour[]) {
+// Schoology's hints can be used again while they last: the restart is our login with them.
+for (const flavour of ['schoology'] as const satisfies readonly Flavour[]) {
   describe(`a launch that keeps no cookie in the ${flavour} frame (${testEngine})`, function () {
     this.timeout(60_000);
     let database: TestDatabase;
@@ -192,6 +193,57 @@ describe(`a Moodle 4.x login restarted in a new window (${testEngine})`, functio
   after(async () => {
     await world.close();
     await database.close();
+  });
+
+  /** The browser's Moodle session (set by Moodle's course page, first-party to Moodle). */
+  const moodleSession = (userId: string) => `MoodleSessionEmulator=${encodeURIComponent(userId)}`;
+
+  it("when the frame keeps no cookie, then the new window opens Moodle's own launch page for the activity", async () => {
+    const { initiation, launched } = await framedLaunchWithoutCookie(world);
+    expect(launched.status).to.equal(400);
+    const hint = JSON.parse(initiation.params['lti_message_hint'] ?? '') as { cmid: number };
+    expect(restartLink(launched.html)).to.equal(
+      `${world.emulator.issuer}/mod/lti/launch.php?id=${hint.cmid}`,
+    );
+  });
+
+  it("when the new window opens Moodle's launch page, then Moodle logs in again at top level and the same teacher lands on the course page without any cookie of ours", async () => {
+    const { launched } = await framedLaunchWithoutCookie(world);
+    const relaunch = await fetch(restartLink(launched.html), {
+      headers: { Cookie: moodleSession(world.seed.teacher.userId) },
+    });
+    const initiation = readAutoPostForm(await relaunch.text());
+    const login = await fetch(initiation.action, {
+      method: 'POST',
+      body: new URLSearchParams(initiation.fields),
+      headers: { 'Sec-Fetch-Dest': 'document' },
+    });
+    const page = await login.text();
+    const state = attribute(page, 'data-value');
+    const form = await authorize(attribute(page, 'data-next'));
+    const asked = await postLaunch(world, form.fields, 'document');
+    expect(asked.html).to.contain('id="lti-window-form"');
+    const done = await postLaunch(
+      world,
+      { ...form.fields, lti_storage_binding: state },
+      'document',
+      world.tool.origin,
+    );
+    expect(done.status, done.html).to.equal(303);
+    const course = await fetch(`${world.tool.origin}${done.location ?? ''}`);
+    expect(await course.text()).to.contain(world.seed.teacher.name);
+  });
+
+  it("when Moodle's original hints are tried a second time, then Moodle refuses them (why the restart goes through its launch page)", async () => {
+    const { initiation } = await framedLaunchWithoutCookie(world);
+    const login = await fetch(`${world.tool.origin}/lti/login`, {
+      method: 'POST',
+      body: new URLSearchParams(initiation.params),
+      redirect: 'manual',
+    });
+    const again = await authorize(login.headers.get('location') ?? '');
+    expect(again.fields['error']).to.equal('invalid_request');
+    expect(again.fields).not.to.have.property('id_token');
   });
 
   it("when Moodle's single-use hint names its activity, then the new window opens Moodle's own launch page for it", async () => {

@@ -5,6 +5,7 @@ import { EmulatorError } from '../errors.ts';
 import { autoSubmitForm, html, jsonForScript, page } from '../html.ts';
 import { beginLaunch, buildLaunchClaims, publishedJwks, signIdToken } from '../launch.ts';
 import { PLACEMENTS, type Tool } from '../types.ts';
+import { moodleLaunchId } from '../moodle.ts';
 
 const launchQuery = z.object({
   course: z.string().min(1),
@@ -159,7 +160,14 @@ export function launchRoutes(ctx: EmulatorContext): Router {
       fail('invalid_request', 'lti_message_hint is required');
       return;
     }
-    const launch = state.pendingLaunches.get(p.lti_message_hint);
+    // Moodle 4.1+ keys the launch by the hint's `launchid` and uses it once (mod/lti/auth.php:
+    // `unset($SESSION->$launchid)`), so the same hints cannot log in twice (docs/lms/moodle.md).
+    const launchId =
+      state.flavour === 'moodle' ? moodleLaunchId(p.lti_message_hint) : p.lti_message_hint;
+    const launch = launchId === undefined ? undefined : state.pendingLaunches.get(launchId);
+    if (state.flavour === 'moodle' && launchId !== undefined) {
+      state.pendingLaunches.delete(launchId);
+    }
     if (!launch || launch.expiresAt.getTime() < options.now().getTime()) {
       fail('invalid_request', 'lti_message_hint is unknown or expired');
       return;
