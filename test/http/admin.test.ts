@@ -3,6 +3,7 @@ import type { Express } from 'express';
 import request from 'supertest';
 import type { AppServices } from '../../src/app-services.ts';
 import { createAdminUser, addTenant } from '../../src/lti-admin/use-cases.ts';
+import { createPlatformRepository } from '../../src/storage/lti/platforms.repository.ts';
 import type { Tenant } from '../../src/storage/lti/tenants.repository.ts';
 import {
   PASSWORD,
@@ -80,6 +81,24 @@ describe(`admin sign-in (${testEngine})`, function () {
     expect(step('moodle-activate')).to.contain('Activate the tool');
     expect(step('moodle-activity-chooser')).to.contain('Show in activity chooser');
     expect(step('moodle-activity-chooser')).to.contain('per course');
+  });
+
+  it('when a Moodle registration waits for approval, then its entry reminds the operator of Moodle’s own activation and activity chooser', async () => {
+    await createPlatformRepository(database.db).create({
+      issuer: 'https://moodle.pending.example',
+      clientId: 'pending-moodle',
+      name: 'Moodle moodle.pending.example',
+      flavour: 'moodle',
+      authLoginUrl: 'https://moodle.pending.example/mod/lti/auth.php',
+      authTokenUrl: 'https://moodle.pending.example/mod/lti/token.php',
+      jwksUrl: 'https://moodle.pending.example/mod/lti/certs.php',
+      status: 'pending',
+    });
+    const admin = await signIn(app, 'operator');
+    const html = (await admin.get('/admin/platforms')).text;
+    const entry = /<h3>Moodle moodle\.pending\.example<\/h3>([\s\S]*?)<\/li>/.exec(html)?.[1] ?? '';
+    expect(entry).to.contain('“Activate”');
+    expect(entry).to.contain('activity chooser');
   });
 
   it('when the password is wrong or the user unknown, then the same generic message is shown and no cookie is set', async () => {
