@@ -495,8 +495,9 @@ export function createClassroomServices(deps: AreaDeps) {
           detail: `hd ${user.hostedDomain ?? '(none)'}`,
         });
       }
-      // Google lets people untick permissions (granular consent): without either add-on scope
-      // Classroom cannot even say who they are here, so say what to allow for the view they opened.
+      // Google lets people untick permissions (granular consent). Without the student add-on scope
+      // and short of a teacher's, Classroom may not even say who they are here: say what to allow
+      // for the view they opened.
       const unlessAllowed = (role: 'teacher' | 'student'): MissingPermissions | undefined => {
         const missing = missingScopes(user.scopes, role);
         return missing.length === 0
