@@ -459,10 +459,18 @@ describe(`assignments and alignment pages (${testEngine})`, function () {
     };
   }
 
+  /** In a course of its own, so the shared course's assignments and coverage stay as they are. */
   async function originalDeepLinkAssignment() {
+    const { state } = world.emulator;
+    const original = state.addCourse({ title: `Original ${randomUUID()}`, label: 'ORIG' });
+    state.enroll(original.courseId, world.seed.teacher.userId, 'Instructor');
+    await launchInto(world, { courseId: original.courseId, userId: world.seed.teacher.userId });
+    const originalCourse = (await world.tool.services.people.listCourses(world.tenantId)).find(
+      (c) => c.title === original.title,
+    );
     return world.tool.services.alignment.createDeepLinkAssignment({
       tenantId: world.tenantId,
-      courseId,
+      courseId: originalCourse!.id,
       id: randomUUID(),
       title: 'Fractions quiz',
       scoreMaximum: 6,
