@@ -29,7 +29,9 @@ export interface ClassroomAdapterOptions {
 }
 
 /** Column ids the port hands out: self-describing, so a stored id needs no look-up to post. */
-export function classroomColumnId(column: ClassroomColumn): string {
+export function classroomColumnId(
+  column: Pick<ClassroomColumn, 'kind' | 'courseWorkId' | 'attachmentId'>,
+): string {
   return column.kind === 'attachment'
     ? `attachment:${column.courseWorkId}:${column.attachmentId ?? ''}`
     : `coursework:${column.courseWorkId}`;

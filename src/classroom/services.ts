@@ -12,7 +12,7 @@ import {
   type ClassroomInstall,
   type ClassroomLaunchParams,
 } from '../storage/classroom/classroom.repository.ts';
-import { createClassroomLmsAdapter } from './adapter.ts';
+import { classroomColumnId, createClassroomLmsAdapter } from './adapter.ts';
 import { createClassroomApi, type ClassroomApi } from './api.ts';
 import { ClassroomError, classroomErrorFromGoogle } from './errors.ts';
 import { createGoogleHttp } from './google-http.ts';
@@ -718,6 +718,11 @@ export function createClassroomServices(deps: AreaDeps) {
           attachmentId: input.attachmentId,
           maxPoints: attachment.maxPoints,
           actor: input.userId,
+          lineItemUrl: classroomColumnId({
+            kind: 'attachment',
+            courseWorkId: input.itemId,
+            attachmentId: input.attachmentId,
+          }),
         });
       }
       return undefined;

@@ -1,9 +1,13 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import request from 'supertest';
 import { ClassroomError } from '../../src/classroom/errors.ts';
 import { lmsForCourse } from '../../src/courses/lms-for-course.ts';
 import { createAdminUser } from '../../src/lti-admin/use-cases.ts';
+import { createLogger } from '../../src/logger.ts';
 import { classifyPassbackError } from '../../src/passback/errors.ts';
+import { resolveLmsFromServices } from '../../src/passback/resolve-lms.ts';
+import { createPassbackWorker } from '../../src/passback/worker.ts';
 import { createTestDatabase, testEngine, type TestDatabase } from '../support/database.ts';
 import {
   createClassroomWorld,
@@ -165,6 +169,78 @@ describe(`Google Classroom as Google documents it (${testEngine})`, function () 
     const html = decode(await page.text());
     expect(page.status, html).to.equal(200);
     expect(html).to.include(`Student: ${student?.givenName} ${student?.familyName}`);
+  });
+
+  it('(2) when the course sends assignment scores and a level is recorded for the activity, then the worker writes it on the attachment’s own submission', async () => {
+    const opened = await teacherOpens();
+    expect((await postActivity(opened, { title: 'Ratios quiz', maxPoints: '8' })).status).to.equal(
+      201,
+    );
+    const [attachment] = world.google.state.attachmentsOf(world.seed.courseWork.id);
+    const student = world.seed.students[0];
+    await openAddOn(
+      world,
+      world.google.attachmentFrameUrl({
+        attachmentId: attachment?.id ?? '',
+        view: 'student',
+        userId: student?.id ?? '',
+      }),
+      student?.id ?? '',
+    );
+    const courseId = await toolCourseId();
+    const assignment = await database.db
+      .selectFrom('course_assignments')
+      .select(['id', 'line_item_url'])
+      .where('tenant_id', '=', world.tenantId)
+      .where('course_id', '=', courseId)
+      .executeTakeFirstOrThrow();
+    // The activity's own column is the attachment: the assignment is graded there.
+    expect(assignment.line_item_url).to.equal(
+      `attachment:${world.seed.courseWork.id}:${attachment?.id ?? ''}`,
+    );
+    await database.db
+      .insertInto('mastery_policies')
+      .values({
+        tenant_id: world.tenantId,
+        course_id: null,
+        policy: JSON.stringify({ passback: { standardColumns: false, assignmentScores: true } }),
+        updated_by: 'test',
+        updated_at: new Date(),
+      })
+      .execute();
+    const user = await world.tool.services.people.findUser(
+      world.tenantId,
+      world.google.issuer,
+      student?.id ?? '',
+    );
+    await world.tool.services.mastery.recordEvidence({
+      tenantId: world.tenantId,
+      courseId,
+      actor: 'test-teacher',
+      source: 'teacher',
+      entries: [standards[0], standards[1]].map((standard) => ({
+        studentId: user?.id ?? '',
+        itemId: standard?.id ?? '',
+        assignmentId: assignment.id,
+        score: 3,
+      })),
+    });
+    const drained = await createPassbackWorker({
+      db: database.db,
+      resolveLms: resolveLmsFromServices(world.tool.services),
+      now: () => new Date(),
+      sleep: (ms) => sleep(ms),
+      logger: createLogger({ level: 'silent' }),
+      random: () => 0.5,
+      limits: { requestsPerSecond: 1000, burst: 50, baseBackoffMs: 1000, maxBackoffMs: 4000 },
+    }).drain();
+    expect(drained.sent).to.equal(1);
+    const entry = world.google.state.gradebookEntry(world.seed.courseWork.id, student?.id ?? '');
+    // Level 3 is 85 % in the district's default conversion table: 6.8 of the activity's 8 points,
+    // written once to the attachment's own submission, never through the coursework's grade API.
+    expect(entry.attachments[0]?.pointsEarned).to.equal(6.8);
+    expect(entry.attachments[0]?.writes).to.equal(1);
+    expect(entry.draftGradeWrites).to.equal(0);
   });
 
   it('(4) when the district turns Classroom data access off, then grading stops for the course with the reason in words, the cells wait, and the teacher and admin pages say what to do', async () => {

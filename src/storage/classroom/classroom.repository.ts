@@ -716,6 +716,8 @@ export function createClassroomRepository(db: Kysely<Database>, now: () => Date)
       kind: ClassroomColumnKind;
       courseWorkId: string;
       attachmentId: string | undefined;
+      /** The LMS port's id of the new column: the assignment's own grades are posted there. */
+      lineItemUrl: string;
     }): Promise<{ assignmentId: string; column: ClassroomColumn } | undefined> {
       const time = now();
       const unique = [...new Set(input.itemIds)];
@@ -734,6 +736,7 @@ export function createClassroomRepository(db: Kysely<Database>, now: () => Date)
           title: input.title,
           source: 'deep_link',
           resourceId,
+          lineItemUrl: input.lineItemUrl,
           scoreMaximum: input.maxPoints,
           createdBy: input.createdBy,
         });
@@ -783,6 +786,8 @@ export function createClassroomRepository(db: Kysely<Database>, now: () => Date)
       attachmentId: string;
       maxPoints: number | undefined;
       actor: string;
+      /** The LMS port's id of the copy's column: the copied assignment's grades go there. */
+      lineItemUrl: string;
     }): Promise<ClassroomColumn | undefined> {
       const time = now();
       return db.transaction().execute(async (tx) => {
@@ -820,6 +825,7 @@ export function createClassroomRepository(db: Kysely<Database>, now: () => Date)
           description: source.description,
           source: 'deep_link',
           resourceId,
+          lineItemUrl: input.lineItemUrl,
           scoreMaximum: maxPoints,
           copiedFrom: source.id,
           createdBy: input.actor,

@@ -8,6 +8,7 @@ import {
   CLASSROOM_ERROR_MESSAGES,
 } from '../../classroom/errors.ts';
 import { googleStatus } from '../../classroom/google-http.ts';
+import { classroomColumnId } from '../../classroom/adapter.ts';
 import { LmsHttpError } from '../../lti/errors.ts';
 import { CLASSROOM_ROLE_URIS, NEEDS_SIGN_IN_REASON } from '../../classroom/services.ts';
 import type { Logger } from '../../logger.ts';
@@ -555,6 +556,7 @@ export function classroomRoutes(deps: ClassroomRoutesDeps): Router {
       kind: created.kind,
       courseWorkId: created.courseWorkId,
       attachmentId: created.attachmentId,
+      lineItemUrl: classroomColumnId({ attachmentId: undefined, ...created }),
     });
     if (recorded === undefined) {
       res.status(400).render(
