@@ -12,6 +12,8 @@ describe(`assignments and alignment pages (${testEngine})`, function () {
   let teacher: { base: string };
   let student: { base: string };
   let courseId: string;
+  /** The LMS's id of this test's course. */
+  let lmsCourseId: string;
 
   const item = (code: string) => {
     const found = items.find((i) => i.code === code);
@@ -37,15 +39,26 @@ describe(`assignments and alignment pages (${testEngine})`, function () {
     database = await createTestDatabase();
     world = await createLtiWorld(database, { flavour: 'canvas', platformStorage: false });
     items = (await importSample(database, world.tenantId)).items;
+  });
+
+  // Each test has a course of its own (in the LMS and here), so no test sees another's assignments.
+  beforeEach(async () => {
+    const { state } = world.emulator;
+    const lmsCourse = state.addCourse({ title: `Math 6 ${randomUUID()}`, label: 'M6' });
+    state.enroll(lmsCourse.courseId, world.seed.teacher.userId, 'Instructor');
+    state.enroll(lmsCourse.courseId, world.seed.students[0]!.userId, 'Learner');
+    lmsCourseId = lmsCourse.courseId;
     teacher = await launchInto(world, {
-      courseId: world.seed.course.courseId,
+      courseId: lmsCourseId,
       userId: world.seed.teacher.userId,
     });
     student = await launchInto(world, {
-      courseId: world.seed.course.courseId,
+      courseId: lmsCourseId,
       userId: world.seed.students[0]!.userId,
     });
-    const course = (await world.tool.services.people.listCourses(world.tenantId))[0];
+    const course = (await world.tool.services.people.listCourses(world.tenantId)).find(
+      (c) => c.title === lmsCourse.title,
+    );
     courseId = course!.id;
   });
 
@@ -175,6 +188,16 @@ describe(`assignments and alignment pages (${testEngine})`, function () {
   });
 
   it('when the coverage matrix is opened, then standards are marked none, thin or covered in words', async () => {
+    const first = await createAssignment('Unit 3 performance task');
+    for (const code of ['6.RP.A.1', '6.RP.A.2']) {
+      await world.tool.services.alignment.addAlignment(
+        world.tenantId,
+        courseId,
+        first,
+        item(code).id,
+        'teacher',
+      );
+    }
     // A second assignment on 6.RP.A.2 makes it covered (two evidence opportunities).
     const second = await createAssignment('Unit rate exit ticket');
     await world.tool.services.alignment.addAlignment(
@@ -191,7 +214,7 @@ describe(`assignments and alignment pages (${testEngine})`, function () {
       expect(start, code).to.be.greaterThan(-1);
       return coverage.html.slice(start, coverage.html.indexOf('</tr>', start));
     };
-    // 6.RP.A.1 and 6.RP.A.2: one assignment each → thin; 6.RP.A.3: one; 6.EE.* none.
+    // 6.RP.A.1: one assignment → thin; 6.RP.A.2: two → covered; 6.NS.B.3: none.
     expect(row('6.RP.A.1')).to.contain('Thin: 1 assignment');
     expect(row('6.RP.A.2')).to.contain('2 assignments');
     expect(coverage.html).to.match(/data-total="covered">1</);
@@ -320,14 +343,14 @@ describe(`assignments and alignment pages (${testEngine})`, function () {
   it('when the LMS lists its columns, then refreshing makes them assignments once; a copied course’s column brings its standards along', async () => {
     const state = world.emulator.state;
     state.createLineItem({
-      courseId: world.seed.course.courseId,
+      courseId: lmsCourseId,
       clientId: world.clientId,
       label: 'Chapter 2 quiz',
       scoreMaximum: 20,
     });
     // A mastery column the tool writes grades to is not an assignment.
     state.createLineItem({
-      courseId: world.seed.course.courseId,
+      courseId: lmsCourseId,
       clientId: world.clientId,
       label: '6.RP.A.1 (mastery)',
       scoreMaximum: 4,
@@ -511,7 +534,7 @@ describe(`assignments and alignment pages (${testEngine})`, function () {
   it('when the LMS refuses to list its columns, then the page says so and no assignment changes', async () => {
     const before = await world.tool.services.alignment.listAssignments(world.tenantId, courseId);
     world.emulator.state.createLineItem({
-      courseId: world.seed.course.courseId,
+      courseId: lmsCourseId,
       clientId: world.clientId,
       label: 'Not read',
       scoreMaximum: 5,
