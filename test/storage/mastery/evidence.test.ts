@@ -32,6 +32,8 @@ describe(`evidence and mastery results (${testEngine})`, function () {
       entries,
     });
 
+  let districts = 0;
+
   before(async () => {
     database = await createTestDatabase();
     clock = new Date('2026-11-27T08:00:00.000Z');
@@ -40,8 +42,14 @@ describe(`evidence and mastery results (${testEngine})`, function () {
       keyEncryptionSecret: 'x'.repeat(32),
       now: () => clock,
     });
-    f = await masteryFixture(database, 'district-a', clock);
+    // Only read (or refused writes) by the tests, so one for all of them.
     other = await masteryFixture(database, 'district-b', clock);
+  });
+  // Each test gets a district of its own: no test sees another's evidence, overrides or policy.
+  beforeEach(async () => {
+    clock = new Date('2026-11-27T08:00:00.000Z');
+    districts += 1;
+    f = await masteryFixture(database, `district-a-${districts}`, clock);
   });
   after(async () => {
     await database.close();
@@ -69,6 +77,9 @@ describe(`evidence and mastery results (${testEngine})`, function () {
 
   it('when the same value is saved again, then nothing changes (no history, no version bump)', async () => {
     const [student] = f.students;
+    await record([
+      { studentId: student!.id, itemId: f.leaves[0], assignmentId: f.assignmentId, score: 3 },
+    ]);
     tick();
     const outcome = await record([
       { studentId: student!.id, itemId: f.leaves[0], assignmentId: f.assignmentId, score: 3 },
@@ -80,10 +91,15 @@ describe(`evidence and mastery results (${testEngine})`, function () {
       .where('tenant_id', '=', f.tenantId)
       .execute();
     expect(rows).to.have.length(0);
+    const evidence = await services.mastery.evidenceForStudent(f.tenantId, f.courseId, student!.id);
+    expect(evidence.map((e) => [e.score, e.version])).to.deep.equal([[3, 1]]);
   });
 
   it('when a score is edited, then the prior version is kept in the history and mastery follows', async () => {
     const [student] = f.students;
+    await record([
+      { studentId: student!.id, itemId: f.leaves[0], assignmentId: f.assignmentId, score: 3 },
+    ]);
     tick();
     await record([
       { studentId: student!.id, itemId: f.leaves[0], assignmentId: f.assignmentId, score: 2 },
@@ -115,6 +131,15 @@ describe(`evidence and mastery results (${testEngine})`, function () {
 
   it('when a cell is cleared, then the evidence is withdrawn (history kept) and mastery says no evidence', async () => {
     const [, student] = f.students;
+    await record([
+      { studentId: student!.id, itemId: f.leaves[0], assignmentId: f.assignmentId, points: 5 },
+    ]);
+    const [recorded] = await services.mastery.evidenceForStudent(
+      f.tenantId,
+      f.courseId,
+      student!.id,
+    );
+    expect(await result(student!.id, f.leaves[0])).to.include({ status: 'mastery' });
     tick();
     await record([
       { studentId: student!.id, itemId: f.leaves[0], assignmentId: f.assignmentId, score: null },
@@ -127,6 +152,9 @@ describe(`evidence and mastery results (${testEngine})`, function () {
       value: null,
     });
     expect(await result(student!.id, f.parentId)).to.include({ status: 'noEvidence' });
+    const history = await services.mastery.historyOf(f.tenantId, recorded!.id);
+    expect(history!.current.deleted_at).to.be.instanceOf(Date);
+    expect(history!.versions.map((v) => v.snapshot.score)).to.deep.equal([2.5]);
   });
 
   it('when any entry is invalid, then nothing is saved and every problem is named', async () => {
@@ -195,6 +223,10 @@ describe(`evidence and mastery results (${testEngine})`, function () {
 
   it('when a teacher overrides, then the override counts, the computed value stays beside it, and it survives recomputation', async () => {
     const [student] = f.students;
+    await record([
+      { studentId: student!.id, itemId: f.leaves[0], assignmentId: f.assignmentId, score: 2 },
+    ]);
+    tick();
     await services.mastery.setOverride({
       tenantId: f.tenantId,
       courseId: f.courseId,
@@ -310,6 +342,13 @@ describe(`evidence and mastery results (${testEngine})`, function () {
   });
 
   it('when a policy would not work, then it is refused with the reason and nothing changes', async () => {
+    const saved = await services.mastery.savePolicy({
+      tenantId: f.tenantId,
+      courseId: f.courseId,
+      policy: { calculation: { method: { kind: 'mean' } } },
+      actor: f.teacherId,
+    });
+    await saved.finished;
     let caught: unknown;
     try {
       await services.mastery.savePolicy({
