@@ -78,6 +78,39 @@ describe(`evidence pages (${testEngine})`, function () {
     await database.close();
   });
 
+  // Each test starts from a course without evidence, results or overrides; a test that needs a
+  // recorded score records it itself (`arrangeScore`).
+  beforeEach(async () => {
+    await database.db
+      .deleteFrom('mastery_overrides')
+      .where('tenant_id', '=', world.tenantId)
+      .where('course_id', '=', courseId)
+      .execute();
+    await database.db
+      .deleteFrom('mastery_results')
+      .where('tenant_id', '=', world.tenantId)
+      .where('course_id', '=', courseId)
+      .execute();
+    // The history goes with its evidence (ON DELETE CASCADE).
+    await database.db
+      .deleteFrom('evidence')
+      .where('tenant_id', '=', world.tenantId)
+      .where('course_id', '=', courseId)
+      .execute();
+  });
+
+  /** A teacher's score for student `s` on leaf `l`, recorded as the grid would. */
+  const arrangeScore = async (s: number, l: 0 | 1, score: number) => {
+    await world.tool.services.mastery.recordEvidence({
+      tenantId: world.tenantId,
+      courseId,
+      actor: teacher.userId,
+      source: 'teacher',
+      entries: [{ studentId: studentIds[s]!, itemId: leaves[l], assignmentId, score }],
+    });
+    expect(await result(studentIds[s]!, leaves[l])).to.include({ value: score, overridden: false });
+  };
+
   it('when a teacher opens the evidence page, then the aligned assignment is listed with a link to its grid', async () => {
     const page = await teacher.get('/course/evidence');
     expect(page.status).to.equal(200);
@@ -113,6 +146,7 @@ describe(`evidence pages (${testEngine})`, function () {
   });
 
   it('when a cell is off the scale, then nothing is saved and the form comes back with every value and the error', async () => {
+    await arrangeScore(0, 0, 3);
     const before = await evidenceCount();
     const res = await teacher.post(
       `/course/evidence/${assignmentId}`,
@@ -188,6 +222,7 @@ describe(`evidence pages (${testEngine})`, function () {
     ).length;
 
   it('when a student tries the teacher pages or writes evidence, then the answer is 403 and nothing changes', async () => {
+    await arrangeScore(0, 0, 3);
     for (const path of [
       '/course/evidence',
       `/course/evidence/${assignmentId}`,
@@ -217,6 +252,7 @@ describe(`evidence pages (${testEngine})`, function () {
   });
 
   it('when a teacher overrides without a reason, then it is refused with the message; with one, the override counts', async () => {
+    await arrangeScore(0, 0, 3);
     const path = `/course/students/${studentIds[0]}/standards/${leaves[0]}/override`;
     const page = await teacher.get(path);
     expect(page.status).to.equal(200);
@@ -418,8 +454,9 @@ describe(`evidence pages (${testEngine})`, function () {
   }
 
   it('when one CSV row is bad among good ones, then none are imported', async () => {
+    // A score the good row would change: it stays as it was.
+    await arrangeScore(0, 0, 3);
     const before = await evidenceCount();
-    // Whatever earlier tests left (or nothing, when this test runs alone) stays as it was.
     const resultBefore = await result(studentIds[0]!, leaves[0]);
     const text = `student,standard,assignment,score\n${subs[0]},${codes[0]},Ratios quiz,1\n${subs[1]},${codes[1]},Ratios quiz,5`;
     const res = await teacher.post(
