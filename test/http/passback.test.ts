@@ -140,6 +140,8 @@ for (const flavour of ['canvas', 'schoology'] as const satisfies readonly Flavou
     };
 
     it('when grades are desired, then one column is created per standard and every score lands', async () => {
+      // The columns other tests made before this one are there already.
+      const lineItemsBefore = toolLineItems().length;
       const columnA = await column('A');
       const columnB = await column('B');
       for (const student of realStudents()) {
@@ -148,7 +150,11 @@ for (const flavour of ['canvas', 'schoology'] as const satisfies readonly Flavou
       }
       const result = await worker().drain();
       expect(result.sent).to.equal(realStudents().length * 2);
-      expect(toolLineItems()).to.have.length(2);
+      expect(toolLineItems()).to.have.length(lineItemsBefore + 2);
+      for (const key of ['A', 'B']) {
+        const made = toolLineItems().filter((item) => item.resourceId === `mp:standard:${key}`);
+        expect(made, key).to.have.length(1);
+      }
       for (const student of realStudents()) {
         expect(cell(await lmsColumnId(columnA), student)?.lastScore?.scoreGiven).to.equal(3);
         expect(cell(await lmsColumnId(columnB), student)?.lastScore?.scoreGiven).to.equal(2.5);
