@@ -149,13 +149,16 @@ describe('outbound LMS HTTP', () => {
   });
 
   it('when the LMS is too slow, then the request times out and is retried', async () => {
+    // The answer comes long after the client gave up. The client's timeout is generous enough that
+    // each attempt reaches the server even on a loaded machine (a 50 ms one could expire before
+    // the request was sent, and the server then saw fewer than two).
     server.handle((_req, res) => {
       setTimeout(() => {
         if (!res.writableEnded && !res.destroyed) res.writeHead(200).end('late');
-      }, 2000).unref();
+      }, 30_000).unref();
     });
     const error = await expectHttpError(
-      client({ timeoutMs: 50, maxRetries: 1 }).request({ url: `${server.url}/slow` }),
+      client({ timeoutMs: 1_500, maxRetries: 1 }).request({ url: `${server.url}/slow` }),
     );
     expect(error.kind).to.equal('timeout');
     expect(error.retryable).to.equal(true);
