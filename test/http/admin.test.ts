@@ -3,7 +3,10 @@ import type { Express } from 'express';
 import request from 'supertest';
 import type { AppServices } from '../../src/app-services.ts';
 import { createAdminUser, addTenant } from '../../src/lti-admin/use-cases.ts';
-import { createPlatformRepository } from '../../src/storage/lti/platforms.repository.ts';
+import {
+  createPlatformRepository,
+  type Platform,
+} from '../../src/storage/lti/platforms.repository.ts';
 import type { Tenant } from '../../src/storage/lti/tenants.repository.ts';
 import {
   PASSWORD,
@@ -215,6 +218,17 @@ describe(`admin pages (${testEngine})`, function () {
       issuer: 'https://lms.example.net',
     },
   ];
+
+  /** Registers a platform through the operator's form, with a client id of the test's own. */
+  async function registeredPlatform(preset: string, clientId: string): Promise<Platform> {
+    const { fields, issuer } = presetCases.find((c) => c.preset === preset)!;
+    const res = await operator.post('/admin/platforms', { preset, clientId, ...fields });
+    expect(res.status, res.text).to.equal(303);
+    const platform = await services.platforms.findByIssuerAndClient(issuer, clientId);
+    if (platform === undefined) throw new Error(`the ${preset} platform was not stored`);
+    return platform;
+  }
+
   for (const { preset, fields, issuer } of presetCases) {
     it(`when the operator adds a platform with the ${preset} preset, then it is stored active and listed`, async () => {
       const clientId = `client-${preset}`;
@@ -237,31 +251,28 @@ describe(`admin pages (${testEngine})`, function () {
   });
 
   it('when the same platform is added twice, then the form says it is already registered', async () => {
-    const res = await operator.post('/admin/platforms', {
-      preset: 'canvas',
-      clientId: 'client-canvas',
-    });
+    const platform = { preset: 'canvas', clientId: 'client-canvas-twice' };
+    const first = await operator.post('/admin/platforms', platform);
+    expect(first.status, first.text).to.equal(303);
+    const res = await operator.post('/admin/platforms', platform);
     expect(res.status).to.equal(400);
     expect(res.text).to.contain('is already registered');
   });
 
   it('when frame origins are saved, then they are normalised to origins and refused unless https', async () => {
-    const platform = await services.platforms.findByIssuerAndClient(
-      'https://canvas.instructure.com',
-      'client-canvas',
-    );
-    const ok = await operator.post(`/admin/platforms/${platform!.id}/frame-origins`, {
+    const platform = await registeredPlatform('canvas', 'client-canvas-frames');
+    const ok = await operator.post(`/admin/platforms/${platform.id}/frame-origins`, {
       frameOrigins: 'https://north.instructure.com/courses/1\nhttps://north.instructure.com',
     });
     expect(ok.status).to.equal(303);
-    expect((await services.platforms.findById(platform!.id))?.frameOrigins).to.deep.equal([
+    expect((await services.platforms.findById(platform.id))?.frameOrigins).to.deep.equal([
       'https://north.instructure.com',
     ]);
-    const bad = await operator.post(`/admin/platforms/${platform!.id}/frame-origins`, {
+    const bad = await operator.post(`/admin/platforms/${platform.id}/frame-origins`, {
       frameOrigins: 'http://north.instructure.com',
     });
     expect(bad.status).to.equal(400);
-    expect((await services.platforms.findById(platform!.id))?.frameOrigins).to.deep.equal([
+    expect((await services.platforms.findById(platform.id))?.frameOrigins).to.deep.equal([
       'https://north.instructure.com',
     ]);
   });
@@ -322,37 +333,31 @@ describe(`admin pages (${testEngine})`, function () {
   });
 
   describe('district isolation', () => {
-    let northDeploymentId: string;
+    let sharedPlatformId: string;
     let southDeploymentId: string;
     let southOnlyPlatformId: string;
     let district: SignedIn;
 
     before(async () => {
-      const shared = await services.platforms.findByIssuerAndClient(
-        'https://schoology.schoology.com',
-        'client-schoology',
-      );
-      const southOnly = await services.platforms.findByIssuerAndClient(
-        'https://lms.example.net',
-        'client-generic',
-      );
-      southOnlyPlatformId = southOnly!.id;
-      northDeploymentId = (
-        await services.deployments.create({
-          platformId: shared!.id,
-          deploymentId: '1111111111-2222222222',
-          tenantId: north.id,
-        })
-      ).id;
+      // Platforms of this suite's own: one both districts use, one only the south uses.
+      const shared = await registeredPlatform('schoology', 'client-schoology-shared');
+      const southOnly = await registeredPlatform('generic', 'client-generic-south');
+      sharedPlatformId = shared.id;
+      southOnlyPlatformId = southOnly.id;
+      await services.deployments.create({
+        platformId: shared.id,
+        deploymentId: '1111111111-2222222222',
+        tenantId: north.id,
+      });
       southDeploymentId = (
         await services.deployments.create({
-          platformId: shared!.id,
+          platformId: shared.id,
           deploymentId: '3333333333-4444444444',
           tenantId: south.id,
         })
       ).id;
       await services.deployments.create({
-        platformId: southOnly!.id,
+        platformId: southOnly.id,
         deploymentId: 'south-generic-1',
         tenantId: south.id,
       });
@@ -366,8 +371,8 @@ describe(`admin pages (${testEngine})`, function () {
       expect(deployments.text).not.to.contain('3333333333-4444444444');
       expect(deployments.text).not.to.contain('south-generic-1');
       const platforms = await district.get('/admin/platforms');
-      expect(platforms.text).to.contain('client-schoology');
-      expect(platforms.text).not.to.contain('client-generic');
+      expect(platforms.text).to.contain('client-schoology-shared');
+      expect(platforms.text).not.to.contain('client-generic-south');
       expect(platforms.text).not.to.contain('Waiting for approval');
     });
 
@@ -378,12 +383,8 @@ describe(`admin pages (${testEngine})`, function () {
     });
 
     it('when a district admin adds a deployment naming another district or its platform, then it lands in their own district or is refused', async () => {
-      const shared = await services.platforms.findByIssuerAndClient(
-        'https://schoology.schoology.com',
-        'client-schoology',
-      );
       const added = await district.post('/admin/deployments', {
-        platformId: shared!.id,
+        platformId: sharedPlatformId,
         deploymentId: '5555555555-6666666666',
         tenantSlug: 'south-district',
       });
@@ -432,9 +433,14 @@ describe(`admin pages (${testEngine})`, function () {
     });
 
     it('when a district admin removes their own deployment, then it is gone', async () => {
-      const res = await district.post(`/admin/deployments/${northDeploymentId}/remove`, {});
+      const own = await services.deployments.create({
+        platformId: sharedPlatformId,
+        deploymentId: '7777777777-8888888888',
+        tenantId: north.id,
+      });
+      const res = await district.post(`/admin/deployments/${own.id}/remove`, {});
       expect(res.status).to.equal(303);
-      expect(await services.deployments.findById(northDeploymentId)).to.equal(undefined);
+      expect(await services.deployments.findById(own.id)).to.equal(undefined);
     });
   });
 
