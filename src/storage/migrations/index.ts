@@ -12,8 +12,8 @@ import * as createClassroomTables from './20261127T0720-create-classroom-tables.
 import * as addSignInCompletion from './20261127T0740-add-sign-in-completion.ts';
 import * as stopStoringExplanations from './20261127T0750-stop-storing-explanations.ts';
 import * as createMentorScopes from './20261127T0760-create-mentor-scopes.ts';
-import * as addEvidenceOrderingDates from './20261207T2220-add-evidence-ordering-dates.ts';
 import * as addTeacherHeldGrades from './20261207T2210-add-teacher-held-grades.ts';
+import * as addEvidenceOrderingDates from './20261207T2220-add-evidence-ordering-dates.ts';
 import * as createLoginRestarts from './20261207T2240-create-login-restarts.ts';
 import * as recordClassroomAttachmentSubmissions from './20261207T2250-record-classroom-attachment-submissions.ts';
 import * as createClassroomRememberedSignIns from './20261207T2260-create-classroom-remembered-sign-ins.ts';
@@ -38,8 +38,8 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '20261127T0740-add-sign-in-completion': addSignInCompletion,
   '20261127T0750-stop-storing-explanations': stopStoringExplanations,
   '20261127T0760-create-mentor-scopes': createMentorScopes,
-  '20261207T2220-add-evidence-ordering-dates': addEvidenceOrderingDates,
   '20261207T2210-add-teacher-held-grades': addTeacherHeldGrades,
+  '20261207T2220-add-evidence-ordering-dates': addEvidenceOrderingDates,
   '20261207T2240-create-login-restarts': createLoginRestarts,
   '20261207T2250-record-classroom-attachment-submissions': recordClassroomAttachmentSubmissions,
   '20261207T2260-create-classroom-remembered-sign-ins': createClassroomRememberedSignIns,
