@@ -12,7 +12,7 @@ import { createMetrics } from '../../src/metrics.ts';
 import { Readiness } from '../../src/readiness.ts';
 import type { Tenant } from '../../src/storage/lti/tenants.repository.ts';
 import { createApp } from '../../src/web/app.ts';
-import { MAX_IMPORT_BYTES } from '../../src/web/admin/standards-pages.ts';
+import { MAX_IMPORT_BYTES, TREE_NODE_LIMIT } from '../../src/web/admin/standards-pages.ts';
 import { LogCapture, testConfig } from '../support/app.ts';
 import { createTestDatabase, testEngine, type TestDatabase } from '../support/database.ts';
 import { createLtiWorld, launch, type LtiWorld } from '../support/lti-world.ts';
@@ -230,14 +230,44 @@ describe(`standards library admin pages (${testEngine})`, function () {
     return row.id;
   }
 
+  interface District {
+    readonly tenant: Tenant;
+    readonly admin: Admin;
+  }
+
+  let districtCount = 0;
+  /**
+   * A district of the test's own, with its admin signed in: it holds only what the test puts
+   * there, whatever ran before.
+   */
+  async function newDistrict(): Promise<District> {
+    districtCount += 1;
+    const slug = `district-${districtCount}`;
+    const ctx = { db: database.db, now: () => new Date() };
+    const tenant = await addTenant(ctx, { slug, name: `District ${districtCount}` });
+    const username = `${slug}-admin`;
+    await createAdminUser(ctx, { username, tenantSlug: slug, password: PASSWORD });
+    return { tenant, admin: await signIn(app, username) };
+  }
+
+  /** A district of the test's own that has imported the sample package. */
+  async function districtWithSample(): Promise<District & { frameworkId: string }> {
+    const district = await newDistrict();
+    const done = await importSample(district.admin, district.tenant);
+    expect(done.text).to.contain('data-status="succeeded"');
+    const frameworkId = await frameworkIdOf(district.tenant, SAMPLE_JSON.CFDocument.title);
+    return { ...district, frameworkId };
+  }
+
   describe('the frameworks list', () => {
     it('when a district admin opens the standards page, then it goes to their own district, empty', async () => {
-      const res = await northAdmin.get('/admin/standards');
+      const { tenant, admin } = await newDistrict();
+      const res = await admin.get('/admin/standards');
       expect(res.status).to.equal(303);
-      expect(res.headers.location).to.equal(root(north));
-      const list = await northAdmin.get(root(north));
+      expect(res.headers.location).to.equal(root(tenant));
+      const list = await admin.get(root(tenant));
       expect(list.status).to.equal(200);
-      expect(list.text).to.contain('Standards of North District').and.contain('No frameworks yet');
+      expect(list.text).to.contain(`Standards of ${tenant.name}`).and.contain('No frameworks yet');
     });
 
     it('when the operator opens the standards page, then they first pick a district', async () => {
@@ -251,10 +281,10 @@ describe(`standards library admin pages (${testEngine})`, function () {
   });
 
   describe('importing a CASE package file', () => {
-    let frameworkId: string;
-
     it('when the sample package is uploaded, then the import runs in the background and reports what it created', async () => {
-      const done = await importSample(northAdmin, north);
+      const { tenant, admin } = await newDistrict();
+      const from = logs.lines.length;
+      const done = await importSample(admin, tenant);
       expect(done.status).to.equal(200);
       expect(done.text).to.contain('data-status="succeeded"');
       const items = SAMPLE_JSON.CFItems.length;
@@ -264,14 +294,16 @@ describe(`standards library admin pages (${testEngine})`, function () {
         ['Archived (no longer in the file)', '0'],
         ['Unchanged', '0'],
       ]);
-      frameworkId = await frameworkIdOf(north, SAMPLE_JSON.CFDocument.title);
-      expect(done.text).to.contain(`${root(north)}/frameworks/${frameworkId}`);
-      const log = logs.lines.find((l) => l.msg === 'standards import finished');
-      expect(log).to.include({ tenantId: north.id, ok: true });
+      const frameworkId = await frameworkIdOf(tenant, SAMPLE_JSON.CFDocument.title);
+      expect(done.text).to.contain(`${root(tenant)}/frameworks/${frameworkId}`);
+      // This import's own line: the ones logged after its upload.
+      const log = logs.lines.slice(from).find((l) => l.msg === 'standards import finished');
+      expect(log).to.include({ tenantId: tenant.id, ok: true });
     });
 
     it('when the list is opened, then the framework shows its item count, source and last import', async () => {
-      const res = await northAdmin.get(root(north));
+      const { tenant, admin } = await districtWithSample();
+      const res = await admin.get(root(tenant));
       const [header, row] = cellTexts(res.text, 'data');
       expect(header).to.deep.equal(['Title', 'Version', 'Standards', 'Source', 'Last import']);
       expect(row?.[0]).to.equal(SAMPLE_JSON.CFDocument.title);
@@ -281,7 +313,8 @@ describe(`standards library admin pages (${testEngine})`, function () {
     });
 
     it('when the framework page is opened, then the tree shows codes and statements in nested lists', async () => {
-      const res = await northAdmin.get(`${root(north)}/frameworks/${frameworkId}`);
+      const { tenant, admin, frameworkId } = await districtWithSample();
+      const res = await admin.get(`${root(tenant)}/frameworks/${frameworkId}`);
       expect(res.status).to.equal(200);
       const coded = SAMPLE_JSON.CFItems.find((i) => i.humanCodingScheme !== undefined);
       expect(res.text).to.contain(`<span class="code">${coded?.humanCodingScheme ?? ''}</span>`);
@@ -290,7 +323,8 @@ describe(`standards library admin pages (${testEngine})`, function () {
     });
 
     it('when the same package is imported again, then every standard is unchanged', async () => {
-      const done = await importSample(northAdmin, north);
+      const { tenant, admin } = await districtWithSample();
+      const done = await importSample(admin, tenant);
       expect(cellTexts(done.text, 'standards-counts')).to.deep.equal([
         ['Created', '0'],
         ['Updated', '0'],
@@ -300,43 +334,46 @@ describe(`standards library admin pages (${testEngine})`, function () {
     });
 
     it('when the CASE package is exported and imported again, then nothing changes', async () => {
-      const exported = await northAdmin.get(`${root(north)}/frameworks/${frameworkId}/export/case`);
+      const { tenant, admin, frameworkId } = await districtWithSample();
+      const exported = await admin.get(`${root(tenant)}/frameworks/${frameworkId}/export/case`);
       expect(exported.status).to.equal(200);
       expect(exported.headers['content-disposition']).to.match(
         /^attachment; filename="?[a-z0-9-]+\.case\.json"?$/,
       );
-      const before = await snapshot(north);
-      const res = await northAdmin.upload(`${root(north)}/import/file`, {
+      const before = await snapshot(tenant);
+      const res = await admin.upload(`${root(tenant)}/import/file`, {
         name: 'export.json',
         content: exported.text,
       });
-      const done = await finishImport(northAdmin, res.headers.location ?? '');
+      const done = await finishImport(admin, res.headers.location ?? '');
       expect(done.text).to.contain('data-status="succeeded"');
       expect(cellTexts(done.text, 'standards-counts')[3]).to.deep.equal([
         'Unchanged',
         String(SAMPLE_JSON.CFItems.length),
       ]);
-      expect(await snapshot(north)).to.equal(before);
+      expect(await snapshot(tenant)).to.equal(before);
     });
 
     it('when the CSV exports are imported as new frameworks, then exporting those gives the same CSV', async () => {
+      const source = await districtWithSample();
+      const target = await newDistrict();
       for (const form of ['simple', 'canvas'] as const) {
-        const exported = await northAdmin.get(
-          `${root(north)}/frameworks/${frameworkId}/export/csv${form === 'canvas' ? '?form=canvas' : ''}`,
+        const exported = await source.admin.get(
+          `${root(source.tenant)}/frameworks/${source.frameworkId}/export/csv${form === 'canvas' ? '?form=canvas' : ''}`,
         );
         expect(exported.status).to.equal(200);
         expect(exported.headers['content-type']).to.match(/^text\/csv/);
         const title = `Copy (${form})`;
-        const res = await southAdmin.upload(
-          `${root(south)}/import/file`,
+        const res = await target.admin.upload(
+          `${root(target.tenant)}/import/file`,
           { name: `copy-${form}.csv`, content: exported.text },
           { framework: '', title },
         );
-        const done = await finishImport(southAdmin, res.headers.location ?? '');
+        const done = await finishImport(target.admin, res.headers.location ?? '');
         expect(done.text, done.text).to.contain('data-status="succeeded"');
-        const copyId = await frameworkIdOf(south, title);
-        const again = await southAdmin.get(
-          `${root(south)}/frameworks/${copyId}/export/csv${form === 'canvas' ? '?form=canvas' : ''}`,
+        const copyId = await frameworkIdOf(target.tenant, title);
+        const again = await target.admin.get(
+          `${root(target.tenant)}/frameworks/${copyId}/export/csv${form === 'canvas' ? '?form=canvas' : ''}`,
         );
         expect(again.text, form).to.equal(exported.text);
       }
@@ -345,8 +382,9 @@ describe(`standards library admin pages (${testEngine})`, function () {
 
   describe('progress of a long import', () => {
     it('when a large framework imports, then its status reports standards done of total, then finished', async () => {
+      const { tenant, admin } = await newDistrict();
       const count = 5000;
-      const res = await northAdmin.upload(`${root(north)}/import/file`, {
+      const res = await admin.upload(`${root(tenant)}/import/file`, {
         name: 'large.json',
         content: generateLargeFramework(count, 7),
       });
@@ -354,7 +392,7 @@ describe(`standards library admin pages (${testEngine})`, function () {
       const jobPath = res.headers.location ?? '';
       const seen: { status: string; done: number; total: number; phase: string }[] = [];
       for (let i = 0; i < 3000; i++) {
-        const status = await northAdmin.get(`${jobPath}/status`);
+        const status = await admin.get(`${jobPath}/status`);
         expect(status.status).to.equal(200);
         const body = status.body as (typeof seen)[number];
         seen.push(body);
@@ -368,7 +406,7 @@ describe(`standards library admin pages (${testEngine})`, function () {
         // connection) answers only after the commit.
         expect(seen.some((s) => s.status === 'running' && s.total === count)).to.equal(true);
       }
-      const done = await finishImport(northAdmin, jobPath);
+      const done = await finishImport(admin, jobPath);
       expect(cellTexts(done.text, 'standards-counts')[0]).to.deep.equal(['Created', String(count)]);
     });
   });
@@ -376,9 +414,17 @@ describe(`standards library admin pages (${testEngine})`, function () {
   describe('a framework too large to list at once', () => {
     it('when it is opened, then the tree shows its first levels, and a move names the new parent by code', async () => {
       const db = database.db;
-      const frameworkId = await frameworkIdOf(north, 'Generated framework 7');
-      const path = `${root(north)}/frameworks/${frameworkId}`;
-      const page = await northAdmin.get(path);
+      const { tenant, admin } = await newDistrict();
+      // More standards than the tree lists at once.
+      const upload = await admin.upload(`${root(tenant)}/import/file`, {
+        name: 'large.json',
+        content: generateLargeFramework(TREE_NODE_LIMIT + 500, 7),
+      });
+      const imported = await finishImport(admin, upload.headers.location ?? '');
+      expect(imported.text).to.contain('data-status="succeeded"');
+      const frameworkId = await frameworkIdOf(tenant, 'Generated framework 7');
+      const path = `${root(tenant)}/frameworks/${frameworkId}`;
+      const page = await admin.get(path);
       expect(page.status).to.equal(200);
       expect(page.text).to.contain('too many to list at once');
       expect(page.text).to.contain('(open to see them)');
@@ -398,22 +444,22 @@ describe(`standards library admin pages (${testEngine})`, function () {
         .select(['id'])
         .where('parent_item_id', '=', first.id)
         .executeTakeFirstOrThrow();
-      const itemPage = await northAdmin.get(`${path}/items/${child.id}`);
+      const itemPage = await admin.get(`${path}/items/${child.id}`);
       expect(itemPage.text).to.contain('id="move-parent-code"');
       expect(itemPage.text).not.to.contain('id="move-parent"');
       expect(itemPage.text).to.contain('Sub-standards');
 
-      const before = await snapshot(north);
-      const unknown = await northAdmin.post(`${path}/items/${child.id}/move`, {
+      const before = await snapshot(tenant);
+      const unknown = await admin.post(`${path}/items/${child.id}/move`, {
         parentCode: 'NO-SUCH-CODE',
       });
       expect(unknown.status).to.equal(400);
       expect(unknown.text)
         .to.contain('No standard of this framework has the code')
         .and.contain('NO-SUCH-CODE');
-      expect(await snapshot(north)).to.equal(before);
+      expect(await snapshot(tenant)).to.equal(before);
 
-      const moved = await northAdmin.post(`${path}/items/${child.id}/move`, {
+      const moved = await admin.post(`${path}/items/${child.id}/move`, {
         parentCode: second.code,
       });
       expect(moved.status).to.equal(303);
@@ -427,9 +473,26 @@ describe(`standards library admin pages (${testEngine})`, function () {
   });
 
   describe('re-importing a CSV into an existing framework', () => {
+    /** A district whose framework was imported from the CSV export of the sample. */
+    async function districtWithCsvCopy(): Promise<District & { copyId: string }> {
+      const source = await districtWithSample();
+      const csv = await source.admin.get(
+        `${root(source.tenant)}/frameworks/${source.frameworkId}/export/csv`,
+      );
+      const district = await newDistrict();
+      const res = await district.admin.upload(
+        `${root(district.tenant)}/import/file`,
+        { name: 'copy-simple.csv', content: csv.text },
+        { framework: '', title: 'Copy (simple)' },
+      );
+      const done = await finishImport(district.admin, res.headers.location ?? '');
+      expect(done.text, done.text).to.contain('data-status="succeeded"');
+      return { ...district, copyId: await frameworkIdOf(district.tenant, 'Copy (simple)') };
+    }
+
     it('when an edited CSV is imported into the framework it came from, then one standard is updated and the rest unchanged', async () => {
-      const copyId = await frameworkIdOf(south, 'Copy (simple)');
-      const exported = await southAdmin.get(`${root(south)}/frameworks/${copyId}/export/csv`);
+      const { tenant, admin, copyId } = await districtWithCsvCopy();
+      const exported = await admin.get(`${root(tenant)}/frameworks/${copyId}/export/csv`);
       const lines = exported.text.split('\n');
       const [header, first, ...rest] = lines;
       const cells = (first ?? '').split(',');
@@ -441,12 +504,12 @@ describe(`standards library admin pages (${testEngine})`, function () {
         .where('framework_id', '=', copyId)
         .orderBy('id')
         .execute();
-      const res = await southAdmin.upload(
-        `${root(south)}/import/file`,
+      const res = await admin.upload(
+        `${root(tenant)}/import/file`,
         { name: 'edited.csv', content: [header, edited.join(','), ...rest].join('\n') },
         { framework: copyId },
       );
-      const done = await finishImport(southAdmin, res.headers.location ?? '');
+      const done = await finishImport(admin, res.headers.location ?? '');
       expect(done.text, done.text).to.contain('data-status="succeeded"');
       const counts = cellTexts(done.text, 'standards-counts');
       expect(counts.slice(0, 3)).to.deep.equal([
@@ -465,16 +528,17 @@ describe(`standards library admin pages (${testEngine})`, function () {
     });
 
     it('when the chosen framework is not one of the district, then the import page says so', async () => {
-      const before = await snapshot(south);
-      const northFramework = await frameworkIdOf(north, SAMPLE_JSON.CFDocument.title);
-      const res = await southAdmin.upload(
-        `${root(south)}/import/file`,
+      const other = await districtWithSample();
+      const { tenant, admin } = await newDistrict();
+      const before = await snapshot(tenant);
+      const res = await admin.upload(
+        `${root(tenant)}/import/file`,
         { name: 'x.csv', content: 'code,statement\nA,First\n' },
-        { framework: northFramework },
+        { framework: other.frameworkId },
       );
       expect(res.status).to.equal(400);
       expect(res.text).to.contain('Choose a framework from the list');
-      expect(await snapshot(south)).to.equal(before);
+      expect(await snapshot(tenant)).to.equal(before);
     });
   });
 
@@ -772,6 +836,8 @@ describe(`standards library admin pages (${testEngine})`, function () {
   });
 
   describe('authoring', () => {
+    let tenant: Tenant;
+    let admin: Admin;
     let frameworkId: string;
     let frameworkPath: string;
     let domainId: string;
@@ -782,24 +848,53 @@ describe(`standards library admin pages (${testEngine})`, function () {
         await database.db
           .selectFrom('standard_items')
           .select('id')
-          .where('tenant_id', '=', north.id)
+          .where('tenant_id', '=', tenant.id)
           .where('framework_id', '=', frameworkId)
           .where('code', '=', code)
           .executeTakeFirstOrThrow()
       ).id;
 
-    it('when a new framework is created, then it opens empty with a notice', async () => {
-      const res = await northAdmin.post(`${root(north)}/frameworks`, {
+    /** A district of the test's own with a framework written here, still without standards. */
+    async function arrangeFramework(): Promise<request.Response> {
+      ({ tenant, admin } = await newDistrict());
+      const res = await admin.post(`${root(tenant)}/frameworks`, {
         title: 'North Computer Science',
         subjects: 'Computer Science',
       });
       expect(res.status).to.equal(303);
-      frameworkId = await frameworkIdOf(north, 'North Computer Science');
-      frameworkPath = `${root(north)}/frameworks/${frameworkId}`;
+      frameworkId = await frameworkIdOf(tenant, 'North Computer Science');
+      frameworkPath = `${root(tenant)}/frameworks/${frameworkId}`;
+      return res;
+    }
+
+    /** That framework with the domain CS.A and, under it, the standard CS.A.1. */
+    async function arrangeStandards(): Promise<void> {
+      await arrangeFramework();
+      let res = await admin.post(`${frameworkPath}/items`, {
+        parentId: '',
+        code: 'CS.A',
+        fullStatement: 'Algorithms',
+        itemType: 'Domain',
+      });
+      expect(res.status).to.equal(303);
+      domainId = await itemIdBy('CS.A');
+      res = await admin.post(`${frameworkPath}/items`, {
+        parentId: domainId,
+        code: 'CS.A.1',
+        fullStatement: 'Describe an algorithm as a sequence of steps.',
+        itemType: 'Standard',
+        educationLevels: '06, 07',
+      });
+      expect(res.status).to.equal(303);
+      standardId = await itemIdBy('CS.A.1');
+    }
+
+    it('when a new framework is created, then it opens empty with a notice', async () => {
+      const res = await arrangeFramework();
       expect(res.headers.location).to.equal(`${frameworkPath}?done=framework-created`);
-      const page = await northAdmin.get(res.headers.location ?? '');
+      const page = await admin.get(res.headers.location ?? '');
       expect(page.text).to.contain('The framework was created').and.contain('no standards yet');
-      const list = await northAdmin.get(root(north));
+      const list = await admin.get(root(tenant));
       expect(list.text).to.contain('Written here');
     });
 
@@ -810,7 +905,8 @@ describe(`standards library admin pages (${testEngine})`, function () {
     });
 
     it('when standards are added at the top level and as children, then the tree nests them', async () => {
-      let res = await northAdmin.post(`${frameworkPath}/items`, {
+      await arrangeFramework();
+      let res = await admin.post(`${frameworkPath}/items`, {
         parentId: '',
         code: 'CS.A',
         fullStatement: 'Algorithms',
@@ -818,7 +914,7 @@ describe(`standards library admin pages (${testEngine})`, function () {
       });
       expect(res.status).to.equal(303);
       domainId = await itemIdBy('CS.A');
-      res = await northAdmin.post(`${frameworkPath}/items`, {
+      res = await admin.post(`${frameworkPath}/items`, {
         parentId: domainId,
         code: 'CS.A.1',
         fullStatement: 'Describe an algorithm as a sequence of steps.',
@@ -828,7 +924,7 @@ describe(`standards library admin pages (${testEngine})`, function () {
       expect(res.status).to.equal(303);
       standardId = await itemIdBy('CS.A.1');
       expect(res.headers.location).to.equal(`${frameworkPath}/items/${standardId}?done=item-added`);
-      const page = await northAdmin.get(frameworkPath);
+      const page = await admin.get(frameworkPath);
       expect(page.text).to.match(
         /<summary><span class="code">CS\.A<\/span>[\s\S]*<ul class="standards-tree">[\s\S]*CS\.A\.1/,
       );
@@ -836,7 +932,8 @@ describe(`standards library admin pages (${testEngine})`, function () {
     });
 
     it('when a standard is edited, then the change is saved and audited with the admin name', async () => {
-      const res = await northAdmin.post(`${frameworkPath}/items/${standardId}`, {
+      await arrangeStandards();
+      const res = await admin.post(`${frameworkPath}/items/${standardId}`, {
         code: 'CS.A.1',
         fullStatement: 'Describe an algorithm as an ordered sequence of steps.',
         abbreviatedStatement: 'Algorithms as steps',
@@ -854,40 +951,42 @@ describe(`standards library admin pages (${testEngine})`, function () {
         abbreviated_statement: 'Algorithms as steps',
         education_levels: ['06'],
       });
-      const audit = await northAdmin.get(`${frameworkPath}/audit`);
+      const audit = await admin.get(`${frameworkPath}/audit`);
       const rows = cellTexts(audit.text, 'standards-audit');
-      expect(rows[1]?.slice(1, 3)).to.deep.equal(['north-admin', 'Edited a standard']);
+      expect(rows[1]?.slice(1, 3)).to.deep.equal([admin.username, 'Edited a standard']);
       expect(rows[1]?.[4]).to.contain('ordered sequence');
       // The audit keeps an opaque id, never the name; logs carry no names either.
       const stored = await database.db
         .selectFrom('standard_audit')
         .select('actor')
-        .where('tenant_id', '=', north.id)
+        .where('tenant_id', '=', tenant.id)
         .execute();
       expect(stored.every((r) => /^admin:[0-9a-f-]{36}$/.test(r.actor))).to.equal(true);
-      expect(logs.text()).not.to.contain('north-admin');
+      expect(logs.text()).not.to.contain(admin.username);
     });
 
     it('when a code is already used in the framework, then the edit is refused with the reason and nothing changes', async () => {
-      const before = await snapshot(north);
-      const res = await northAdmin.post(`${frameworkPath}/items/${standardId}`, {
+      await arrangeStandards();
+      const before = await snapshot(tenant);
+      const res = await admin.post(`${frameworkPath}/items/${standardId}`, {
         code: 'CS.A',
         fullStatement: 'Changed',
       });
       expect(res.status).to.equal(400);
       expect(res.text).to.contain('is already used by another standard');
       expect(res.text).to.contain('value="CS.A"');
-      const empty = await northAdmin.post(`${frameworkPath}/items/${standardId}`, {
+      const empty = await admin.post(`${frameworkPath}/items/${standardId}`, {
         code: 'CS.A.1',
         fullStatement: '  ',
       });
       expect(empty.status).to.equal(400);
       expect(empty.text).to.contain('Every standard needs a statement');
-      expect(await snapshot(north)).to.equal(before);
+      expect(await snapshot(tenant)).to.equal(before);
     });
 
     it('when a standard is moved to the top level at position 1, then it comes first', async () => {
-      const res = await northAdmin.post(`${frameworkPath}/items/${standardId}/move`, {
+      await arrangeStandards();
+      const res = await admin.post(`${frameworkPath}/items/${standardId}/move`, {
         parentId: '',
         position: '1',
       });
@@ -898,114 +997,123 @@ describe(`standards library admin pages (${testEngine})`, function () {
         .where('id', '=', standardId)
         .executeTakeFirstOrThrow();
       expect(row.parent_item_id).to.equal(null);
-      const page = await northAdmin.get(frameworkPath);
+      const page = await admin.get(frameworkPath);
       expect(page.text.indexOf('CS.A.1')).to.be.lessThan(page.text.indexOf('>CS.A<'));
     });
 
     it('when a standard would move under its own child, then the move is refused', async () => {
-      await northAdmin.post(`${frameworkPath}/items/${standardId}/move`, { parentId: domainId });
-      const before = await snapshot(north);
-      const res = await northAdmin.post(`${frameworkPath}/items/${domainId}/move`, {
+      await arrangeStandards();
+      const before = await snapshot(tenant);
+      const res = await admin.post(`${frameworkPath}/items/${domainId}/move`, {
         parentId: standardId,
       });
       expect(res.status).to.equal(400);
       expect(res.text).to.contain('cannot be moved under itself');
-      expect(await snapshot(north)).to.equal(before);
+      expect(await snapshot(tenant)).to.equal(before);
     });
 
     it('when a standard is archived and restored, then the tree hides and shows it again', async () => {
-      let res = await northAdmin.post(`${frameworkPath}/items/${domainId}/archive`, {});
+      await arrangeStandards();
+      let res = await admin.post(`${frameworkPath}/items/${domainId}/archive`, {});
       expect(res.status).to.equal(303);
-      let page = await northAdmin.get(frameworkPath);
+      let page = await admin.get(frameworkPath);
       expect(page.text).not.to.contain('CS.A.1');
-      page = await northAdmin.get(`${frameworkPath}?archived=1`);
+      page = await admin.get(`${frameworkPath}?archived=1`);
       expect(page.text).to.contain('CS.A.1').and.contain('Archived');
-      res = await northAdmin.post(`${frameworkPath}/items/${domainId}/restore`, {});
+      res = await admin.post(`${frameworkPath}/items/${domainId}/restore`, {});
       expect(res.status).to.equal(303);
-      page = await northAdmin.get(frameworkPath);
+      page = await admin.get(frameworkPath);
       expect(page.text).to.contain('CS.A.1');
-      const audit = await northAdmin.get(`${frameworkPath}/audit`);
+      const audit = await admin.get(`${frameworkPath}/audit`);
       const actions = cellTexts(audit.text, 'standards-audit').map((r) => r[2]);
       expect(actions.slice(1, 3)).to.deep.equal(['Restored a standard', 'Archived a standard']);
       expect(actions.at(-1)).to.equal('Created the framework');
     });
 
     it('when the framework is searched, then matching standards are listed with links', async () => {
-      const res = await northAdmin.get(`${frameworkPath}?q=algorithm`);
+      await arrangeStandards();
+      const res = await admin.get(`${frameworkPath}?q=algorithm`);
       expect(res.status).to.equal(200);
       expect(res.text).to.contain(`href="${frameworkPath}/items/${standardId}"`);
-      const none = await northAdmin.get(`${frameworkPath}?q=photosynthesis`);
+      const none = await admin.get(`${frameworkPath}?q=photosynthesis`);
       expect(none.text).to.contain('No standards match');
     });
   });
 
   describe('tenant isolation and CSRF', () => {
-    let northFramework: string;
-    let northItem: string;
+    // Each test's own district with the sample framework, attacked from the south district.
+    let owner: District;
+    let ownerFramework: string;
+    let ownerItem: string;
 
-    before(async () => {
-      northFramework = await frameworkIdOf(north, SAMPLE_JSON.CFDocument.title);
-      northItem = (
+    beforeEach(async () => {
+      const district = await districtWithSample();
+      owner = district;
+      ownerFramework = district.frameworkId;
+      ownerItem = (
         await database.db
           .selectFrom('standard_items')
           .select('id')
-          .where('framework_id', '=', northFramework)
+          .where('framework_id', '=', ownerFramework)
           .executeTakeFirstOrThrow()
       ).id;
     });
 
     it("when a district admin asks for another district's framework, then it answers 404", async () => {
       const paths = [
-        `${root(south)}/frameworks/${northFramework}`,
-        `${root(south)}/frameworks/${northFramework}/export/case`,
-        `${root(south)}/frameworks/${northFramework}/export/csv`,
-        `${root(south)}/frameworks/${northFramework}/audit`,
-        `${root(south)}/frameworks/${northFramework}/items/${northItem}`,
-        root(north),
-        `${root(north)}/frameworks/${northFramework}`,
+        `${root(south)}/frameworks/${ownerFramework}`,
+        `${root(south)}/frameworks/${ownerFramework}/export/case`,
+        `${root(south)}/frameworks/${ownerFramework}/export/csv`,
+        `${root(south)}/frameworks/${ownerFramework}/audit`,
+        `${root(south)}/frameworks/${ownerFramework}/items/${ownerItem}`,
+        root(owner.tenant),
+        `${root(owner.tenant)}/frameworks/${ownerFramework}`,
         `${root(south)}/frameworks/not-a-uuid`,
       ];
       for (const path of paths) {
         expect((await southAdmin.get(path)).status, path).to.equal(404);
       }
-      const northImport = await database.db
+      const ownerImport = await database.db
         .selectFrom('standard_imports')
         .select('id')
-        .where('tenant_id', '=', north.id)
+        .where('tenant_id', '=', owner.tenant.id)
         .executeTakeFirstOrThrow();
-      expect((await southAdmin.get(`${root(south)}/imports/${northImport.id}`)).status).to.equal(
+      expect((await southAdmin.get(`${root(south)}/imports/${ownerImport.id}`)).status).to.equal(
         404,
       );
       expect(
-        (await southAdmin.get(`${root(south)}/imports/${northImport.id}/status`)).status,
+        (await southAdmin.get(`${root(south)}/imports/${ownerImport.id}/status`)).status,
       ).to.equal(404);
     });
 
     it("when a district admin posts to another district's framework, then it answers 404 and nothing changes", async () => {
-      const before = await snapshot(north);
+      const before = await snapshot(owner.tenant);
       const attempts: [string, Record<string, string>][] = [
-        [`${root(south)}/frameworks/${northFramework}/items/${northItem}`, { fullStatement: 'x' }],
-        [`${root(south)}/frameworks/${northFramework}/items/${northItem}/archive`, {}],
-        [`${root(south)}/frameworks/${northFramework}/items/${northItem}/move`, { parentId: '' }],
-        [`${root(south)}/frameworks/${northFramework}/items`, { fullStatement: 'x' }],
-        [`${root(north)}/frameworks/${northFramework}/items/${northItem}`, { fullStatement: 'x' }],
-        [`${root(north)}/frameworks`, { title: 'Sneaky' }],
+        [`${root(south)}/frameworks/${ownerFramework}/items/${ownerItem}`, { fullStatement: 'x' }],
+        [`${root(south)}/frameworks/${ownerFramework}/items/${ownerItem}/archive`, {}],
+        [`${root(south)}/frameworks/${ownerFramework}/items/${ownerItem}/move`, { parentId: '' }],
+        [`${root(south)}/frameworks/${ownerFramework}/items`, { fullStatement: 'x' }],
+        [
+          `${root(owner.tenant)}/frameworks/${ownerFramework}/items/${ownerItem}`,
+          { fullStatement: 'x' },
+        ],
+        [`${root(owner.tenant)}/frameworks`, { title: 'Sneaky' }],
       ];
       for (const [path, fields] of attempts) {
         expect((await southAdmin.post(path, fields)).status, path).to.equal(404);
       }
-      const upload = await southAdmin.upload(`${root(north)}/import/file`, {
+      const upload = await southAdmin.upload(`${root(owner.tenant)}/import/file`, {
         name: 'x.json',
         content: SAMPLE,
       });
       expect(upload.status).to.equal(404);
-      expect(await snapshot(north)).to.equal(before);
+      expect(await snapshot(owner.tenant)).to.equal(before);
     });
 
     it('when a form comes without a CSRF token or with a wrong one, then it is refused (403) and nothing changes', async () => {
-      const before = await snapshot(north);
-      const cookie = northAdmin.cookie;
-      const itemPath = `${root(north)}/frameworks/${northFramework}/items/${northItem}`;
+      const before = await snapshot(owner.tenant);
+      const cookie = owner.admin.cookie;
+      const itemPath = `${root(owner.tenant)}/frameworks/${ownerFramework}/items/${ownerItem}`;
       for (const csrf of [undefined, 'wrong-token']) {
         const fields = { fullStatement: 'Changed', ...(csrf === undefined ? {} : { _csrf: csrf }) };
         const edit = await request(app)
@@ -1018,7 +1126,7 @@ describe(`standards library admin pages (${testEngine})`, function () {
         for (const path of [
           `${itemPath}/archive`,
           `${itemPath}/move`,
-          `${root(north)}/frameworks`,
+          `${root(owner.tenant)}/frameworks`,
         ]) {
           const res = await request(app)
             .post(path)
@@ -1028,7 +1136,7 @@ describe(`standards library admin pages (${testEngine})`, function () {
           expect(res.status, path).to.equal(403);
         }
         const url = await request(app)
-          .post(`${root(north)}/import/url`)
+          .post(`${root(owner.tenant)}/import/url`)
           .set('Cookie', cookie)
           .type('form')
           .send({
@@ -1037,13 +1145,13 @@ describe(`standards library admin pages (${testEngine})`, function () {
           });
         expect(url.status).to.equal(403);
         let upload = request(app)
-          .post(`${root(north)}/import/file`)
+          .post(`${root(owner.tenant)}/import/file`)
           .set('Cookie', cookie);
         if (csrf !== undefined) upload = upload.field('_csrf', csrf);
         const uploaded = await upload.attach('file', Buffer.from(SAMPLE), 'sample.json');
         expect(uploaded.status).to.equal(403);
       }
-      expect(await snapshot(north)).to.equal(before);
+      expect(await snapshot(owner.tenant)).to.equal(before);
     });
   });
 });
