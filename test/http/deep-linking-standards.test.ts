@@ -15,9 +15,9 @@ describe(`Deep Linking with standards (${testEngine})`, function () {
     return found;
   };
 
-  async function deepLinkLaunch(): Promise<string> {
+  async function deepLinkLaunch(lmsCourseId = world.seed.course.courseId): Promise<string> {
     const { base, location } = await launchInto(world, {
-      courseId: world.seed.course.courseId,
+      courseId: lmsCourseId,
       userId: world.seed.teacher.userId,
       placement: 'assignment_selection',
     });
@@ -25,9 +25,18 @@ describe(`Deep Linking with standards (${testEngine})`, function () {
     return base;
   }
 
-  async function courseId(): Promise<string> {
-    const course = (await world.tool.services.people.listCourses(world.tenantId))[0];
-    return course!.id;
+  /** The tool's id of an LMS course (the seeded one unless told), found by its context id. */
+  async function courseId(lmsCourseId = world.seed.course.courseId): Promise<string> {
+    const contextId = world.emulator.state.course(lmsCourseId).contextId;
+    const courses = await world.tool.services.people.listCourses(world.tenantId);
+    return courses.find((c) => c.contextId === contextId)!.id;
+  }
+
+  /** A course of this test's own in the LMS, with the seeded teacher, so a refresh sees only its columns. */
+  function ownCourse(label: string): string {
+    const course = world.emulator.state.addCourse({ title: `${label} course`, label });
+    world.emulator.state.enroll(course.courseId, world.seed.teacher.userId, 'Instructor');
+    return course.courseId;
   }
 
   before(async () => {
@@ -63,7 +72,8 @@ describe(`Deep Linking with standards (${testEngine})`, function () {
   });
 
   it('when the teacher adds an activity with two standards, then the LMS creates an aligned column and refreshing links it to the assignment', async () => {
-    const base = await deepLinkLaunch();
+    const lmsCourse = ownCourse('UNIT-RATE');
+    const base = await deepLinkLaunch(lmsCourse);
     const form = await page(world, `${base}/deep-link`);
     const answered = await post(world, `${base}/deep-link`, {
       _csrf: csrfOf(form.html),
@@ -84,7 +94,7 @@ describe(`Deep Linking with standards (${testEngine})`, function () {
     expect(receipt?.ok, receipt?.error).to.equal(true);
 
     // The tool recorded the assignment with both alignments before answering.
-    const course = await courseId();
+    const course = await courseId(lmsCourse);
     const assignments = await world.tool.services.alignment.listAssignments(world.tenantId, course);
     const assignment = assignments.find((a) => a.title === 'Unit rate lab');
     expect(assignment?.source).to.equal('deep_link');
@@ -97,7 +107,7 @@ describe(`Deep Linking with standards (${testEngine})`, function () {
 
     // The LMS made a gradebook column carrying the assignment's resourceId and the tool's tag.
     const column = world.emulator.state
-      .gradebookColumns(world.seed.course.courseId)
+      .gradebookColumns(lmsCourse)
       .find((c) => c.label === 'Unit rate lab');
     expect(column?.resourceId).to.equal(`mp-assignment:${assignment!.id}`);
     expect(column?.tag).to.equal('mastery-pathways');
@@ -106,7 +116,7 @@ describe(`Deep Linking with standards (${testEngine})`, function () {
 
     // Refresh from LMS: the column is linked to the same assignment, not made a new one.
     const teacher = await launchInto(world, {
-      courseId: world.seed.course.courseId,
+      courseId: lmsCourse,
       userId: world.seed.teacher.userId,
     });
     const list = await page(world, `${teacher.base}/course/assignments`);
