@@ -33,6 +33,17 @@ describe(`district settings page (${testEngine})`, function () {
   after(async () => {
     await database.close();
   });
+  // Each test starts from two districts with their first settings and no deletion records, so the
+  // tests pass alone and in any order.
+  beforeEach(async () => {
+    for (const tenant of [bristol, enfield]) {
+      await services.tenants.updateSettings(tenant.id, {});
+    }
+    await database.db
+      .deleteFrom('deletion_records')
+      .where('tenant_id', 'in', [bristol.id, enfield.id])
+      .execute();
+  });
 
   const settingsOf = async (tenant: Tenant) =>
     (await services.tenants.findById(tenant.id))?.settings;
