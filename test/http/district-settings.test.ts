@@ -37,7 +37,7 @@ describe(`district settings page (${testEngine})`, function () {
   // tests pass alone and in any order.
   beforeEach(async () => {
     for (const tenant of [bristol, enfield]) {
-      await services.tenants.updateSettings(tenant.id, {});
+      await services.tenants.updateSettings(tenant.id, { storeEmail: false });
     }
     await database.db
       .deleteFrom('deletion_records')

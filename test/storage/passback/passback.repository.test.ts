@@ -298,7 +298,9 @@ describe(`passback storage (${testEngine})`, function () {
   it('when the audit retention sweep runs, then lines older than the cutoff go and newer ones stay, in every district', async () => {
     // Both districts on the deployment's retention, without lines other tests left expired.
     for (const district of [hartford, newHaven]) {
-      await createTenantRepository(database.db).updateSettings(district.tenantId, {});
+      await createTenantRepository(database.db).updateSettings(district.tenantId, {
+        storeEmail: false,
+      });
     }
     await deleteExpiredAudit(database.db, NOW, 1);
     const columnId = await column(hartford, 'audit-retention');
