@@ -12,6 +12,7 @@ export type ClassroomErrorCode =
   | 'sign_in_failed'
   | 'sign_in_cancelled'
   | 'domain_not_allowed'
+  | 'deleted_on_request'
   | 'not_in_course'
   | 'needs_teacher_sign_in'
   | 'permission_denied'
@@ -39,6 +40,8 @@ export const CLASSROOM_ERROR_MESSAGES: Readonly<Record<ClassroomErrorCode, strin
       'Google sign-in was cancelled, so Mastery Pathways cannot open. Close this window and choose “Sign in with Google” again in Classroom.',
     domain_not_allowed:
       'This Google account is not from a school domain this district allows. Sign in with your school Google account; if you did, ask your district administrator to add your domain.',
+    deleted_on_request:
+      'Your information was removed from Mastery Pathways at your school district’s request, so Mastery Pathways cannot open for this Google account. To use it again, ask your school district to restore your access.',
     not_in_course:
       'Classroom does not list you as a teacher or student of this class. Open the add-on from a class you belong to.',
     needs_teacher_sign_in:
@@ -105,6 +108,7 @@ const STATUS: Readonly<Record<ClassroomErrorCode, number>> = {
   sign_in_failed: 502,
   sign_in_cancelled: 400,
   domain_not_allowed: 403,
+  deleted_on_request: 403,
   not_in_course: 403,
   needs_teacher_sign_in: 409,
   permission_denied: 403,

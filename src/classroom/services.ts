@@ -5,6 +5,10 @@ import type { AreaDeps } from '../area-deps.ts';
 import type { FetchFunction } from '../lti/http.ts';
 import { createPinnedFetch } from '../net/pinned-fetch.ts';
 import { createPeopleRepository } from '../storage/lti/people.repository.ts';
+import {
+  createDeletionRecordRepository,
+  createPersonHasher,
+} from '../storage/privacy/deletion-records.repository.ts';
 import { createTenantRepository } from '../storage/lti/tenants.repository.ts';
 import { createRememberedSignInRepository } from '../storage/classroom/remembered-sign-ins.repository.ts';
 import {
@@ -164,6 +168,11 @@ export function createClassroomServices(deps: AreaDeps) {
   const remembered = createRememberedSignInRepository(db, now);
   const people = createPeopleRepository(db, now);
   const tenants = createTenantRepository(db);
+  // People the district deleted on request are not made again by a Google sign-in (docs/privacy.md).
+  const deletionRecords = createDeletionRecordRepository(
+    db,
+    createPersonHasher(deps.keyEncryptionSecret),
+  );
   // Google's own addresses use the deployment's fetch. A configured (operator-set) address goes
   // through the pinned fetch: never a private address, loopback only for a loopback http URL
   // (which the admin page accepts only when the tool itself runs on loopback http).
@@ -518,6 +527,10 @@ export function createClassroomServices(deps: AreaDeps) {
         const refused = unlessAllowed(flow.launch.view === 'student' ? 'student' : 'teacher');
         if (refused !== undefined) return refused;
       }
+      const deleted = await deletionRecords.deletedAmong(install.tenantId, install.issuer, [
+        user.sub,
+      ]);
+      if (deleted.size > 0) throw new ClassroomError('deleted_on_request');
       const api = createClassroomApi({
         http: googleHttpFor(install.apiBaseUrl),
         baseUrl: install.apiBaseUrl,

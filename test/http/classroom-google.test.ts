@@ -8,6 +8,7 @@ import { createLogger } from '../../src/logger.ts';
 import { classifyPassbackError } from '../../src/passback/errors.ts';
 import { resolveLmsFromServices } from '../../src/passback/resolve-lms.ts';
 import { createPassbackWorker } from '../../src/passback/worker.ts';
+import { recordDeletion } from '../../src/storage/privacy/deletion-records.repository.ts';
 import { createTestDatabase, testEngine, type TestDatabase } from '../support/database.ts';
 import {
   createClassroomWorld,
@@ -241,6 +242,42 @@ describe(`Google Classroom as Google documents it (${testEngine})`, function () 
     expect(entry.attachments[0]?.pointsEarned).to.equal(6.8);
     expect(entry.attachments[0]?.writes).to.equal(1);
     expect(entry.draftGradeWrites).to.equal(0);
+  });
+
+  it('when the district deleted a student on request, then their Google sign-in says so and records nothing of them', async () => {
+    const opened = await teacherOpens();
+    expect((await postActivity(opened, { title: 'Ratios quiz', maxPoints: '4' })).status).to.equal(
+      201,
+    );
+    const [attachment] = world.google.state.attachmentsOf(world.seed.courseWork.id);
+    const student = world.seed.students[1];
+    await recordDeletion(
+      database.db,
+      world.tenantId,
+      world.tool.services.deletionRecords.hashPerson(world.google.issuer, student?.id ?? ''),
+      new Date('2026-12-01T09:00:00.000Z'),
+    );
+    const opening = await openAddOn(
+      world,
+      world.google.attachmentFrameUrl({
+        attachmentId: attachment?.id ?? '',
+        view: 'student',
+        userId: student?.id ?? '',
+      }),
+      student?.id ?? '',
+    );
+    expect(opening.callbackStatus).to.equal(403);
+    expect(decode(opening.callbackBody)).to.include(
+      'removed from Mastery Pathways at your school district’s request',
+    );
+    expect(opening.sessionUrl).to.equal(undefined);
+    expect(
+      await world.tool.services.people.findUser(
+        world.tenantId,
+        world.google.issuer,
+        student?.id ?? '',
+      ),
+    ).to.equal(undefined);
   });
 
   it('(4) when the district turns Classroom data access off, then grading stops for the course with the reason in words, the cells wait, and the teacher and admin pages say what to do', async () => {
