@@ -98,7 +98,9 @@ Commands:
                      (only if the old key leaked)
   keys reencrypt --from-secret-env VAR
                      re-encrypt every private key from the secret in environment variable
-                     VAR to the configured KEY_ENCRYPTION_SECRET
+                     VAR to the configured KEY_ENCRYPTION_SECRET; refused while deletion
+                     records exist (they are keyed by the secret) unless
+                     --forget-deletion-records is given
 
   admin create --username NAME [--tenant SLUG] [--generate]
                      add an admin user; without --tenant the user is an operator for all
@@ -616,11 +618,26 @@ async function runKeys(
       return EXIT.ok;
     }
     case 'reencrypt': {
-      const flags = parseFlags(args, { 'from-secret-env': { type: 'string' } });
+      const flags = parseFlags(args, {
+        'from-secret-env': { type: 'string' },
+        'forget-deletion-records': { type: 'boolean' },
+      });
       const variable = required(flags['from-secret-env'], '--from-secret-env');
       const oldSecret = io.env[variable];
       if (oldSecret === undefined || oldSecret === '') {
         throw new UsageError(`The environment variable ${variable} is not set.`);
+      }
+      // Deletion records are keyed hashes under a key derived from the secret: under a new secret
+      // they match nobody, so people deleted on request would come back. Never silently.
+      const records = await ctx.db
+        .selectFrom('deletion_records')
+        .select((eb) => eb.fn.countAll<string>().as('n'))
+        .executeTakeFirstOrThrow();
+      if (Number(records.n) > 0 && flags['forget-deletion-records'] !== true) {
+        throw new LtiAdminError(
+          'invalid_input',
+          `${records.n} deletion record(s) are keyed by the current secret and would no longer match anyone under the new one, so people deleted on request would be added again. Nothing was changed. See docs/privacy.md; to go ahead anyway, add --forget-deletion-records.`,
+        );
       }
       const count = await service().reencrypt(oldSecret);
       io.stdout(`Re-encrypted ${count} private key(s) with the configured secret.`);

@@ -5,7 +5,8 @@ import { expect } from 'chai';
 import type { CliIo } from '../../../src/cli.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { openDatabase } from '../../../src/storage/database.ts';
-import { runCliIn } from '../../support/cli.ts';
+import { recordDeletion } from '../../../src/storage/privacy/deletion-records.repository.ts';
+import { CLI_TEST_SECRET, runCliIn } from '../../support/cli.ts';
 
 /** Each test makes its own tenant, so any one of them passes alone or in any order. */
 describe('command line: a tenant’s data (export, delete, delete one person)', function () {
@@ -177,5 +178,33 @@ describe('command line: a tenant’s data (export, delete, delete one person)', 
     expect((await run(['tenant', 'deletion-records', '--tenant', slug])).out).to.contain(
       'no deletion records',
     );
+  });
+  it('when deletion records exist, then re-encrypting under a new secret is refused unless the operator says to forget them', async () => {
+    const slug = await freshTenant();
+    await withDb(async (db) => {
+      const tenant = await db
+        .selectFrom('tenants')
+        .select('id')
+        .where('slug', '=', slug)
+        .executeTakeFirstOrThrow();
+      await recordDeletion(db, tenant.id, `hash-${slug}`, new Date('2026-12-01T09:00:00.000Z'));
+    });
+    const env = {
+      NODE_ENV: 'test',
+      DATA_DIR: dataDir,
+      KEY_ENCRYPTION_SECRET: CLI_TEST_SECRET,
+      OLD_SECRET: CLI_TEST_SECRET,
+    };
+    const refused = await run(['keys', 'reencrypt', '--from-secret-env', 'OLD_SECRET'], { env });
+    expect(refused.code).to.equal(65);
+    expect(refused.err).to.contain('deletion record(s) are keyed by the current secret');
+    expect(refused.err).to.contain('--forget-deletion-records');
+    expect(refused.out).not.to.contain('Re-encrypted');
+    const forced = await run(
+      ['keys', 'reencrypt', '--from-secret-env', 'OLD_SECRET', '--forget-deletion-records'],
+      { env },
+    );
+    expect(forced.code, forced.err).to.equal(0);
+    expect(forced.out).to.contain('Re-encrypted');
   });
 });
