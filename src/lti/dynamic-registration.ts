@@ -135,12 +135,15 @@ async function readLimited(response: Response, maxBytes: number): Promise<string
   return text;
 }
 
+/** The platform's addresses are web addresses: `javascript:` or `data:` is never a login URL. */
+const webUrl = () => z.url({ protocol: /^https?$/ });
+
 export const platformConfigurationSchema = z.looseObject({
-  issuer: z.url(),
-  authorization_endpoint: z.url(),
-  token_endpoint: z.url(),
-  jwks_uri: z.url(),
-  registration_endpoint: z.url(),
+  issuer: webUrl(),
+  authorization_endpoint: webUrl(),
+  token_endpoint: webUrl(),
+  jwks_uri: webUrl(),
+  registration_endpoint: webUrl(),
   scopes_supported: z.array(z.string()).optional(),
   response_types_supported: z.array(z.string()).optional(),
   id_token_signing_alg_values_supported: z.array(z.string()).optional(),

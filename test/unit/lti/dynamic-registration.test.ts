@@ -4,6 +4,7 @@ import {
   buildToolRegistration,
   fetchPlatformConfiguration,
   isNonPublicAddress,
+  platformConfigurationSchema,
   registerTool,
   validateRegistrationUrl,
 } from '../../../src/lti/dynamic-registration.ts';
@@ -288,6 +289,28 @@ describe('dynamic registration', () => {
       ).messages;
       expect(messages.map((message) => message.type)).to.deep.equal(['LtiResourceLinkRequest']);
     });
+  });
+});
+
+describe('the platform configuration a registration reads', () => {
+  const configuration = (authorizationEndpoint: string) => ({
+    issuer: 'https://lms.example',
+    authorization_endpoint: authorizationEndpoint,
+    token_endpoint: 'https://lms.example/token',
+    jwks_uri: 'https://lms.example/jwks',
+    registration_endpoint: 'https://lms.example/register',
+    'https://purl.imsglobal.org/spec/lti-platform-configuration': { product_family_code: 'moodle' },
+  });
+
+  it('when an address is not a web address (javascript:, data:), then the configuration is refused', () => {
+    expect(
+      platformConfigurationSchema.safeParse(configuration('https://lms.example/auth')).success,
+    ).to.equal(true);
+    for (const bad of ['javascript:alert(1)', 'data:text/html,hi', 'ftp://lms.example/auth']) {
+      expect(platformConfigurationSchema.safeParse(configuration(bad)).success, bad).to.equal(
+        false,
+      );
+    }
   });
 });
 
