@@ -171,7 +171,12 @@ export async function exportTenant(
       `.execute(trx);
       rows.platforms = platforms.rows.length;
       await write(JSON.stringify({ type: 'table', table: 'platforms', rows: rows.platforms }));
-      for (const row of platforms.rows) {
+      for (const platform of platforms.rows) {
+        // A registration shared with other districts names no other district in this export.
+        const row =
+          platform.default_tenant_id === undefined || platform.default_tenant_id === tenantId
+            ? platform
+            : { ...platform, default_tenant_id: null };
         await write(JSON.stringify({ type: 'row', table: 'platforms', row }, bigintToString));
       }
       const tables = (await tenantTables(trx))

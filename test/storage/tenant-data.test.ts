@@ -404,6 +404,36 @@ describe('tenant data: export, delete, delete one person', function () {
     expect(JSON.stringify(parsed)).not.to.contain(second.platform.issuer);
   });
 
+  it('when a registration shared with another district is exported, then the export does not name the other district', async () => {
+    const sharing = await seedDistrictWithData(database.db);
+    const other = await seedDistrict(database.db);
+    await database.db
+      .insertInto('deployments')
+      .values({
+        platform_id: sharing.platform.id,
+        deployment_id: unique('dep'),
+        tenant_id: other.tenant.id,
+      })
+      .execute();
+    await database.db
+      .updateTable('platforms')
+      .set({ default_tenant_id: other.tenant.id })
+      .where('id', '=', sharing.platform.id)
+      .execute();
+    const lines: string[] = [];
+    await exportTenant(
+      database.db,
+      sharing.tenant.id,
+      (line) => void lines.push(line),
+      () => new Date(),
+    );
+    const registration = lines
+      .map((line) => JSON.parse(line) as ExportLine)
+      .find((l) => l.type === 'row' && l.table === 'platforms');
+    expect(registration?.row).to.deep.include({ id: sharing.platform.id, default_tenant_id: null });
+    expect(lines.join('\n')).not.to.contain(other.tenant.id);
+  });
+
   it('when a district whose LMS registration no other district uses is deleted, then the registration goes too; a registration shared with another district stays', async () => {
     const alone = await seedDistrictWithData(database.db);
     const sharing = await seedDistrictWithData(database.db);
