@@ -409,10 +409,17 @@ export function createPassbackWorker(options: PassbackWorkerOptions): PassbackWo
     const timestamp = freshTimestamp(cell);
     try {
       if (lms.readScore !== undefined) {
-        // A teacher's manual grade is kept: the LMS must still show what we last confirmed.
+        // A teacher's manual grade is kept: the LMS must still show what we last confirmed, or a
+        // value of ours whose post a dead worker left unrecorded, or already the value wanted.
         await bucket.take();
         const shown = await lms.readScore(column, cell.lmsUserId);
-        if (!sameScore(shown, cell.confirmedValue)) {
+        const isOurs = (value: number | undefined): boolean =>
+          value !== undefined && sameScore(shown, value);
+        const changedByTeacher =
+          !sameScore(shown, cell.confirmedValue) &&
+          !isOurs(cell.inFlightValue) &&
+          !isOurs(cell.value);
+        if (changedByTeacher) {
           await Promise.allSettled(writes);
           await recordHeld(db, { cell, workerId, now: options.now(), lmsValue: shown });
           metrics?.posts.inc({ result: 'held' });

@@ -7,7 +7,9 @@ import { syncCourseRoster } from '../../src/courses/roster.ts';
 import { createLmsHttpClient } from '../../src/lti/http.ts';
 import type { Flavour } from '../../src/emulator/types.ts';
 import type { PassbackWorker } from '../../src/passback/worker.ts';
+import { resolveLmsFromServices } from '../../src/passback/resolve-lms.ts';
 import {
+  claimDueCells,
   cellSyncDetail,
   courseSyncSummary,
   recreateColumn,
@@ -545,6 +547,58 @@ for (const flavour of ['canvas', 'schoology'] as const satisfies readonly Flavou
         ).to.equal(1);
         expect((await worker().drain()).sent).to.equal(1);
         expect(cell(lineItemId, first())?.displayedScore).to.equal(2.5);
+      });
+
+      it('when a worker died after its post reached Canvas but before recording it, then the next worker posts the newest value and does not hold the cell as a teacher change', async () => {
+        const columnId = await column('died');
+        await grade(columnId, first(), 1);
+        await grade(columnId, second(), 1);
+        await worker().drain();
+        const lineItemId = await lmsColumnId(columnId);
+        // The dying worker claims both cells at 2 and its posts land; then it is killed.
+        await grade(columnId, first(), 2);
+        await grade(columnId, second(), 2);
+        const claimed = await claimDueCells(database.db, {
+          workerId: 'dies',
+          now: new Date(),
+          leaseMs: 1000,
+          limit: 10,
+        });
+        expect(claimed.map((c) => c.value)).to.deep.equal([2, 2]);
+        const lms = await resolveLmsFromServices(services)(world.tenantId, courseId);
+        const row = await database.db
+          .selectFrom('gradebook_columns')
+          .selectAll()
+          .where('id', '=', columnId)
+          .executeTakeFirstOrThrow();
+        const lmsColumn = {
+          id: row.lms_column_id ?? '',
+          label: row.label,
+          scoreMaximum: row.score_maximum,
+          tag: row.tag,
+          resourceId: row.resource_id,
+        };
+        for (const student of [first(), second()]) {
+          await lms.postScore(lmsColumn, {
+            userId: student.person.sub,
+            scoreGiven: 2,
+            scoreMaximum: 4,
+            timestamp: new Date(),
+          });
+        }
+        // Meanwhile mastery moves on for one student; the other still wants what was posted.
+        await grade(columnId, first(), 3);
+        offsetMs = 2000;
+        const next = await worker().drain();
+        expect(next).to.include({ sent: 2, held: 0, failed: 0 });
+        expect(cell(lineItemId, first())?.displayedScore).to.equal(3);
+        expect(cell(lineItemId, second())?.displayedScore).to.equal(2);
+        const summary = await courseSyncSummary(database.db, world.tenantId, courseId);
+        expect(summary).to.include({ held: 0, failed: 0, pending: 0 });
+        // A teacher's grade typed after that is still kept.
+        world.emulator.state.setTeacherGrade(lineItemId, second().person.sub, 3.5);
+        await grade(columnId, second(), 1);
+        expect(await worker().drain()).to.include({ held: 1, sent: 0 });
       });
 
       it('when the summary comment is unchanged, then it is not sent again (Canvas adds a comment per post)', async () => {

@@ -18,6 +18,7 @@ import * as createLoginRestarts from './20261207T2240-create-login-restarts.ts';
 import * as recordClassroomAttachmentSubmissions from './20261207T2250-record-classroom-attachment-submissions.ts';
 import * as createClassroomRememberedSignIns from './20261207T2260-create-classroom-remembered-sign-ins.ts';
 import * as createDeletionRecords from './20261207T2270-create-deletion-records.ts';
+import * as addClaimedValue from './20261208T0100-add-claimed-value.ts';
 
 /**
  * Every migration, by name. Names start with a UTC timestamp and Kysely runs them in name order.
@@ -44,4 +45,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '20261207T2250-record-classroom-attachment-submissions': recordClassroomAttachmentSubmissions,
   '20261207T2260-create-classroom-remembered-sign-ins': createClassroomRememberedSignIns,
   '20261207T2270-create-deletion-records': createDeletionRecords,
+  '20261208T0100-add-claimed-value': addClaimedValue,
 };

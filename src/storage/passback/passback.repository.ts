@@ -154,6 +154,12 @@ export interface ClaimedCell {
   readonly confirmedValue: number | undefined;
   /** The comment sent with it (a comment goes out again only when its text changed). */
   readonly confirmedComment: string | undefined;
+  /**
+   * The value an earlier worker claimed and may have posted before it died (its lease ran out with
+   * no outcome stored); undefined when the last claim ended normally. The LMS showing this value is
+   * the tool's own post, not a teacher's change.
+   */
+  readonly inFlightValue: number | undefined;
   readonly column: {
     readonly label: string;
     readonly scoreMaximum: number;
@@ -178,6 +184,7 @@ interface ClaimRow {
   last_timestamp: Date | null;
   confirmed_value: number | null;
   confirmed_comment: string | null;
+  in_flight_value: number | null;
   label: string;
   score_maximum: number;
   tag: string;
@@ -200,7 +207,8 @@ export async function claimDueCells(
   const result = await sql<ClaimRow>`
     WITH due AS (
       SELECT d.column_id, d.user_id, c.attempts, c.last_timestamp,
-        c.value AS confirmed_value, c.comment AS confirmed_comment
+        c.value AS confirmed_value, c.comment AS confirmed_comment,
+        CASE WHEN d.claimed_by IS NOT NULL THEN d.claimed_value END AS in_flight_value
       FROM desired_grades d
       JOIN gradebook_columns g ON g.id = d.column_id
       LEFT JOIN confirmed_grades c ON c.column_id = d.column_id AND c.user_id = d.user_id
@@ -218,14 +226,14 @@ export async function claimDueCells(
       FOR UPDATE OF d SKIP LOCKED
     )
     UPDATE desired_grades d
-    SET claimed_by = ${input.workerId}, claimed_until = ${until}
+    SET claimed_by = ${input.workerId}, claimed_until = ${until}, claimed_value = d.value
     FROM due, gradebook_columns g, courses co, deployments dep, platforms p
     WHERE d.column_id = due.column_id AND d.user_id = due.user_id
       AND g.id = d.column_id AND co.id = d.course_id AND dep.id = co.deployment_row_id
       AND p.id = dep.platform_id
     RETURNING d.tenant_id, d.course_id, dep.platform_id, p.flavour AS platform_flavour, d.column_id, d.user_id, d.lms_user_id,
       d.value, d.comment, d.version, due.attempts, due.last_timestamp,
-      due.confirmed_value, due.confirmed_comment, g.label, g.score_maximum, g.tag, g.resource_id, g.lms_column_id
+      due.confirmed_value, due.confirmed_comment, due.in_flight_value, g.label, g.score_maximum, g.tag, g.resource_id, g.lms_column_id
   `.execute(db);
   return result.rows.map((row) => ({
     tenantId: row.tenant_id,
@@ -242,6 +250,7 @@ export async function claimDueCells(
     lastTimestamp: row.last_timestamp ?? undefined,
     confirmedValue: row.confirmed_value ?? undefined,
     confirmedComment: row.confirmed_comment ?? undefined,
+    inFlightValue: row.in_flight_value ?? undefined,
     column: {
       label: row.label,
       scoreMaximum: row.score_maximum,

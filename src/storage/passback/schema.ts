@@ -42,6 +42,8 @@ export interface DesiredGradeTable {
   updated_at: Timestamp;
   claimed_by: string | null;
   claimed_until: Date | null;
+  /** The value the claiming worker is posting (see `ClaimedCell.inFlightValue`). */
+  claimed_value: number | null;
 }
 
 export interface ConfirmedGradeTable {
