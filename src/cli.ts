@@ -36,6 +36,7 @@ import {
   createPersonHasher,
 } from './storage/privacy/deletion-records.repository.ts';
 import { deletePerson, deleteTenant, exportTenant } from './storage/tenant-data.repository.ts';
+import { isUuid } from './ids.ts';
 
 export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -273,7 +274,7 @@ async function personId(
   }
   let query = ctx.db.selectFrom('users').select(['id', 'issuer']).where('tenant_id', '=', tenantId);
   if (who.userId !== undefined) {
-    if (!/^[0-9a-f-]{36}$/i.test(who.userId)) throw new UsageError('--user-id is not a user id.');
+    if (!isUuid(who.userId)) throw new UsageError('--user-id is not a user id.');
     query = query.where('id', '=', who.userId);
   } else {
     query = query.where('sub', '=', who.sub ?? '');

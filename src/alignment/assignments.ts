@@ -3,7 +3,6 @@ import {
   assignmentResourceId,
   createCourseAssignmentRepository,
   inAssignmentTransaction,
-  isUuid,
   type AlignmentInput,
   type Assignment,
 } from '../storage/courses/assignments.repository.ts';
@@ -16,6 +15,7 @@ export {
 } from '../storage/courses/assignments.repository.ts';
 import type { Database } from '../storage/schema.ts';
 import { AlignmentError, assignmentNotFound } from './errors.ts';
+import { isUuid } from '../ids.ts';
 
 export const MAX_ALIGNMENTS = 100;
 

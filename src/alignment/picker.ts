@@ -8,12 +8,10 @@ import {
   type StoredItem,
 } from '../standards/queries.ts';
 import { createSuggester, type Suggester } from '../standards/text/suggest.ts';
-import {
-  createCourseAssignmentRepository,
-  isUuid,
-} from '../storage/courses/assignments.repository.ts';
+import { createCourseAssignmentRepository } from '../storage/courses/assignments.repository.ts';
 import type { Database } from '../storage/schema.ts';
 import { frameworkRevision } from '../storage/standards/standards.repository.ts';
+import { isUuid } from '../ids.ts';
 
 /** A standard as the picker, the editor and the coverage matrix show it. */
 export interface StandardSummary {

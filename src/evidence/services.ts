@@ -4,7 +4,6 @@ import { findLevel, isOnScale, MasteryError } from '../mastery/index.ts';
 import { updateDesiredGrades } from '../passback/desired-grades.ts';
 import {
   createCourseContextRepository,
-  isUuid,
   type AssignmentWithStandards,
 } from '../storage/mastery/course-context.repository.ts';
 import {
@@ -30,6 +29,7 @@ import {
   type StoredPolicy,
 } from './policy-store.ts';
 import { recomputeCells } from './recompute.ts';
+import { isUuid } from '../ids.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 

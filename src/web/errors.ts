@@ -3,6 +3,7 @@
  * support can find it) and a status. `expose` says whether the message may be shown to the person:
  * only for client errors; for server errors people see a generic message and operators read the log.
  */
+import { AppError } from '../errors.ts';
 import type { LtiError, LtiErrorCode } from '../lti/errors.ts';
 
 export type HttpErrorCode =
@@ -17,25 +18,19 @@ export type HttpErrorCode =
   | 'internal_error'
   | `lti.${LtiErrorCode}`;
 
-export class HttpError extends Error {
-  readonly status: number;
-  readonly code: HttpErrorCode;
-  readonly expose: boolean;
-  /** For operators: logged, never shown. */
-  readonly detail: string | undefined;
+/** An error of the web layer itself (routing, sessions, CSRF, framework parsing). */
+export class HttpError extends AppError {
+  declare readonly code: HttpErrorCode;
 
+  // Not useless: it narrows `code` to the web's own codes.
+  // eslint-disable-next-line @typescript-eslint/no-useless-constructor
   constructor(
     status: number,
     code: HttpErrorCode,
     message: string,
     options?: { cause?: unknown; detail?: string | undefined },
   ) {
-    super(message, options);
-    this.detail = options?.detail;
-    this.name = 'HttpError';
-    this.status = status;
-    this.code = code;
-    this.expose = status < 500;
+    super(status, code, message, options);
   }
 }
 

@@ -7,6 +7,7 @@ import {
 import { upsertCourseRow, upsertEnrollment } from '../people-rows.ts';
 import type { Database } from '../schema.ts';
 import type { ClassroomColumnKind } from './schema.ts';
+import { isUuid } from '../../ids.ts';
 
 /**
  * Google Classroom add-on storage. Every statement of district data filters by tenant (STYLE:
@@ -641,7 +642,7 @@ export function createClassroomRepository(db: Kysely<Database>, now: () => Date)
     },
 
     async findColumnById(tenantId: string, id: string): Promise<ClassroomColumn | undefined> {
-      if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
+      if (!isUuid(id)) return undefined;
       const row = await columnsOf(tenantId).where('id', '=', id).executeTakeFirst();
       return row === undefined ? undefined : toColumn(row);
     },
@@ -696,7 +697,7 @@ export function createClassroomRepository(db: Kysely<Database>, now: () => Date)
     /** Whether every id is a live standard of this district (checked before calling Classroom). */
     async standardsExist(tenantId: string, itemIds: readonly string[]): Promise<boolean> {
       const unique = [...new Set(itemIds)];
-      if (unique.length === 0 || unique.some((id) => !/^[0-9a-f-]{36}$/i.test(id))) return false;
+      if (unique.length === 0 || unique.some((id) => !isUuid(id))) return false;
       return (await countLiveStandards(db, tenantId, unique)) === unique.length;
     },
 

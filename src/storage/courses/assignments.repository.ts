@@ -5,6 +5,7 @@ import type {
   AssignmentSource,
   CourseAssignmentTable,
 } from './schema.ts';
+import { isUuid } from '../../ids.ts';
 
 /**
  * All SQL of a course's assignments and their alignments to standards. Every statement filters by
@@ -73,13 +74,6 @@ export interface LmsFields {
   readonly resourceId?: string | undefined;
   readonly tag?: string | undefined;
   readonly scoreMaximum?: number | undefined;
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** Ids come from URLs and forms: a malformed one finds nothing rather than failing the query. */
-export function isUuid(value: string): boolean {
-  return UUID.test(value);
 }
 
 /**

@@ -2,6 +2,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import { isLearner } from '../../lti/claims.ts';
 import type { Database } from '../schema.ts';
 import type { EvidenceRow } from './evidence.repository.ts';
+import { isUuid } from '../../ids.ts';
 
 /**
  * Read-only SQL over the course tables that evidence needs: the course's learners, its
@@ -38,13 +39,6 @@ export interface AssignmentWithStandards {
   readonly lineItemUrl: string | null;
   readonly archived: boolean;
   readonly standards: readonly AlignedStandard[];
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** Ids from URLs and forms: anything that is not a uuid cannot exist (and must not reach SQL casts). */
-export function isUuid(value: string): boolean {
-  return UUID.test(value);
 }
 
 /** Everything an evidence write checks and reads before it writes (see `writeContext`). */

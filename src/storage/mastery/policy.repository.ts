@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
 import type { RecomputeStatus } from './schema.ts';
+import { isUuid } from '../../ids.ts';
 
 /**
  * All SQL of mastery policies (district default: course_id NULL; course overrides), their change
@@ -60,8 +61,6 @@ function toJob(row: {
     finishedAt: row.finished_at,
   };
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function createPolicyRepository(db: Db, now: () => Date) {
   /** The stored policy JSON of the district (courseId null) or a course, if any. */
@@ -189,7 +188,7 @@ export function createPolicyRepository(db: Db, now: () => Date) {
     },
 
     async findJob(tenantId: string, jobId: string): Promise<RecomputeJob | undefined> {
-      if (!UUID.test(jobId)) return undefined;
+      if (!isUuid(jobId)) return undefined;
       const row = await db
         .selectFrom('recompute_jobs')
         .selectAll()

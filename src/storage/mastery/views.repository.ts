@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import { isTestUser, lmsRole } from '../../lti/lms-port.ts';
 import type { Database } from '../schema.ts';
 import type { EvidenceSource, StoredMasteryStatus } from './schema.ts';
+import { isUuid } from '../../ids.ts';
 
 /**
  * Read queries of the mastery pages (heatmap, student detail, pathways, student progress).
@@ -99,7 +100,6 @@ type PackedCell = [
 ];
 
 /** A uuid, so a tampered URL segment is "not found" instead of a database cast error. */
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function displayName(row: {
   name: string | null;
@@ -208,7 +208,7 @@ export function createMasteryViewsRepository(db: Kysely<Database>) {
       courseId: string,
       studentId: string,
     ): Promise<CourseStudent | undefined> {
-      if (!UUID.test(studentId)) return undefined;
+      if (!isUuid(studentId)) return undefined;
       const students = await this.students(tenantId, courseId);
       return students.find((student) => student.id === studentId);
     },

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
+import { isUuid } from '../../ids.ts';
 
 /**
  * Deletion records: the people a district deleted on request (Connecticut's student data privacy
@@ -89,7 +90,7 @@ export function createDeletionRecordRepository(db: Kysely<Database>, hashPerson:
 
     /** Lifts one record by its id: the person may come back with the next sync or launch. */
     async liftById(tenantId: string, id: string): Promise<boolean> {
-      if (!/^[0-9a-f-]{36}$/i.test(id)) return false;
+      if (!isUuid(id)) return false;
       const result = await db
         .deleteFrom('deletion_records')
         .where('tenant_id', '=', tenantId)

@@ -58,6 +58,7 @@ import {
 import { HttpError, notFound } from '../errors.ts';
 import type { AdminPageContext } from './admin-context.ts';
 import { checkCsrf, type AdminActor } from './admin-pages.ts';
+import { isUuid } from '../../ids.ts';
 
 /**
  * The district standards library in the admin area: frameworks, import (file upload or CASE server),
@@ -87,9 +88,6 @@ const JOB_RETENTION_MS = 30 * 60 * 1000;
 const MAX_TRACKED_JOBS = 200;
 
 const form = express.urlencoded({ extended: false, limit: '256kb', parameterLimit: 50 });
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const isUuid = (value: string): boolean => UUID.test(value);
 
 function param(req: Request, name: string): string {
   const value: unknown = (req.params as Record<string, unknown>)[name];

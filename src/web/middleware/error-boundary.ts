@@ -1,11 +1,12 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from '../../logger.ts';
 import { LtiError } from '../../lti/errors.ts';
+import { AppError } from '../../errors.ts';
 import { fromLtiError, HttpError, notFound } from '../errors.ts';
 import { requestContext } from '../request-context.ts';
 
 /** Page titles for errors that are an expected end, not a fault. */
-const TITLES: Partial<Record<HttpError['code'], string>> = {
+const TITLES: Partial<Record<string, string>> = {
   session_ended: 'Your session ended',
   deleted_on_request: 'Removed at your district’s request',
 };
@@ -49,8 +50,8 @@ export function errorBoundary(logger: Logger): ErrorRequestHandler {
       next(error);
       return;
     }
-    const httpError =
-      error instanceof HttpError
+    const httpError: AppError =
+      error instanceof AppError
         ? error
         : error instanceof LtiError
           ? fromLtiError(error)

@@ -12,7 +12,6 @@ import { EvidenceError, type EvidenceEntry } from '../../evidence/services.ts';
 import { LmsHttpError, LtiError } from '../../lti/errors.ts';
 import { describeMethod } from '../../mastery/index.ts';
 import {
-  isUuid,
   type AssignmentWithStandards,
   type CourseLearner,
 } from '../../storage/mastery/course-context.repository.ts';
@@ -27,6 +26,7 @@ import {
   savePolicyForm,
 } from '../policy-page.ts';
 import { courseOf, layoutModel, type CoursePageDeps } from './course-layout.ts';
+import { isUuid } from '../../ids.ts';
 
 /** The grid posts one field per cell: 35 students × 40 standards and more. */
 const gridForm = express.urlencoded({ extended: false, limit: '1mb', parameterLimit: 20_000 });

@@ -33,6 +33,7 @@ import {
 } from '../lti-restart.ts';
 import { allowFrameAncestors } from '../middleware/security.ts';
 import { requestContext } from '../request-context.ts';
+import { isUuid } from '../../ids.ts';
 
 export const LTI_PATHS = {
   jwks: '/.well-known/jwks.json',
@@ -390,7 +391,7 @@ async function linkResourceToAssignment(
       courseId: input.courseId,
       resourceLinkId: input.resourceLink.id,
       title: input.resourceLink.title,
-      assignmentId: /^[0-9a-f-]{36}$/i.test(assignmentId ?? '') ? assignmentId : undefined,
+      assignmentId: isUuid(assignmentId ?? '') ? assignmentId : undefined,
       history,
       lineItemUrl: input.lineItemUrl,
       actor: input.actor,

@@ -7,10 +7,10 @@ import { buildStudentProgress } from '../../mastery-views/student.ts';
 import type { Course } from '../../storage/lti/people.repository.ts';
 import {
   createMasteryViewsRepository,
-  UUID,
   type CourseStudent,
   type MasteryViewsRepository,
 } from '../../storage/mastery/views.repository.ts';
+import { isUuid } from '../../ids.ts';
 import { HttpError } from '../errors.ts';
 import { requireInstructor, viewer, type ToolViewer } from '../middleware/session.ts';
 import { courseOf, layoutModel, type CoursePageDeps } from './course-layout.ts';
@@ -149,7 +149,7 @@ export function masteryPages(router: Router, deps: CoursePageDeps): void {
     course: Course,
     studentId: string,
   ): Promise<CourseStudent> {
-    if (!UUID.test(studentId)) throw studentNotFound();
+    if (!isUuid(studentId)) throw studentNotFound();
     const student = await repo.student(v.tenantId, course.id, studentId);
     if (student === undefined) throw studentNotFound();
     return student;
