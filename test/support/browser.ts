@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { createRequire } from 'node:module';
 import { expect } from 'chai';
 import {
@@ -62,6 +63,7 @@ interface AxeViolation {
  */
 /** Scans a page, or one frame of it (a Frame evaluates in its own document). */
 export async function expectNoSeriousAxeViolations(page: Page | Frame): Promise<void> {
+  await saveScreenshot(page);
   // Evaluated through the DevTools protocol, so the page's CSP (which forbids inline scripts) stays
   // in force for everything else the test checks.
   await page.evaluate(axeSource);
@@ -85,6 +87,25 @@ export async function expectNoSeriousAxeViolations(page: Page | Frame): Promise<
         `${v.id} (${v.impact ?? ''}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
     ),
   ).to.deep.equal([]);
+}
+
+let screenshots = 0;
+
+/**
+ * With `SCREENSHOT_DIR` set, every page scanned is also saved as a full-page PNG named after its
+ * path, so a person can look at what the tests saw (`SCREENSHOT_DIR=/tmp/shots npm run test:browser`).
+ */
+async function saveScreenshot(target: Page | Frame): Promise<void> {
+  const dir = process.env.SCREENSHOT_DIR;
+  if (dir === undefined || dir === '') return;
+  mkdirSync(dir, { recursive: true });
+  const page = 'page' in target ? target.page() : target;
+  const where = new URL(target.url()).pathname
+    .replace(/\/s\/[^/]+/, '/s')
+    .replace(/[^a-z0-9]+/gi, '-');
+  screenshots += 1;
+  const file = path.join(dir, `${String(screenshots).padStart(3, '0')}${where.slice(0, 80)}.png`);
+  await page.screenshot({ path: file, fullPage: true });
 }
 
 export type { Browser, BrowserContext, Page };
