@@ -9,7 +9,9 @@ import type { LmsHttpClient } from './http.ts';
  * keys (Schoology's change), so an unknown `kid` refetches the key set at once, however recently it
  * was fetched, and only then is the launch refused. Those refetches are rate-limited per key set
  * (`refreshCooldownMs` between two of them): otherwise anyone could make us hammer an LMS by sending
- * tokens with random kids, while another platform's rotation is never held up by it.
+ * tokens with random kids, while another platform's rotation is never held up by it. A key set that
+ * could not be fetched is not asked for again within that same cooldown: launches meanwhile use the
+ * keys already held, or are refused at once, so an LMS whose key set is down is not hit per launch.
  */
 export interface PlatformKeysOptions {
   readonly http: LmsHttpClient;
@@ -63,6 +65,14 @@ export function createPlatformKeys(options: PlatformKeysOptions): PlatformKeys {
   /** When an unknown kid last made us refetch each key set. */
   const forcedAt = new Map<string, number>();
   const inFlight = new Map<string, Promise<CachedKeySet>>();
+  /** The last failed fetch of each key set, while it is recent enough to answer for a new one. */
+  const failed = new Map<string, { readonly at: number; readonly error: LtiError }>();
+
+  /** A fetch of this key set failed under `refreshCooldownMs` ago: its error, to reuse. */
+  function recentFailure(jwksUrl: string, now: number): LtiError | undefined {
+    const last = failed.get(jwksUrl);
+    return last !== undefined && now - last.at < refreshCooldownMs ? last.error : undefined;
+  }
 
   async function download(jwksUrl: string): Promise<CachedKeySet> {
     let body: string;
@@ -111,10 +121,17 @@ export function createPlatformKeys(options: PlatformKeysOptions): PlatformKeys {
   async function refresh(jwksUrl: string): Promise<CachedKeySet> {
     const pending = inFlight.get(jwksUrl);
     if (pending !== undefined) return pending;
-    const download$ = download(jwksUrl).then((keySet) => {
-      cache.set(jwksUrl, keySet);
-      return keySet;
-    });
+    const download$ = download(jwksUrl).then(
+      (keySet) => {
+        cache.set(jwksUrl, keySet);
+        failed.delete(jwksUrl);
+        return keySet;
+      },
+      (error: unknown) => {
+        if (error instanceof LtiError) failed.set(jwksUrl, { at: options.now().getTime(), error });
+        throw error;
+      },
+    );
     inFlight.set(jwksUrl, download$);
     try {
       return await download$;
@@ -150,9 +167,13 @@ export function createPlatformKeys(options: PlatformKeysOptions): PlatformKeys {
     const cached = cache.get(jwksUrl);
     let keySet: CachedKeySet;
     let fresh = false;
+    const failure = recentFailure(jwksUrl, now);
     if (cached === undefined) {
+      if (failure !== undefined) throw failure;
       keySet = await refresh(jwksUrl);
       fresh = true;
+    } else if (failure !== undefined) {
+      keySet = cached;
     } else if (now - cached.fetchedAt >= ttlMs) {
       try {
         keySet = await refresh(jwksUrl);

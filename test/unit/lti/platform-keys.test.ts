@@ -59,6 +59,43 @@ describe('platform keys', () => {
     expect(server.requests).to.have.length(2);
   });
 
+  it('when the key set cannot be fetched, then launches within the cooldown are refused without fetching again, and the next one after it fetches', async () => {
+    const clock = manualClock();
+    const keys = createPlatformKeys({
+      http: testHttp(),
+      now: clock.now,
+      refreshCooldownMs: 10_000,
+    });
+    status = 503;
+    await expectCode(keys.getKey(`${server.url}/jwks`, 'rsa-1'), 'jwks_unavailable');
+    clock.advance(9_000);
+    await expectCode(keys.getKey(`${server.url}/jwks`, 'rsa-1'), 'jwks_unavailable');
+    expect(server.requests).to.have.length(1);
+    status = 200;
+    clock.advance(1_000);
+    const key = await keys.getKey(`${server.url}/jwks`, 'rsa-1');
+    expect(key.type).to.equal('public');
+    expect(server.requests).to.have.length(2);
+  });
+
+  it('when a refresh after the TTL fails, then the keys held are used without refetching until the cooldown has passed', async () => {
+    const clock = manualClock();
+    const keys = createPlatformKeys({
+      http: testHttp(),
+      now: clock.now,
+      ttlMs: 60_000,
+      refreshCooldownMs: 10_000,
+    });
+    await keys.getKey(`${server.url}/jwks`, 'rsa-1');
+    status = 503;
+    clock.advance(61_000);
+    for (let launch = 0; launch < 5; launch += 1) await keys.getKey(`${server.url}/jwks`, 'rsa-1');
+    expect(server.requests).to.have.length(2);
+    clock.advance(10_000);
+    await keys.getKey(`${server.url}/jwks`, 'rsa-1');
+    expect(server.requests).to.have.length(3);
+  });
+
   it('when launches arrive together on a cold cache, then they share one fetch', async () => {
     const keys = createPlatformKeys({ http: testHttp(), now: manualClock().now });
     await Promise.all(Array.from({ length: 4 }, () => keys.getKey(`${server.url}/jwks`, 'rsa-1')));
