@@ -92,7 +92,7 @@ export function createAppServices(options: ServiceOptions) {
   // People deleted on request are known by a keyed hash only, under a key from the server secret.
   const deletionRecords = createDeletionRecordRepository(
     db,
-    createPersonHasher(options.keyEncryptionSecret),
+    createPersonHasher(db, options.keyEncryptionSecret),
   );
   const areaDeps: AreaDeps = {
     db,

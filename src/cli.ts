@@ -37,6 +37,7 @@ import {
 } from './storage/privacy/deletion-records.repository.ts';
 import { deletePerson, deleteTenant, exportTenant } from './storage/tenant-data.repository.ts';
 import { isUuid } from './ids.ts';
+import { reencryptSealedSecrets } from './lti-admin/secret-rotation.ts';
 
 export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -98,10 +99,10 @@ Commands:
                      signing key. --force: switch at once and unpublish the old key
                      (only if the old key leaked)
   keys reencrypt --from-secret-env VAR
-                     re-encrypt every private key from the secret in environment variable
-                     VAR to the configured KEY_ENCRYPTION_SECRET; refused while deletion
-                     records exist (they are keyed by the secret) unless
-                     --forget-deletion-records is given
+                     re-encrypt everything sealed with the secret in environment variable
+                     VAR (the tool's private keys, Google Classroom client secrets and
+                     refresh tokens, the deletion records' hash key) to the configured
+                     KEY_ENCRYPTION_SECRET, all or nothing
 
   admin create --username NAME [--tenant SLUG] [--generate]
                      add an admin user; without --tenant the user is an operator for all
@@ -383,7 +384,7 @@ async function runTenant(
         issuer: optional(flags.issuer),
       });
       const deleted = await deletePerson(ctx.db, tenant.id, userId, {
-        hashPerson: createPersonHasher(secret()),
+        hashPerson: createPersonHasher(ctx.db, secret()),
         now: ctx.now(),
       });
       io.stdout(
@@ -398,7 +399,7 @@ async function runTenant(
       const tenant = await tenantBySlug(ctx, required(flags.tenant, '--tenant'));
       const records = await createDeletionRecordRepository(
         ctx.db,
-        createPersonHasher(secret()),
+        createPersonHasher(ctx.db, secret()),
       ).list(tenant.id);
       io.stdout(
         records.length === 0
@@ -423,7 +424,7 @@ async function runTenant(
       if ((record === undefined) === (sub === undefined)) {
         throw new UsageError('Give either --record or --sub.');
       }
-      const records = createDeletionRecordRepository(ctx.db, createPersonHasher(secret()));
+      const records = createDeletionRecordRepository(ctx.db, createPersonHasher(ctx.db, secret()));
       const issuer = optional(flags.issuer);
       const lifted =
         record !== undefined
@@ -619,29 +620,16 @@ async function runKeys(
       return EXIT.ok;
     }
     case 'reencrypt': {
-      const flags = parseFlags(args, {
-        'from-secret-env': { type: 'string' },
-        'forget-deletion-records': { type: 'boolean' },
-      });
+      const flags = parseFlags(args, { 'from-secret-env': { type: 'string' } });
       const variable = required(flags['from-secret-env'], '--from-secret-env');
       const oldSecret = io.env[variable];
       if (oldSecret === undefined || oldSecret === '') {
         throw new UsageError(`The environment variable ${variable} is not set.`);
       }
-      // Deletion records are keyed hashes under a key derived from the secret: under a new secret
-      // they match nobody, so people deleted on request would come back. Never silently.
-      const records = await ctx.db
-        .selectFrom('deletion_records')
-        .select((eb) => eb.fn.countAll<string>().as('n'))
-        .executeTakeFirstOrThrow();
-      if (Number(records.n) > 0 && flags['forget-deletion-records'] !== true) {
-        throw new LtiAdminError(
-          'invalid_input',
-          `${records.n} deletion record(s) are keyed by the current secret and would no longer match anyone under the new one, so people deleted on request would be added again. Nothing was changed. See docs/privacy.md; to go ahead anyway, add --forget-deletion-records.`,
-        );
-      }
-      const count = await service().reencrypt(oldSecret);
-      io.stdout(`Re-encrypted ${count} private key(s) with the configured secret.`);
+      const counts = await reencryptSealedSecrets(ctx.db, { oldSecret, newSecret: secret() });
+      io.stdout(
+        `Re-encrypted with the configured secret: ${counts.toolKeys} private key(s), ${counts.classroomClientSecrets} Google Classroom client secret(s), ${counts.classroomRefreshTokens} Google refresh token(s), ${counts.serverSecrets} server key(s). Deletion records keep matching.`,
+      );
       return EXIT.ok;
     }
     default:

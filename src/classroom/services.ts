@@ -171,7 +171,7 @@ export function createClassroomServices(deps: AreaDeps) {
   // People the district deleted on request are not made again by a Google sign-in (docs/privacy.md).
   const deletionRecords = createDeletionRecordRepository(
     db,
-    createPersonHasher(deps.keyEncryptionSecret),
+    createPersonHasher(deps.db, deps.keyEncryptionSecret),
   );
   // Google's own addresses use the deployment's fetch. A configured (operator-set) address goes
   // through the pinned fetch: never a private address, loopback only for a loopback http URL

@@ -300,14 +300,18 @@ export async function deletePerson(
   userId: string,
   record: { readonly hashPerson: PersonHasher; readonly now: Date },
 ): Promise<Readonly<Record<string, number>>> {
+  // Hashed before the transaction: the hasher may read its key with a query of its own, and an
+  // embedded database has one connection.
+  const person = await db
+    .selectFrom('users')
+    .select(['issuer', 'sub'])
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', userId)
+    .executeTakeFirst();
+  const personHash =
+    person === undefined ? undefined : await record.hashPerson(person.issuer, person.sub);
   return db.transaction().execute(async (trx) => {
     const deleted: Record<string, number> = {};
-    const person = await trx
-      .selectFrom('users')
-      .select(['issuer', 'sub'])
-      .where('tenant_id', '=', tenantId)
-      .where('id', '=', userId)
-      .executeTakeFirst();
     for (const table of await tenantTables(trx)) {
       if (table.name === 'users') continue;
       const columns = PERSON_COLUMNS.filter((column) => table.columns.includes(column));
@@ -338,8 +342,8 @@ export async function deletePerson(
       .where('id', '=', userId)
       .executeTakeFirst();
     deleted.users = Number(result.numDeletedRows);
-    if (person !== undefined) {
-      await recordDeletion(trx, tenantId, record.hashPerson(person.issuer, person.sub), record.now);
+    if (personHash !== undefined) {
+      await recordDeletion(trx, tenantId, personHash, record.now);
     }
     return deleted;
   });

@@ -254,7 +254,7 @@ describe(`Google Classroom as Google documents it (${testEngine})`, function () 
     await recordDeletion(
       database.db,
       world.tenantId,
-      world.tool.services.deletionRecords.hashPerson(world.google.issuer, student?.id ?? ''),
+      await world.tool.services.deletionRecords.hashPerson(world.google.issuer, student?.id ?? ''),
       new Date('2026-12-01T09:00:00.000Z'),
     );
     const opening = await openAddOn(

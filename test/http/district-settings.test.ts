@@ -142,7 +142,7 @@ describe(`district settings page (${testEngine})`, function () {
   });
 
   it('when a district admin lifts a deletion record, then it is gone and the person may come back; another district’s record cannot be lifted', async () => {
-    const hash = services.deletionRecords.hashPerson('https://lms.example.org', 'student-9');
+    const hash = await services.deletionRecords.hashPerson('https://lms.example.org', 'student-9');
     await recordDeletion(database.db, bristol.id, hash, new Date('2026-11-30T12:00:00.000Z'));
     await recordDeletion(database.db, enfield.id, hash, new Date('2026-11-29T12:00:00.000Z'));
     const [enfieldRecord] = await services.deletionRecords.list(enfield.id);

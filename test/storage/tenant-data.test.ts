@@ -5,7 +5,8 @@ import { createPeopleRepository } from '../../src/storage/lti/people.repository.
 import { createSessionRepository } from '../../src/storage/lti/sessions.repository.ts';
 import {
   createDeletionRecordRepository,
-  createPersonHasher,
+  derivedPersonHashKey,
+  keyedPersonHasher,
 } from '../../src/storage/privacy/deletion-records.repository.ts';
 import type { Database } from '../../src/storage/schema.ts';
 import {
@@ -20,7 +21,9 @@ import { deps, parseFixture } from './standards/helpers.ts';
 
 const LEARNER = 'http://purl.imsglobal.org/vocab/lis/v2/membership#Learner';
 const INSTRUCTOR = 'http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor';
-const hashPerson = createPersonHasher('a test server secret of at least 32 characters');
+const hashPerson = keyedPersonHasher(
+  derivedPersonHashKey('a test server secret of at least 32 characters'),
+);
 
 interface ExportLine {
   type: string;
@@ -53,7 +56,7 @@ async function seedDistrictWithData(db: Kysely<Database>) {
       launch,
       nonce: { issuer: platform.issuer, nonce: unique('nonce'), expiresAt: clock.now() },
       session: sessions.prepare().row,
-      personHash: hashPerson(platform.issuer, sub),
+      personHash: await hashPerson(platform.issuer, sub),
     });
     if (result.outcome !== 'accepted') throw new Error(`launch not accepted: ${result.outcome}`);
     return result.record;
@@ -476,7 +479,7 @@ describe('tenant data: export, delete, delete one person', function () {
       .execute();
     expect(records).to.have.length(1);
     expect(records[0]?.deleted_at).to.deep.equal(now);
-    expect(records[0]?.person_hash).to.equal(hashPerson(platform.issuer, 'student-ada'));
+    expect(records[0]?.person_hash).to.equal(await hashPerson(platform.issuer, 'student-ada'));
     expect(JSON.stringify(records)).not.to.contain('student-ada');
     expect(JSON.stringify(records)).not.to.contain('Ada');
     const repository = createDeletionRecordRepository(database.db, hashPerson);

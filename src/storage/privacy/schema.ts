@@ -8,6 +8,15 @@ export interface DeletionRecordTable {
   deleted_at: ColumnType<Date, Date, Date>;
 }
 
+/** A key of the server itself, sealed with the key-encryption secret (see the migration). */
+export interface ServerSecretTable {
+  name: string;
+  /** The AES-256-GCM envelope (src/lti/tool-keys.ts), jsonb: read as a value, written as JSON text. */
+  sealed: ColumnType<Record<string, unknown>, string, string>;
+  created_at: ColumnType<Date, Date | undefined, never>;
+}
+
 export interface PrivacyTables {
   deletion_records: DeletionRecordTable;
+  server_secrets: ServerSecretTable;
 }

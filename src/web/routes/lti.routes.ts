@@ -275,7 +275,7 @@ export function ltiRoutes(deps: {
           launch: verified,
           nonce,
           session: prepared.row,
-          personHash: services.deletionRecords.hashPerson(verified.issuer, verified.sub),
+          personHash: await services.deletionRecords.hashPerson(verified.issuer, verified.sub),
         });
         switch (result.outcome) {
           case 'nonce_replay':

@@ -10,7 +10,8 @@ import { createPlatformRepository } from '../../../src/storage/lti/platforms.rep
 import { createSessionRepository } from '../../../src/storage/lti/sessions.repository.ts';
 import { createTenantRepository } from '../../../src/storage/lti/tenants.repository.ts';
 import {
-  createPersonHasher,
+  derivedPersonHashKey,
+  keyedPersonHasher,
   recordDeletion,
 } from '../../../src/storage/privacy/deletion-records.repository.ts';
 import { createTestDatabase, testEngine, type TestDatabase } from '../../support/database.ts';
@@ -20,7 +21,9 @@ const INSTRUCTOR = 'http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor
 
 type Accepted = Extract<AcceptedLaunch, { outcome: 'accepted' }>;
 
-const hashPerson = createPersonHasher('a test server secret of at least 32 characters');
+const hashPerson = keyedPersonHasher(
+  derivedPersonHashKey('a test server secret of at least 32 characters'),
+);
 
 describe(`LTI launch accepted in one statement (${testEngine})`, function () {
   this.timeout(30_000);
@@ -59,7 +62,7 @@ describe(`LTI launch accepted in one statement (${testEngine})`, function () {
           expiresAt: new Date(clock.now().getTime() + 60_000),
         },
         session: prepared.row,
-        personHash: hashPerson(launch.issuer, launch.sub),
+        personHash: await hashPerson(launch.issuer, launch.sub),
       });
       return { result, token: prepared.token };
     };
@@ -261,7 +264,7 @@ describe(`LTI launch accepted in one statement (${testEngine})`, function () {
     await recordDeletion(
       database.db,
       district.tenant.id,
-      hashPerson(district.platform.issuer, 'user-1'),
+      await hashPerson(district.platform.issuer, 'user-1'),
       deletedOn,
     );
     expect((await accept(launchFor())).result).to.deep.equal({
@@ -287,7 +290,7 @@ describe(`LTI launch accepted in one statement (${testEngine})`, function () {
     await recordDeletion(
       database.db,
       district.tenant.id,
-      hashPerson(other.district.platform.issuer, 'user-1'),
+      await hashPerson(other.district.platform.issuer, 'user-1'),
       deletedOn,
     );
     accepted((await other.accept(other.launchFor())).result);

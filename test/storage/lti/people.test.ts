@@ -6,11 +6,16 @@ import {
   hashSessionToken,
 } from '../../../src/storage/lti/sessions.repository.ts';
 import { createTenantRepository } from '../../../src/storage/lti/tenants.repository.ts';
-import { createPersonHasher } from '../../../src/storage/privacy/deletion-records.repository.ts';
+import {
+  derivedPersonHashKey,
+  keyedPersonHasher,
+} from '../../../src/storage/privacy/deletion-records.repository.ts';
 import { createTestDatabase, testEngine, type TestDatabase } from '../../support/database.ts';
 import { launchContext, manualClock, seedDistrict, unique } from './fixtures.ts';
 
-const hashPerson = createPersonHasher('a test server secret of at least 32 characters');
+const hashPerson = keyedPersonHasher(
+  derivedPersonHashKey('a test server secret of at least 32 characters'),
+);
 /** Session lifetimes for these tests: a minute idle, ten minutes at most. */
 const LIFETIME = { idleMs: 60_000, maxMs: 600_000 } as const;
 
@@ -59,7 +64,7 @@ describe(`LTI people storage (${testEngine})`, function () {
         expiresAt: new Date(clock.now().getTime() + 60_000),
       },
       session: sessions.prepare().row,
-      personHash: hashPerson(launch.issuer, launch.sub),
+      personHash: await hashPerson(launch.issuer, launch.sub),
     });
     if (result.outcome !== 'accepted')
       expect.fail(`the launch was not accepted: ${result.outcome}`);

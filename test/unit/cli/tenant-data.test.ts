@@ -5,7 +5,6 @@ import { expect } from 'chai';
 import type { CliIo } from '../../../src/cli.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { openDatabase } from '../../../src/storage/database.ts';
-import { recordDeletion } from '../../../src/storage/privacy/deletion-records.repository.ts';
 import { CLI_TEST_SECRET, runCliIn } from '../../support/cli.ts';
 
 /** Each test makes its own tenant, so any one of them passes alone or in any order. */
@@ -179,32 +178,59 @@ describe('command line: a tenant’s data (export, delete, delete one person)', 
       'no deletion records',
     );
   });
-  it('when deletion records exist, then re-encrypting under a new secret is refused unless the operator says to forget them', async () => {
+  it('when deletion records exist and the secret is rotated, then keys reencrypt keeps them matching: a person deleted under the old secret is still recognised', async () => {
     const slug = await freshTenant();
+    const issuer = 'https://lms.example.org';
     await withDb(async (db) => {
       const tenant = await db
         .selectFrom('tenants')
         .select('id')
         .where('slug', '=', slug)
         .executeTakeFirstOrThrow();
-      await recordDeletion(db, tenant.id, `hash-${slug}`, new Date('2026-12-01T09:00:00.000Z'));
+      await db
+        .insertInto('users')
+        .values({
+          tenant_id: tenant.id,
+          issuer,
+          sub: 'student-12',
+          name: 'Ines Park',
+          created_at: new Date(),
+          updated_at: new Date(),
+        })
+        .execute();
     });
+    const deleted = await run([
+      'tenant',
+      'delete-person',
+      '--tenant',
+      slug,
+      '--sub',
+      'student-12',
+      '--issuer',
+      issuer,
+    ]);
+    expect(deleted.code, deleted.err).to.equal(0);
+    const newSecret = `${CLI_TEST_SECRET}-rotated`;
     const env = {
       NODE_ENV: 'test',
       DATA_DIR: dataDir,
-      KEY_ENCRYPTION_SECRET: CLI_TEST_SECRET,
+      KEY_ENCRYPTION_SECRET: newSecret,
       OLD_SECRET: CLI_TEST_SECRET,
     };
-    const refused = await run(['keys', 'reencrypt', '--from-secret-env', 'OLD_SECRET'], { env });
-    expect(refused.code).to.equal(65);
-    expect(refused.err).to.contain('deletion record(s) are keyed by the current secret');
-    expect(refused.err).to.contain('--forget-deletion-records');
-    expect(refused.out).not.to.contain('Re-encrypted');
-    const forced = await run(
-      ['keys', 'reencrypt', '--from-secret-env', 'OLD_SECRET', '--forget-deletion-records'],
+    const rotated = await run(['keys', 'reencrypt', '--from-secret-env', 'OLD_SECRET'], { env });
+    expect(rotated.code, rotated.err).to.equal(0);
+    expect(rotated.out).to.contain('Re-encrypted');
+    expect(rotated.out).to.contain('Deletion records keep matching');
+    // Under the new secret the record still names that person: lifting it by LMS id finds it.
+    const lifted = await run(
+      ['tenant', 'lift-deletion', '--tenant', slug, '--sub', 'student-12', '--issuer', issuer],
       { env },
     );
-    expect(forced.code, forced.err).to.equal(0);
-    expect(forced.out).to.contain('Re-encrypted');
+    expect(lifted.code, lifted.err).to.equal(0);
+    expect(lifted.out).to.contain('added again at their next launch or roster sync');
+    // The old secret opens nothing any more: rotating from it again is refused, nothing changed.
+    const again = await run(['keys', 'reencrypt', '--from-secret-env', 'OLD_SECRET'], { env });
+    expect(again.code).to.equal(65);
+    expect(again.err).to.contain('Nothing was changed');
   });
 });
