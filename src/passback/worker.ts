@@ -21,15 +21,11 @@ import {
   type ClaimedCell,
   type PostOutcome,
 } from '../storage/passback/passback.repository.ts';
-import {
-  classifyPassbackError,
-  PASSBACK_ERROR_MESSAGES,
-  type PassbackErrorClass,
-  type PermanentPassbackCode,
-} from './errors.ts';
+import { classifyPassbackError, type PassbackErrorClass } from './errors.ts';
 import { PLATFORM_PACING } from '../lti-admin/platform-presets.ts';
 import type { PlatformFlavour } from '../storage/lti/schema.ts';
 import { createTokenBucket, type TokenBucket } from './token-bucket.ts';
+import { changedByTeacher, failureOutcome, freshTimestamp } from './outcome.ts';
 
 export type ResolveLms = (tenantId: string, courseId: string) => Promise<LmsPort>;
 
@@ -112,15 +108,6 @@ export interface PassbackWorker {
 
 type CellResult = 'sent' | 'retrying' | 'failed' | 'skipped' | 'held';
 
-/**
- * Whether the LMS still shows what the tool last confirmed. Scores travel as floats and Canvas
- * keeps two decimals of points, so a difference under half a hundredth is the same grade.
- */
-function sameScore(lms: number | undefined, confirmed: number | undefined): boolean {
-  if (lms === undefined || confirmed === undefined) return lms === confirmed;
-  return Math.abs(lms - confirmed) < 0.005;
-}
-
 /** How often an idle worker refreshes the queue gauges (a count over every district's cells). */
 const STATS_INTERVAL_MS = 15_000;
 
@@ -164,406 +151,490 @@ function passbackMetrics(registry: Registry): PassbackMetrics {
   };
 }
 
+/** What one worker's loop changes as it runs. */
+interface WorkerState {
+  running: boolean;
+  /** Set by stop(): cells of the current batch not yet posted are given back, not posted. */
+  stopRequested: boolean;
+  /** When the queue gauges were last refreshed (ms). */
+  statsAt: number;
+  loop: Promise<void> | undefined;
+}
+
+/** One worker: its settings and state, passed to each step explicitly. */
+interface WorkerContext {
+  readonly options: PassbackWorkerOptions;
+  readonly db: Kysely<Database>;
+  readonly logger: Logger;
+  readonly workerId: string;
+  readonly limits: PassbackLimits;
+  readonly now: () => Date;
+  readonly random: () => number;
+  readonly metrics: PassbackMetrics | undefined;
+  /** Per worker instance, never per module: two workers in one process have their own buckets. */
+  readonly buckets: Map<string, TokenBucket>;
+  readonly state: WorkerState;
+}
+
+/** One claimed batch: what its cells share while they are posted. */
+interface Batch {
+  readonly counts: { -readonly [K in keyof PassbackRunResult]: number };
+  /** One LMS port per course, resolved once per batch. */
+  readonly lmsByCourse: Map<string, Promise<LmsPort>>;
+  /** LMS column ids found or created during the batch, by column id. */
+  readonly known: Map<string, string>;
+  /** Outcome writes still running; the batch ends only after all of them. */
+  readonly writes: Promise<unknown>[];
+}
+
+/** An ensured cell: the LMS to call, its bucket, and the LMS column to post to. */
+interface CellTarget {
+  readonly lms: LmsPort;
+  readonly bucket: TokenBucket;
+  readonly column: GradebookColumn;
+}
+
+function bucketFor(ctx: WorkerContext, platformId: string, flavour: string): TokenBucket {
+  let bucket = ctx.buckets.get(platformId);
+  if (bucket === undefined) {
+    // An explicit rate (configuration, tests) wins; else the flavour's preset; else the default.
+    const preset =
+      ctx.options.limits?.requestsPerSecond === undefined
+        ? PLATFORM_PACING[flavour as PlatformFlavour]
+        : undefined;
+    bucket = createTokenBucket({
+      requestsPerSecond: preset?.requestsPerSecond ?? ctx.limits.requestsPerSecond,
+      burst: preset?.burst ?? ctx.limits.burst,
+      now: ctx.options.now,
+      sleep: ctx.options.sleep,
+    });
+    ctx.buckets.set(platformId, bucket);
+  }
+  return bucket;
+}
+
+function lmsForCell(ctx: WorkerContext, batch: Batch, cell: ClaimedCell): Promise<LmsPort> {
+  const key = `${cell.tenantId}|${cell.courseId}`;
+  let lms = batch.lmsByCourse.get(key);
+  if (lms === undefined) {
+    lms = ctx.options.resolveLms(cell.tenantId, cell.courseId);
+    batch.lmsByCourse.set(key, lms);
+  }
+  return lms;
+}
+
+/**
+ * Records the outcome without holding up the next post to the platform: the write runs while the
+ * next request is in flight, and the batch waits for all of its writes before it ends (so a claim
+ * is never released before its outcome is stored).
+ */
+function recordOutcome(
+  ctx: WorkerContext,
+  batch: Batch,
+  cell: ClaimedCell,
+  outcome: PostOutcome,
+): CellResult {
+  const write = recordPostOutcome(ctx.db, {
+    cell,
+    workerId: ctx.workerId,
+    now: ctx.now(),
+    outcome,
+  });
+  // Handled here so a failed write is not an unhandled rejection; runOnce rethrows it.
+  write.catch(() => undefined);
+  batch.writes.push(write);
+  ctx.metrics?.posts.inc({ result: outcome.result });
+  if (outcome.result === 'failed') {
+    ctx.logger.warn(
+      {
+        tenantId: cell.tenantId,
+        courseId: cell.courseId,
+        columnId: cell.columnId,
+        code: outcome.code,
+      },
+      'grade passback failed; waiting for the teacher',
+    );
+  } else if (outcome.result === 'retrying') {
+    ctx.logger.info(
+      {
+        tenantId: cell.tenantId,
+        columnId: cell.columnId,
+        code: outcome.code,
+        nextAttemptAt: outcome.nextAttemptAt,
+      },
+      'grade passback will be retried',
+    );
+  }
+  return outcome.result;
+}
+
+/**
+ * The LMS column of a cell: stored, or looked up by tag and resourceId, or created. Only the holder
+ * of the column lease looks up or creates, so a column is never created twice.
+ */
+async function ensureColumn(
+  ctx: WorkerContext,
+  cell: ClaimedCell,
+  lms: LmsPort,
+  bucket: TokenBucket,
+  known: Map<string, string>,
+): Promise<GradebookColumn | 'skip'> {
+  const { db } = ctx;
+  const toColumn = (id: string): GradebookColumn => ({
+    id,
+    label: cell.column.label,
+    scoreMaximum: cell.column.scoreMaximum,
+    tag: cell.column.tag,
+    resourceId: cell.column.resourceId,
+  });
+  const cached = known.get(cell.columnId) ?? cell.column.lmsColumnId;
+  if (cached !== undefined) return toColumn(cached);
+  const current = await findLmsColumnId(db, cell.tenantId, cell.columnId);
+  if (current?.lmsColumnId !== undefined) {
+    known.set(cell.columnId, current.lmsColumnId);
+    return toColumn(current.lmsColumnId);
+  }
+  const leased = await leaseColumnEnsure(db, {
+    tenantId: cell.tenantId,
+    columnId: cell.columnId,
+    now: ctx.now(),
+    leaseMs: ctx.limits.leaseMs,
+  });
+  if (!leased) return 'skip';
+  const found = await findOrCreateColumn(ctx, cell, lms, bucket);
+  await markColumnReady(db, {
+    tenantId: cell.tenantId,
+    columnId: cell.columnId,
+    lmsColumnId: found.id,
+  });
+  known.set(cell.columnId, found.id);
+  return toColumn(found.id);
+}
+
+/** Under the column lease: the LMS's column by tag and resourceId, created when there is none. */
+async function findOrCreateColumn(
+  ctx: WorkerContext,
+  cell: ClaimedCell,
+  lms: LmsPort,
+  bucket: TokenBucket,
+): Promise<GradebookColumn> {
+  const query = { tag: cell.column.tag, resourceId: cell.column.resourceId };
+  try {
+    await bucket.take();
+    const found = await lms.findGradebookColumn(query);
+    if (found !== undefined) return found;
+    await bucket.take();
+    const created = await lms.createGradebookColumn({
+      label: cell.column.label,
+      scoreMaximum: cell.column.scoreMaximum,
+      ...query,
+    });
+    ctx.logger.info(
+      { tenantId: cell.tenantId, columnId: cell.columnId },
+      'gradebook column created',
+    );
+    return created;
+  } catch (error) {
+    // A creation that timed out may still have happened: the next look-up by tag and resourceId
+    // finds it, so giving the lease back cannot duplicate the column.
+    await releaseColumnEnsure(ctx.db, cell.tenantId, cell.columnId);
+    throw error;
+  }
+}
+
+/** A 404 on a score post: the column was deleted in the LMS, or the course is gone (concluded). */
+async function explainNotFound(
+  ctx: WorkerContext,
+  cell: ClaimedCell,
+  { lms, bucket, column }: CellTarget,
+): Promise<PassbackErrorClass> {
+  try {
+    await bucket.take();
+    const found = await lms.findGradebookColumn({
+      tag: cell.column.tag,
+      resourceId: cell.column.resourceId,
+    });
+    if (found === undefined) {
+      await markColumnDeleted(ctx.db, cell.tenantId, cell.columnId);
+      return { kind: 'permanent', code: 'column_deleted', httpStatus: 404 };
+    }
+    if (found.id !== column.id) {
+      // The column exists under another URL (e.g. the LMS moved it): use it from now on.
+      await markColumnReady(ctx.db, {
+        tenantId: cell.tenantId,
+        columnId: cell.columnId,
+        lmsColumnId: found.id,
+      });
+      return { kind: 'transient', code: 'lms_unavailable', retryAfterMs: 0, httpStatus: 404 };
+    }
+    return { kind: 'permanent', code: 'rejected', httpStatus: 404 };
+  } catch (error) {
+    const cause = classifyPassbackError(error);
+    // The line items of the course are gone too: Canvas answers 404 for a concluded course.
+    if (cause.kind === 'not_found')
+      return { kind: 'permanent', code: 'course_concluded', httpStatus: 404 };
+    return cause;
+  }
+}
+
+/**
+ * Step 1, ensure the column: the course's LMS and the cell's column in it. A failure is recorded
+ * as the cell's outcome; a column another worker is creating gives the cell back.
+ */
+async function ensureCellColumn(
+  ctx: WorkerContext,
+  batch: Batch,
+  cell: ClaimedCell,
+  bucket: TokenBucket,
+): Promise<CellTarget | CellResult> {
+  let column: GradebookColumn | 'skip';
+  let lms: LmsPort;
+  try {
+    lms = await lmsForCell(ctx, batch, cell);
+    column = await ensureColumn(ctx, cell, lms, bucket, batch.known);
+  } catch (error) {
+    const cause = classifyPassbackError(error);
+    ctx.logger.debug(
+      { err: error, columnId: cell.columnId },
+      'could not ensure the gradebook column',
+    );
+    return recordOutcome(ctx, batch, cell, failureOutcome(ctx, cell, cause, undefined));
+  }
+  if (column === 'skip') {
+    await releaseClaim(ctx.db, cell, ctx.workerId);
+    return 'skipped';
+  }
+  return { lms, bucket, column };
+}
+
+/**
+ * Step 2, read the result: when the LMS can tell, a grade a teacher changed there is held (stored
+ * as held, not posted over). Answers whether the cell was held.
+ */
+async function holdTeacherGrade(
+  ctx: WorkerContext,
+  batch: Batch,
+  cell: ClaimedCell,
+  { lms, bucket, column }: CellTarget,
+): Promise<boolean> {
+  if (lms.readScore === undefined) return false;
+  await bucket.take();
+  const shown = await lms.readScore(column, cell.lmsUserId);
+  if (!changedByTeacher(cell, shown)) return false;
+  await Promise.allSettled(batch.writes);
+  await recordHeld(ctx.db, { cell, workerId: ctx.workerId, now: ctx.now(), lmsValue: shown });
+  ctx.metrics?.posts.inc({ result: 'held' });
+  ctx.logger.info(
+    { tenantId: cell.tenantId, columnId: cell.columnId },
+    'grade changed by a teacher in the LMS; not overwritten',
+  );
+  return true;
+}
+
+/** Step 3, post: the score, once the previous outcome is stored. */
+async function postCellScore(
+  batch: Batch,
+  cell: ClaimedCell,
+  { lms, bucket, column }: CellTarget,
+  timestamp: Date,
+): Promise<void> {
+  await bucket.take();
+  // The previous outcome is stored before the next post leaves (the write overlapped the
+  // bucket's wait), so a crash can leave at most the one post in flight unrecorded.
+  await Promise.allSettled(batch.writes);
+  await lms.postScore(column, {
+    userId: cell.lmsUserId,
+    scoreGiven: cell.value,
+    scoreMaximum: cell.column.scoreMaximum,
+    // Canvas adds a new submission comment on every post that carries one: only a changed text.
+    comment: cell.comment === cell.confirmedComment ? undefined : cell.comment,
+    timestamp,
+  });
+}
+
+/**
+ * One cell, as a chain of named steps: ensure the column → read the result (a teacher's change is
+ * held) → post → record the outcome (sent, or the failure explained).
+ */
+async function processCell(
+  ctx: WorkerContext,
+  batch: Batch,
+  cell: ClaimedCell,
+): Promise<CellResult> {
+  const bucket = bucketFor(ctx, cell.platformId, cell.platformFlavour);
+  const target = await ensureCellColumn(ctx, batch, cell, bucket);
+  if (typeof target === 'string') return target;
+  const timestamp = freshTimestamp(ctx.now, cell);
+  try {
+    if (await holdTeacherGrade(ctx, batch, cell, target)) return 'held';
+    await postCellScore(batch, cell, target, timestamp);
+    return recordOutcome(ctx, batch, cell, { result: 'sent', timestamp });
+  } catch (error) {
+    let cause = classifyPassbackError(error);
+    if (cause.kind === 'not_found') cause = await explainNotFound(ctx, cell, target);
+    ctx.logger.debug({ err: error, columnId: cell.columnId }, 'score post failed');
+    return recordOutcome(ctx, batch, cell, failureOutcome(ctx, cell, cause, timestamp));
+  }
+}
+
+/** One platform's cells, one after another: calls to a platform never overlap. */
+async function postCells(
+  ctx: WorkerContext,
+  batch: Batch,
+  platformCells: readonly ClaimedCell[],
+): Promise<void> {
+  for (const cell of platformCells) {
+    if (ctx.state.stopRequested) {
+      await releaseClaim(ctx.db, cell, ctx.workerId);
+      batch.counts.skipped += 1;
+      continue;
+    }
+    const result = await processCell(ctx, batch, cell);
+    batch.counts[result] += 1;
+  }
+}
+
+/** With platform locks, only the lock's holder posts; another worker's platform waits a run. */
+async function postPlatform(
+  ctx: WorkerContext,
+  batch: Batch,
+  platformId: string,
+  platformCells: readonly ClaimedCell[],
+): Promise<void> {
+  if (ctx.options.platformLocks !== true) return postCells(ctx, batch, platformCells);
+  const held = await withPlatformLock(ctx.db, platformId, () =>
+    postCells(ctx, batch, platformCells),
+  );
+  if (held.locked) return;
+  // Another worker is calling this platform: give the cells back for a later run.
+  await releaseClaims(ctx.db, platformCells, ctx.workerId);
+  batch.counts.skipped += platformCells.length;
+}
+
+function byPlatform(cells: readonly ClaimedCell[]): Map<string, ClaimedCell[]> {
+  const groups = new Map<string, ClaimedCell[]>();
+  for (const cell of cells) {
+    const list = groups.get(cell.platformId) ?? [];
+    list.push(cell);
+    groups.set(cell.platformId, list);
+  }
+  return groups;
+}
+
+/** The gauges count every district's queue: refreshed at most every STATS_INTERVAL_MS. */
+async function refreshGauges(ctx: WorkerContext, claimed: number): Promise<void> {
+  const at = ctx.now().getTime();
+  if (ctx.metrics !== undefined && (claimed > 0 || at - ctx.state.statsAt >= STATS_INTERVAL_MS)) {
+    ctx.state.statsAt = at;
+    const stats = await queueStats(ctx.db, ctx.now());
+    ctx.metrics.queueDepth.set(stats.depth);
+    ctx.metrics.oldestPending.set(stats.oldestPendingSeconds);
+  }
+}
+
+async function runOnce(ctx: WorkerContext): Promise<PassbackRunResult> {
+  const cells = await claimDueCells(ctx.db, {
+    workerId: ctx.workerId,
+    now: ctx.now(),
+    leaseMs: ctx.limits.leaseMs,
+    limit: ctx.limits.batchSize,
+  });
+  const batch: Batch = {
+    counts: { claimed: cells.length, sent: 0, retrying: 0, failed: 0, skipped: 0, held: 0 },
+    lmsByCourse: new Map(),
+    known: new Map(),
+    writes: [],
+  };
+  // One chain per platform: calls to a platform never overlap (Canvas limits per installation).
+  await Promise.all(
+    [...byPlatform(cells).entries()].map(([platformId, platformCells]) =>
+      postPlatform(ctx, batch, platformId, platformCells),
+    ),
+  ).finally(() => Promise.allSettled(batch.writes));
+  const failedWrite = (await Promise.allSettled(batch.writes)).find((w) => w.status === 'rejected');
+  if (failedWrite !== undefined) throw failedWrite.reason;
+  const courses = new Map(cells.map((cell) => [cell.courseId, cell.tenantId]));
+  for (const [courseId, tenantId] of courses) {
+    await recordCourseRun(ctx.db, { tenantId, courseId, now: ctx.now() });
+  }
+  await refreshGauges(ctx, cells.length);
+  return batch.counts;
+}
+
+async function drain(ctx: WorkerContext, maxRuns = 10_000): Promise<PassbackRunResult> {
+  const total = { claimed: 0, sent: 0, retrying: 0, failed: 0, skipped: 0, held: 0 };
+  for (let run = 0; run < maxRuns; run += 1) {
+    const result = await runOnce(ctx);
+    for (const key of Object.keys(total) as (keyof PassbackRunResult)[]) total[key] += result[key];
+    // Nothing due, or only cells whose column another worker is creating right now.
+    if (result.claimed === 0 || result.skipped === result.claimed) break;
+  }
+  return total;
+}
+
+// A call, not the field: stop() flips `running` while the loop awaits.
+function isRunning(state: WorkerState): boolean {
+  return state.running;
+}
+
+async function runLoop(ctx: WorkerContext): Promise<void> {
+  while (isRunning(ctx.state)) {
+    let idle = true;
+    try {
+      const result = await runOnce(ctx);
+      idle = result.claimed === 0 || result.skipped === result.claimed;
+    } catch (error) {
+      ctx.logger.error({ err: error, workerId: ctx.workerId }, 'passback run failed');
+    }
+    if (isRunning(ctx.state) && idle) await ctx.options.sleep(ctx.limits.pollIntervalMs);
+  }
+}
+
+function start(ctx: WorkerContext): void {
+  if (ctx.state.running) return;
+  ctx.state.running = true;
+  ctx.state.stopRequested = false;
+  ctx.state.loop = runLoop(ctx);
+}
+
+async function stop(ctx: WorkerContext): Promise<void> {
+  ctx.state.running = false;
+  ctx.state.stopRequested = true;
+  await ctx.state.loop;
+  ctx.state.loop = undefined;
+  ctx.state.stopRequested = false;
+}
+
 /**
  * The passback reconciler: posts the difference between desired and confirmed grades. Posts go out
  * of any transaction (a slow LMS must not hold row locks); the claim lease keeps other workers off
  * the cells meanwhile. Calls to one platform run one at a time and through a token bucket.
  */
 export function createPassbackWorker(options: PassbackWorkerOptions): PassbackWorker {
-  const limits: PassbackLimits = { ...DEFAULT_PASSBACK_LIMITS, ...options.limits };
-  const workerId = options.workerId ?? randomUUID();
-  const random = options.random ?? Math.random;
-  const { db, logger } = options;
-  const metrics = options.metrics === undefined ? undefined : passbackMetrics(options.metrics);
-  // Per worker instance, never per module: two workers in one process have their own buckets.
-  const buckets = new Map<string, TokenBucket>();
-  let loop: Promise<void> | undefined;
-  let running = false;
-  // Set by stop(): cells of the current batch not yet posted are given back, not posted.
-  let stopRequested = false;
-  let statsAt = Number.NEGATIVE_INFINITY;
-  const isStopping = (): boolean => stopRequested;
-  // A call, not the variable: stop() flips `running` while the loop awaits.
-  const isRunning = (): boolean => running;
-
-  const bucketFor = (platformId: string, flavour: string): TokenBucket => {
-    let bucket = buckets.get(platformId);
-    if (bucket === undefined) {
-      // An explicit rate (configuration, tests) wins; else the flavour's preset; else the default.
-      const preset =
-        options.limits?.requestsPerSecond === undefined
-          ? PLATFORM_PACING[flavour as PlatformFlavour]
-          : undefined;
-      bucket = createTokenBucket({
-        requestsPerSecond: preset?.requestsPerSecond ?? limits.requestsPerSecond,
-        burst: preset?.burst ?? limits.burst,
-        now: options.now,
-        sleep: options.sleep,
-      });
-      buckets.set(platformId, bucket);
-    }
-    return bucket;
+  const ctx: WorkerContext = {
+    options,
+    db: options.db,
+    logger: options.logger,
+    workerId: options.workerId ?? randomUUID(),
+    limits: { ...DEFAULT_PASSBACK_LIMITS, ...options.limits },
+    now: options.now,
+    random: options.random ?? Math.random,
+    metrics: options.metrics === undefined ? undefined : passbackMetrics(options.metrics),
+    buckets: new Map(),
+    state: {
+      running: false,
+      stopRequested: false,
+      statsAt: Number.NEGATIVE_INFINITY,
+      loop: undefined,
+    },
   };
-
-  /** Half the exponential ceiling plus jitter, never below the LMS's Retry-After. */
-  const backoffMs = (attempts: number, retryAfterMs: number | undefined): number => {
-    const ceiling = Math.min(
-      limits.maxBackoffMs,
-      limits.baseBackoffMs * 2 ** Math.min(attempts, 30),
-    );
-    const jittered = Math.floor(ceiling / 2 + (random() * ceiling) / 2);
-    return Math.max(retryAfterMs ?? 0, jittered);
-  };
-
-  /** Canvas rejects a score older than the stored one: strictly after the last one sent. */
-  const freshTimestamp = (cell: ClaimedCell): Date => {
-    const now = options.now().getTime();
-    const last = cell.lastTimestamp?.getTime() ?? Number.NEGATIVE_INFINITY;
-    return new Date(Math.max(now, last + 1));
-  };
-
-  const failureOutcome = (
-    cell: ClaimedCell,
-    error: PassbackErrorClass,
-    timestamp: Date | undefined,
-  ): PostOutcome => {
-    if (error.kind === 'transient') {
-      const delay = backoffMs(cell.attempts, error.retryAfterMs);
-      return {
-        result: 'retrying',
-        timestamp,
-        nextAttemptAt: new Date(options.now().getTime() + delay),
-        code: error.code,
-        message: PASSBACK_ERROR_MESSAGES[error.code],
-        httpStatus: error.httpStatus,
-      };
-    }
-    const code: PermanentPassbackCode = error.kind === 'permanent' ? error.code : 'rejected';
-    return {
-      result: 'failed',
-      timestamp,
-      code,
-      message: PASSBACK_ERROR_MESSAGES[code],
-      httpStatus: error.httpStatus,
-    };
-  };
-
-  /**
-   * Records the outcome without holding up the next post to the platform: the write runs while the
-   * next request is in flight, and the batch waits for all of its writes before it ends (so a claim
-   * is never released before its outcome is stored).
-   */
-  function finish(cell: ClaimedCell, outcome: PostOutcome, writes: Promise<unknown>[]): CellResult {
-    const write = recordPostOutcome(db, { cell, workerId, now: options.now(), outcome });
-    // Handled here so a failed write is not an unhandled rejection; runOnce rethrows it.
-    write.catch(() => undefined);
-    writes.push(write);
-    metrics?.posts.inc({ result: outcome.result });
-    if (outcome.result === 'failed') {
-      logger.warn(
-        {
-          tenantId: cell.tenantId,
-          courseId: cell.courseId,
-          columnId: cell.columnId,
-          code: outcome.code,
-        },
-        'grade passback failed; waiting for the teacher',
-      );
-    } else if (outcome.result === 'retrying') {
-      logger.info(
-        {
-          tenantId: cell.tenantId,
-          columnId: cell.columnId,
-          code: outcome.code,
-          nextAttemptAt: outcome.nextAttemptAt,
-        },
-        'grade passback will be retried',
-      );
-    }
-    return outcome.result;
-  }
-
-  /**
-   * The LMS column of a cell: stored, or looked up by tag and resourceId, or created. Only the holder
-   * of the column lease looks up or creates, so a column is never created twice.
-   */
-  async function ensureColumn(
-    cell: ClaimedCell,
-    lms: LmsPort,
-    bucket: TokenBucket,
-    known: Map<string, string>,
-  ): Promise<GradebookColumn | 'skip'> {
-    const toColumn = (id: string): GradebookColumn => ({
-      id,
-      label: cell.column.label,
-      scoreMaximum: cell.column.scoreMaximum,
-      tag: cell.column.tag,
-      resourceId: cell.column.resourceId,
-    });
-    const cached = known.get(cell.columnId) ?? cell.column.lmsColumnId;
-    if (cached !== undefined) return toColumn(cached);
-    const current = await findLmsColumnId(db, cell.tenantId, cell.columnId);
-    if (current?.lmsColumnId !== undefined) {
-      known.set(cell.columnId, current.lmsColumnId);
-      return toColumn(current.lmsColumnId);
-    }
-    const leased = await leaseColumnEnsure(db, {
-      tenantId: cell.tenantId,
-      columnId: cell.columnId,
-      now: options.now(),
-      leaseMs: limits.leaseMs,
-    });
-    if (!leased) return 'skip';
-    const query = { tag: cell.column.tag, resourceId: cell.column.resourceId };
-    let found: GradebookColumn | undefined;
-    try {
-      await bucket.take();
-      found = await lms.findGradebookColumn(query);
-      if (found === undefined) {
-        await bucket.take();
-        found = await lms.createGradebookColumn({
-          label: cell.column.label,
-          scoreMaximum: cell.column.scoreMaximum,
-          ...query,
-        });
-        logger.info(
-          { tenantId: cell.tenantId, columnId: cell.columnId },
-          'gradebook column created',
-        );
-      }
-    } catch (error) {
-      // A creation that timed out may still have happened: the next look-up by tag and resourceId
-      // finds it, so giving the lease back cannot duplicate the column.
-      await releaseColumnEnsure(db, cell.tenantId, cell.columnId);
-      throw error;
-    }
-    await markColumnReady(db, {
-      tenantId: cell.tenantId,
-      columnId: cell.columnId,
-      lmsColumnId: found.id,
-    });
-    known.set(cell.columnId, found.id);
-    return toColumn(found.id);
-  }
-
-  /** A 404 on a score post: the column was deleted in the LMS, or the course is gone (concluded). */
-  async function explainNotFound(
-    cell: ClaimedCell,
-    lms: LmsPort,
-    bucket: TokenBucket,
-    column: GradebookColumn,
-  ): Promise<PassbackErrorClass> {
-    try {
-      await bucket.take();
-      const found = await lms.findGradebookColumn({
-        tag: cell.column.tag,
-        resourceId: cell.column.resourceId,
-      });
-      if (found === undefined) {
-        await markColumnDeleted(db, cell.tenantId, cell.columnId);
-        return { kind: 'permanent', code: 'column_deleted', httpStatus: 404 };
-      }
-      if (found.id !== column.id) {
-        // The column exists under another URL (e.g. the LMS moved it): use it from now on.
-        await markColumnReady(db, {
-          tenantId: cell.tenantId,
-          columnId: cell.columnId,
-          lmsColumnId: found.id,
-        });
-        return { kind: 'transient', code: 'lms_unavailable', retryAfterMs: 0, httpStatus: 404 };
-      }
-      return { kind: 'permanent', code: 'rejected', httpStatus: 404 };
-    } catch (error) {
-      const cause = classifyPassbackError(error);
-      // The line items of the course are gone too: Canvas answers 404 for a concluded course.
-      if (cause.kind === 'not_found')
-        return { kind: 'permanent', code: 'course_concluded', httpStatus: 404 };
-      return cause;
-    }
-  }
-
-  async function processCell(
-    cell: ClaimedCell,
-    lmsFor: (cell: ClaimedCell) => Promise<LmsPort>,
-    known: Map<string, string>,
-    writes: Promise<unknown>[],
-  ): Promise<CellResult> {
-    const bucket = bucketFor(cell.platformId, cell.platformFlavour);
-    let column: GradebookColumn | 'skip';
-    let lms: LmsPort;
-    try {
-      lms = await lmsFor(cell);
-      column = await ensureColumn(cell, lms, bucket, known);
-    } catch (error) {
-      const cause = classifyPassbackError(error);
-      logger.debug(
-        { err: error, columnId: cell.columnId },
-        'could not ensure the gradebook column',
-      );
-      return finish(cell, failureOutcome(cell, cause, undefined), writes);
-    }
-    if (column === 'skip') {
-      await releaseClaim(db, cell, workerId);
-      return 'skipped';
-    }
-    const timestamp = freshTimestamp(cell);
-    try {
-      if (lms.readScore !== undefined) {
-        // A teacher's manual grade is kept: the LMS must still show what we last confirmed, or a
-        // value of ours whose post a dead worker left unrecorded, or already the value wanted.
-        await bucket.take();
-        const shown = await lms.readScore(column, cell.lmsUserId);
-        const isOurs = (value: number | undefined): boolean =>
-          value !== undefined && sameScore(shown, value);
-        const changedByTeacher =
-          !sameScore(shown, cell.confirmedValue) &&
-          !isOurs(cell.inFlightValue) &&
-          !isOurs(cell.value);
-        if (changedByTeacher) {
-          await Promise.allSettled(writes);
-          await recordHeld(db, { cell, workerId, now: options.now(), lmsValue: shown });
-          metrics?.posts.inc({ result: 'held' });
-          logger.info(
-            { tenantId: cell.tenantId, columnId: cell.columnId },
-            'grade changed by a teacher in the LMS; not overwritten',
-          );
-          return 'held';
-        }
-      }
-      await bucket.take();
-      // The previous outcome is stored before the next post leaves (the write overlapped the
-      // bucket's wait), so a crash can leave at most the one post in flight unrecorded.
-      await Promise.allSettled(writes);
-      await lms.postScore(column, {
-        userId: cell.lmsUserId,
-        scoreGiven: cell.value,
-        scoreMaximum: cell.column.scoreMaximum,
-        // Canvas adds a new submission comment on every post that carries one: only a changed text.
-        comment: cell.comment === cell.confirmedComment ? undefined : cell.comment,
-        timestamp,
-      });
-      return finish(cell, { result: 'sent', timestamp }, writes);
-    } catch (error) {
-      let cause = classifyPassbackError(error);
-      if (cause.kind === 'not_found') cause = await explainNotFound(cell, lms, bucket, column);
-      logger.debug({ err: error, columnId: cell.columnId }, 'score post failed');
-      return finish(cell, failureOutcome(cell, cause, timestamp), writes);
-    }
-  }
-
-  async function runOnce(): Promise<PassbackRunResult> {
-    const cells = await claimDueCells(db, {
-      workerId,
-      now: options.now(),
-      leaseMs: limits.leaseMs,
-      limit: limits.batchSize,
-    });
-    const counts = {
-      claimed: cells.length,
-      sent: 0,
-      retrying: 0,
-      failed: 0,
-      skipped: 0,
-      held: 0,
-    };
-    const lmsByCourse = new Map<string, Promise<LmsPort>>();
-    const lmsFor = (cell: ClaimedCell): Promise<LmsPort> => {
-      const key = `${cell.tenantId}|${cell.courseId}`;
-      let lms = lmsByCourse.get(key);
-      if (lms === undefined) {
-        lms = options.resolveLms(cell.tenantId, cell.courseId);
-        lmsByCourse.set(key, lms);
-      }
-      return lms;
-    };
-    const known = new Map<string, string>();
-    const writes: Promise<unknown>[] = [];
-    // One chain per platform: calls to a platform never overlap (Canvas limits per installation).
-    const byPlatform = new Map<string, ClaimedCell[]>();
-    for (const cell of cells) {
-      const list = byPlatform.get(cell.platformId) ?? [];
-      list.push(cell);
-      byPlatform.set(cell.platformId, list);
-    }
-    const postAll = async (platformCells: readonly ClaimedCell[]): Promise<void> => {
-      for (const cell of platformCells) {
-        if (isStopping()) {
-          await releaseClaim(db, cell, workerId);
-          counts.skipped += 1;
-          continue;
-        }
-        const result = await processCell(cell, lmsFor, known, writes);
-        counts[result] += 1;
-      }
-    };
-    await Promise.all(
-      [...byPlatform.entries()].map(async ([platformId, platformCells]) => {
-        if (options.platformLocks !== true) return postAll(platformCells);
-        const held = await withPlatformLock(db, platformId, () => postAll(platformCells));
-        if (held.locked) return;
-        // Another worker is calling this platform: give the cells back for a later run.
-        await releaseClaims(db, platformCells, workerId);
-        counts.skipped += platformCells.length;
-      }),
-    ).finally(() => Promise.allSettled(writes));
-    const failedWrite = (await Promise.allSettled(writes)).find((w) => w.status === 'rejected');
-    if (failedWrite !== undefined) throw failedWrite.reason;
-    const courses = new Map(cells.map((cell) => [cell.courseId, cell.tenantId]));
-    for (const [courseId, tenantId] of courses) {
-      await recordCourseRun(db, { tenantId, courseId, now: options.now() });
-    }
-    // The gauges count every district's queue: refreshed at most every STATS_INTERVAL_MS.
-    const at = options.now().getTime();
-    if (metrics !== undefined && (cells.length > 0 || at - statsAt >= STATS_INTERVAL_MS)) {
-      statsAt = at;
-      const stats = await queueStats(db, options.now());
-      metrics.queueDepth.set(stats.depth);
-      metrics.oldestPending.set(stats.oldestPendingSeconds);
-    }
-    return counts;
-  }
-
-  async function drain(maxRuns = 10_000): Promise<PassbackRunResult> {
-    const total = { claimed: 0, sent: 0, retrying: 0, failed: 0, skipped: 0, held: 0 };
-    for (let run = 0; run < maxRuns; run += 1) {
-      const result = await runOnce();
-      for (const key of Object.keys(total) as (keyof PassbackRunResult)[])
-        total[key] += result[key];
-      // Nothing due, or only cells whose column another worker is creating right now.
-      if (result.claimed === 0 || result.skipped === result.claimed) break;
-    }
-    return total;
-  }
-
-  async function runLoop(): Promise<void> {
-    while (isRunning()) {
-      let idle = true;
-      try {
-        const result = await runOnce();
-        idle = result.claimed === 0 || result.skipped === result.claimed;
-      } catch (error) {
-        logger.error({ err: error, workerId }, 'passback run failed');
-      }
-      if (isRunning() && idle) await options.sleep(limits.pollIntervalMs);
-    }
-  }
-
   return {
-    workerId,
-    runOnce,
-    drain,
-    start() {
-      if (running) return;
-      running = true;
-      stopRequested = false;
-      loop = runLoop();
+    workerId: ctx.workerId,
+    runOnce: () => runOnce(ctx),
+    drain: (maxRuns?: number) => drain(ctx, maxRuns),
+    start: () => {
+      start(ctx);
     },
-    async stop() {
-      running = false;
-      stopRequested = true;
-      await loop;
-      loop = undefined;
-      stopRequested = false;
-    },
+    stop: () => stop(ctx),
   };
 }
