@@ -454,7 +454,7 @@ async function frameworkTitles(
 }
 
 /** Which of `itemIds` are items of the district that are not archived (may be aligned). */
-async function activeItemIds(
+export async function activeItemIds(
   db: Kysely<Database>,
   tenantId: string,
   itemIds: readonly string[],

@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { isLearner } from '../../lti/claims.ts';
+import { activeItemIds } from '../courses/assignments.repository.ts';
 import type { Database } from '../schema.ts';
 import type { EvidenceRow } from './evidence.repository.ts';
 import { isUuid } from '../../ids.ts';
@@ -314,24 +315,6 @@ async function courseAssignments(
     .sort((a, b) => Number(a.archived) - Number(b.archived));
 }
 
-/** Which of these ids are standards of the district (not archived). */
-async function existingItems(
-  db: Db,
-  tenantId: string,
-  itemIds: readonly string[],
-): Promise<Set<string>> {
-  const ids = itemIds.filter(isUuid);
-  if (ids.length === 0) return new Set();
-  const rows = await db
-    .selectFrom('standard_items')
-    .select('id')
-    .where('tenant_id', '=', tenantId)
-    .where('id', 'in', ids)
-    .where('archived_at', 'is', null)
-    .execute();
-  return new Set(rows.map((row) => row.id));
-}
-
 async function findItem(db: Db, tenantId: string, itemId: string) {
   if (!isUuid(itemId)) return undefined;
   return db
@@ -366,7 +349,8 @@ export function createCourseContextRepository(db: Db) {
     courseExists: courseExists.bind(undefined, db),
     learners: courseLearners.bind(undefined, db),
     assignments: courseAssignments.bind(undefined, db),
-    existingItems: existingItems.bind(undefined, db),
+    // The question an alignment asks too: which ids are live standards of the district.
+    existingItems: activeItemIds.bind(undefined, db),
     item: findItem.bind(undefined, db),
     usersBySub: usersBySub.bind(undefined, db),
   };
