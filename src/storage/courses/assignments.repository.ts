@@ -129,12 +129,15 @@ function toAlignment(row: AlignmentRow): Alignment {
   };
 }
 
-/** The course's assignment whose `column` equals `value` (oldest first when several could). */
+/**
+ * The course's assignment whose `column` equals `value` (oldest first when several could). The
+ * column comes first so the factory binds one finder per column.
+ */
 async function findInCourseBy(
+  column: 'line_item_url' | 'resource_link_id' | 'copied_from',
   db: Kysely<Database>,
   tenantId: string,
   courseId: string,
-  column: 'line_item_url' | 'resource_link_id' | 'copied_from',
   value: string,
 ): Promise<Assignment | undefined> {
   const row = await db
@@ -195,34 +198,6 @@ async function findInTenant(
     .where('id', '=', assignmentId)
     .executeTakeFirst();
   return row === undefined ? undefined : toAssignment(row);
-}
-
-async function findByLineItemUrl(
-  db: Kysely<Database>,
-  tenantId: string,
-  courseId: string,
-  lineItemUrl: string,
-): Promise<Assignment | undefined> {
-  return findInCourseBy(db, tenantId, courseId, 'line_item_url', lineItemUrl);
-}
-
-async function findByResourceLinkId(
-  db: Kysely<Database>,
-  tenantId: string,
-  courseId: string,
-  resourceLinkId: string,
-): Promise<Assignment | undefined> {
-  return findInCourseBy(db, tenantId, courseId, 'resource_link_id', resourceLinkId);
-}
-
-/** The assignment of this course already recognised as a copy of `copiedFrom`, if any. */
-async function findCopyOf(
-  db: Kysely<Database>,
-  tenantId: string,
-  courseId: string,
-  copiedFrom: string,
-): Promise<Assignment | undefined> {
-  return findInCourseBy(db, tenantId, courseId, 'copied_from', copiedFrom);
 }
 
 /**
@@ -477,9 +452,10 @@ export function createCourseAssignmentRepository(db: Kysely<Database>, now: () =
     list: listAssignments.bind(undefined, db),
     find: findAssignment.bind(undefined, db),
     findInTenant: findInTenant.bind(undefined, db),
-    findByLineItemUrl: findByLineItemUrl.bind(undefined, db),
-    findByResourceLinkId: findByResourceLinkId.bind(undefined, db),
-    findCopyOf: findCopyOf.bind(undefined, db),
+    findByLineItemUrl: findInCourseBy.bind(undefined, 'line_item_url', db),
+    findByResourceLinkId: findInCourseBy.bind(undefined, 'resource_link_id', db),
+    // The assignment of this course already recognised as a copy of `copiedFrom`, if any.
+    findCopyOf: findInCourseBy.bind(undefined, 'copied_from', db),
     findByResourceLinkIdsElsewhere: findByResourceLinkIdsElsewhere.bind(undefined, db),
     create: createAssignment.bind(undefined, db, now),
     updateLmsFields: updateLmsFields.bind(undefined, db, now),
