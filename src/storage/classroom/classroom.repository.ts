@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import {
   assignmentResourceId,
   createCourseAssignmentRepository,
@@ -248,6 +248,21 @@ async function findInstallBySlug(
   return row === undefined ? undefined : toInstall(row);
 }
 
+/** What an admin saves for a district's install (the Classroom admin page). */
+type InstallInput = {
+  tenantId: string;
+  issuer: string;
+  authorizationEndpoint: string;
+  tokenEndpoint: string;
+  jwksUrl: string;
+  clientId: string;
+  encryptedClientSecret: Record<string, unknown> | undefined;
+  allowedDomains: readonly string[];
+  apiBaseUrl: string;
+  frameOrigin: string;
+  name: string;
+};
+
 /**
  * Creates or updates a district's install in one transaction, with its platform row (flavour
  * 'classroom', keyed by Google's issuer and the OAuth client id) and a deployment bound to the
@@ -256,19 +271,7 @@ async function findInstallBySlug(
 async function saveInstall(
   db: Kysely<Database>,
   now: () => Date,
-  input: {
-    tenantId: string;
-    issuer: string;
-    authorizationEndpoint: string;
-    tokenEndpoint: string;
-    jwksUrl: string;
-    clientId: string;
-    encryptedClientSecret: Record<string, unknown> | undefined;
-    allowedDomains: readonly string[];
-    apiBaseUrl: string;
-    frameOrigin: string;
-    name: string;
-  },
+  input: InstallInput,
 ): Promise<{ created: boolean }> {
   const time = now();
   return db.transaction().execute(async (tx) => {
@@ -277,77 +280,101 @@ async function saveInstall(
       .select(['id', 'platform_id', 'deployment_row_id'])
       .where('tenant_id', '=', input.tenantId)
       .executeTakeFirst();
-    let platformId: string;
-    const platformFields = {
-      issuer: input.issuer,
-      client_id: input.clientId,
-      name: input.name,
-      flavour: 'classroom' as const,
-      auth_login_url: input.authorizationEndpoint,
-      auth_token_url: input.tokenEndpoint,
-      jwks_url: input.jwksUrl,
-      frame_origins: [input.frameOrigin],
-    };
-    const installFields = {
-      issuer: input.issuer,
-      client_id: input.clientId,
-      allowed_domains: [...input.allowedDomains],
-      api_base_url: input.apiBaseUrl,
-      frame_origin: input.frameOrigin,
-      updated_at: time,
-    };
     if (existing === undefined) {
-      const platform = await tx
-        .insertInto('platforms')
-        .values({ ...platformFields, status: 'active' })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      platformId = platform.id;
-      const deployment = await tx
-        .insertInto('deployments')
-        .values({
-          platform_id: platformId,
-          deployment_id: `classroom:${input.tenantId}`,
-          tenant_id: input.tenantId,
-          label: 'Google Classroom add-on',
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      if (input.encryptedClientSecret === undefined) {
-        throw new Error('a new Classroom install needs its client secret');
-      }
-      await tx
-        .insertInto('classroom_installs')
-        .values({
-          ...installFields,
-          tenant_id: input.tenantId,
-          platform_id: platformId,
-          deployment_row_id: deployment.id,
-          encrypted_client_secret: JSON.stringify(input.encryptedClientSecret),
-          created_at: time,
-        })
-        .execute();
+      await insertInstall(tx, input, time);
       return { created: true };
     }
-    platformId = existing.platform_id;
-    await tx.updateTable('platforms').set(platformFields).where('id', '=', platformId).execute();
-    await tx
-      .updateTable('classroom_installs')
-      .set({
-        ...installFields,
-        // A new client secret is optional on update: without one, the stored one stays.
-        ...(input.encryptedClientSecret === undefined
-          ? {}
-          : {
-              encrypted_client_secret: JSON.stringify(input.encryptedClientSecret),
-              // A new secret is a new chance: Google is asked again.
-              client_rejected_at: null,
-            }),
-      })
-      .where('tenant_id', '=', input.tenantId)
-      .execute();
+    await updateInstall(tx, input, existing.platform_id, time);
     return { created: false };
   });
+}
+
+/** The platform row of an install, as written on create and on every update. */
+const platformFieldsOf = (input: InstallInput) => ({
+  issuer: input.issuer,
+  client_id: input.clientId,
+  name: input.name,
+  flavour: 'classroom' as const,
+  auth_login_url: input.authorizationEndpoint,
+  auth_token_url: input.tokenEndpoint,
+  jwks_url: input.jwksUrl,
+  frame_origins: [input.frameOrigin],
+});
+
+/** The install row's fields written on create and on every update (not the secret). */
+const installFieldsOf = (input: InstallInput, time: Date) => ({
+  issuer: input.issuer,
+  client_id: input.clientId,
+  allowed_domains: [...input.allowedDomains],
+  api_base_url: input.apiBaseUrl,
+  frame_origin: input.frameOrigin,
+  updated_at: time,
+});
+
+/** A new install: its platform, a deployment bound to the tenant, and the install row. */
+async function insertInstall(
+  tx: Transaction<Database>,
+  input: InstallInput,
+  time: Date,
+): Promise<void> {
+  const platform = await tx
+    .insertInto('platforms')
+    .values({ ...platformFieldsOf(input), status: 'active' })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  const deployment = await tx
+    .insertInto('deployments')
+    .values({
+      platform_id: platform.id,
+      deployment_id: `classroom:${input.tenantId}`,
+      tenant_id: input.tenantId,
+      label: 'Google Classroom add-on',
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  if (input.encryptedClientSecret === undefined) {
+    throw new Error('a new Classroom install needs its client secret');
+  }
+  await tx
+    .insertInto('classroom_installs')
+    .values({
+      ...installFieldsOf(input, time),
+      tenant_id: input.tenantId,
+      platform_id: platform.id,
+      deployment_row_id: deployment.id,
+      encrypted_client_secret: JSON.stringify(input.encryptedClientSecret),
+      created_at: time,
+    })
+    .execute();
+}
+
+/** An existing install: its platform row and install row follow what the admin saved. */
+async function updateInstall(
+  tx: Transaction<Database>,
+  input: InstallInput,
+  platformId: string,
+  time: Date,
+): Promise<void> {
+  await tx
+    .updateTable('platforms')
+    .set(platformFieldsOf(input))
+    .where('id', '=', platformId)
+    .execute();
+  await tx
+    .updateTable('classroom_installs')
+    .set({
+      ...installFieldsOf(input, time),
+      // A new client secret is optional on update: without one, the stored one stays.
+      ...(input.encryptedClientSecret === undefined
+        ? {}
+        : {
+            encrypted_client_secret: JSON.stringify(input.encryptedClientSecret),
+            // A new secret is a new chance: Google is asked again.
+            client_rejected_at: null,
+          }),
+    })
+    .where('tenant_id', '=', input.tenantId)
+    .execute();
 }
 
 async function saveRefreshToken(
