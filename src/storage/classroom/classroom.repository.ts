@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely, Selectable, Transaction } from 'kysely';
 import {
   assignmentResourceId,
   createCourseAssignmentRepository,
 } from '../courses/assignments.repository.ts';
 import { upsertCourseRow, upsertEnrollment } from '../people-rows.ts';
 import type { Database } from '../schema.ts';
-import type { ClassroomColumnKind } from './schema.ts';
+import type { ClassroomColumnKind, ClassroomColumnTable } from './schema.ts';
 import { isUuid } from '../../ids.ts';
 
 /**
@@ -91,19 +91,7 @@ export interface StandardChoice {
   readonly framework: string;
 }
 
-type ColumnRow = {
-  id: string;
-  tenant_id: string;
-  course_id: string;
-  kind: ClassroomColumnKind;
-  course_work_id: string;
-  attachment_id: string | null;
-  assignment_id: string | null;
-  title: string;
-  max_points: number;
-  tag: string | null;
-  resource_id: string | null;
-};
+type ColumnRow = Selectable<ClassroomColumnTable>;
 
 const toColumn = (row: ColumnRow): ClassroomColumn => ({
   id: row.id,
