@@ -98,162 +98,180 @@ function lastGradedAfter(prior: EvidenceRow, next: EvidenceFields, at: Date): Da
   return at;
 }
 
-export function createEvidenceRepository(db: Db, now: () => Date) {
-  return {
-    /**
-     * Current rows of one assignment for the given students (all aligned standards); `lock`
-     * (inside a transaction) holds them until it commits, so concurrent saves serialise.
-     */
-    async findAssignmentCells(
-      tenantId: string,
-      assignmentId: string,
-      studentIds: readonly string[],
-      lock = true,
-    ): Promise<EvidenceRow[]> {
-      if (studentIds.length === 0) return [];
-      const query = db
-        .selectFrom('evidence')
-        .selectAll()
-        .where('tenant_id', '=', tenantId)
-        .where('assignment_id', '=', assignmentId)
-        .where('student_id', 'in', [...studentIds])
-        .orderBy('id');
-      return (lock ? query.forUpdate() : query).execute();
-    },
+/**
+ * Current rows of one assignment for the given students (all aligned standards); `lock`
+ * (inside a transaction) holds them until it commits, so concurrent saves serialise.
+ */
+async function findAssignmentCells(
+  db: Db,
+  tenantId: string,
+  assignmentId: string,
+  studentIds: readonly string[],
+  lock = true,
+): Promise<EvidenceRow[]> {
+  if (studentIds.length === 0) return [];
+  const query = db
+    .selectFrom('evidence')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('assignment_id', '=', assignmentId)
+    .where('student_id', 'in', [...studentIds])
+    .orderBy('id');
+  return (lock ? query.forUpdate() : query).execute();
+}
 
-    /**
-     * Inserts a new record. For an assignment cell another request may have inserted it first
-     * (two autosaves racing): then nothing is inserted and `undefined` comes back.
-     */
-    async insert(input: NewEvidence): Promise<EvidenceRow | undefined> {
-      const at = now();
-      return db
-        .insertInto('evidence')
+/**
+ * Inserts a new record. For an assignment cell another request may have inserted it first
+ * (two autosaves racing): then nothing is inserted and `undefined` comes back.
+ */
+async function insertEvidence(
+  db: Db,
+  now: () => Date,
+  input: NewEvidence,
+): Promise<EvidenceRow | undefined> {
+  const at = now();
+  return db
+    .insertInto('evidence')
+    .values({
+      tenant_id: input.tenantId,
+      course_id: input.courseId,
+      student_id: input.studentId,
+      item_id: input.itemId,
+      assignment_id: input.assignmentId,
+      score: input.score,
+      points: input.points,
+      points_possible: input.pointsPossible,
+      assessed_at: input.assessedAt,
+      due_at: input.dueAt,
+      graded_at: input.gradedAt,
+      last_graded_at: input.score === null && input.points === null ? null : (input.gradedAt ?? at),
+      submitted_at: input.submittedAt ?? null,
+      excused: input.excused,
+      comment: input.comment,
+      source: input.source,
+      recorded_by: input.recordedBy,
+      recorded_at: at,
+      deleted_at: input.deleted ? at : null,
+    })
+    .onConflict((oc) =>
+      oc
+        .columns(['assignment_id', 'student_id', 'item_id'])
+        .where('assignment_id', 'is not', null)
+        .doNothing(),
+    )
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/**
+ * Keeps `prior` in the history and writes `next` with the version bumped, in ONE statement
+ * (the history insert rides in a data-modifying WITH).
+ */
+async function updateEvidence(
+  db: Db,
+  now: () => Date,
+  prior: EvidenceRow,
+  next: EvidenceFields,
+  source: EvidenceSource,
+  actor: string,
+): Promise<EvidenceRow> {
+  const at = now();
+  return db
+    .with('kept', (qb) =>
+      qb
+        .insertInto('evidence_history')
         .values({
-          tenant_id: input.tenantId,
-          course_id: input.courseId,
-          student_id: input.studentId,
-          item_id: input.itemId,
-          assignment_id: input.assignmentId,
-          score: input.score,
-          points: input.points,
-          points_possible: input.pointsPossible,
-          assessed_at: input.assessedAt,
-          due_at: input.dueAt,
-          graded_at: input.gradedAt,
-          last_graded_at:
-            input.score === null && input.points === null ? null : (input.gradedAt ?? at),
-          submitted_at: input.submittedAt ?? null,
-          excused: input.excused,
-          comment: input.comment,
-          source: input.source,
-          recorded_by: input.recordedBy,
-          recorded_at: at,
-          deleted_at: input.deleted ? at : null,
+          tenant_id: prior.tenant_id,
+          evidence_id: prior.id,
+          version: prior.version,
+          snapshot: JSON.stringify(snapshotOf(prior)),
+          changed_by: actor,
+          changed_at: at,
         })
-        .onConflict((oc) =>
-          oc
-            .columns(['assignment_id', 'student_id', 'item_id'])
-            .where('assignment_id', 'is not', null)
-            .doNothing(),
-        )
-        .returningAll()
-        .executeTakeFirst();
-    },
+        .returning('id'),
+    )
+    .updateTable('evidence')
+    .set({
+      score: next.score,
+      points: next.points,
+      points_possible: next.pointsPossible,
+      assessed_at: next.assessedAt,
+      due_at: next.dueAt,
+      graded_at: next.gradedAt,
+      last_graded_at: lastGradedAfter(prior, next, at),
+      submitted_at: next.submittedAt === undefined ? prior.submitted_at : next.submittedAt,
+      excused: next.excused,
+      comment: next.comment,
+      source,
+      recorded_by: actor,
+      recorded_at: at,
+      version: prior.version + 1,
+      deleted_at: next.deleted ? (prior.deleted_at ?? at) : null,
+    })
+    .where('tenant_id', '=', prior.tenant_id)
+    .where('id', '=', prior.id)
+    .where('version', '=', prior.version)
+    .returningAll('evidence')
+    .executeTakeFirstOrThrow();
+}
 
-    /**
-     * Keeps `prior` in the history and writes `next` with the version bumped, in ONE statement
-     * (the history insert rides in a data-modifying WITH).
-     */
-    async update(
-      prior: EvidenceRow,
-      next: EvidenceFields,
-      source: EvidenceSource,
-      actor: string,
-    ): Promise<EvidenceRow> {
-      const at = now();
-      return db
-        .with('kept', (qb) =>
-          qb
-            .insertInto('evidence_history')
-            .values({
-              tenant_id: prior.tenant_id,
-              evidence_id: prior.id,
-              version: prior.version,
-              snapshot: JSON.stringify(snapshotOf(prior)),
-              changed_by: actor,
-              changed_at: at,
-            })
-            .returning('id'),
-        )
-        .updateTable('evidence')
-        .set({
-          score: next.score,
-          points: next.points,
-          points_possible: next.pointsPossible,
-          assessed_at: next.assessedAt,
-          due_at: next.dueAt,
-          graded_at: next.gradedAt,
-          last_graded_at: lastGradedAfter(prior, next, at),
-          submitted_at: next.submittedAt === undefined ? prior.submitted_at : next.submittedAt,
-          excused: next.excused,
-          comment: next.comment,
-          source,
-          recorded_by: actor,
-          recorded_at: at,
-          version: prior.version + 1,
-          deleted_at: next.deleted ? (prior.deleted_at ?? at) : null,
-        })
-        .where('tenant_id', '=', prior.tenant_id)
-        .where('id', '=', prior.id)
-        .where('version', '=', prior.version)
-        .returningAll('evidence')
-        .executeTakeFirstOrThrow();
-    },
+/** One student's current evidence in a course, newest first, with assignment titles. */
+async function listForStudent(db: Db, tenantId: string, courseId: string, studentId: string) {
+  return db
+    .selectFrom('evidence as e')
+    .leftJoin('course_assignments as a', (join) =>
+      join.onRef('a.id', '=', 'e.assignment_id').on('a.tenant_id', '=', tenantId),
+    )
+    .selectAll('e')
+    .select('a.title as assignment_title')
+    .where('e.tenant_id', '=', tenantId)
+    .where('e.course_id', '=', courseId)
+    .where('e.student_id', '=', studentId)
+    .where('e.deleted_at', 'is', null)
+    .orderBy('e.assessed_at', 'desc')
+    .orderBy('e.recorded_at', 'desc')
+    .execute();
+}
 
-    /** One student's current evidence in a course, newest first, with assignment titles. */
-    async listForStudent(tenantId: string, courseId: string, studentId: string) {
-      return db
-        .selectFrom('evidence as e')
-        .leftJoin('course_assignments as a', (join) =>
-          join.onRef('a.id', '=', 'e.assignment_id').on('a.tenant_id', '=', tenantId),
-        )
-        .selectAll('e')
-        .select('a.title as assignment_title')
-        .where('e.tenant_id', '=', tenantId)
-        .where('e.course_id', '=', courseId)
-        .where('e.student_id', '=', studentId)
-        .where('e.deleted_at', 'is', null)
-        .orderBy('e.assessed_at', 'desc')
-        .orderBy('e.recorded_at', 'desc')
-        .execute();
-    },
+async function findById(
+  db: Db,
+  tenantId: string,
+  evidenceId: string,
+): Promise<EvidenceRow | undefined> {
+  return db
+    .selectFrom('evidence')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', evidenceId)
+    .executeTakeFirst();
+}
 
-    async findById(tenantId: string, evidenceId: string): Promise<EvidenceRow | undefined> {
-      return db
-        .selectFrom('evidence')
-        .selectAll()
-        .where('tenant_id', '=', tenantId)
-        .where('id', '=', evidenceId)
-        .executeTakeFirst();
-    },
+/** Prior versions of one evidence record, oldest first. */
+async function evidenceHistory(db: Db, tenantId: string, evidenceId: string) {
+  const rows = await db
+    .selectFrom('evidence_history')
+    .select(['version', 'snapshot', 'changed_by', 'changed_at'])
+    .where('tenant_id', '=', tenantId)
+    .where('evidence_id', '=', evidenceId)
+    .orderBy('version')
+    .execute();
+  return rows.map((row) => ({
+    version: row.version,
+    snapshot: row.snapshot as EvidenceSnapshot,
+    changedBy: row.changed_by,
+    changedAt: row.changed_at,
+  }));
+}
 
-    /** Prior versions of one evidence record, oldest first. */
-    async history(tenantId: string, evidenceId: string) {
-      const rows = await db
-        .selectFrom('evidence_history')
-        .select(['version', 'snapshot', 'changed_by', 'changed_at'])
-        .where('tenant_id', '=', tenantId)
-        .where('evidence_id', '=', evidenceId)
-        .orderBy('version')
-        .execute();
-      return rows.map((row) => ({
-        version: row.version,
-        snapshot: row.snapshot as EvidenceSnapshot,
-        changedBy: row.changed_by,
-        changedAt: row.changed_at,
-      }));
-    },
+export function createEvidenceRepository(db: Db, now: () => Date) {
+  // Each method is one of the functions above, given this database and clock.
+  return {
+    findAssignmentCells: findAssignmentCells.bind(undefined, db),
+    insert: insertEvidence.bind(undefined, db, now),
+    update: updateEvidence.bind(undefined, db, now),
+    listForStudent: listForStudent.bind(undefined, db),
+    findById: findById.bind(undefined, db),
+    history: evidenceHistory.bind(undefined, db),
   };
 }
 

@@ -155,288 +155,307 @@ function jsonArray<T>(value: unknown): T[] {
   return (typeof value === 'string' ? JSON.parse(value) : value) as T[];
 }
 
-export function createMasteryResultsRepository(db: Db, now: () => Date) {
+/**
+ * Everything a recomputation of some students' cells reads, in ONE round trip: the standards
+ * to visit (the touched ones with all their ancestors, walking `parent_item_id` up inside the
+ * district), the students' current (not withdrawn) evidence and overrides on them, and the
+ * stored results of the ancestors' children (incremental; siblings of what changed).
+ *
+ * With `itemIds` undefined (full), the touched standards are every standard the students
+ * have current evidence or an override on, and all their evidence and overrides are read.
+ * Only the evidence date `orderBy` names is read (the calculation needs no other). Evidence
+ * travels as one delimited text (dates as epoch milliseconds), the rest as JSON arrays of
+ * tuples: far cheaper to build and decode than a driver row object (or a JSON array) per
+ * evidence record.
+ */
+async function loadForRecompute(
+  db: Db,
+  tenantId: string,
+  courseId: string,
+  studentIds: readonly string[],
+  itemIds: readonly string[] | undefined,
+  orderBy: OrderBy,
+): Promise<RecomputeInput> {
+  if (studentIds.length === 0 || itemIds?.length === 0) {
+    return {
+      items: [],
+      touched: [],
+      evidence: [],
+      overrides: [],
+      children: [],
+    };
+  }
+  const students = sql`${[...studentIds]}::uuid[]`;
+  const full = itemIds === undefined;
+  // Each cell's evidence in the calculation's order (the ordering date, falling back to the
+  // date recorded; then the date recorded; then id; at the millisecond, as a JavaScript Date
+  // holds them), as the scores alone: ",3" per score, ",x3" when excused, "," when unscored.
+  const orderDates = [...ORDER_COLUMNS[orderBy].map((column) => `e.${column}`), 'e.recorded_at'];
+  const ordering = sql.raw(
+    orderDates.length === 1
+      ? `date_trunc('milliseconds', e.recorded_at)`
+      : `date_trunc('milliseconds', coalesce(${orderDates.join(', ')}))`,
+  );
+  const cells = sql`
+      SELECT e.student_id, e.item_id,
+             string_agg(CASE WHEN e.excused THEN ',x' ELSE ',' END || coalesce(e.score::text, ''), ''
+                        ORDER BY ${ordering}, date_trunc('milliseconds', e.recorded_at), e.id)
+               AS scores
+      FROM evidence e
+      WHERE e.tenant_id = ${tenantId} AND e.course_id = ${courseId}
+        AND e.student_id = ANY(${students}) AND e.deleted_at IS NULL
+        ${full ? sql`` : sql`AND e.item_id IN (SELECT id FROM up)`}
+      GROUP BY e.student_id, e.item_id`;
+  // A full run reads the evidence once: the standards to visit come from its cells.
+  const seed = full
+    ? sql`
+      SELECT item_id AS id FROM cells
+      UNION
+      SELECT item_id FROM mastery_overrides
+      WHERE tenant_id = ${tenantId} AND course_id = ${courseId} AND student_id = ANY(${students})`
+    : sql`SELECT unnest(${[...itemIds]}::uuid[]) AS id`;
+  const up = sql`
+      SELECT s.id, s.parent_item_id FROM standard_items s
+      WHERE s.tenant_id = ${tenantId} AND s.id IN (SELECT id FROM seed)
+      UNION
+      SELECT s.id, s.parent_item_id FROM standard_items s
+      JOIN up ON s.id = up.parent_item_id
+      WHERE s.tenant_id = ${tenantId}`;
+  const itemFilter = (column: string) =>
+    full ? sql`` : sql`AND ${sql.ref(column)} IN (SELECT id FROM up)`;
+  const result = await sql<{
+    items: unknown;
+    touched: unknown;
+    evidence: string | null;
+    overrides: unknown;
+    children: unknown;
+  }>`/* prepared */
+    WITH RECURSIVE
+    ${
+      full
+        ? sql`cells AS MATERIALIZED (${cells}), seed AS (${seed}), up AS (${up})`
+        : sql`seed AS (${seed}), up AS (${up}), cells AS (${cells})`
+    }
+    SELECT
+      (SELECT json_agg(json_build_array(id, parent_item_id)) FROM up) AS items,
+      (SELECT json_agg(id) FROM seed WHERE id IN (SELECT id FROM up)) AS touched,
+      (SELECT string_agg(student_id || ',' || item_id || scores, ';') FROM cells) AS evidence,
+      (SELECT json_agg(json_build_array(
+          o.student_id, o.item_id, o.value, o.reason, o.set_by, ${ms('o.set_at')}))
+        FROM mastery_overrides o
+        WHERE o.tenant_id = ${tenantId} AND o.course_id = ${courseId}
+          AND o.student_id = ANY(${students})
+          ${itemFilter('o.item_id')}) AS overrides,
+      ${
+        full
+          ? sql`NULL::json`
+          : sql`(SELECT json_agg(json_build_array(
+          r.student_id, r.item_id, s.parent_item_id, r.status, r.value, r.level_id,
+          r.overridden))
+        FROM mastery_results r
+        JOIN standard_items s ON s.id = r.item_id AND s.tenant_id = ${tenantId}
+        WHERE r.tenant_id = ${tenantId} AND r.course_id = ${courseId}
+          AND r.student_id = ANY(${students})
+          AND s.parent_item_id IN (SELECT parent_item_id FROM up))`
+      } AS children
+  `.execute(db);
+  const row = result.rows[0];
   return {
-    /**
-     * Everything a recomputation of some students' cells reads, in ONE round trip: the standards
-     * to visit (the touched ones with all their ancestors, walking `parent_item_id` up inside the
-     * district), the students' current (not withdrawn) evidence and overrides on them, and the
-     * stored results of the ancestors' children (incremental; siblings of what changed).
-     *
-     * With `itemIds` undefined (full), the touched standards are every standard the students
-     * have current evidence or an override on, and all their evidence and overrides are read.
-     * Only the evidence date `orderBy` names is read (the calculation needs no other). Evidence
-     * travels as one delimited text (dates as epoch milliseconds), the rest as JSON arrays of
-     * tuples: far cheaper to build and decode than a driver row object (or a JSON array) per
-     * evidence record.
-     */
-    async loadForRecompute(
-      tenantId: string,
-      courseId: string,
-      studentIds: readonly string[],
-      itemIds: readonly string[] | undefined,
-      orderBy: OrderBy,
-    ): Promise<RecomputeInput> {
-      if (studentIds.length === 0 || itemIds?.length === 0) {
-        return {
-          items: [],
-          touched: [],
-          evidence: [],
-          overrides: [],
-          children: [],
-        };
-      }
-      const students = sql`${[...studentIds]}::uuid[]`;
-      const full = itemIds === undefined;
-      // Each cell's evidence in the calculation's order (the ordering date, falling back to the
-      // date recorded; then the date recorded; then id; at the millisecond, as a JavaScript Date
-      // holds them), as the scores alone: ",3" per score, ",x3" when excused, "," when unscored.
-      const orderDates = [
-        ...ORDER_COLUMNS[orderBy].map((column) => `e.${column}`),
-        'e.recorded_at',
-      ];
-      const ordering = sql.raw(
-        orderDates.length === 1
-          ? `date_trunc('milliseconds', e.recorded_at)`
-          : `date_trunc('milliseconds', coalesce(${orderDates.join(', ')}))`,
-      );
-      const cells = sql`
-          SELECT e.student_id, e.item_id,
-                 string_agg(CASE WHEN e.excused THEN ',x' ELSE ',' END || coalesce(e.score::text, ''), ''
-                            ORDER BY ${ordering}, date_trunc('milliseconds', e.recorded_at), e.id)
-                   AS scores
-          FROM evidence e
-          WHERE e.tenant_id = ${tenantId} AND e.course_id = ${courseId}
-            AND e.student_id = ANY(${students}) AND e.deleted_at IS NULL
-            ${full ? sql`` : sql`AND e.item_id IN (SELECT id FROM up)`}
-          GROUP BY e.student_id, e.item_id`;
-      // A full run reads the evidence once: the standards to visit come from its cells.
-      const seed = full
-        ? sql`
-          SELECT item_id AS id FROM cells
-          UNION
-          SELECT item_id FROM mastery_overrides
-          WHERE tenant_id = ${tenantId} AND course_id = ${courseId} AND student_id = ANY(${students})`
-        : sql`SELECT unnest(${[...itemIds]}::uuid[]) AS id`;
-      const up = sql`
-          SELECT s.id, s.parent_item_id FROM standard_items s
-          WHERE s.tenant_id = ${tenantId} AND s.id IN (SELECT id FROM seed)
-          UNION
-          SELECT s.id, s.parent_item_id FROM standard_items s
-          JOIN up ON s.id = up.parent_item_id
-          WHERE s.tenant_id = ${tenantId}`;
-      const itemFilter = (column: string) =>
-        full ? sql`` : sql`AND ${sql.ref(column)} IN (SELECT id FROM up)`;
-      const result = await sql<{
-        items: unknown;
-        touched: unknown;
-        evidence: string | null;
-        overrides: unknown;
-        children: unknown;
-      }>`/* prepared */
-        WITH RECURSIVE
-        ${
-          full
-            ? sql`cells AS MATERIALIZED (${cells}), seed AS (${seed}), up AS (${up})`
-            : sql`seed AS (${seed}), up AS (${up}), cells AS (${cells})`
-        }
-        SELECT
-          (SELECT json_agg(json_build_array(id, parent_item_id)) FROM up) AS items,
-          (SELECT json_agg(id) FROM seed WHERE id IN (SELECT id FROM up)) AS touched,
-          (SELECT string_agg(student_id || ',' || item_id || scores, ';') FROM cells) AS evidence,
-          (SELECT json_agg(json_build_array(
-              o.student_id, o.item_id, o.value, o.reason, o.set_by, ${ms('o.set_at')}))
-            FROM mastery_overrides o
-            WHERE o.tenant_id = ${tenantId} AND o.course_id = ${courseId}
-              AND o.student_id = ANY(${students})
-              ${itemFilter('o.item_id')}) AS overrides,
-          ${
-            full
-              ? sql`NULL::json`
-              : sql`(SELECT json_agg(json_build_array(
-              r.student_id, r.item_id, s.parent_item_id, r.status, r.value, r.level_id,
-              r.overridden))
-            FROM mastery_results r
-            JOIN standard_items s ON s.id = r.item_id AND s.tenant_id = ${tenantId}
-            WHERE r.tenant_id = ${tenantId} AND r.course_id = ${courseId}
-              AND r.student_id = ANY(${students})
-              AND s.parent_item_id IN (SELECT parent_item_id FROM up))`
-          } AS children
-      `.execute(db);
-      const row = result.rows[0];
-      return {
-        items: jsonArray<[string, string | null]>(row?.items).map(([itemId, parentId]) => ({
-          itemId,
-          parentId,
-        })),
-        touched: jsonArray<string>(row?.touched),
-        evidence: decodeEvidence(row?.evidence),
-        overrides: jsonArray<OverrideTuple>(row?.overrides).map((o) => ({
-          studentId: o[0],
-          itemId: o[1],
-          value: o[2],
-          reason: o[3],
-          setBy: o[4],
-          setAt: new Date(o[5]),
-        })),
-        children: jsonArray<ChildTuple>(row?.children).map((c) => ({
-          studentId: c[0],
-          itemId: c[1],
-          parentId: c[2],
-          status: c[3],
-          value: c[4],
-          levelId: c[5],
-          overridden: c[6],
-        })),
-      };
-    },
+    items: jsonArray<[string, string | null]>(row?.items).map(([itemId, parentId]) => ({
+      itemId,
+      parentId,
+    })),
+    touched: jsonArray<string>(row?.touched),
+    evidence: decodeEvidence(row?.evidence),
+    overrides: jsonArray<OverrideTuple>(row?.overrides).map((o) => ({
+      studentId: o[0],
+      itemId: o[1],
+      value: o[2],
+      reason: o[3],
+      setBy: o[4],
+      setAt: new Date(o[5]),
+    })),
+    children: jsonArray<ChildTuple>(row?.children).map((c) => ({
+      studentId: c[0],
+      itemId: c[1],
+      parentId: c[2],
+      status: c[3],
+      value: c[4],
+      levelId: c[5],
+      overridden: c[6],
+    })),
+  };
+}
 
-    /**
-     * Inserts or updates results; a stored row equal in every column is left alone, so
-     * recomputing unchanged cells writes nothing (`computed_at` is then the time the result last
-     * changed). All rows travel as ONE JSON parameter unpacked by `json_to_recordset` (binding 11
-     * parameters per row costs more than the rows themselves), in one statement: callers bound
-     * the rows (a full recomputation runs in batches of students).
-     *
-     * `replaceStudents` (a full recomputation): afterwards, every other stored result of those
-     * students in the course is deleted, so the given rows become their whole set.
-     */
-    async write(
-      tenantId: string,
-      courseId: string,
-      results: readonly ResultWrite[],
-      options: {
-        /** A full recomputation of these students: their other results are deleted. */
-        readonly replaceStudents?: readonly string[] | undefined;
-      } = {},
-    ): Promise<number> {
-      const at = now();
-      const { replaceStudents } = options;
-      const replacing = replaceStudents !== undefined && replaceStudents.length > 0;
-      if (results.length === 0 && !replacing) return 0;
-      const rows = JSON.stringify(
-        results.map((r) => ({
-          s: r.studentId,
-          i: r.itemId,
-          st: r.status,
-          v: r.value,
-          l: r.levelId,
-          m: r.mastered,
-          c: r.computedValue,
-          o: r.overridden,
-          n: r.evidenceCount,
-        })),
-      );
-      const upsert = sql`
-          INSERT INTO mastery_results AS t
-            (tenant_id, course_id, student_id, item_id, status, value, level_id, mastered,
-             computed_value, overridden, evidence_count, computed_at)
-          SELECT ${tenantId}::uuid, ${courseId}::uuid, r.s, r.i, r.st, r.v, r.l, r.m, r.c, r.o, r.n,
-                 ${at}::timestamptz
-          FROM rows r
-          ON CONFLICT (course_id, student_id, item_id) DO UPDATE SET
-            status = excluded.status, value = excluded.value, level_id = excluded.level_id,
-            mastered = excluded.mastered, computed_value = excluded.computed_value,
-            overridden = excluded.overridden, evidence_count = excluded.evidence_count,
-            computed_at = excluded.computed_at
-          WHERE t.tenant_id = excluded.tenant_id
-            AND (t.status, t.value, t.level_id, t.mastered, t.computed_value, t.overridden,
-                 t.evidence_count)
-              IS DISTINCT FROM
-                (excluded.status, excluded.value, excluded.level_id, excluded.mastered,
-                 excluded.computed_value, excluded.overridden, excluded.evidence_count)`;
-      // Upsert and (full recomputation) delete the students' other results: one statement, so
-      // one round trip. The two touch different rows (the delete spares every row given).
-      await sql`
-        WITH rows AS (
-          SELECT * FROM json_to_recordset(${rows}::json) AS r(
-            s uuid, i uuid, st text, v double precision, l text, m boolean,
-            c double precision, o boolean, n integer)
-        )
-        ${
-          replacing
-            ? sql`, upserted AS (${upsert})
-          DELETE FROM mastery_results d
-          WHERE d.tenant_id = ${tenantId} AND d.course_id = ${courseId}
-            AND d.student_id = ANY(${[...replaceStudents]}::uuid[])
-            AND (d.student_id, d.item_id) NOT IN (SELECT r.s, r.i FROM rows r)`
-            : upsert
-        }
-      `.execute(db);
-      return results.length;
-    },
+/**
+ * Inserts or updates results; a stored row equal in every column is left alone, so
+ * recomputing unchanged cells writes nothing (`computed_at` is then the time the result last
+ * changed). All rows travel as ONE JSON parameter unpacked by `json_to_recordset` (binding 11
+ * parameters per row costs more than the rows themselves), in one statement: callers bound
+ * the rows (a full recomputation runs in batches of students).
+ *
+ * `replaceStudents` (a full recomputation): afterwards, every other stored result of those
+ * students in the course is deleted, so the given rows become their whole set.
+ */
+async function writeResults(
+  db: Db,
+  now: () => Date,
+  tenantId: string,
+  courseId: string,
+  results: readonly ResultWrite[],
+  options: {
+    /** A full recomputation of these students: their other results are deleted. */
+    readonly replaceStudents?: readonly string[] | undefined;
+  } = {},
+): Promise<number> {
+  const at = now();
+  const { replaceStudents } = options;
+  const replacing = replaceStudents !== undefined && replaceStudents.length > 0;
+  if (results.length === 0 && !replacing) return 0;
+  const rows = JSON.stringify(
+    results.map((r) => ({
+      s: r.studentId,
+      i: r.itemId,
+      st: r.status,
+      v: r.value,
+      l: r.levelId,
+      m: r.mastered,
+      c: r.computedValue,
+      o: r.overridden,
+      n: r.evidenceCount,
+    })),
+  );
+  const upsert = sql`
+      INSERT INTO mastery_results AS t
+        (tenant_id, course_id, student_id, item_id, status, value, level_id, mastered,
+         computed_value, overridden, evidence_count, computed_at)
+      SELECT ${tenantId}::uuid, ${courseId}::uuid, r.s, r.i, r.st, r.v, r.l, r.m, r.c, r.o, r.n,
+             ${at}::timestamptz
+      FROM rows r
+      ON CONFLICT (course_id, student_id, item_id) DO UPDATE SET
+        status = excluded.status, value = excluded.value, level_id = excluded.level_id,
+        mastered = excluded.mastered, computed_value = excluded.computed_value,
+        overridden = excluded.overridden, evidence_count = excluded.evidence_count,
+        computed_at = excluded.computed_at
+      WHERE t.tenant_id = excluded.tenant_id
+        AND (t.status, t.value, t.level_id, t.mastered, t.computed_value, t.overridden,
+             t.evidence_count)
+          IS DISTINCT FROM
+            (excluded.status, excluded.value, excluded.level_id, excluded.mastered,
+             excluded.computed_value, excluded.overridden, excluded.evidence_count)`;
+  // Upsert and (full recomputation) delete the students' other results: one statement, so
+  // one round trip. The two touch different rows (the delete spares every row given).
+  await sql`
+    WITH rows AS (
+      SELECT * FROM json_to_recordset(${rows}::json) AS r(
+        s uuid, i uuid, st text, v double precision, l text, m boolean,
+        c double precision, o boolean, n integer)
+    )
+    ${
+      replacing
+        ? sql`, upserted AS (${upsert})
+      DELETE FROM mastery_results d
+      WHERE d.tenant_id = ${tenantId} AND d.course_id = ${courseId}
+        AND d.student_id = ANY(${[...replaceStudents]}::uuid[])
+        AND (d.student_id, d.item_id) NOT IN (SELECT r.s, r.i FROM rows r)`
+        : upsert
+    }
+  `.execute(db);
+  return results.length;
+}
 
-    /** Everyone with evidence, an override or a result in the course, sorted (batching order). */
-    async studentsToRecompute(tenantId: string, courseId: string): Promise<string[]> {
-      const result = await sql<{ student_id: string }>`
-        SELECT student_id FROM evidence WHERE tenant_id = ${tenantId} AND course_id = ${courseId}
-        UNION
-        SELECT student_id FROM mastery_overrides WHERE tenant_id = ${tenantId} AND course_id = ${courseId}
-        UNION
-        SELECT student_id FROM mastery_results WHERE tenant_id = ${tenantId} AND course_id = ${courseId}
-        ORDER BY student_id
-      `.execute(db);
-      return result.rows.map((row) => row.student_id);
-    },
+/** Everyone with evidence, an override or a result in the course, sorted (batching order). */
+async function studentsToRecompute(db: Db, tenantId: string, courseId: string): Promise<string[]> {
+  const result = await sql<{ student_id: string }>`
+    SELECT student_id FROM evidence WHERE tenant_id = ${tenantId} AND course_id = ${courseId}
+    UNION
+    SELECT student_id FROM mastery_overrides WHERE tenant_id = ${tenantId} AND course_id = ${courseId}
+    UNION
+    SELECT student_id FROM mastery_results WHERE tenant_id = ${tenantId} AND course_id = ${courseId}
+    ORDER BY student_id
+  `.execute(db);
+  return result.rows.map((row) => row.student_id);
+}
 
-    async findResult(tenantId: string, courseId: string, studentId: string, itemId: string) {
-      return db
-        .selectFrom('mastery_results')
-        .selectAll()
-        .where('tenant_id', '=', tenantId)
-        .where('course_id', '=', courseId)
-        .where('student_id', '=', studentId)
-        .where('item_id', '=', itemId)
-        .executeTakeFirst();
-    },
+async function findResult(
+  db: Db,
+  tenantId: string,
+  courseId: string,
+  studentId: string,
+  itemId: string,
+) {
+  return db
+    .selectFrom('mastery_results')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('course_id', '=', courseId)
+    .where('student_id', '=', studentId)
+    .where('item_id', '=', itemId)
+    .executeTakeFirst();
+}
 
-    async setOverride(input: {
-      tenantId: string;
-      courseId: string;
-      studentId: string;
-      itemId: string;
-      value: number;
-      reason: string;
-      setBy: string;
-    }): Promise<void> {
-      await db
-        .insertInto('mastery_overrides')
-        .values({
-          tenant_id: input.tenantId,
-          course_id: input.courseId,
-          student_id: input.studentId,
-          item_id: input.itemId,
-          value: input.value,
-          reason: input.reason,
-          set_by: input.setBy,
-          set_at: now(),
-        })
-        .onConflict((oc) =>
-          oc.columns(['course_id', 'student_id', 'item_id']).doUpdateSet((eb) => ({
-            value: eb.ref('excluded.value'),
-            reason: eb.ref('excluded.reason'),
-            set_by: eb.ref('excluded.set_by'),
-            set_at: eb.ref('excluded.set_at'),
-          })),
-        )
-        .execute();
-    },
+async function setOverride(
+  db: Db,
+  now: () => Date,
+  input: {
+    tenantId: string;
+    courseId: string;
+    studentId: string;
+    itemId: string;
+    value: number;
+    reason: string;
+    setBy: string;
+  },
+): Promise<void> {
+  await db
+    .insertInto('mastery_overrides')
+    .values({
+      tenant_id: input.tenantId,
+      course_id: input.courseId,
+      student_id: input.studentId,
+      item_id: input.itemId,
+      value: input.value,
+      reason: input.reason,
+      set_by: input.setBy,
+      set_at: now(),
+    })
+    .onConflict((oc) =>
+      oc.columns(['course_id', 'student_id', 'item_id']).doUpdateSet((eb) => ({
+        value: eb.ref('excluded.value'),
+        reason: eb.ref('excluded.reason'),
+        set_by: eb.ref('excluded.set_by'),
+        set_at: eb.ref('excluded.set_at'),
+      })),
+    )
+    .execute();
+}
 
-    async clearOverride(
-      tenantId: string,
-      courseId: string,
-      studentId: string,
-      itemId: string,
-    ): Promise<boolean> {
-      const result = await db
-        .deleteFrom('mastery_overrides')
-        .where('tenant_id', '=', tenantId)
-        .where('course_id', '=', courseId)
-        .where('student_id', '=', studentId)
-        .where('item_id', '=', itemId)
-        .executeTakeFirst();
-      return result.numDeletedRows > 0n;
-    },
+async function clearOverride(
+  db: Db,
+  tenantId: string,
+  courseId: string,
+  studentId: string,
+  itemId: string,
+): Promise<boolean> {
+  const result = await db
+    .deleteFrom('mastery_overrides')
+    .where('tenant_id', '=', tenantId)
+    .where('course_id', '=', courseId)
+    .where('student_id', '=', studentId)
+    .where('item_id', '=', itemId)
+    .executeTakeFirst();
+  return result.numDeletedRows > 0n;
+}
+
+export function createMasteryResultsRepository(db: Db, now: () => Date) {
+  // Each method is one of the functions above, given this database and clock.
+  return {
+    loadForRecompute: loadForRecompute.bind(undefined, db),
+    write: writeResults.bind(undefined, db, now),
+    studentsToRecompute: studentsToRecompute.bind(undefined, db),
+    findResult: findResult.bind(undefined, db),
+    setOverride: setOverride.bind(undefined, db, now),
+    clearOverride: clearOverride.bind(undefined, db),
   };
 }
 
