@@ -47,7 +47,10 @@ export interface JobContext {
   readonly progress: (done: number, total: number, note?: string) => Promise<void>;
 }
 
-/** Does one job; a throw is a failed attempt (retried with backoff until `maxAttempts`). */
+/**
+ * Does one job; a throw is a failed attempt (retried with backoff until `maxAttempts`), except a
+ * `JobFailedError`, which fails the job at once.
+ */
 export type JobHandler = (context: JobContext) => Promise<void>;
 
 /** This runner no longer holds the job (it stalled past its lease; another runner took it). */
@@ -58,6 +61,14 @@ export class JobLeaseLostError extends Error {
     super(`job ${jobId} was taken over by another runner`);
     this.jobId = jobId;
   }
+}
+
+/**
+ * Fails the job for good, attempts left or not: retrying cannot help (a bad file), or the handler
+ * has told people what to do instead. A crash is still retried: only a throw is final.
+ */
+export class JobFailedError extends Error {
+  override readonly name = 'JobFailedError';
 }
 
 /**
@@ -170,7 +181,7 @@ function contextFor(parts: RunnerParts, job: JobRecord, signal: AbortSignal): Jo
 /** Records a failed attempt: retried after a backoff while attempts remain, else failed. */
 async function fail(parts: RunnerParts, job: JobRecord, error: unknown): Promise<JobResult> {
   const { now, logger } = parts;
-  const retry = job.attempts < job.maxAttempts;
+  const retry = job.attempts < job.maxAttempts && !(error instanceof JobFailedError);
   const retryAt = retry ? new Date(now().getTime() + backoffMs(parts, job.attempts)) : undefined;
   const held = await recordFailure(parts.db, {
     jobId: job.id,

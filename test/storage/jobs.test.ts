@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import {
   createJobRunner,
+  JobFailedError,
   JobLeaseLostError,
   type JobContext,
   type JobHandler,
@@ -177,6 +178,18 @@ describe(`background job runner (${testEngine})`, function () {
     tick(60 * 60_000);
     expect(await a.runUntilIdle()).to.equal(0);
     expect(attempts).to.deep.equal([1, 2, 3]);
+  });
+
+  it('when a handler throws a JobFailedError, then the job fails at once, attempts left or not', async () => {
+    const a = runner('runner-a');
+    a.register('test.final', () => Promise.reject(new JobFailedError('the file is not CASE')));
+    const job = await a.enqueue({ tenantId, kind: 'test.final', maxAttempts: 5 });
+    expect(await a.runOnce()).to.equal('failed');
+    expect(await row(job.id)).to.include({
+      status: 'failed',
+      attempts: 1,
+      last_error: 'JobFailedError: the file is not CASE',
+    });
   });
 
   it('when a handler reports progress, then done, total and note are stored and the lease is extended', async () => {
