@@ -49,9 +49,10 @@ export interface JobContext {
 
 /**
  * Does one job; a throw is a failed attempt (retried with backoff until `maxAttempts`), except a
- * `JobFailedError`, which fails the job at once.
+ * `JobFailedError`, which fails the job at once. What it resolves to is stored as the job's `result`
+ * (JSON: counts a page shows afterwards); `undefined` stores nothing.
  */
-export type JobHandler = (context: JobContext) => Promise<void>;
+export type JobHandler = (context: JobContext) => Promise<unknown>;
 
 /** This runner no longer holds the job (it stalled past its lease; another runner took it). */
 export class JobLeaseLostError extends Error {
@@ -214,8 +215,9 @@ async function execute(
     // Claimed again after its lease ran out each time: the process died while running it.
     return fail(parts, job, new Error(`stopped ${job.maxAttempts} times while running`));
   }
+  let result: unknown;
   try {
-    await handler(contextFor(parts, job, signal));
+    result = await handler(contextFor(parts, job, signal));
   } catch (error) {
     if (error instanceof JobLeaseLostError) {
       logger.warn({ jobId: job.id, kind: job.kind, workerId }, 'job taken over by another runner');
@@ -228,7 +230,7 @@ async function execute(
     }
     return fail(parts, job, error);
   }
-  const held = await completeJob(db, { jobId: job.id, workerId, now: now() });
+  const held = await completeJob(db, { jobId: job.id, workerId, now: now(), result });
   return held ? 'succeeded' : 'lost';
 }
 

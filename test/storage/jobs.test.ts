@@ -65,7 +65,7 @@ describe(`background job runner (${testEngine})`, function () {
     const seen: unknown[] = [];
     a.register('test.echo', ({ job }: JobContext) => {
       seen.push({ payload: job.payload, attempts: job.attempts, tenantId: job.tenantId });
-      return Promise.resolve();
+      return Promise.resolve({ echoed: 1 });
     });
     const queued = await a.enqueue({ tenantId, kind: 'test.echo', payload: { courseId: 'c1' } });
     expect(queued).to.include({ status: 'queued', attempts: 0 });
@@ -73,6 +73,7 @@ describe(`background job runner (${testEngine})`, function () {
     expect(seen).to.deep.equal([{ payload: { courseId: 'c1' }, attempts: 1, tenantId }]);
     const done = await findJob(database.db, tenantId, queued.id);
     expect(done).to.include({ status: 'succeeded', attempts: 1 });
+    expect(done?.result).to.deep.equal({ echoed: 1 });
     expect(done?.finishedAt?.toISOString()).to.equal(clock.toISOString());
     expect((await row(queued.id)).claimed_by).to.equal(null);
     expect(await a.runUntilIdle()).to.equal(0);

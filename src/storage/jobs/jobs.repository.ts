@@ -25,6 +25,8 @@ export interface JobRecord {
   readonly done: number;
   readonly total: number;
   readonly note: string | null;
+  /** What the handler returned (JSON), null before it succeeded or when it returned nothing. */
+  readonly result: unknown;
   /** The last failed attempt's error, for operators (never shown to people as is). */
   readonly lastError: string | null;
   readonly createdAt: Date;
@@ -45,6 +47,7 @@ function toJob(row: Selectable<JobTable>): JobRecord {
     done: row.done,
     total: row.total,
     note: row.note,
+    result: row.result,
     lastError: row.last_error,
     createdAt: row.created_at,
     startedAt: row.started_at,
@@ -163,14 +166,25 @@ export async function recordProgress(
   return result.numUpdatedRows > 0n;
 }
 
-/** The job ran to its end. False when the runner no longer held it. */
+/** The job ran to its end, with the handler's result. False when the runner no longer held it. */
 export async function completeJob(
   db: Db,
-  input: { readonly jobId: string; readonly workerId: string; readonly now: Date },
+  input: {
+    readonly jobId: string;
+    readonly workerId: string;
+    readonly now: Date;
+    readonly result?: unknown;
+  },
 ): Promise<boolean> {
   const result = await db
     .updateTable('jobs')
-    .set({ status: 'succeeded', claimed_by: null, claimed_until: null, finished_at: input.now })
+    .set({
+      status: 'succeeded',
+      claimed_by: null,
+      claimed_until: null,
+      finished_at: input.now,
+      result: input.result === undefined ? null : JSON.stringify(input.result),
+    })
     .where('id', '=', input.jobId)
     .where('claimed_by', '=', input.workerId)
     .where('status', '=', 'running')

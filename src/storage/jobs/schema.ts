@@ -23,6 +23,7 @@ export interface JobTable {
   done: Counter;
   total: Counter;
   note: string | null;
+  result: ColumnType<unknown, string | null | undefined, string | null>;
   last_error: string | null;
   created_at: Timestamp;
   started_at: Date | null;

@@ -5,7 +5,8 @@ import { sql, type Kysely } from 'kysely';
  * roster syncs), run by `src/jobs/runner.ts`. A row is claimed with `FOR UPDATE SKIP LOCKED` and a
  * lease (`claimed_by`, `claimed_until`): a job whose process died is taken up again once its lease
  * has run out. `attempts` counts starts; a failed attempt waits until `run_at` (backoff).
- * `done`/`total`/`note` are the progress a page shows. Every row carries its district, so a
+ * `done`/`total`/`note` are the progress a page shows, `result` what the handler returned (counts a
+ * page shows after the job). Every row carries its district, so a
  * district export or deletion includes it (the tables are read from the catalogue). The grade
  * passback reconciler keeps its own outbox (by ADR) and does not use this table.
  */
@@ -25,6 +26,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       done integer NOT NULL DEFAULT 0,
       total integer NOT NULL DEFAULT 0,
       note text,
+      result jsonb,
       last_error text,
       created_at timestamptz NOT NULL,
       started_at timestamptz,
