@@ -23,7 +23,7 @@ import type { Database } from '../storage/schema.ts';
  * once its lease has run out. A failed attempt is retried with exponential backoff until the job's
  * `maxAttempts`. Every time comes from the injected clock.
  *
- * The grade passback reconciler stays its own loop (by ADR): it reconciles rows, not jobs.
+ * The grade passback reconciler stays its own loop (issue 14): it reconciles rows, not jobs.
  */
 
 type Db = Kysely<Database> | Transaction<Database>;

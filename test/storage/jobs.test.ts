@@ -9,6 +9,7 @@ import {
 } from '../../src/jobs/runner.ts';
 import { createLogger } from '../../src/logger.ts';
 import { findJob, listJobs } from '../../src/storage/jobs/jobs.repository.ts';
+import { deleteTenant, exportTenant } from '../../src/storage/tenant-data.repository.ts';
 import { createTestDatabase, testEngine, type TestDatabase } from '../support/database.ts';
 
 const LEASE_MS = 60_000;
@@ -309,6 +310,27 @@ describe(`background job runner (${testEngine})`, function () {
     b.register('test.long', () => Promise.resolve());
     expect(await b.runUntilIdle()).to.equal(1);
     expect(await row(job.id)).to.include({ status: 'succeeded', attempts: 1 });
+  });
+
+  it('when a district is exported and deleted, then its jobs are in the export and gone after', async () => {
+    const a = runner('runner-a');
+    const job = await a.enqueue({ tenantId, kind: 'test.kept', payload: { courseId: 'c1' } });
+    const lines: string[] = [];
+    await exportTenant(
+      database.db,
+      tenantId,
+      (line) => {
+        lines.push(line);
+      },
+      () => clock,
+    );
+    const exported = lines
+      .map((line) => JSON.parse(line) as { type: string; table?: string; row?: { id?: string } })
+      .filter((line) => line.type === 'row' && line.table === 'jobs');
+    expect(exported.map((line) => line.row?.id)).to.deep.equal([job.id]);
+    const deleted = await deleteTenant(database.db, tenantId);
+    expect(deleted.jobs).to.equal(1);
+    expect(await database.db.selectFrom('jobs').selectAll().execute()).to.deep.equal([]);
   });
 
   it('when a district’s job is looked up from another district, then it is not found', async () => {
