@@ -4,8 +4,10 @@ import {
   type JobContext,
   type JobHandler,
   type JobRecord,
+  type JobResult,
   type JobRunner,
 } from '../jobs/runner.ts';
+import { findJob } from '../storage/jobs/jobs.repository.ts';
 import { CourseServiceError } from './lms-for-course.ts';
 import { syncCourseRoster } from './roster.ts';
 
@@ -42,6 +44,27 @@ export function enqueueRosterSync(
     payload,
     maxAttempts: ROSTER_SYNC_MAX_ATTEMPTS,
   });
+}
+
+/**
+ * Runs a roster sync in this process at once, as a job claimed by this runner (a teacher's "Sync
+ * now" waits for it, as before): should the process die, another runner finishes it. Resolves with
+ * how the run ended and the stored job (its `result` a `RosterSyncJobResult` when it succeeded; a
+ * `retrying` job is finished later by the runner).
+ */
+export async function syncRosterHere(
+  services: AppServices,
+  input: { readonly tenantId: string; readonly courseId: string },
+): Promise<{ readonly outcome: JobResult; readonly job: JobRecord | undefined }> {
+  const payload: RosterSyncPayload = { courseId: input.courseId };
+  const started = await services.jobs.runHere({
+    tenantId: input.tenantId,
+    kind: ROSTER_SYNC_JOB_KIND,
+    payload,
+    maxAttempts: ROSTER_SYNC_MAX_ATTEMPTS,
+  });
+  const outcome = await started.finished;
+  return { outcome, job: await findJob(services.db, input.tenantId, started.job.id) };
 }
 
 /** The runner's handler of `ROSTER_SYNC_JOB_KIND`: `syncCourseRoster`, as a durable job. */

@@ -1,5 +1,9 @@
 import { expect } from 'chai';
-import { ROSTER_SYNC_JOB_KIND, enqueueRosterSync } from '../../src/courses/roster-job.ts';
+import {
+  ROSTER_SYNC_JOB_KIND,
+  enqueueRosterSync,
+  syncRosterHere,
+} from '../../src/courses/roster-job.ts';
 import { registerJobHandlers } from '../../src/service.ts';
 import { findJob } from '../../src/storage/jobs/jobs.repository.ts';
 import { createTestDatabase, testEngine, type TestDatabase } from '../support/database.ts';
@@ -38,6 +42,16 @@ describe(`roster sync as a background job (${testEngine})`, function () {
     const roster = await people.listRoster(world.tenantId, courseId);
     expect(done?.result).to.deep.include({ upserted: roster.length, removedOnRequest: [] });
     expect(roster.length).to.be.greaterThan(world.seed.students.length);
+  });
+
+  it('when a roster sync runs here, then it resolves with the stored job and its counts', async () => {
+    const { outcome, job } = await syncRosterHere(world.tool.services, {
+      tenantId: world.tenantId,
+      courseId,
+    });
+    expect(outcome).to.equal('succeeded');
+    expect(job).to.include({ status: 'succeeded', attempts: 1 });
+    expect(job?.result).to.have.property('upserted').that.is.greaterThan(0);
   });
 
   it('when the course of a queued roster sync is unknown, then the job fails at once without retrying', async () => {
