@@ -5,7 +5,8 @@ import { createAlignmentServices } from './alignment/services.ts';
 import type { AreaDeps } from './area-deps.ts';
 import { createClassroomServices } from './classroom/services.ts';
 import { createMasteryServices } from './evidence/services.ts';
-import type { Logger } from './logger.ts';
+import { createJobRunner } from './jobs/runner.ts';
+import { createLogger, type Logger } from './logger.ts';
 import { createPassbackServices } from './passback/services.ts';
 import { createToolKeyService } from './lti-admin/tool-key-service.ts';
 import { createLmsHttpClient, type FetchFunction, type LmsHttpClient } from './lti/http.ts';
@@ -94,6 +95,13 @@ export function createAppServices(options: ServiceOptions) {
     db,
     createPersonHasher(db, options.keyEncryptionSecret),
   );
+  // One runner per app: areas register their job kinds on it; the service starts and stops it.
+  const jobs = createJobRunner({
+    db,
+    now,
+    sleep: (ms) => sleep(ms),
+    logger: options.logger ?? createLogger({ level: 'silent' }),
+  });
   const areaDeps: AreaDeps = {
     db,
     now,
@@ -102,12 +110,14 @@ export function createAppServices(options: ServiceOptions) {
     keyEncryptionSecret: options.keyEncryptionSecret,
     fetch: options.fetch ?? fetch,
     logger: options.logger,
+    jobs,
   };
   const mastery = createMasteryServices(areaDeps);
   return {
     db,
     now,
     http,
+    jobs,
     platformKeys,
     toolKeys,
     tokenClient,

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from './logger.ts';
+import type { JobRunner } from './jobs/runner.ts';
 import type { FetchFunction, LmsHttpClient } from './lti/http.ts';
 import type { TokenClient } from './lti/token-client.ts';
 import type { Database } from './storage/schema.ts';
@@ -15,4 +16,6 @@ export interface AreaDeps {
   readonly fetch: FetchFunction;
   /** For background work that has nobody to show an error to (recompute jobs). */
   readonly logger: Logger | undefined;
+  /** The app's one background-job runner: areas register their job kinds and queue jobs on it. */
+  readonly jobs: JobRunner;
 }

@@ -6,7 +6,9 @@ import {
   createFrameOriginCache,
   sessionLifetime,
   sweepExpired,
+  type AppServices,
 } from './app-services.ts';
+import { ROSTER_SYNC_JOB_KIND, rosterSyncJobHandler } from './courses/roster-job.ts';
 import { resolveKeyEncryptionSecret } from './lti-admin/tool-key-service.ts';
 import { createMetrics } from './metrics.ts';
 import { resolveLmsFromServices } from './passback/resolve-lms.ts';
@@ -26,6 +28,14 @@ export interface RunningService {
   /** Resolves once migrations are applied (it never rejects: failures are retried and logged). */
   readonly migrated: Promise<void>;
   stop(): Promise<void>;
+}
+
+/**
+ * Registers the job kinds whose handlers need the whole app's services (the areas built from
+ * `AreaDeps` register their own, e.g. mastery recomputes). Call once per `createAppServices`.
+ */
+export function registerJobHandlers(services: AppServices): void {
+  services.jobs.register(ROSTER_SYNC_JOB_KIND, rosterSyncJobHandler(services));
 }
 
 /**
@@ -52,6 +62,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     logger,
     session: sessionLifetime(config),
   });
+  registerJobHandlers(services);
   const frameOrigins = createFrameOriginCache(services, logger);
   const app = createApp(config, {
     logger,
@@ -86,8 +97,12 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       passbackWorker.start();
       logger.info({ workerId: passbackWorker.workerId }, 'grade passback worker started');
     }
-    // A policy change's recompute that a stopped process left half done is run again (a
-    // recompute is idempotent: it starts from the stored evidence).
+    // Background jobs (recomputes, roster syncs, standards imports): a job another process left
+    // running is taken up again once its lease has run out.
+    services.jobs.start();
+    logger.info({ workerId: services.jobs.workerId }, 'background job runner started');
+    // A policy change's recompute that a stopped process left half done and that the job runner
+    // does not hold is run again (a recompute is idempotent: it starts from the stored evidence).
     services.mastery.resumeInterruptedJobs().then(
       (resumed) => {
         if (resumed > 0) logger.info({ resumed }, 'resumed interrupted mastery recomputes');
@@ -142,6 +157,10 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
         await passbackWorker.stop();
         logger.info({ workerId: passbackWorker.workerId }, 'grade passback worker stopped');
       }
+      // A running job is told to stop: one that stops in time is given back and the next process
+      // starts it again at once; one that cannot is left to its lease.
+      await services.jobs.stop();
+      logger.info({ workerId: services.jobs.workerId }, 'background job runner stopped');
       await database.close();
       logger.info('shutdown complete');
     })();

@@ -1,5 +1,14 @@
 import type { Kysely, Transaction } from 'kysely';
+import {
+  JobFailedError,
+  JobLeaseLostError,
+  type JobContext,
+  type JobHandler,
+} from '../jobs/runner.ts';
+import type { Logger } from '../logger.ts';
 import type { Evidence } from '../mastery/index.ts';
+import { updateDesiredGrades } from '../passback/desired-grades.ts';
+import { createPolicyRepository, type RecomputeJob } from '../storage/mastery/policy.repository.ts';
 import {
   createMasteryResultsRepository,
   type OverrideRow,
@@ -8,6 +17,7 @@ import {
 import type { Database } from '../storage/schema.ts';
 import { cellNumbers, computeCell, outcomeOf, type CellOutcome } from './cell.ts';
 import type { CoursePolicy } from './course-policy.ts';
+import { loadCoursePolicy } from './policy-store.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -138,4 +148,119 @@ export async function recomputeCells(
     replaceStudents: full ? studentIds : undefined,
   });
   return writes.length;
+}
+
+/** Students per transaction of a full recomputation (each batch also updates desired grades). */
+export const RECOMPUTE_BATCH = 100;
+
+/** The job runner's kind for a course's or district's recomputation (see `recomputeJobHandler`). */
+export const RECOMPUTE_JOB_KIND = 'mastery.recompute';
+
+/**
+ * A crash (the process died mid-run) is retried this often; an error is not (see
+ * `runRecomputeJob`). A recompute starts from the stored evidence, so a rerun is harmless.
+ */
+export const RECOMPUTE_MAX_ATTEMPTS = 3;
+
+/**
+ * The runner's payload: the `recompute_jobs` row. That row stays the record people see (status,
+ * progress written in the same transaction as each batch's results, the error text, who asked and
+ * why); the `jobs` row only schedules it (claim, lease, attempts).
+ */
+export interface RecomputePayload {
+  readonly recomputeJobId: string;
+}
+
+export interface RecomputeJobDeps {
+  readonly db: Kysely<Database>;
+  readonly now: () => Date;
+  readonly logger: Logger | undefined;
+}
+
+/** One course's students, in batches: results, desired grades and progress commit together. */
+async function recomputeCourseBatches(
+  deps: RecomputeJobDeps,
+  job: RecomputeJob,
+  courseId: string,
+  report: (batchSize: number) => Promise<void>,
+): Promise<void> {
+  const { db, now } = deps;
+  const students = await createMasteryResultsRepository(db, now).studentsToRecompute(
+    job.tenantId,
+    courseId,
+  );
+  for (let start = 0; start < students.length; start += RECOMPUTE_BATCH) {
+    const batch = students.slice(start, start + RECOMPUTE_BATCH);
+    await db.transaction().execute(async (tx) => {
+      const policy = await loadCoursePolicy(tx, job.tenantId, courseId);
+      await recomputeCells(
+        tx,
+        policy,
+        { tenantId: job.tenantId, courseId, studentIds: batch },
+        now,
+      );
+      await updateDesiredGrades(
+        tx,
+        { tenantId: job.tenantId, courseId, studentIds: batch, policy },
+        now(),
+      );
+      await createPolicyRepository(tx, now).addProgress(job.tenantId, job.id, batch.length);
+    });
+    await report(batch.length);
+  }
+}
+
+/**
+ * Runs a recompute job from the start (its course, or every course of the district). An error is
+ * recorded on the job in words for people and fails the runner's job for good (they save the
+ * policy again to retry); a stop or a lost lease leaves the job running for the next runner.
+ */
+export async function runRecomputeJob(
+  deps: RecomputeJobDeps,
+  job: RecomputeJob,
+  context?: Pick<JobContext, 'progress' | 'signal'>,
+): Promise<void> {
+  const policies = createPolicyRepository(deps.db, deps.now);
+  try {
+    const courseIds =
+      job.courseId === null ? await policies.courseIds(job.tenantId) : [job.courseId];
+    const total = await policies.studentCount(job.tenantId, job.courseId);
+    await policies.startJob(job.tenantId, job.id, total);
+    let done = 0;
+    const report = async (batchSize: number): Promise<void> => {
+      done += batchSize;
+      // Between batches: extends the runner's lease, and lets a stopping runner give the job back.
+      await context?.progress(done, total);
+      context?.signal.throwIfAborted();
+    };
+    for (const courseId of courseIds) await recomputeCourseBatches(deps, job, courseId, report);
+    await policies.finishJob(job.tenantId, job.id, null);
+  } catch (error) {
+    if (error instanceof JobLeaseLostError || context?.signal.aborted === true) throw error;
+    // The detail (database or internal text) goes to the operators' log; people read what to do.
+    deps.logger?.error(
+      { err: error, tenantId: job.tenantId, courseId: job.courseId, jobId: job.id },
+      'mastery recompute failed',
+    );
+    await policies.finishJob(
+      job.tenantId,
+      job.id,
+      `The recalculation stopped because of an unexpected error (reference ${job.id}). The stored evidence is unchanged. Save the policy again to retry; if it fails again, tell your district administrator the reference.`,
+    );
+    throw new JobFailedError('mastery recompute failed', { cause: error });
+  }
+}
+
+/** The runner's handler of `RECOMPUTE_JOB_KIND`. */
+export function recomputeJobHandler(deps: RecomputeJobDeps): JobHandler {
+  return async function recomputeJob(context: JobContext): Promise<void> {
+    const { recomputeJobId } = context.job.payload as RecomputePayload;
+    const job = await createPolicyRepository(deps.db, deps.now).findJob(
+      context.job.tenantId,
+      recomputeJobId,
+    );
+    // Gone with its course or district: nothing is left to recompute.
+    if (job === undefined) return;
+    await runRecomputeJob(deps, job, context);
+  };
 }

@@ -28,7 +28,13 @@ import {
   storedPoliciesOf,
   type StoredPolicy,
 } from './policy-store.ts';
-import { recomputeCells } from './recompute.ts';
+import {
+  recomputeCells,
+  recomputeJobHandler,
+  RECOMPUTE_JOB_KIND,
+  RECOMPUTE_MAX_ATTEMPTS,
+  type RecomputePayload,
+} from './recompute.ts';
 import { isUuid } from '../ids.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -93,8 +99,7 @@ export class EvidenceError extends Error {
   }
 }
 
-/** Students per transaction of a full recomputation (each batch also updates desired grades). */
-export const RECOMPUTE_BATCH = 100;
+export { RECOMPUTE_BATCH } from './recompute.ts';
 
 const MAX_COMMENT = 5000;
 
@@ -108,6 +113,23 @@ const shown = (n: number): string => String(Math.round(n * 10_000) / 10_000);
  */
 export function createMasteryServices(deps: AreaDeps) {
   const { db, now } = deps;
+  deps.jobs.register(RECOMPUTE_JOB_KIND, recomputeJobHandler(deps));
+
+  /**
+   * Runs a recompute job in this process at once, claimed in the job runner: should the process
+   * die, another runner takes it up after the lease. Settles when it is done; never rejects (a
+   * failure is recorded on the job).
+   */
+  async function runRecomputeHere(job: RecomputeJob): Promise<void> {
+    const payload: RecomputePayload = { recomputeJobId: job.id };
+    const started = await deps.jobs.runHere({
+      tenantId: job.tenantId,
+      kind: RECOMPUTE_JOB_KIND,
+      payload,
+      maxAttempts: RECOMPUTE_MAX_ATTEMPTS,
+    });
+    await started.finished;
+  }
 
   async function requireCourse(tx: Db, tenantId: string, courseId: string): Promise<void> {
     if (!(await createCourseContextRepository(tx).courseExists(tenantId, courseId))) {
@@ -433,56 +455,6 @@ export function createMasteryServices(deps: AreaDeps) {
     });
   }
 
-  /** Runs a job's batches; each batch is its own transaction (results + desired grades + progress). */
-  async function runJob(job: RecomputeJob): Promise<void> {
-    const policies = createPolicyRepository(db, now);
-    try {
-      const courseIds =
-        job.courseId === null ? await policies.courseIds(job.tenantId) : [job.courseId];
-      await policies.startJob(
-        job.tenantId,
-        job.id,
-        await policies.studentCount(job.tenantId, job.courseId),
-      );
-      for (const courseId of courseIds) {
-        const students = await createMasteryResultsRepository(db, now).studentsToRecompute(
-          job.tenantId,
-          courseId,
-        );
-        for (let start = 0; start < students.length; start += RECOMPUTE_BATCH) {
-          const batch = students.slice(start, start + RECOMPUTE_BATCH);
-          await db.transaction().execute(async (tx) => {
-            const policy = await loadCoursePolicy(tx, job.tenantId, courseId);
-            await recomputeCells(
-              tx,
-              policy,
-              { tenantId: job.tenantId, courseId, studentIds: batch },
-              now,
-            );
-            await updateDesiredGrades(
-              tx,
-              { tenantId: job.tenantId, courseId, studentIds: batch, policy },
-              now(),
-            );
-            await createPolicyRepository(tx, now).addProgress(job.tenantId, job.id, batch.length);
-          });
-        }
-      }
-      await policies.finishJob(job.tenantId, job.id, null);
-    } catch (error) {
-      // The detail (database or internal text) goes to the operators' log; people read what to do.
-      deps.logger?.error(
-        { err: error, tenantId: job.tenantId, courseId: job.courseId, jobId: job.id },
-        'mastery recompute failed',
-      );
-      await policies.finishJob(
-        job.tenantId,
-        job.id,
-        `The recalculation stopped because of an unexpected error (reference ${job.id}). The stored evidence is unchanged. Save the policy again to retry; if it fails again, tell your district administrator the reference.`,
-      );
-    }
-  }
-
   /**
    * Queues a recomputation of one course (or, with courseId null, every course of the district)
    * from the stored evidence and starts it in the background. `finished` settles when it is done
@@ -495,10 +467,8 @@ export function createMasteryServices(deps: AreaDeps) {
     requestedBy: string;
   }): Promise<{ job: RecomputeJob; finished: Promise<void> }> {
     if (input.courseId !== null) await requireCourse(db, input.tenantId, input.courseId);
-    const policies = createPolicyRepository(db, now);
-    const job = await policies.createJob({ ...input, total: 0 });
-    const finished = runJob(job);
-    return { job, finished };
+    const job = await createPolicyRepository(db, now).createJob({ ...input, total: 0 });
+    return { job, finished: runRecomputeHere(job) };
   }
 
   /**
@@ -605,12 +575,14 @@ export function createMasteryServices(deps: AreaDeps) {
     }) => changeOverride(input),
     recomputeCourse,
     /**
-     * Reruns recomputations a stopped process left unfinished (call once at start-up, after
-     * migrations). Resolves when they are done; failures are recorded on each job.
+     * Reruns recomputations left unfinished with no job in the runner (the process stopped between
+     * storing the two, or before the runner existed): call once at start-up, after migrations.
+     * The runner itself takes up the others after their lease. Resolves when they are done;
+     * failures are recorded on each job.
      */
     resumeInterruptedJobs: async (): Promise<number> => {
-      const jobs = await createPolicyRepository(db, now).interruptedJobs();
-      for (const job of jobs) await runJob(job);
+      const jobs = await createPolicyRepository(db, now).interruptedJobs(RECOMPUTE_JOB_KIND);
+      for (const job of jobs) await runRecomputeHere(job);
       return jobs.length;
     },
     job: (tenantId: string, jobId: string) =>

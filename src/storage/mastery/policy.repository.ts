@@ -243,15 +243,33 @@ export function createPolicyRepository(db: Db, now: () => Date) {
     },
 
     /**
-     * Jobs a stopped process left queued or running, in every district: the one query that is
+     * Jobs a stopped process left queued or running with no unfinished job of `runnerKind` in the
+     * job runner naming them (`payload.recomputeJobId`), in every district: the one query that is
      * not scoped to a tenant (run at start-up, like the passback worker's claim). Each job
-     * carries its tenant and is rerun from the start.
+     * carries its tenant and is rerun from the start. Those the runner holds, it takes up itself.
      */
-    async interruptedJobs(): Promise<RecomputeJob[]> {
+    async interruptedJobs(runnerKind: string): Promise<RecomputeJob[]> {
       const rows = await db
         .selectFrom('recompute_jobs')
         .selectAll()
         .where('status', 'in', ['queued', 'running'])
+        .where((eb) =>
+          eb.not(
+            eb.exists(
+              eb
+                .selectFrom('jobs')
+                .select('jobs.id')
+                .where('jobs.kind', '=', runnerKind)
+                .where('jobs.status', 'in', ['queued', 'running'])
+                .whereRef('jobs.tenant_id', '=', 'recompute_jobs.tenant_id')
+                .where(
+                  sql<string>`jobs.payload->>'recomputeJobId'`,
+                  '=',
+                  sql<string>`recompute_jobs.id::text`,
+                ),
+            ),
+          ),
+        )
         .orderBy('created_at')
         .execute();
       return rows.map(toJob);

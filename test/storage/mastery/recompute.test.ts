@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { createAppServices } from '../../../src/app-services.ts';
 import { loadCoursePolicy } from '../../../src/evidence/policy-store.ts';
+import { RECOMPUTE_JOB_KIND } from '../../../src/evidence/recompute.ts';
+import { listJobs } from '../../../src/storage/jobs/jobs.repository.ts';
 import { parseStoredExplanation } from '../../../src/mastery-views/explanation.ts';
 import { workingOf } from '../../../src/mastery-views/student.ts';
 import { createMasteryViewsRepository } from '../../../src/storage/mastery/views.repository.ts';
@@ -385,3 +387,106 @@ describe(`mastery recomputation: batched reads and writes (${testEngine})`, func
     expect((await rows()).find((r) => r.item_id === leaf)).to.include({ value: 4 });
   });
 });
+
+describe(`mastery recomputation in the job runner (${testEngine})`, function () {
+  this.timeout(60_000);
+  let database: TestDatabase;
+  let clock: Date;
+  let services: ReturnType<typeof createAppServices>;
+  let f: MasteryFixture;
+
+  beforeEach(async () => {
+    database = await createTestDatabase();
+    clock = new Date('2026-12-08T03:00:00.000Z');
+    services = createAppServices({
+      db: database.db,
+      keyEncryptionSecret: 'x'.repeat(32),
+      now: () => clock,
+    });
+    f = await masteryFixture(database, 'district-j', clock);
+    await services.mastery.recordEvidence({
+      tenantId: f.tenantId,
+      courseId: f.courseId,
+      actor: f.teacherId,
+      source: 'teacher',
+      entries: f.students.map((student) => ({
+        studentId: student.id,
+        itemId: f.leaves[0],
+        assignmentId: f.assignmentId,
+        score: 3,
+      })),
+    });
+  });
+  afterEach(async () => {
+    await database.close();
+  });
+
+  it('when a course is recomputed, then the runner’s job records the same progress and succeeds', async () => {
+    const { job, finished } = await services.mastery.recomputeCourse({
+      tenantId: f.tenantId,
+      courseId: f.courseId,
+      reason: 'test',
+      requestedBy: f.teacherId,
+    });
+    await finished;
+    expect(await services.mastery.job(f.tenantId, job.id)).to.include({
+      status: 'succeeded',
+      done: f.students.length,
+      total: f.students.length,
+    });
+    const [runnerJob] = await listJobs(database.db, f.tenantId, RECOMPUTE_JOB_KIND);
+    expect(runnerJob).to.include({
+      status: 'succeeded',
+      attempts: 1,
+      done: f.students.length,
+      total: f.students.length,
+    });
+    expect(runnerJob?.payload).to.deep.equal({ recomputeJobId: job.id });
+  });
+
+  it('when the process running a recompute died, then the runner takes it up after the lease, and start-up does not run it twice', async () => {
+    const job = await createPolicyRepository(database.db, () => clock).createJob({
+      tenantId: f.tenantId,
+      courseId: f.courseId,
+      reason: 'test',
+      requestedBy: f.teacherId,
+      total: 0,
+    });
+    await database.db
+      .insertInto('jobs')
+      .values({
+        tenant_id: f.tenantId,
+        kind: RECOMPUTE_JOB_KIND,
+        payload: JSON.stringify({ recomputeJobId: job.id }),
+        status: 'running',
+        attempts: 1,
+        max_attempts: 3,
+        run_at: clock,
+        claimed_by: 'a-dead-process',
+        claimed_until: new Date(clock.getTime() + 60_000),
+        created_at: clock,
+        started_at: clock,
+      })
+      .execute();
+    // The runner holds it: start-up leaves it to the runner, which waits for the lease.
+    expect(await services.mastery.resumeInterruptedJobs()).to.equal(0);
+    expect(await services.jobs.runUntilIdle()).to.equal(0);
+    clock = new Date(clock.getTime() + 60_000);
+    expect(await services.jobs.runUntilIdle()).to.equal(1);
+    expect(await services.mastery.job(f.tenantId, job.id)).to.include({
+      status: 'succeeded',
+      done: f.students.length,
+      total: f.students.length,
+    });
+    const [runnerJob] = await listJobs(database.db, f.tenantId, RECOMPUTE_JOB_KIND);
+    expect(runnerJob).to.include({ status: 'succeeded', attempts: 2 });
+    expect(await rowsOf(database, f.courseId)).to.have.length.greaterThan(0);
+  });
+});
+
+const rowsOf = (database: TestDatabase, courseId: string) =>
+  database.db
+    .selectFrom('mastery_results')
+    .select('item_id')
+    .where('course_id', '=', courseId)
+    .execute();
