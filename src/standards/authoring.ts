@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../storage/schema.ts';
-import { searchText } from '../storage/standards/mapping.ts';
+import { searchText } from './rows.ts';
 import {
   dropChildLinks,
   findFramework,

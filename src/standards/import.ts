@@ -1,12 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../storage/schema.ts';
-import {
-  associationContent,
-  frameworkContent,
-  itemContent,
-  stableStringify,
-  type FrameworkContent,
-} from '../storage/standards/mapping.ts';
+import type { FrameworkContent } from '../storage/standards/content.ts';
+import { associationContent, frameworkContent, itemContent, stableStringify } from './rows.ts';
 import type { FrameworkSource } from '../storage/standards/schema.ts';
 import {
   archiveItemsExcept,

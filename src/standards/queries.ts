@@ -1,11 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../storage/schema.ts';
-import {
-  contentToFramework,
-  rowToAssociation,
-  rowToItem,
-  type FrameworkContent,
-} from '../storage/standards/mapping.ts';
+import type { FrameworkContent } from '../storage/standards/content.ts';
+import { contentToFramework, rowToAssociation, rowToItem } from './rows.ts';
 import {
   findFramework,
   findItemsByIds as findItemRowsByIds,
