@@ -1,6 +1,7 @@
 import type { ColumnType, Generated } from 'kysely';
 import type { ClassroomTables } from './classroom/schema.ts';
 import type { CourseTables } from './courses/schema.ts';
+import type { JobTables } from './jobs/schema.ts';
 import type { LtiTables } from './lti/schema.ts';
 import type { MasteryTables } from './mastery/schema.ts';
 import type { PassbackTables } from './passback/schema.ts';
@@ -34,4 +35,5 @@ export interface Database
     MasteryTables,
     PassbackTables,
     ClassroomTables,
-    PrivacyTables {}
+    PrivacyTables,
+    JobTables {}
