@@ -1,18 +1,53 @@
+import type { Kysely } from 'kysely';
+import { z } from 'zod';
+import type { JobContext, JobRecord, JobRunner } from '../jobs/runner.ts';
 import type { Logger } from '../logger.ts';
+import { findJob } from '../storage/jobs/jobs.repository.ts';
+import type { Database } from '../storage/schema.ts';
 import type { ImportPhase, ImportReport } from './import.ts';
 
 /**
- * Standards imports run in the background, after the answer that starts them. Their progress lives
- * in memory per app instance (`createImportJobs` is called once per app, never at module level, so
- * two apps in one process never share jobs): on PGlite (one connection) the import's own progress
- * row is not readable until its transaction commits, so the progress page reads this state first
- * and falls back to `standard_imports` once the job is done or the process restarted.
+ * Standards imports run as jobs of the durable job runner (`src/jobs/runner.ts`), started here at
+ * once (`runHere`: the admin waits on the progress page) and recorded in `jobs`, so their outcome
+ * outlives the process. What a job imports travels in its payload (the file's text, or the CASE
+ * server address); a CASE server's access token never does: it stays in this instance's memory,
+ * so a job taken up elsewhere fetches without it (and the server says so).
  *
- * Times come from the injected clock, like everything else the app records.
+ * Live progress stays in memory per app instance (`createImportJobs` is called once per app, never
+ * at module level): the import reports progress synchronously inside its transaction, and on
+ * PGlite (one connection) nothing can be written or read meanwhile. Once the job has ended (or in
+ * another instance), its `jobs` row answers; a finished job's note names its `standard_imports`
+ * record. Imports are not retried on their own: an import is one transaction, a failed one changed
+ * nothing, and the admin is told to start it again (as before the runner).
  */
+
+export const STANDARDS_IMPORT_JOB = 'standards.import';
 
 /** Where a job is: reading or fetching its package, then the import's own phases. */
 export type ImportJobPhase = 'reading' | 'fetching' | ImportPhase;
+
+const payloadSchema = z.discriminatedUnion('source', [
+  z.object({
+    source: z.literal('file'),
+    actor: z.string(),
+    filename: z.string(),
+    text: z.string(),
+    /** For a CSV file: the framework it makes or updates. Absent: a CASE package. */
+    csv: z
+      .object({ title: z.string(), creator: z.string(), caseGuid: z.string().optional() })
+      .optional(),
+  }),
+  z.object({
+    source: z.literal('case_server'),
+    actor: z.string(),
+    url: z.string(),
+    /** Names this start in the instance's memory, where the access token waits (if any). */
+    ref: z.string(),
+  }),
+]);
+
+/** What a standards import job reads and imports (stored with the job). */
+export type ImportJobPayload = z.infer<typeof payloadSchema>;
 
 /** What a running job may report while it works. */
 export interface ImportJobProgress {
@@ -38,32 +73,48 @@ export interface ImportJobState {
   readonly failure: string | undefined;
 }
 
+/** What a start names: the payload, less the reference the instance adds for the token. */
+export type ImportJobStart =
+  | Extract<ImportJobPayload, { source: 'file' }>
+  | (Omit<Extract<ImportJobPayload, { source: 'case_server' }>, 'ref'> & {
+      /** The CASE server's access token ('' for none): kept in memory, never stored. */
+      readonly token: string;
+    });
+
+/** Reads and imports what a job names, reporting into `progress`. */
+export type ImportWork = (
+  tenantId: string,
+  payload: ImportJobPayload,
+  progress: ImportJobProgress,
+  secrets: { readonly token: string | undefined },
+) => Promise<ImportReport>;
+
 export interface ImportJobsDeps {
+  readonly db: Kysely<Database>;
+  readonly runner: JobRunner;
   readonly now: () => Date;
   readonly newId: () => string;
   readonly logger: Logger;
-  /** Runs `task` after the current answer is sent (default `setImmediate`). */
-  readonly defer?: (task: () => void) => void;
+  readonly work: ImportWork;
 }
 
 export interface ImportJobs {
-  /** Starts `work` after the answer; it reports progress into the job and returns the report. */
-  start(
-    job: { readonly tenantId: string; readonly label: string; readonly phase: ImportJobPhase },
-    work: (progress: ImportJobProgress) => Promise<ImportReport>,
-  ): string;
-  /** A job of the district, while it is remembered (another district's job is not found). */
-  find(tenantId: string, jobId: string): ImportJobState | undefined;
+  /** Records the job and starts it at once; answers its id. */
+  start(tenantId: string, what: ImportJobStart): Promise<string>;
+  /** A job of the district (another district's job is not found). */
+  find(tenantId: string, jobId: string): Promise<ImportJobState | undefined>;
 }
 
-/** Finished jobs stay in memory this long (the page redirects to the stored record anyway). */
-const JOB_RETENTION_MS = 30 * 60 * 1000;
-const MAX_TRACKED_JOBS = 200;
+/** Finished jobs stay in memory this long (their `jobs` row answers after that). */
+const LIVE_RETENTION_MS = 30 * 60 * 1000;
+const MAX_LIVE_JOBS = 200;
 
 export const IMPORT_CRASHED_MESSAGE =
   'The import failed for a reason on our side; nothing was imported. Try again later.';
 
-interface TrackedJob extends ImportJobProgress {
+const IMPORT_NOTE = /^import:([0-9a-f-]{36})$/i;
+
+interface LiveJob extends ImportJobProgress {
   readonly id: string;
   readonly tenantId: string;
   readonly label: string;
@@ -72,81 +123,135 @@ interface TrackedJob extends ImportJobProgress {
   failure: string | undefined;
 }
 
+const labelOf = (payload: ImportJobPayload): string =>
+  payload.source === 'file' ? payload.filename : payload.url;
+
+const firstPhase = (payload: ImportJobPayload): ImportJobPhase =>
+  payload.source === 'file' ? 'reading' : 'fetching';
+
+function liveState(job: LiveJob): ImportJobState {
+  return {
+    id: job.id,
+    tenantId: job.tenantId,
+    label: job.label,
+    phase: job.phase,
+    done: job.done,
+    total: job.total,
+    running: job.finishedAt === undefined,
+    importId: job.importId,
+    failure: job.failure,
+  };
+}
+
+/** A job of another instance, or of this one before a restart, from its `jobs` row. */
+function storedState(record: JobRecord): ImportJobState | undefined {
+  const payload = payloadSchema.safeParse(record.payload);
+  if (!payload.success) return undefined;
+  const running = record.status === 'queued' || record.status === 'running';
+  return {
+    id: record.id,
+    tenantId: record.tenantId,
+    label: labelOf(payload.data),
+    phase: running ? firstPhase(payload.data) : 'done',
+    done: record.done,
+    total: record.total,
+    running,
+    importId: IMPORT_NOTE.exec(record.note ?? '')?.[1],
+    failure: record.status === 'failed' ? IMPORT_CRASHED_MESSAGE : undefined,
+  };
+}
+
 export function createImportJobs(deps: ImportJobsDeps): ImportJobs {
-  const jobs = new Map<string, TrackedJob>();
-  const defer = deps.defer ?? ((task: () => void) => void setImmediate(task));
+  const live = new Map<string, LiveJob>();
+  // CASE server tokens of jobs started here, by the start's `ref`: memory only, never stored.
+  const tokens = new Map<string, string>();
+
+  function liveEntry(job: JobRecord, payload: ImportJobPayload): LiveJob {
+    const known = live.get(job.id);
+    if (known !== undefined) return known;
+    const entry: LiveJob = {
+      id: job.id,
+      tenantId: job.tenantId,
+      label: labelOf(payload),
+      phase: firstPhase(payload),
+      done: 0,
+      total: 0,
+      finishedAt: undefined,
+      importId: undefined,
+      failure: undefined,
+    };
+    live.set(job.id, entry);
+    return entry;
+  }
 
   function prune(): void {
-    const cutoff = deps.now().getTime() - JOB_RETENTION_MS;
-    for (const [id, job] of jobs) {
-      if (job.finishedAt !== undefined && job.finishedAt < cutoff) jobs.delete(id);
+    const cutoff = deps.now().getTime() - LIVE_RETENTION_MS;
+    for (const [id, job] of live) {
+      if (job.finishedAt !== undefined && job.finishedAt < cutoff) live.delete(id);
     }
-    if (jobs.size >= MAX_TRACKED_JOBS) {
-      for (const [id, job] of jobs) {
-        if (job.finishedAt !== undefined) jobs.delete(id);
-        if (jobs.size < MAX_TRACKED_JOBS / 2) break;
+    if (live.size >= MAX_LIVE_JOBS) {
+      for (const [id, job] of live) {
+        if (job.finishedAt !== undefined) live.delete(id);
+        if (live.size < MAX_LIVE_JOBS / 2) break;
       }
     }
   }
 
-  function run(job: TrackedJob, work: (progress: ImportJobProgress) => Promise<ImportReport>) {
-    const { logger } = deps;
-    // A job that throws before its first await still ends as a crashed job, never unhandled.
-    Promise.resolve()
-      .then(() => work(job))
-      .then((report) => {
-        job.importId = report.importId;
-        logger.info(
-          { tenantId: job.tenantId, importId: report.importId, ok: report.ok, jobId: job.id },
-          'standards import finished',
-        );
-      })
-      .catch((error: unknown) => {
-        job.failure = IMPORT_CRASHED_MESSAGE;
-        logger.error(
-          { err: error, tenantId: job.tenantId, jobId: job.id },
-          'standards import crashed',
-        );
-      })
-      .finally(() => {
-        job.finishedAt = deps.now().getTime();
-      });
+  async function run(context: JobContext): Promise<void> {
+    const { job } = context;
+    const payload = payloadSchema.parse(job.payload);
+    // Also a job taken up after another instance died: this one shows its progress from now on.
+    const entry = liveEntry(job, payload);
+    const ref = payload.source === 'case_server' ? payload.ref : '';
+    const token = tokens.get(ref);
+    tokens.delete(ref);
+    const fields = { tenantId: job.tenantId, jobId: job.id };
+    try {
+      const report = await deps.work(job.tenantId, payload, entry, { token });
+      entry.importId = report.importId;
+      // The note names the import record, for pages that read the job after this instance.
+      await context.progress(entry.done, entry.total, `import:${report.importId}`);
+      deps.logger.info(
+        { ...fields, importId: report.importId, ok: report.ok },
+        'standards import finished',
+      );
+    } catch (error) {
+      entry.failure = IMPORT_CRASHED_MESSAGE;
+      deps.logger.error({ ...fields, err: error }, 'standards import crashed');
+      throw error;
+    } finally {
+      entry.finishedAt = deps.now().getTime();
+    }
   }
 
+  deps.runner.register(STANDARDS_IMPORT_JOB, run);
+
   return {
-    start(start, work) {
+    async start(tenantId, what) {
       prune();
-      const job: TrackedJob = {
-        id: deps.newId(),
-        tenantId: start.tenantId,
-        label: start.label,
-        phase: start.phase,
-        done: 0,
-        total: 0,
-        finishedAt: undefined,
-        importId: undefined,
-        failure: undefined,
-      };
-      jobs.set(job.id, job);
-      defer(() => {
-        run(job, work);
+      let payload: ImportJobPayload;
+      if (what.source === 'case_server') {
+        const { token, ...rest } = what;
+        payload = { ...rest, ref: deps.newId() };
+        if (token !== '') tokens.set(payload.ref, token);
+      } else {
+        payload = what;
+      }
+      // One attempt: a failed import changed nothing and the admin starts it again (see above).
+      const { job } = await deps.runner.runHere({
+        tenantId,
+        kind: STANDARDS_IMPORT_JOB,
+        payload,
+        maxAttempts: 1,
       });
+      liveEntry(job, payload);
       return job.id;
     },
-    find(tenantId, jobId) {
-      const job = jobs.get(jobId);
-      if (job?.tenantId !== tenantId) return undefined;
-      return {
-        id: job.id,
-        tenantId: job.tenantId,
-        label: job.label,
-        phase: job.phase,
-        done: job.done,
-        total: job.total,
-        running: job.finishedAt === undefined,
-        importId: job.importId,
-        failure: job.failure,
-      };
+    async find(tenantId, jobId) {
+      const entry = live.get(jobId);
+      if (entry !== undefined) return entry.tenantId === tenantId ? liveState(entry) : undefined;
+      const record = await findJob(deps.db, tenantId, jobId);
+      return record?.kind === STANDARDS_IMPORT_JOB ? storedState(record) : undefined;
     },
   };
 }

@@ -15,14 +15,19 @@ import { parseCasePackage } from './formats/case-import.ts';
 import { parseStandardsCsv } from './formats/csv-import.ts';
 import type { ImportError, ImportResult } from './formats/model.ts';
 import { importFramework, type ImportFrameworkInput, type ImportReport } from './import.ts';
-import type { ImportJobProgress, ImportJobs, ImportJobState } from './import-jobs.ts';
+import type {
+  ImportJobPayload,
+  ImportJobProgress,
+  ImportJobs,
+  ImportJobState,
+} from './import-jobs.ts';
 import { findImportRecord, type FrameworkRow, type ImportHistoryEntry } from './library.ts';
 
 /**
  * Starting a standards import into a district, from an uploaded file or a CASE server. The checks a
  * person can fix at once (an empty file, a file that is not UTF-8, a framework not in the list, a
  * CASE server address refused) answer before anything starts; the import itself runs as a job
- * (`import-jobs.ts`) and records its outcome in `standard_imports`.
+ * of the job runner (`import-jobs.ts`, `runImportJob`) and records its outcome in `standard_imports`.
  */
 
 /** How this instance reaches CASE servers (pinned fetch, DNS, whether loopback http is allowed). */
@@ -87,7 +92,7 @@ function decodeUtf8(data: Buffer): string | undefined {
 
 /** Imports what a job read into the district; its progress counts the parsed standards. */
 function importParsed(
-  deps: StandardsImportDeps,
+  deps: Pick<StandardsImportDeps, 'db' | 'now' | 'newId'>,
   progress: ImportJobProgress,
   input: { readonly tenantId: string; readonly actor: string },
   parsed: ImportResult,
@@ -112,6 +117,49 @@ function importParsed(
     },
     { now: deps.now, newId: deps.newId },
   );
+}
+
+/**
+ * What a standards import job does (`import-jobs.ts` runs it): parses the file or fetches the
+ * CASE server's package, then imports it into the district.
+ */
+export async function runImportJob(
+  deps: Omit<StandardsImportDeps, 'jobs' | 'logger'>,
+  tenantId: string,
+  payload: ImportJobPayload,
+  progress: ImportJobProgress,
+  secrets: { readonly token: string | undefined },
+): Promise<ImportReport> {
+  const who = { tenantId, actor: payload.actor };
+  if (payload.source === 'file') {
+    if (payload.csv === undefined) {
+      const parsed = parseCasePackage(payload.text, { maxBytes: deps.maxBytes });
+      return importParsed(deps, progress, who, parsed, { source: 'case_file' });
+    }
+    const parsed = parseStandardsCsv(payload.text, { maxBytes: deps.maxBytes, ...payload.csv });
+    return importParsed(deps, progress, who, parsed, { source: 'csv' });
+  }
+  const { caseServer } = deps;
+  let parsed: ImportResult;
+  let sourceUrl = payload.url;
+  try {
+    const fetched = await fetchCasePackage(payload.url, {
+      fetch: caseServer.fetch,
+      resolve: caseServer.resolve,
+      maxBytes: deps.maxBytes,
+      timeoutMs: caseServer.timeoutMs,
+      allowLoopbackHttp: caseServer.allowLoopbackHttp,
+      userAgent: caseServer.userAgent,
+      ...(secrets.token === undefined ? {} : { bearerToken: secrets.token }),
+    });
+    parsed = fetched.result;
+    sourceUrl = fetched.url;
+  } catch (error) {
+    if (!(error instanceof CaseServerError)) throw error;
+    parsed = { ok: false, errors: [caseServerProblem(error)] };
+  }
+  progress.phase = 'prepare';
+  return importParsed(deps, progress, who, parsed, { source: 'case_server', sourceUrl });
 }
 
 /** Checks an uploaded file and starts importing it (a CASE package or a CSV file). */
@@ -145,22 +193,21 @@ export async function startFileImport(
     input.title.trim() !== ''
       ? input.title.trim()
       : (target?.title ?? file.filename.replace(/\.[^.]*$/, '').trim());
-  const jobId = deps.jobs.start(
-    { tenantId: input.tenantId, label: file.filename, phase: 'reading' },
-    async (progress) => {
-      if (format === 'case') {
-        const parsed = parseCasePackage(text, { maxBytes: deps.maxBytes });
-        return importParsed(deps, progress, input, parsed, { source: 'case_file' });
-      }
-      const parsed = parseStandardsCsv(text, {
-        maxBytes: deps.maxBytes,
-        title: title === '' ? 'Imported standards' : title,
-        creator: target?.creator ?? input.tenantName,
-        ...(target === undefined ? {} : { caseGuid: target.case_guid }),
-      });
-      return importParsed(deps, progress, input, parsed, { source: 'csv' });
-    },
-  );
+  const jobId = await deps.jobs.start(input.tenantId, {
+    source: 'file',
+    actor: input.actor,
+    filename: file.filename,
+    text,
+    ...(format === 'case'
+      ? {}
+      : {
+          csv: {
+            title: title === '' ? 'Imported standards' : title,
+            creator: target?.creator ?? input.tenantName,
+            ...(target === undefined ? {} : { caseGuid: target.case_guid }),
+          },
+        }),
+  });
   deps.logger.info(
     { tenantId: input.tenantId, jobId, actor: input.actor, format, bytes: file.data.length },
     'standards import started',
@@ -194,31 +241,12 @@ export async function startCaseServerImport(
     if (!(error instanceof CaseServerError)) throw error;
     return { ok: false, problem: caseServerProblem(error) };
   }
-  const jobId = deps.jobs.start(
-    { tenantId: input.tenantId, label: url, phase: 'fetching' },
-    async (progress) => {
-      let parsed: ImportResult;
-      let sourceUrl = url;
-      try {
-        const fetched = await fetchCasePackage(url, {
-          fetch: caseServer.fetch,
-          resolve: caseServer.resolve,
-          maxBytes: deps.maxBytes,
-          timeoutMs: caseServer.timeoutMs,
-          allowLoopbackHttp: caseServer.allowLoopbackHttp,
-          userAgent: caseServer.userAgent,
-          ...(token === '' ? {} : { bearerToken: token }),
-        });
-        parsed = fetched.result;
-        sourceUrl = fetched.url;
-      } catch (error) {
-        if (!(error instanceof CaseServerError)) throw error;
-        parsed = { ok: false, errors: [caseServerProblem(error)] };
-      }
-      progress.phase = 'prepare';
-      return importParsed(deps, progress, input, parsed, { source: 'case_server', sourceUrl });
-    },
-  );
+  const jobId = await deps.jobs.start(input.tenantId, {
+    source: 'case_server',
+    actor: input.actor,
+    url,
+    token,
+  });
   // The URL may name a private framework; its host is enough to trace the request.
   deps.logger.info(
     { tenantId: input.tenantId, jobId, actor: input.actor, host: new URL(url).host },
@@ -228,7 +256,7 @@ export async function startCaseServerImport(
 }
 
 /**
- * Where an import is: its job while this instance remembers it, else the district's stored record
+ * Where an import is: its job (live in this instance, or its `jobs` row), else the district's record
  * (with the framework it imported into, if any). undefined: no such import in the district.
  */
 export async function findImportProgress(
@@ -240,7 +268,7 @@ export async function findImportProgress(
   | { readonly record: ImportHistoryEntry; readonly framework: FrameworkRow | undefined }
   | undefined
 > {
-  const job = deps.jobs.find(tenantId, id);
+  const job = await deps.jobs.find(tenantId, id);
   if (job !== undefined) return { job };
   const record = await findImportRecord(deps.db, tenantId, id);
   if (record === undefined) return undefined;

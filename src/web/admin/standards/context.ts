@@ -1,15 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { USER_AGENT } from '../../../app-services.ts';
+import { createJobRunner } from '../../../jobs/runner.ts';
 import type { Logger } from '../../../logger.ts';
 import { listAdminUsers } from '../../../lti-admin/use-cases.ts';
 import type { Resolver } from '../../../lti/dynamic-registration.ts';
 import { createPinnedFetch } from '../../../net/pinned-fetch.ts';
 import { StandardsAuthoringError, type AuthoringDeps } from '../../../standards/authoring.ts';
 import { createImportJobs } from '../../../standards/import-jobs.ts';
-import type { StandardsImportDeps } from '../../../standards/imports.ts';
+import { runImportJob, type StandardsImportDeps } from '../../../standards/imports.ts';
 import {
   findDistrictFramework,
   type FrameworkRow,
@@ -60,27 +62,38 @@ export function createStandardsPages(ctx: AdminPageContext): StandardsPages {
   const now = services.now;
   // Loopback http CASE servers only when the tool itself runs on loopback http (development, tests).
   const allowLoopbackHttp = isLoopbackHttp(publicUrl);
+  const work = {
+    db,
+    now,
+    newId: randomUUID,
+    caseServer: {
+      fetch: createPinnedFetch({ allowLoopback: allowLoopbackHttp }),
+      resolve: resolveHost,
+      allowLoopbackHttp,
+      userAgent: USER_AGENT,
+      timeoutMs: CASE_SERVER_TIMEOUT_MS,
+    },
+    maxBytes: MAX_IMPORT_BYTES,
+  };
+  // Imports start at once on this app's runner (`runHere`). It is never started, so it polls and
+  // claims nothing else; the process's started runner is the composition root's to build.
+  const runner = createJobRunner({ db, now, logger, sleep: (ms) => delay(ms) });
+  const jobs = createImportJobs({
+    db,
+    runner,
+    now,
+    newId: randomUUID,
+    logger,
+    work: (tenantId, payload, progress, secrets) =>
+      runImportJob(work, tenantId, payload, progress, secrets),
+  });
   return {
     ctx,
     db,
     logger,
     now,
     authoring: { now, newId: randomUUID },
-    imports: {
-      db,
-      now,
-      newId: randomUUID,
-      logger,
-      jobs: createImportJobs({ now, newId: randomUUID, logger }),
-      caseServer: {
-        fetch: createPinnedFetch({ allowLoopback: allowLoopbackHttp }),
-        resolve: resolveHost,
-        allowLoopbackHttp,
-        userAgent: USER_AGENT,
-        timeoutMs: CASE_SERVER_TIMEOUT_MS,
-      },
-      maxBytes: MAX_IMPORT_BYTES,
-    },
+    imports: { ...work, logger, jobs },
     searchCache: createStandardsSearchCache(),
     uploads: createUploadGate(),
   };
