@@ -1,3 +1,4 @@
+import type { FrameworkRow } from '../storage/standards/standards.repository.ts';
 import type {
   AssociationContent,
   FrameworkContent,
@@ -192,4 +193,27 @@ export function stableStringify(value: unknown): string {
   // JSON.stringify gives undefined (despite its type) for functions and symbols.
   const text = JSON.stringify(value) as string | undefined;
   return text ?? 'null';
+}
+
+/** A stored framework row's content columns (the jsonb ones typed as the model has them). */
+export function frameworkRowContent(row: FrameworkRow): FrameworkContent {
+  return {
+    case_guid: row.case_guid,
+    uri: row.uri,
+    title: row.title,
+    creator: row.creator,
+    publisher: row.publisher,
+    version: row.version,
+    subjects: row.subjects,
+    adoption_status: row.adoption_status,
+    language: row.language,
+    description: row.description,
+    licence: row.licence as FrameworkContent['licence'],
+    notes: row.notes,
+    case_version: row.case_version,
+    definitions: row.definitions as FrameworkContent['definitions'],
+    rubrics: row.rubrics as FrameworkContent['rubrics'],
+    extensions: row.extensions,
+    extra: row.extra,
+  };
 }
