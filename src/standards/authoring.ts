@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
+import { AppError } from '../errors.ts';
 import type { Database } from '../storage/schema.ts';
-import { searchText } from '../storage/standards/mapping.ts';
+import { searchText } from './rows.ts';
 import {
   dropChildLinks,
   findFramework,
@@ -37,13 +38,15 @@ export type AuthoringErrorCode =
   | 'already_archived'
   | 'not_archived';
 
-export class StandardsAuthoringError extends Error {
-  readonly code: AuthoringErrorCode;
+/**
+ * A change the authoring rules refuse, written for the admin who asked: a missing framework or
+ * standard is a 404, any other refusal a 400 (the pages show the form again with the message).
+ */
+export class StandardsAuthoringError extends AppError {
+  declare readonly code: AuthoringErrorCode;
 
   constructor(code: AuthoringErrorCode, message: string) {
-    super(message);
-    this.name = 'StandardsAuthoringError';
-    this.code = code;
+    super(code === 'framework_not_found' || code === 'item_not_found' ? 404 : 400, code, message);
   }
 }
 

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { AppError } from '../errors.ts';
 import {
   isLoopbackAddress,
   isNonPublicAddress,
@@ -6,7 +7,7 @@ import {
 } from '../lti/dynamic-registration.ts';
 import { readBodyLimited, type FetchFunction } from '../lti/http.ts';
 import { parseCasePackage } from './formats/case-import.ts';
-import type { ImportResult } from './formats/model.ts';
+import type { ImportError, ImportErrorCode, ImportResult } from './formats/model.ts';
 
 /**
  * Fetches a CFPackage from a CASE server (1EdTech CASE 1.0/1.1 REST: `GET /ims/case/v1p0/CFPackages/{id}`).
@@ -33,16 +34,33 @@ export type CaseServerErrorCode =
   | 'not_json'
   | 'not_a_case_package';
 
-export class CaseServerError extends Error {
-  readonly code: CaseServerErrorCode;
-  readonly status: number | undefined;
+/**
+ * Why a CASE server address or its answer cannot be imported, written for the admin who typed the
+ * address (400: the import form shows it again). `upstreamStatus` is the CASE server's HTTP status.
+ */
+export class CaseServerError extends AppError {
+  declare readonly code: CaseServerErrorCode;
+  readonly upstreamStatus: number | undefined;
 
-  constructor(code: CaseServerErrorCode, message: string, status?: number, cause?: unknown) {
-    super(message, { cause });
-    this.name = 'CaseServerError';
-    this.code = code;
-    this.status = status;
+  constructor(
+    code: CaseServerErrorCode,
+    message: string,
+    upstreamStatus?: number,
+    cause?: unknown,
+  ) {
+    super(400, code, message, { cause });
+    this.upstreamStatus = upstreamStatus;
   }
+}
+
+/** A CASE server failure as a problem of the import's `url` field (import form and history). */
+export function caseServerProblem(error: CaseServerError): ImportError {
+  const codes: Partial<Record<CaseServerErrorCode, ImportErrorCode>> = {
+    too_large: 'file_too_large',
+    not_json: 'invalid_json',
+    not_a_case_package: 'not_a_case_package',
+  };
+  return { code: codes[error.code] ?? 'invalid_value', field: 'url', message: error.message };
 }
 
 export interface CaseServerFetchOptions {

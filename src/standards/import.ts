@@ -1,12 +1,13 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../storage/schema.ts';
+import type { FrameworkContent } from '../storage/standards/content.ts';
 import {
   associationContent,
   frameworkContent,
+  frameworkRowContent,
   itemContent,
   stableStringify,
-  type FrameworkContent,
-} from '../storage/standards/mapping.ts';
+} from './rows.ts';
 import type { FrameworkSource } from '../storage/standards/schema.ts';
 import {
   archiveItemsExcept,
@@ -22,6 +23,7 @@ import {
   updateItems,
   type ImportCounts,
   type ItemRow,
+  type FrameworkRow,
   type ItemWrite,
 } from '../storage/standards/standards.repository.ts';
 import type { Framework, ImportError, ImportResult } from './formats/model.ts';
@@ -119,6 +121,172 @@ function comparableFramework(
   return stableStringify({ ...content, source, url });
 }
 
+type Progress = (phase: ImportPhase, done: number, phaseTotal: number) => void;
+
+/** Which items of the file are new, changed or unchanged, with the id each one keeps or gets. */
+interface ItemPlan {
+  readonly idByGuid: ReadonlyMap<string, string>;
+  readonly toInsert: readonly ItemWrite[];
+  readonly toUpdate: readonly ItemWrite[];
+  readonly unchanged: number;
+}
+
+/** Items keep their stored id (matched by GUID): alignments and evidence point at item ids. */
+function planItems(
+  framework: Framework,
+  stored: readonly ItemRow[],
+  newId: () => string,
+): ItemPlan {
+  const storedByGuid = new Map(stored.map((row) => [row.guid, row]));
+  const idByGuid = new Map<string, string>();
+  for (const item of framework.items) {
+    idByGuid.set(item.guid, storedByGuid.get(item.guid)?.id ?? newId());
+  }
+  const toInsert: ItemWrite[] = [];
+  const toUpdate: ItemWrite[] = [];
+  let unchanged = 0;
+  framework.items.forEach((item, sequence) => {
+    const write: ItemWrite = {
+      ...itemContent(item),
+      id: idByGuid.get(item.guid) ?? newId(),
+      parent_item_id: item.parentGuid === null ? null : (idByGuid.get(item.parentGuid) ?? null),
+      position: item.order,
+      sequence,
+    };
+    const before = storedByGuid.get(item.guid);
+    if (before === undefined) toInsert.push(write);
+    else if (comparableItem(before, before.archived_at !== null) !== comparableItem(write, false))
+      toUpdate.push(write);
+    else unchanged++;
+  });
+  return { idByGuid, toInsert, toUpdate, unchanged };
+}
+
+/** Writes new and changed items in chunks, reporting standards done of `total`. */
+async function writeItems(
+  tx: Kysely<Database>,
+  target: { readonly tenantId: string; readonly frameworkId: string; readonly now: Date },
+  plan: ItemPlan,
+  chunkSize: number,
+  progress: Progress,
+): Promise<void> {
+  const { tenantId, frameworkId, now } = target;
+  const total = plan.idByGuid.size;
+  let done = 0;
+  progress('items', done, total);
+  for (let start = 0; start < plan.toInsert.length; start += chunkSize) {
+    const chunk = plan.toInsert.slice(start, start + chunkSize);
+    await insertItems(tx, tenantId, frameworkId, chunk, now);
+    done += chunk.length;
+    progress('items', done, total);
+  }
+  for (let start = 0; start < plan.toUpdate.length; start += chunkSize) {
+    const chunk = plan.toUpdate.slice(start, start + chunkSize);
+    await updateItems(tx, tenantId, frameworkId, chunk, now);
+    done += chunk.length;
+    progress('items', done, total);
+  }
+  progress('items', total, total);
+}
+
+/** Replaces the framework's associations when they differ; true when they did. */
+async function writeAssociations(
+  tx: Kysely<Database>,
+  target: { readonly tenantId: string; readonly frameworkId: string; readonly existing: boolean },
+  framework: Framework,
+  chunkSize: number,
+  progress: Progress,
+): Promise<boolean> {
+  const { tenantId, frameworkId } = target;
+  const associations = framework.associations.map(associationContent);
+  progress('associations', 0, associations.length);
+  const storedAssociations = target.existing
+    ? await listAssociations(tx, tenantId, frameworkId)
+    : [];
+  const changed = stableStringify(storedAssociations) !== stableStringify(associations);
+  if (changed) await replaceAssociations(tx, tenantId, frameworkId, associations, chunkSize);
+  progress('associations', associations.length, associations.length);
+  return changed;
+}
+
+/** Whether the stored framework's own fields (or where it comes from) differ from the import's. */
+function frameworkChanged(
+  existing: FrameworkRow,
+  content: FrameworkContent,
+  source: string,
+  sourceUrl: string | null,
+): boolean {
+  return (
+    comparableFramework(frameworkRowContent(existing), existing.source, existing.source_url) !==
+    comparableFramework(content, source, sourceUrl)
+  );
+}
+
+/** The import's writes, all in the caller's transaction `tx`. */
+async function importInTransaction(
+  tx: Kysely<Database>,
+  input: ImportFrameworkInput,
+  framework: Framework,
+  deps: ImportDeps & { readonly chunkSize: number },
+  progress: Progress,
+): Promise<{ frameworkId: string; counts: ImportCounts }> {
+  const { tenantId, source } = input;
+  const sourceUrl = input.sourceUrl ?? null;
+  const total = framework.items.length;
+  progress('prepare', 0, total);
+  const now = deps.now();
+  const content = frameworkContent(framework);
+  const existing = await findFrameworkByGuid(tx, tenantId, framework.caseGuid, { forUpdate: true });
+  const frameworkId =
+    existing?.id ??
+    (await insertFramework(tx, { tenantId, content, source, sourceUrl, importedAt: now, now }));
+  const stored = existing
+    ? await listItems(tx, tenantId, frameworkId, { includeArchived: true, orderBy: 'sequence' })
+    : [];
+  const plan = planItems(framework, stored, deps.newId);
+  await writeItems(tx, { tenantId, frameworkId, now }, plan, deps.chunkSize, progress);
+
+  progress('archive', 0, 1);
+  const archived = existing
+    ? await archiveItemsExcept(tx, tenantId, frameworkId, [...plan.idByGuid.values()], now)
+    : 0;
+  progress('archive', 1, 1);
+
+  const associationsChanged = await writeAssociations(
+    tx,
+    { tenantId, frameworkId, existing: existing !== undefined },
+    framework,
+    deps.chunkSize,
+    progress,
+  );
+  const anyChange =
+    (existing !== undefined && frameworkChanged(existing, content, source, sourceUrl)) ||
+    plan.toInsert.length > 0 ||
+    plan.toUpdate.length > 0 ||
+    archived > 0 ||
+    associationsChanged;
+  // A re-import of the same file changes nothing, not even the revision (search caches stay warm).
+  if (existing !== undefined && anyChange) {
+    await updateFramework(tx, {
+      tenantId,
+      frameworkId,
+      content,
+      source,
+      sourceUrl,
+      importedAt: now,
+      now,
+    });
+  }
+  progress('done', total, total);
+  const counts = {
+    created: plan.toInsert.length,
+    updated: plan.toUpdate.length,
+    archived,
+    unchanged: plan.unchanged,
+  };
+  return { frameworkId, counts };
+}
+
 /**
  * Imports (or re-imports) a framework in ONE transaction: on any failure nothing changes.
  *
@@ -165,144 +333,14 @@ export async function importFramework(
     return fail(isFramework(input.framework) || input.framework.ok ? [] : input.framework.errors);
   }
 
-  const progress = (phase: ImportPhase, done: number, phaseTotal: number): void =>
+  const progress: Progress = (phase, done, phaseTotal) =>
     input.onProgress?.({ phase, done, total: phaseTotal });
 
   let outcome: { frameworkId: string; counts: ImportCounts };
   try {
-    outcome = await db.transaction().execute(async (tx) => {
-      progress('prepare', 0, total);
-      const now = deps.now();
-      const content = frameworkContent(framework);
-      const existing = await findFrameworkByGuid(tx, input.tenantId, framework.caseGuid, {
-        forUpdate: true,
-      });
-      const frameworkId =
-        existing?.id ??
-        (await insertFramework(tx, {
-          tenantId: input.tenantId,
-          content,
-          source: input.source,
-          sourceUrl,
-          importedAt: now,
-          now,
-        }));
-
-      const stored = existing
-        ? await listItems(tx, input.tenantId, frameworkId, {
-            includeArchived: true,
-            orderBy: 'sequence',
-          })
-        : [];
-      const storedByGuid = new Map(stored.map((row) => [row.guid, row]));
-      const idByGuid = new Map<string, string>();
-      for (const item of framework.items) {
-        idByGuid.set(item.guid, storedByGuid.get(item.guid)?.id ?? deps.newId());
-      }
-
-      const toInsert: ItemWrite[] = [];
-      const toUpdate: ItemWrite[] = [];
-      let unchanged = 0;
-      framework.items.forEach((item, sequence) => {
-        const write: ItemWrite = {
-          ...itemContent(item),
-          id: idByGuid.get(item.guid) ?? deps.newId(),
-          parent_item_id: item.parentGuid === null ? null : (idByGuid.get(item.parentGuid) ?? null),
-          position: item.order,
-          sequence,
-        };
-        const before = storedByGuid.get(item.guid);
-        if (before === undefined) toInsert.push(write);
-        else if (
-          comparableItem(before, before.archived_at !== null) !== comparableItem(write, false)
-        )
-          toUpdate.push(write);
-        else unchanged++;
-      });
-
-      let done = 0;
-      progress('items', done, total);
-      for (let start = 0; start < toInsert.length; start += chunkSize) {
-        const chunk = toInsert.slice(start, start + chunkSize);
-        await insertItems(tx, input.tenantId, frameworkId, chunk, now);
-        done += chunk.length;
-        progress('items', done, total);
-      }
-      for (let start = 0; start < toUpdate.length; start += chunkSize) {
-        const chunk = toUpdate.slice(start, start + chunkSize);
-        await updateItems(tx, input.tenantId, frameworkId, chunk, now);
-        done += chunk.length;
-        progress('items', done, total);
-      }
-      progress('items', total, total);
-
-      progress('archive', 0, 1);
-      const archived = existing
-        ? await archiveItemsExcept(tx, input.tenantId, frameworkId, [...idByGuid.values()], now)
-        : 0;
-      progress('archive', 1, 1);
-
-      const associations = framework.associations.map(associationContent);
-      progress('associations', 0, associations.length);
-      const storedAssociations = existing
-        ? await listAssociations(tx, input.tenantId, frameworkId)
-        : [];
-      const associationsChanged =
-        stableStringify(storedAssociations) !== stableStringify(associations);
-      if (associationsChanged) {
-        await replaceAssociations(tx, input.tenantId, frameworkId, associations, chunkSize);
-      }
-      progress('associations', associations.length, associations.length);
-
-      const frameworkChanged =
-        existing !== undefined &&
-        comparableFramework(
-          {
-            case_guid: existing.case_guid,
-            uri: existing.uri,
-            title: existing.title,
-            creator: existing.creator,
-            publisher: existing.publisher,
-            version: existing.version,
-            subjects: existing.subjects,
-            adoption_status: existing.adoption_status,
-            language: existing.language,
-            description: existing.description,
-            licence: existing.licence as FrameworkContent['licence'],
-            notes: existing.notes,
-            case_version: existing.case_version,
-            definitions: existing.definitions as FrameworkContent['definitions'],
-            rubrics: existing.rubrics as FrameworkContent['rubrics'],
-            extensions: existing.extensions,
-            extra: existing.extra,
-          },
-          existing.source,
-          existing.source_url,
-        ) !== comparableFramework(content, input.source, sourceUrl);
-      const anyChange =
-        frameworkChanged ||
-        toInsert.length > 0 ||
-        toUpdate.length > 0 ||
-        archived > 0 ||
-        associationsChanged;
-      // A re-import of the same file changes nothing, not even the revision (search caches stay warm).
-      if (existing !== undefined && anyChange) {
-        await updateFramework(tx, {
-          tenantId: input.tenantId,
-          frameworkId,
-          content,
-          source: input.source,
-          sourceUrl,
-          importedAt: now,
-          now,
-        });
-      }
-      progress('done', total, total);
-      return {
-        frameworkId,
-        counts: { created: toInsert.length, updated: toUpdate.length, archived, unchanged },
-      };
-    });
+    outcome = await db
+      .transaction()
+      .execute((tx) => importInTransaction(tx, input, framework, { ...deps, chunkSize }, progress));
   } catch (error) {
     const dataError = dataErrorOf(error);
     if (dataError === undefined) {

@@ -1,18 +1,12 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../storage/schema.ts';
-import {
-  contentToFramework,
-  rowToAssociation,
-  rowToItem,
-  type FrameworkContent,
-} from '../storage/standards/mapping.ts';
+import { contentToFramework, frameworkRowContent, rowToAssociation, rowToItem } from './rows.ts';
 import {
   findFramework,
   findItemsByIds as findItemRowsByIds,
   frameworkRevision,
   listAssociations,
   listItems,
-  type FrameworkRow,
   type ItemRow,
 } from '../storage/standards/standards.repository.ts';
 import { exportCasePackage, type CasePackageJson } from './formats/case-export.ts';
@@ -33,28 +27,6 @@ export interface StoredItem {
   readonly parentId: string | null;
   readonly archivedAt: Date | null;
   readonly item: Item;
-}
-
-function contentOf(row: FrameworkRow): FrameworkContent {
-  return {
-    case_guid: row.case_guid,
-    uri: row.uri,
-    title: row.title,
-    creator: row.creator,
-    publisher: row.publisher,
-    version: row.version,
-    subjects: row.subjects,
-    adoption_status: row.adoption_status,
-    language: row.language,
-    description: row.description,
-    licence: row.licence as FrameworkContent['licence'],
-    notes: row.notes,
-    case_version: row.case_version,
-    definitions: row.definitions as FrameworkContent['definitions'],
-    rubrics: row.rubrics as FrameworkContent['rubrics'],
-    extensions: row.extensions,
-    extra: row.extra,
-  };
 }
 
 /**
@@ -116,7 +88,7 @@ export async function loadFramework(
         !archivedGuids.has(association.origin.identifier) &&
         !archivedGuids.has(association.destination.identifier),
     );
-  return contentToFramework(contentOf(row), items, associations);
+  return contentToFramework(frameworkRowContent(row), items, associations);
 }
 
 export async function exportFrameworkAsCase(

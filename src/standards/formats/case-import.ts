@@ -188,51 +188,11 @@ function readPackage(
 
   const items = readItems(asArray(pkg.CFItems), caseGuid, is11, problems);
   const itemsByGuid = new Map(items.map((item) => [item.guid, item]));
-  const itemGuids = new Set(itemsByGuid.keys());
   const associations = readAssociations(asArray(pkg.CFAssociations), is11, problems);
   const definitions = readDefinitions(pkg.CFDefinitions, problems);
   const rubrics = readList(asArray(pkg.CFRubrics), 'CFRubrics', 'rubric', problems) as Rubric[];
 
-  // Tree: isChildOf links whose origin is one of our items.
-  const links: ParentLink[] = [];
-  associations.forEach((association, index) => {
-    if (association.type !== 'isChildOf') {
-      if (
-        !itemGuids.has(association.origin.identifier) &&
-        !itemGuids.has(association.destination.identifier) &&
-        association.origin.identifier !== caseGuid &&
-        association.destination.identifier !== caseGuid
-      ) {
-        problems.warn({
-          code: 'association_to_unknown_item',
-          message: `The "${association.type}" association ${association.guid} connects two nodes that are not in this framework; it is kept as is.`,
-          path: `CFAssociations[${index}]`,
-        });
-      }
-      return;
-    }
-    const childGuid = association.origin.identifier;
-    if (!itemGuids.has(childGuid)) return; // a link about another framework's node: kept, not ours to place
-    const destination = association.destination.identifier;
-    if (destination !== caseGuid && !itemGuids.has(destination)) {
-      problems.error({
-        code: 'unknown_parent',
-        message: `Item ${describeItem(itemsByGuid, childGuid)} is placed under "${association.destination.title || destination}" (${destination}), which is neither an item of this framework nor the framework itself. Include that parent item in the package or fix the isChildOf association.`,
-        itemGuid: childGuid,
-        path: `CFAssociations[${index}].destinationNodeURI`,
-        field: 'destinationNodeURI',
-      });
-      return;
-    }
-    links.push(
-      compact({
-        childGuid,
-        parentGuid: destination === caseGuid ? null : destination,
-        sequenceNumber: association.sequenceNumber,
-        position: index,
-      }),
-    );
-  });
+  const links = treeLinks(associations, itemsByGuid, caseGuid, problems);
 
   const tree = buildTree(
     items.map((item) => item.guid),
@@ -319,6 +279,60 @@ function readPackage(
     ),
   });
   return { ok: true, framework, warnings: problems.warnings };
+}
+
+/**
+ * The tree's parent links: isChildOf associations whose origin is one of the package's items. A
+ * parent that is neither an item nor the framework is an error; other associations between two
+ * nodes outside the framework are kept with a warning.
+ */
+function treeLinks(
+  associations: readonly Association[],
+  itemsByGuid: ReadonlyMap<string, UnplacedItem>,
+  caseGuid: string,
+  problems: ProblemCollector,
+): ParentLink[] {
+  const itemGuids = new Set(itemsByGuid.keys());
+  const links: ParentLink[] = [];
+  associations.forEach((association, index) => {
+    if (association.type !== 'isChildOf') {
+      if (
+        !itemGuids.has(association.origin.identifier) &&
+        !itemGuids.has(association.destination.identifier) &&
+        association.origin.identifier !== caseGuid &&
+        association.destination.identifier !== caseGuid
+      ) {
+        problems.warn({
+          code: 'association_to_unknown_item',
+          message: `The "${association.type}" association ${association.guid} connects two nodes that are not in this framework; it is kept as is.`,
+          path: `CFAssociations[${index}]`,
+        });
+      }
+      return;
+    }
+    const childGuid = association.origin.identifier;
+    if (!itemGuids.has(childGuid)) return; // a link about another framework's node: kept, not ours to place
+    const destination = association.destination.identifier;
+    if (destination !== caseGuid && !itemGuids.has(destination)) {
+      problems.error({
+        code: 'unknown_parent',
+        message: `Item ${describeItem(itemsByGuid, childGuid)} is placed under "${association.destination.title || destination}" (${destination}), which is neither an item of this framework nor the framework itself. Include that parent item in the package or fix the isChildOf association.`,
+        itemGuid: childGuid,
+        path: `CFAssociations[${index}].destinationNodeURI`,
+        field: 'destinationNodeURI',
+      });
+      return;
+    }
+    links.push(
+      compact({
+        childGuid,
+        parentGuid: destination === caseGuid ? null : destination,
+        sequenceNumber: association.sequenceNumber,
+        position: index,
+      }),
+    );
+  });
+  return links;
 }
 
 function asArray(value: unknown): unknown[] {

@@ -1,26 +1,9 @@
+import { toCsv } from '../../csv.ts';
 import type { StandardsCsvForm } from './csv-import.ts';
 import type { Framework, Item } from './model.ts';
 
-/**
- * Text a spreadsheet would run as a formula (`=HYPERLINK(...)` in a statement from a CASE server)
- * gets a leading apostrophe, the spreadsheet's "this is text" mark; the importer removes it again
- * (`unguardCsvText`), so a round trip keeps the text. Plain numbers ("-1") are left alone.
- */
-export function guardCsvText(value: string): string {
-  return /^'*[=+\-@\t\r]/.test(value) && !/^[+-]?\d+(\.\d+)?$/.test(value) ? `'${value}` : value;
-}
-
-/** RFC 4180 quoting: the form Canvas and spreadsheet programs read back. */
-function csvCell(raw: string): string {
-  const value = guardCsvText(raw);
-  return /[",\r\n]/.test(value) || value !== value.trim()
-    ? `"${value.replace(/"/g, '""')}"`
-    : value;
-}
-
-function csvLine(cells: readonly string[]): string {
-  return cells.map(csvCell).join(',');
-}
+// The formula guard and the CSV writer are the app's one CSV writer (`src/csv.ts`).
+export { guardCsvText } from '../../csv.ts';
 
 /** All parents of each item: the tree parent first, then other isChildOf destinations that are items. */
 function parentsOf(framework: Framework): Map<string, string[]> {
@@ -107,20 +90,18 @@ function exportSimple(
       keyOf.set(item.guid, item.guid);
     }
   }
-  const lines = [csvLine(['code', 'statement', 'parent_code', 'grade', 'subject'])];
+  const lines: string[][] = [['code', 'statement', 'parent_code', 'grade', 'subject']];
   for (const item of rowOrder(framework, parents, false)) {
     const parent = parents.get(item.guid)?.[0];
-    lines.push(
-      csvLine([
-        keyOf.get(item.guid) ?? item.guid,
-        item.fullStatement,
-        parent === undefined ? '' : (keyOf.get(parent) ?? parent),
-        item.educationLevels.join(';'),
-        (item.subjects ?? framework.subject).join(';'),
-      ]),
-    );
+    lines.push([
+      keyOf.get(item.guid) ?? item.guid,
+      item.fullStatement,
+      parent === undefined ? '' : (keyOf.get(parent) ?? parent),
+      item.educationLevels.join(';'),
+      (item.subjects ?? framework.subject).join(';'),
+    ]);
   }
-  return `${lines.join('\r\n')}\r\n`;
+  return toCsv(lines);
 }
 
 function exportCanvas(
@@ -147,7 +128,7 @@ function exportCanvas(
     'ratings',
     ...Array.from({ length: ratingColumns - 1 }, () => ''),
   ];
-  const lines = [csvLine(header)];
+  const lines: string[][] = [header];
   for (const item of items) {
     const isGroup = item.itemType === 'Group' || hasChildren.has(item.guid);
     const canvas = isGroup ? undefined : item.canvas;
@@ -156,21 +137,19 @@ function exportCanvas(
       rating.description,
     ]);
     while (ratingCells.length < ratingColumns) ratingCells.push('');
-    lines.push(
-      csvLine([
-        item.guid,
-        isGroup ? 'group' : 'outcome',
-        item.abbreviatedStatement ?? item.code ?? item.fullStatement,
-        item.fullStatement,
-        item.code ?? '',
-        canvas?.calculationMethod ?? '',
-        canvas?.calculationInt === undefined ? '' : String(canvas.calculationInt),
-        item.canvas?.workflowState ?? '',
-        (parents.get(item.guid) ?? []).join(' '),
-        canvas?.masteryPoints === undefined ? '' : String(canvas.masteryPoints),
-        ...ratingCells,
-      ]),
-    );
+    lines.push([
+      item.guid,
+      isGroup ? 'group' : 'outcome',
+      item.abbreviatedStatement ?? item.code ?? item.fullStatement,
+      item.fullStatement,
+      item.code ?? '',
+      canvas?.calculationMethod ?? '',
+      canvas?.calculationInt === undefined ? '' : String(canvas.calculationInt),
+      item.canvas?.workflowState ?? '',
+      (parents.get(item.guid) ?? []).join(' '),
+      canvas?.masteryPoints === undefined ? '' : String(canvas.masteryPoints),
+      ...ratingCells,
+    ]);
   }
-  return `${lines.join('\r\n')}\r\n`;
+  return toCsv(lines);
 }

@@ -1,4 +1,5 @@
 import { parse } from 'csv-parse/sync';
+import { unguardCsvText } from '../../csv.ts';
 import type { MasteryMethod } from '../../mastery/types.ts';
 import type {
   Association,
@@ -126,10 +127,8 @@ interface Row {
 }
 
 /** Records with the file line each starts on (a quoted cell may span lines). */
-/** Undoes the exporter's formula guard: one leading apostrophe before `= + - @`, tab or CR. */
-export function unguardCsvText(value: string): string {
-  return /^'+[=+\-@\t\r]/.test(value) ? value.slice(1) : value;
-}
+// Undoes the exporter's formula guard (one leading apostrophe before `= + - @`, tab or CR).
+export { unguardCsvText } from '../../csv.ts';
 
 function readRows(text: string): { rows: Row[] } | { error: ImportError } {
   let records: string[][];

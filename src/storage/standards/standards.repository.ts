@@ -5,7 +5,7 @@ import type {
   FrameworkContent,
   ItemContent,
   StoredItemRow,
-} from './mapping.ts';
+} from './content.ts';
 import type {
   FrameworkSource,
   ImportStatus,

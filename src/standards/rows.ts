@@ -1,32 +1,18 @@
+import type { FrameworkRow } from '../storage/standards/standards.repository.ts';
 import type {
-  Association,
-  CaseVersion,
-  Definitions,
-  Framework,
-  Item,
-  NodeRef,
-  Rubric,
-} from '../../standards/formats/model.ts';
-import { compact } from '../../standards/formats/problems.ts';
+  AssociationContent,
+  FrameworkContent,
+  ItemContent,
+  StoredItemRow,
+} from '../storage/standards/content.ts';
+import type { Association, Framework, Item, NodeRef } from './formats/model.ts';
+import { compact } from './formats/problems.ts';
 
 /**
- * Conversions between the standards model and table rows. Fields with a column of their own are the
- * ones the app queries or shows; everything else the model keeps travels in `extra` (jsonb) so an
- * export gives back what was imported.
+ * Conversions between the standards model and table rows (`src/storage/standards/content.ts`).
+ * Fields with a column of their own are the ones the app queries or shows; everything else the model
+ * keeps travels in `extra` (jsonb) so an export gives back what was imported.
  */
-
-/** The columns of an item that its content decides (no ids of the tenant or framework, no timestamps). */
-export interface ItemContent {
-  readonly guid: string;
-  readonly uri: string;
-  readonly code: string | null;
-  readonly full_statement: string;
-  readonly abbreviated_statement: string | null;
-  readonly item_type: string | null;
-  readonly education_levels: readonly string[];
-  readonly extra: Record<string, unknown>;
-  readonly search: string;
-}
 
 export function itemContent(item: Item): ItemContent {
   return {
@@ -68,17 +54,6 @@ export function searchText(
     .toLowerCase();
 }
 
-export interface StoredItemRow {
-  readonly guid: string;
-  readonly uri: string;
-  readonly code: string | null;
-  readonly full_statement: string;
-  readonly abbreviated_statement: string | null;
-  readonly item_type: string | null;
-  readonly education_levels: readonly string[];
-  readonly extra: Record<string, unknown>;
-}
-
 export function rowToItem(row: StoredItemRow, parentGuid: string | null, order: number): Item {
   const extra = row.extra;
   return compact({
@@ -106,27 +81,6 @@ export function rowToItem(row: StoredItemRow, parentGuid: string | null, order: 
     canvas: extra.canvas as Item['canvas'] | undefined,
     extensions: extra.extensions as Item['extensions'] | undefined,
   });
-}
-
-/** Framework columns decided by the package (no tenant, source or timestamps). */
-export interface FrameworkContent {
-  readonly case_guid: string;
-  readonly uri: string;
-  readonly title: string;
-  readonly creator: string;
-  readonly publisher: string | null;
-  readonly version: string | null;
-  readonly subjects: readonly string[];
-  readonly adoption_status: string | null;
-  readonly language: string | null;
-  readonly description: string | null;
-  readonly licence: NodeRef | null;
-  readonly notes: string | null;
-  readonly case_version: CaseVersion;
-  readonly definitions: Definitions;
-  readonly rubrics: readonly Rubric[];
-  readonly extensions: Record<string, unknown> | null;
-  readonly extra: Record<string, unknown>;
 }
 
 export function frameworkContent(framework: Framework): FrameworkContent {
@@ -194,15 +148,6 @@ export function contentToFramework(
   });
 }
 
-export interface AssociationContent {
-  readonly guid: string;
-  readonly association_type: string;
-  readonly origin: NodeRef;
-  readonly destination: NodeRef;
-  readonly sequence_number: number | null;
-  readonly extra: Record<string, unknown>;
-}
-
 export function associationContent(association: Association): AssociationContent {
   return {
     guid: association.guid,
@@ -248,4 +193,27 @@ export function stableStringify(value: unknown): string {
   // JSON.stringify gives undefined (despite its type) for functions and symbols.
   const text = JSON.stringify(value) as string | undefined;
   return text ?? 'null';
+}
+
+/** A stored framework row's content columns (the jsonb ones typed as the model has them). */
+export function frameworkRowContent(row: FrameworkRow): FrameworkContent {
+  return {
+    case_guid: row.case_guid,
+    uri: row.uri,
+    title: row.title,
+    creator: row.creator,
+    publisher: row.publisher,
+    version: row.version,
+    subjects: row.subjects,
+    adoption_status: row.adoption_status,
+    language: row.language,
+    description: row.description,
+    licence: row.licence as FrameworkContent['licence'],
+    notes: row.notes,
+    case_version: row.case_version,
+    definitions: row.definitions as FrameworkContent['definitions'],
+    rubrics: row.rubrics as FrameworkContent['rubrics'],
+    extensions: row.extensions,
+    extra: row.extra,
+  };
 }
