@@ -1,7 +1,7 @@
-import type { Router } from 'express';
+import type { Request, RequestHandler, Response, Router } from 'express';
 import type { AppServices } from '../../app-services.ts';
 import type { Logger } from '../../logger.ts';
-import type { Course } from '../../storage/lti/people.repository.ts';
+import type { Course } from '../../courses/launched-course.ts';
 import { HttpError } from '../errors.ts';
 import { roleLabel, type ToolViewer } from '../middleware/session.ts';
 
@@ -14,6 +14,15 @@ export interface CoursePageDeps {
 
 /** A function that adds its pages to the session router (`/s/:sessionToken/...`). */
 export type CoursePages = (router: Router, deps: CoursePageDeps) => void;
+
+/** A named course-page handler: its dependencies are passed, never captured in a closure. */
+export type CourseHandler = (deps: CoursePageDeps, req: Request, res: Response) => Promise<void>;
+
+/** Binds a named handler to the page module's dependencies, for `router.get(path, …, handler)`. */
+export const withDeps =
+  (deps: CoursePageDeps, handler: CourseHandler): RequestHandler =>
+  (req, res) =>
+    handler(deps, req, res);
 
 /** Keys of the course navigation; a page passes its own to mark it current. */
 export type CourseNavKey =

@@ -1,0 +1,85 @@
+import type { Request, Response } from 'express';
+import { CSV_COLUMNS, importEvidenceCsv, type ImportProblem } from '../../../evidence/imports.ts';
+import { viewer } from '../../middleware/session.ts';
+import { courseOf, layoutModel, type CoursePageDeps } from '../course-layout.ts';
+import { actorOf, field } from './shared.ts';
+
+/** The evidence start page (assignments to pick a grid from) and the CSV import. */
+
+/** GET: the course's assignments with their aligned standards. */
+export async function listEvidenceAssignments(
+  deps: CoursePageDeps,
+  req: Request,
+  res: Response,
+): Promise<void> {
+  const v = viewer(req);
+  const course = await courseOf(deps.services, v);
+  const assignments = await deps.services.mastery.courseContext.assignments(v.tenantId, course.id);
+  res.render('evidence/index', {
+    ...layoutModel(v, 'evidence'),
+    title: 'Evidence',
+    styles: ['evidence'],
+    course: { title: course.title ?? 'Untitled course' },
+    assignments: assignments.map((a) => ({
+      id: a.id,
+      title: a.title,
+      archived: a.archived,
+      standards: a.standards.map((s) => s.code ?? s.statement.slice(0, 30)).join(', '),
+      standardCount: a.standards.length,
+    })),
+  });
+}
+
+function renderImport(
+  req: Request,
+  res: Response,
+  model: { status?: number; text?: string; problems?: readonly ImportProblem[]; notice?: string },
+): void {
+  res.status(model.status ?? 200).render('evidence/import', {
+    ...layoutModel(viewer(req), 'evidence'),
+    title: 'Import evidence from CSV',
+    styles: ['evidence'],
+    columns: CSV_COLUMNS,
+    text: model.text ?? '',
+    problems: model.problems ?? [],
+    notice: model.notice,
+  });
+}
+
+/** GET the CSV import form. */
+export async function showCsvImport(
+  deps: CoursePageDeps,
+  req: Request,
+  res: Response,
+): Promise<void> {
+  await courseOf(deps.services, viewer(req));
+  renderImport(req, res, {});
+}
+
+/** POST a pasted CSV: every row checked, then all saved or none (problems listed by row). */
+export async function importCsv(deps: CoursePageDeps, req: Request, res: Response): Promise<void> {
+  const v = viewer(req);
+  const course = await courseOf(deps.services, v);
+  const text = field(req, 'csv');
+  const outcome = await importEvidenceCsv(deps.services.mastery, {
+    tenantId: v.tenantId,
+    courseId: course.id,
+    actor: actorOf(v),
+    text,
+  });
+  if (!outcome.ok) {
+    deps.logger.info(
+      { tenantId: v.tenantId, courseId: course.id, problems: outcome.problems.length },
+      'evidence CSV rejected',
+    );
+    renderImport(req, res, { status: 422, text, problems: outcome.problems });
+    return;
+  }
+  deps.logger.info(
+    { tenantId: v.tenantId, courseId: course.id, saved: outcome.saved },
+    'evidence CSV imported',
+  );
+  renderImport(req, res, {
+    notice: `Imported ${outcome.rows} row${outcome.rows === 1 ? '' : 's'}: ${outcome.saved} saved, ${outcome.unchanged} unchanged.`,
+  });
+}

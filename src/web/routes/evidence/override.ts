@@ -1,0 +1,153 @@
+import type { Request, Response } from 'express';
+import { saveOverride } from '../../../evidence/use-cases.ts';
+import { isUuid } from '../../../ids.ts';
+import { notFound } from '../../errors.ts';
+import { viewer } from '../../middleware/session.ts';
+import { courseOf, layoutModel, type CoursePageDeps } from '../course-layout.ts';
+import { actorOf, field, param, studentName } from './shared.ts';
+
+/** A teacher's override of one student's level on one standard, with a reason. */
+
+export const OVERRIDE_PATH = '/course/students/:studentId/standards/:itemId/override';
+
+const overrideHref = (base: string, studentId: string, itemId: string): string =>
+  `${base}${OVERRIDE_PATH.replace(':studentId', studentId).replace(':itemId', itemId)}`;
+
+/** The viewer, course, student and standard an override route names (else a 404). */
+async function overrideContext(deps: CoursePageDeps, req: Request) {
+  const { mastery } = deps.services;
+  const v = viewer(req);
+  const course = await courseOf(deps.services, v);
+  const studentId = param(req, 'studentId');
+  const itemId = param(req, 'itemId');
+  const [learners, item] = await Promise.all([
+    isUuid(studentId)
+      ? mastery.courseContext.learners(v.tenantId, course.id, [studentId])
+      : Promise.resolve([]),
+    mastery.courseContext.item(v.tenantId, itemId),
+  ]);
+  const learner = learners[0];
+  if (learner === undefined || item === undefined)
+    throw notFound('There is no such student or standard in this course.');
+  return { v, course, learner, item, studentId, itemId };
+}
+
+interface OverrideFormState {
+  status?: number;
+  levelId?: string;
+  reason?: string;
+  errors?: Record<string, string>;
+  notice?: string | undefined;
+}
+
+async function renderOverride(
+  deps: CoursePageDeps,
+  req: Request,
+  res: Response,
+  options: OverrideFormState = {},
+): Promise<void> {
+  const { mastery } = deps.services;
+  const { v, course, learner, item, studentId, itemId } = await overrideContext(deps, req);
+  const [policy, current] = await Promise.all([
+    mastery.loadCoursePolicy(v.tenantId, course.id),
+    mastery.currentResult(v.tenantId, course.id, studentId, itemId),
+  ]);
+  const levelOf = (value: number | null) =>
+    value === null ? undefined : policy.scale.levels.find((l) => l.value <= value + 1e-9)?.label;
+  res.status(options.status ?? 200).render('evidence/override', {
+    ...layoutModel(v, 'mastery'),
+    title: 'Override a mastery level',
+    styles: ['evidence'],
+    student: { id: studentId, name: studentName(learner) },
+    standard: {
+      code: item.code ?? '',
+      statement: item.abbreviated_statement ?? item.full_statement,
+    },
+    current:
+      current === undefined
+        ? undefined
+        : {
+            computed:
+              current.computed_value === null
+                ? 'No level yet'
+                : `${levelOf(current.computed_value) ?? ''} (${current.computed_value})`,
+            overridden: current.overridden,
+            value:
+              current.value === null
+                ? 'No level yet'
+                : `${levelOf(current.value) ?? ''} (${current.value})`,
+          },
+    levels: policy.scale.levels.map((l) => ({ id: l.id, label: `${l.label} (${l.value})` })),
+    levelId: options.levelId ?? '',
+    reason: options.reason ?? '',
+    errors: options.errors ?? {},
+    notice: options.notice,
+    action: `${v.base}/course/students/${studentId}/standards/${itemId}/override`,
+    studentHref: `${v.base}/course/students/${studentId}`,
+  });
+}
+
+/** GET the override form (with the notice of a save or a removal just done). */
+export async function showOverride(
+  deps: CoursePageDeps,
+  req: Request,
+  res: Response,
+): Promise<void> {
+  await renderOverride(deps, req, res, {
+    notice:
+      req.query.saved === '1'
+        ? 'Override saved.'
+        : req.query.cleared === '1'
+          ? 'Override removed: the computed level counts again.'
+          : undefined,
+  });
+}
+
+/** POST an override: a level and a reason, both required. */
+export async function setOverride(
+  deps: CoursePageDeps,
+  req: Request,
+  res: Response,
+): Promise<void> {
+  const { v, course, studentId, itemId } = await overrideContext(deps, req);
+  const levelId = field(req, 'levelId');
+  const reason = field(req, 'reason');
+  const errors: Record<string, string> = {};
+  if (levelId === '') errors.levelId = 'Choose a level.';
+  if (reason.trim() === '')
+    errors.reason = 'Give a reason: other teachers and the student see why the level was set.';
+  if (Object.keys(errors).length === 0) {
+    const saved = await saveOverride(deps.services.mastery, {
+      tenantId: v.tenantId,
+      courseId: course.id,
+      studentId,
+      itemId,
+      levelId,
+      reason,
+      actor: actorOf(v),
+    });
+    if (saved.ok) {
+      res.redirect(303, `${overrideHref(v.base, studentId, itemId)}?saved=1`);
+      return;
+    }
+    errors[saved.message.includes('reason') ? 'reason' : 'levelId'] = saved.message;
+  }
+  await renderOverride(deps, req, res, { status: 422, levelId, reason, errors });
+}
+
+/** POST: the override goes; the computed level counts again. */
+export async function clearOverride(
+  deps: CoursePageDeps,
+  req: Request,
+  res: Response,
+): Promise<void> {
+  const { v, course, studentId, itemId } = await overrideContext(deps, req);
+  await deps.services.mastery.clearOverride({
+    tenantId: v.tenantId,
+    courseId: course.id,
+    studentId,
+    itemId,
+    actor: actorOf(v),
+  });
+  res.redirect(303, `${overrideHref(v.base, studentId, itemId)}?cleared=1`);
+}
