@@ -1,0 +1,54 @@
+import type { Request, Response } from 'express';
+import { viewer } from '../../middleware/session.ts';
+import { courseOf, layoutModel, type CoursePageDeps } from '../course-layout.ts';
+import { assignmentsUrl, editorUrl, firstQuery, standardLabel } from './shared.ts';
+
+/** The district's standards seen from a course: the picker's search (JSON) and coverage. */
+
+/** GET JSON for the picker's combobox; the page works without it (GET search form). */
+export async function searchStandards(
+  deps: CoursePageDeps,
+  req: Request,
+  res: Response,
+): Promise<void> {
+  const v = viewer(req);
+  const query = (firstQuery(req, 'q') ?? '').slice(0, 200);
+  const hits = await deps.services.alignment.searchStandards(v.tenantId, query);
+  res.json({
+    query,
+    results: hits.map((hit) => ({
+      id: hit.id,
+      code: hit.code ?? null,
+      statement: hit.statement,
+      framework: hit.frameworkTitle,
+      label: standardLabel(hit),
+    })),
+  });
+}
+
+/** GET the coverage matrix: which standards the course's assignments assess, and how often. */
+export async function showCoverage(
+  deps: CoursePageDeps,
+  req: Request,
+  res: Response,
+): Promise<void> {
+  const v = viewer(req);
+  const course = await courseOf(deps.services, v);
+  const matrix = await deps.services.alignment.coverage({
+    tenantId: v.tenantId,
+    courseId: course.id,
+    frameworkId: firstQuery(req, 'framework'),
+    groupId: firstQuery(req, 'group'),
+  });
+  res.render('alignment/coverage', {
+    ...layoutModel(v, 'assignments'),
+    title: 'Standards coverage',
+    styles: ['alignment'],
+    course: { title: course.title ?? 'Untitled course' },
+    assignmentsHref: assignmentsUrl(v),
+    matrix: {
+      ...matrix,
+      assignments: matrix.assignments.map((a) => ({ ...a, href: editorUrl(v, a.id) })),
+    },
+  });
+}
