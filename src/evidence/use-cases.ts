@@ -11,7 +11,7 @@ import type { CoursePolicy } from './course-policy.ts';
 import { formatCell } from './grid.ts';
 import { importLmsResults, type LmsImportOutcome } from './imports.ts';
 import { readLineItemResults } from './lms-results.ts';
-import type { StoredPolicy } from './policy-store.ts';
+import { DEFAULT_COURSE_POLICY, type StoredPolicy } from './policy-store.ts';
 import {
   EvidenceError,
   type EntryProblem,
@@ -191,4 +191,19 @@ export async function saveOverride(
     if (!(error instanceof EvidenceError) || error.code !== 'invalid_override') throw error;
     return { ok: false, message: error.message };
   }
+}
+
+/**
+ * What the district policy page shows: the stored district part, the effective district policy
+ * (the defaults when the stored part no longer makes one), the latest recalculation and the
+ * change log.
+ */
+export async function districtPolicyOverview(mastery: MasteryServices, tenantId: string) {
+  const [stored, effective, latestJob, changes] = await Promise.all([
+    mastery.storedPolicies(tenantId, null),
+    mastery.loadCoursePolicy(tenantId, null).catch(() => DEFAULT_COURSE_POLICY),
+    mastery.latestJob(tenantId, null),
+    mastery.policyChanges(tenantId, null),
+  ]);
+  return { stored, effective, latestJob, changes };
 }
