@@ -3,7 +3,7 @@ import type { AppServices } from '../../app-services.ts';
 import type { Logger } from '../../logger.ts';
 import type { Course } from '../../courses/launched-course.ts';
 import { HttpError } from '../errors.ts';
-import { roleLabel, type ToolViewer } from '../middleware/session.ts';
+import { roleLabel, viewer, type ToolViewer } from '../middleware/session.ts';
 
 /** What every course page module gets. */
 export interface CoursePageDeps {
@@ -74,4 +74,13 @@ export async function courseOf(services: AppServices, v: ToolViewer): Promise<Co
   const course = await services.people.findCourseById(v.tenantId, v.session.courseId);
   if (course === undefined) throw new HttpError(404, 'not_found', 'This course is not known here.');
   return course;
+}
+
+/** The viewer of a course page and the course they launched (else a 404 that says what to do). */
+export async function launchedCourse(
+  deps: CoursePageDeps,
+  req: Request,
+): Promise<{ v: ToolViewer; course: Course }> {
+  const v = viewer(req);
+  return { v, course: await courseOf(deps.services, v) };
 }

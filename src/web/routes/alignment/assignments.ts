@@ -2,8 +2,12 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { courseAssignmentList } from '../../../alignment/course-assignments.ts';
 import { AlignmentError } from '../../../alignment/errors.ts';
-import { viewer } from '../../middleware/session.ts';
-import { courseOf, layoutModel, type CoursePageDeps } from '../course-layout.ts';
+import {
+  layoutModel,
+  type CoursePageDeps,
+  type CourseHandler,
+  launchedCourse,
+} from '../course-layout.ts';
 import { assignmentsUrl, editorUrl, firstQuery, SOURCE_LABELS, text } from './shared.ts';
 
 /** The course's assignments: the list, a teacher's new assignment, a refresh from the LMS. */
@@ -60,8 +64,7 @@ async function renderList(
   status: number,
   extra: ListFormState = {},
 ): Promise<void> {
-  const v = viewer(req);
-  const course = await courseOf(deps.services, v);
+  const { v, course } = await launchedCourse(deps, req);
   const { assignments, standardCounts } = await courseAssignmentList(deps.services.alignment, {
     tenantId: v.tenantId,
     courseId: course.id,
@@ -89,22 +92,13 @@ async function renderList(
 }
 
 /** GET the course's assignments. */
-export async function listAssignments(
-  deps: CoursePageDeps,
-  req: Request,
-  res: Response,
-): Promise<void> {
+export const listAssignments: CourseHandler = async (deps, req, res) => {
   await renderList(deps, req, res, 200);
-}
+};
 
 /** POST a teacher's own assignment (no LMS column); then its editor. */
-export async function createAssignment(
-  deps: CoursePageDeps,
-  req: Request,
-  res: Response,
-): Promise<void> {
-  const v = viewer(req);
-  const course = await courseOf(deps.services, v);
+export const createAssignment: CourseHandler = async (deps, req, res) => {
+  const { v, course } = await launchedCourse(deps, req);
   const body = req.body as Record<string, unknown>;
   const values = {
     title: text(body.title),
@@ -132,16 +126,11 @@ export async function createAssignment(
     'teacher assignment created',
   );
   res.redirect(303, editorUrl(v, created.id));
-}
+};
 
 /** POST: the LMS's gradebook columns become (or update) assignments; an unreachable LMS is said on the list. */
-export async function refreshFromLms(
-  deps: CoursePageDeps,
-  req: Request,
-  res: Response,
-): Promise<void> {
-  const v = viewer(req);
-  const course = await courseOf(deps.services, v);
+export const refreshFromLms: CourseHandler = async (deps, req, res) => {
+  const { v, course } = await launchedCourse(deps, req);
   let result;
   try {
     result = await deps.services.alignment.discoverFromLms(v.tenantId, course.id, v.user.id);
@@ -164,4 +153,4 @@ export async function refreshFromLms(
     linked: String(result.linked),
   });
   res.redirect(303, `${assignmentsUrl(v)}?${query.toString()}`);
-}
+};

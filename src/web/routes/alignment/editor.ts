@@ -1,8 +1,12 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { assignmentEditor } from '../../../alignment/course-assignments.ts';
-import { viewer } from '../../middleware/session.ts';
-import { courseOf, layoutModel, type CoursePageDeps } from '../course-layout.ts';
+import {
+  layoutModel,
+  type CoursePageDeps,
+  type CourseHandler,
+  launchedCourse,
+} from '../course-layout.ts';
 import {
   assignmentsUrl,
   editorUrl,
@@ -20,8 +24,7 @@ const itemIdSchema = z.object({ itemId: z.string().min(1).max(100) });
 
 /** The viewer, the launched course and the assignment an editor route names. */
 async function assignmentOf(deps: CoursePageDeps, req: Request) {
-  const v = viewer(req);
-  const course = await courseOf(deps.services, v);
+  const { v, course } = await launchedCourse(deps, req);
   return { v, course, assignmentId: String(req.params.assignmentId) };
 }
 
@@ -134,9 +137,9 @@ async function chosenItem(
 }
 
 /** GET the editor. */
-export async function showEditor(deps: CoursePageDeps, req: Request, res: Response): Promise<void> {
+export const showEditor: CourseHandler = async (deps, req, res) => {
   await renderEditor(deps, req, res, 200);
-}
+};
 
 /** The alignments the editor form sent: per standard its weight, points and rubric criterion. */
 function sentAlignments(req: Request) {
@@ -155,11 +158,7 @@ function sentAlignments(req: Request) {
 }
 
 /** POST the whole set of alignments; a refused one shows the editor again with why. */
-export async function saveAlignments(
-  deps: CoursePageDeps,
-  req: Request,
-  res: Response,
-): Promise<void> {
+export const saveAlignments: CourseHandler = async (deps, req, res) => {
   const { v, course, assignmentId } = await assignmentOf(deps, req);
   const alignments = sentAlignments(req);
   try {
@@ -180,14 +179,10 @@ export async function saveAlignments(
     'alignments saved',
   );
   res.redirect(303, `${editorUrl(v, assignmentId)}?saved=1`);
-}
+};
 
 /** POST one standard to align (from search or suggestions); back to the picker. */
-export async function addAlignment(
-  deps: CoursePageDeps,
-  req: Request,
-  res: Response,
-): Promise<void> {
+export const addAlignment: CourseHandler = async (deps, req, res) => {
   const { v, course, assignmentId } = await assignmentOf(deps, req);
   const itemId = await chosenItem(deps, req, res, 'Choose a standard to add.');
   if (itemId === undefined) return;
@@ -212,14 +207,10 @@ export async function addAlignment(
   const query = new URLSearchParams({ added: itemId });
   if (outcome === 'already_aligned') query.set('already', '1');
   res.redirect(303, `${editorUrl(v, assignmentId)}?${query.toString()}#standard-search`);
-}
+};
 
 /** POST one standard to remove from the assignment. */
-export async function removeAlignment(
-  deps: CoursePageDeps,
-  req: Request,
-  res: Response,
-): Promise<void> {
+export const removeAlignment: CourseHandler = async (deps, req, res) => {
   const { v, course, assignmentId } = await assignmentOf(deps, req);
   const itemId = await chosenItem(deps, req, res, 'Choose a standard to remove.');
   if (itemId === undefined) return;
@@ -231,4 +222,4 @@ export async function removeAlignment(
     v.user.id,
   );
   res.redirect(303, `${editorUrl(v, assignmentId)}?removed=1`);
-}
+};

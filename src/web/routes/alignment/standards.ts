@@ -1,16 +1,11 @@
-import type { Request, Response } from 'express';
 import { viewer } from '../../middleware/session.ts';
-import { courseOf, layoutModel, type CoursePageDeps } from '../course-layout.ts';
+import { layoutModel, type CourseHandler, launchedCourse } from '../course-layout.ts';
 import { assignmentsUrl, editorUrl, firstQuery, standardLabel } from './shared.ts';
 
 /** The district's standards seen from a course: the picker's search (JSON) and coverage. */
 
 /** GET JSON for the picker's combobox; the page works without it (GET search form). */
-export async function searchStandards(
-  deps: CoursePageDeps,
-  req: Request,
-  res: Response,
-): Promise<void> {
+export const searchStandards: CourseHandler = async (deps, req, res) => {
   const v = viewer(req);
   const query = (firstQuery(req, 'q') ?? '').slice(0, 200);
   const hits = await deps.services.alignment.searchStandards(v.tenantId, query);
@@ -24,16 +19,11 @@ export async function searchStandards(
       label: standardLabel(hit),
     })),
   });
-}
+};
 
 /** GET the coverage matrix: which standards the course's assignments assess, and how often. */
-export async function showCoverage(
-  deps: CoursePageDeps,
-  req: Request,
-  res: Response,
-): Promise<void> {
-  const v = viewer(req);
-  const course = await courseOf(deps.services, v);
+export const showCoverage: CourseHandler = async (deps, req, res) => {
+  const { v, course } = await launchedCourse(deps, req);
   const matrix = await deps.services.alignment.coverage({
     tenantId: v.tenantId,
     courseId: course.id,
@@ -51,4 +41,4 @@ export async function showCoverage(
       assignments: matrix.assignments.map((a) => ({ ...a, href: editorUrl(v, a.id) })),
     },
   });
-}
+};

@@ -1,17 +1,10 @@
-import type { Request, Response } from 'express';
-import { viewer } from '../../middleware/session.ts';
-import { courseOf, layoutModel, type CoursePageDeps } from '../course-layout.ts';
+import { layoutModel, type CourseHandler, launchedCourse } from '../course-layout.ts';
 
 /** The course's home page. */
 
 /** GET the course home: what the launch gave (roster, gradebook) and where to go next. */
-export async function showCourseHome(
-  deps: CoursePageDeps,
-  req: Request,
-  res: Response,
-): Promise<void> {
-  const v = viewer(req);
-  const course = await courseOf(deps.services, v);
+export const showCourseHome: CourseHandler = async (deps, req, res) => {
+  const { v, course } = await launchedCourse(deps, req);
   res.render('course/home', {
     ...layoutModel(v, 'course'),
     title: course.title ?? 'Course',
@@ -20,4 +13,4 @@ export async function showCourseHome(
     hasRoster: course.nrpsMembershipsUrl !== undefined,
     hasGradebook: course.agsLineItemsUrl !== undefined,
   });
-}
+};

@@ -1,7 +1,7 @@
-import type { Request, Response } from 'express';
+import type { Request } from 'express';
 import { syncCourseRoster } from '../../../courses/roster.ts';
-import { ROLE_LABELS, viewer } from '../../middleware/session.ts';
-import { courseOf, layoutModel, type CoursePageDeps } from '../course-layout.ts';
+import { ROLE_LABELS } from '../../middleware/session.ts';
+import { layoutModel, type CourseHandler, launchedCourse } from '../course-layout.ts';
 
 /** The course's roster as the tool knows it, and the teacher's "update the roster". */
 
@@ -13,9 +13,8 @@ function removedDates(req: Request): string[] {
 }
 
 /** GET the roster as the tool knows it. */
-export async function showRoster(deps: CoursePageDeps, req: Request, res: Response): Promise<void> {
-  const v = viewer(req);
-  const course = await courseOf(deps.services, v);
+export const showRoster: CourseHandler = async (deps, req, res) => {
+  const { v, course } = await launchedCourse(deps, req);
   const roster = await deps.services.people.listRoster(v.tenantId, course.id);
   res.render('course/roster', {
     ...layoutModel(v, 'roster'),
@@ -31,12 +30,11 @@ export async function showRoster(deps: CoursePageDeps, req: Request, res: Respon
       testUser: person.testUser,
     })),
   });
-}
+};
 
 /** POST: the roster is read from the LMS now (a direct call; it may become a job later). */
-export async function syncRoster(deps: CoursePageDeps, req: Request, res: Response): Promise<void> {
-  const v = viewer(req);
-  const course = await courseOf(deps.services, v);
+export const syncRoster: CourseHandler = async (deps, req, res) => {
+  const { v, course } = await launchedCourse(deps, req);
   const result = await syncCourseRoster(deps.services, v.tenantId, course.id);
   const { removedOnRequest, ...counts } = result;
   deps.logger.info(
@@ -49,4 +47,4 @@ export async function syncRoster(deps: CoursePageDeps, req: Request, res: Respon
     303,
     `${v.base}/course/roster?synced=${result.upserted}${removed === '' ? '' : `&removed=${removed}`}`,
   );
-}
+};

@@ -1,19 +1,14 @@
 import type { Request, Response } from 'express';
 import { CSV_COLUMNS, importEvidenceCsv, type ImportProblem } from '../../../evidence/imports.ts';
 import { viewer } from '../../middleware/session.ts';
-import { courseOf, layoutModel, type CoursePageDeps } from '../course-layout.ts';
+import { courseOf, layoutModel, type CourseHandler, launchedCourse } from '../course-layout.ts';
 import { actorOf, field } from './shared.ts';
 
 /** The evidence start page (assignments to pick a grid from) and the CSV import. */
 
 /** GET: the course's assignments with their aligned standards. */
-export async function listEvidenceAssignments(
-  deps: CoursePageDeps,
-  req: Request,
-  res: Response,
-): Promise<void> {
-  const v = viewer(req);
-  const course = await courseOf(deps.services, v);
+export const listEvidenceAssignments: CourseHandler = async (deps, req, res) => {
+  const { v, course } = await launchedCourse(deps, req);
   const assignments = await deps.services.mastery.courseContext.assignments(v.tenantId, course.id);
   res.render('evidence/index', {
     ...layoutModel(v, 'evidence'),
@@ -28,7 +23,7 @@ export async function listEvidenceAssignments(
       standardCount: a.standards.length,
     })),
   });
-}
+};
 
 function renderImport(
   req: Request,
@@ -47,19 +42,14 @@ function renderImport(
 }
 
 /** GET the CSV import form. */
-export async function showCsvImport(
-  deps: CoursePageDeps,
-  req: Request,
-  res: Response,
-): Promise<void> {
+export const showCsvImport: CourseHandler = async (deps, req, res) => {
   await courseOf(deps.services, viewer(req));
   renderImport(req, res, {});
-}
+};
 
 /** POST a pasted CSV: every row checked, then all saved or none (problems listed by row). */
-export async function importCsv(deps: CoursePageDeps, req: Request, res: Response): Promise<void> {
-  const v = viewer(req);
-  const course = await courseOf(deps.services, v);
+export const importCsv: CourseHandler = async (deps, req, res) => {
+  const { v, course } = await launchedCourse(deps, req);
   const text = field(req, 'csv');
   const outcome = await importEvidenceCsv(deps.services.mastery, {
     tenantId: v.tenantId,
@@ -82,4 +72,4 @@ export async function importCsv(deps: CoursePageDeps, req: Request, res: Respons
   renderImport(req, res, {
     notice: `Imported ${outcome.rows} row${outcome.rows === 1 ? '' : 's'}: ${outcome.saved} saved, ${outcome.unchanged} unchanged.`,
   });
-}
+};

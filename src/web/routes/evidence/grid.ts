@@ -11,8 +11,13 @@ import {
   type CourseLearner,
 } from '../../../evidence/use-cases.ts';
 import { HttpError, notFound } from '../../errors.ts';
-import { viewer, type ToolViewer } from '../../middleware/session.ts';
-import { courseOf, layoutModel, type CoursePageDeps } from '../course-layout.ts';
+import type { ToolViewer } from '../../middleware/session.ts';
+import {
+  layoutModel,
+  type CoursePageDeps,
+  type CourseHandler,
+  launchedCourse,
+} from '../course-layout.ts';
 import { actorOf, body, field, param, studentName } from './shared.ts';
 
 /** The entry grid of one assignment: students × aligned standards, saved as a whole. */
@@ -79,8 +84,7 @@ function gridModel(
 
 /** The viewer, the launched course and the assignment a grid route names (else a 404). */
 async function gridContext(deps: CoursePageDeps, req: Request) {
-  const v = viewer(req);
-  const course = await courseOf(deps.services, v);
+  const { v, course } = await launchedCourse(deps, req);
   const assignment = await findCourseAssignment(
     deps.services.mastery,
     { tenantId: v.tenantId, courseId: course.id },
@@ -185,12 +189,12 @@ function parseGrid(req: Request, assignment: AssignmentWithStandards, policy: Co
 }
 
 /** GET the grid of one assignment. */
-export async function showGrid(deps: CoursePageDeps, req: Request, res: Response): Promise<void> {
+export const showGrid: CourseHandler = async (deps, req, res) => {
   await renderGrid(deps, req, res, await gridContext(deps, req));
-}
+};
 
 /** POST the grid: every cell checked, then all saved or none (the autosave script wants JSON). */
-export async function saveGrid(deps: CoursePageDeps, req: Request, res: Response): Promise<void> {
+export const saveGrid: CourseHandler = async (deps, req, res) => {
   const context = await gridContext(deps, req);
   const { v, course, assignment } = context;
   const policy = await deps.services.mastery.loadCoursePolicy(v.tenantId, course.id);
@@ -224,14 +228,10 @@ export async function saveGrid(deps: CoursePageDeps, req: Request, res: Response
     return;
   }
   res.redirect(303, `${v.base}/course/evidence/${assignment.id}?saved=${saved}`);
-}
+};
 
 /** POST: the assignment's LMS column scores become evidence; the grid shows the counts. */
-export async function importScoresFromLms(
-  deps: CoursePageDeps,
-  req: Request,
-  res: Response,
-): Promise<void> {
+export const importScoresFromLms: CourseHandler = async (deps, req, res) => {
   const context = await gridContext(deps, req);
   const { v, course, assignment } = context;
   const { lineItemUrl } = assignment;
@@ -271,4 +271,4 @@ export async function importScoresFromLms(
       `${outcome.unknownUsers} from people who are not students here yet (update the roster)`,
     );
   await renderGrid(deps, req, res, context, { notice: `${parts.join('; ')}.` });
-}
+};

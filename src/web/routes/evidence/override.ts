@@ -2,8 +2,12 @@ import type { Request, Response } from 'express';
 import { saveOverride } from '../../../evidence/use-cases.ts';
 import { isUuid } from '../../../ids.ts';
 import { notFound } from '../../errors.ts';
-import { viewer } from '../../middleware/session.ts';
-import { courseOf, layoutModel, type CoursePageDeps } from '../course-layout.ts';
+import {
+  layoutModel,
+  type CoursePageDeps,
+  type CourseHandler,
+  launchedCourse,
+} from '../course-layout.ts';
 import { actorOf, field, param, studentName } from './shared.ts';
 
 /** A teacher's override of one student's level on one standard, with a reason. */
@@ -16,8 +20,7 @@ const overrideHref = (base: string, studentId: string, itemId: string): string =
 /** The viewer, course, student and standard an override route names (else a 404). */
 async function overrideContext(deps: CoursePageDeps, req: Request) {
   const { mastery } = deps.services;
-  const v = viewer(req);
-  const course = await courseOf(deps.services, v);
+  const { v, course } = await launchedCourse(deps, req);
   const studentId = param(req, 'studentId');
   const itemId = param(req, 'itemId');
   const [learners, item] = await Promise.all([
@@ -88,11 +91,7 @@ async function renderOverride(
 }
 
 /** GET the override form (with the notice of a save or a removal just done). */
-export async function showOverride(
-  deps: CoursePageDeps,
-  req: Request,
-  res: Response,
-): Promise<void> {
+export const showOverride: CourseHandler = async (deps, req, res) => {
   await renderOverride(deps, req, res, {
     notice:
       req.query.saved === '1'
@@ -101,14 +100,10 @@ export async function showOverride(
           ? 'Override removed: the computed level counts again.'
           : undefined,
   });
-}
+};
 
 /** POST an override: a level and a reason, both required. */
-export async function setOverride(
-  deps: CoursePageDeps,
-  req: Request,
-  res: Response,
-): Promise<void> {
+export const setOverride: CourseHandler = async (deps, req, res) => {
   const { v, course, studentId, itemId } = await overrideContext(deps, req);
   const levelId = field(req, 'levelId');
   const reason = field(req, 'reason');
@@ -133,14 +128,10 @@ export async function setOverride(
     errors[saved.message.includes('reason') ? 'reason' : 'levelId'] = saved.message;
   }
   await renderOverride(deps, req, res, { status: 422, levelId, reason, errors });
-}
+};
 
 /** POST: the override goes; the computed level counts again. */
-export async function clearOverride(
-  deps: CoursePageDeps,
-  req: Request,
-  res: Response,
-): Promise<void> {
+export const clearOverride: CourseHandler = async (deps, req, res) => {
   const { v, course, studentId, itemId } = await overrideContext(deps, req);
   await deps.services.mastery.clearOverride({
     tenantId: v.tenantId,
@@ -150,4 +141,4 @@ export async function clearOverride(
     actor: actorOf(v),
   });
   res.redirect(303, `${overrideHref(v.base, studentId, itemId)}?cleared=1`);
-}
+};

@@ -2,7 +2,6 @@ import type { Request, Response } from 'express';
 import { coursePolicyOverview } from '../../../evidence/use-cases.ts';
 import { describeMethod } from '../../../mastery/index.ts';
 import { notFound } from '../../errors.ts';
-import { viewer } from '../../middleware/session.ts';
 import { describePolicy, formValues, policyFromForm } from '../../policy-form.ts';
 import {
   changedAtLabel,
@@ -10,7 +9,12 @@ import {
   recalculationPage,
   savePolicyForm,
 } from '../../policy-page.ts';
-import { courseOf, layoutModel, type CoursePageDeps } from '../course-layout.ts';
+import {
+  layoutModel,
+  type CoursePageDeps,
+  type CourseHandler,
+  launchedCourse,
+} from '../course-layout.ts';
 import { actorOf, body, field, param } from './shared.ts';
 
 /** The course's own mastery policy (over the district's) and its recalculation page. */
@@ -28,8 +32,7 @@ async function renderPolicy(
   res: Response,
   options: PolicyFormState = {},
 ): Promise<void> {
-  const v = viewer(req);
-  const course = await courseOf(deps.services, v);
+  const { v, course } = await launchedCourse(deps, req);
   const overview = await coursePolicyOverview(deps.services.mastery, {
     tenantId: v.tenantId,
     courseId: course.id,
@@ -74,22 +77,13 @@ async function renderPolicy(
 }
 
 /** GET the course policy form. */
-export async function showCoursePolicy(
-  deps: CoursePageDeps,
-  req: Request,
-  res: Response,
-): Promise<void> {
+export const showCoursePolicy: CourseHandler = async (deps, req, res) => {
   await renderPolicy(deps, req, res);
-}
+};
 
 /** POST the course policy (or `reset=1`: back to the district's); then watch the recalculation. */
-export async function saveCoursePolicy(
-  deps: CoursePageDeps,
-  req: Request,
-  res: Response,
-): Promise<void> {
-  const v = viewer(req);
-  const course = await courseOf(deps.services, v);
+export const saveCoursePolicy: CourseHandler = async (deps, req, res) => {
+  const { v, course } = await launchedCourse(deps, req);
   const reset = field(req, 'reset') === '1';
   const { policy, errors } = reset
     ? { policy: null, errors: {} }
@@ -106,16 +100,11 @@ export async function saveCoursePolicy(
     'course policy changed',
   );
   res.redirect(303, `${v.base}/course/policy/jobs/${job.id}`);
-}
+};
 
 /** GET the progress of one of the course's recalculations. */
-export async function showCourseRecalculation(
-  deps: CoursePageDeps,
-  req: Request,
-  res: Response,
-): Promise<void> {
-  const v = viewer(req);
-  const course = await courseOf(deps.services, v);
+export const showCourseRecalculation: CourseHandler = async (deps, req, res) => {
+  const { v, course } = await launchedCourse(deps, req);
   const job = await deps.services.mastery.job(v.tenantId, param(req, 'jobId'));
   // A district-wide recalculation is the district admin's to watch, not a course's.
   if (job === undefined || job.courseId !== course.id) {
@@ -127,4 +116,4 @@ export async function showCourseRecalculation(
     ...recalculationPage(job),
     backHref: `${v.base}/course/policy`,
   });
-}
+};

@@ -1,16 +1,19 @@
-import type { Request, Response } from 'express';
+import type { Request } from 'express';
 import { loadClassMastery, loadPathwayEvidence } from '../../../evidence/class-mastery.ts';
 import { buildHeatmap, heatmapCsv, parseHeatmapQuery } from '../../../mastery-views/heatmap.ts';
 import { levelStylesheet } from '../../../mastery-views/levels.ts';
 import { buildPathways } from '../../../mastery-views/pathways.ts';
-import { viewer } from '../../middleware/session.ts';
-import { courseOf, layoutModel, type CoursePageDeps } from '../course-layout.ts';
+import {
+  layoutModel,
+  type CoursePageDeps,
+  type CourseHandler,
+  launchedCourse,
+} from '../course-layout.ts';
 
 /** The class side of mastery: the heatmap (and its CSV), pathways, the scale's colours. */
 
 async function classOf(deps: CoursePageDeps, req: Request) {
-  const v = viewer(req);
-  const course = await courseOf(deps.services, v);
+  const { v, course } = await launchedCourse(deps, req);
   const mastery = await loadClassMastery(deps.services, {
     tenantId: v.tenantId,
     courseId: course.id,
@@ -32,23 +35,14 @@ async function heatmapOf(deps: CoursePageDeps, req: Request) {
 }
 
 /** GET the scale's colours as a stylesheet: the CSP allows no inline styles. */
-export async function levelsStylesheet(
-  deps: CoursePageDeps,
-  req: Request,
-  res: Response,
-): Promise<void> {
-  const v = viewer(req);
-  const course = await courseOf(deps.services, v);
+export const levelsStylesheet: CourseHandler = async (deps, req, res) => {
+  const { v, course } = await launchedCourse(deps, req);
   const policy = await deps.services.mastery.loadCoursePolicy(v.tenantId, course.id);
   res.type('text/css').send(levelStylesheet(policy.scale));
-}
+};
 
 /** GET the class heatmap: students × standards. */
-export async function showHeatmap(
-  deps: CoursePageDeps,
-  req: Request,
-  res: Response,
-): Promise<void> {
+export const showHeatmap: CourseHandler = async (deps, req, res) => {
   const { v, course, mastery, heatmap } = await heatmapOf(deps, req);
   res.render('mastery/heatmap', {
     ...layoutModel(v, 'mastery'),
@@ -58,14 +52,10 @@ export async function showHeatmap(
     minEvidence: mastery.policy.calculation.minEvidence,
     heatmap,
   });
-}
+};
 
 /** GET the heatmap as a CSV download (BOM first, so spreadsheets read UTF-8). */
-export async function heatmapDownload(
-  deps: CoursePageDeps,
-  req: Request,
-  res: Response,
-): Promise<void> {
+export const heatmapDownload: CourseHandler = async (deps, req, res) => {
   const { course, heatmap } = await heatmapOf(deps, req);
   const name = (course.label ?? course.title ?? 'course')
     .replace(/[^A-Za-z0-9_-]+/g, '-')
@@ -74,14 +64,10 @@ export async function heatmapDownload(
     .type('text/csv; charset=utf-8')
     .set('Content-Disposition', `attachment; filename="mastery-${name || 'course'}.csv"`)
     .send(`\uFEFF${heatmapCsv(heatmap)}`);
-}
+};
 
 /** GET pathways: what each student is ready for next. */
-export async function showPathways(
-  deps: CoursePageDeps,
-  req: Request,
-  res: Response,
-): Promise<void> {
+export const showPathways: CourseHandler = async (deps, req, res) => {
   const { v, course, mastery } = await classOf(deps, req);
   const { aligned, evidenced } = await loadPathwayEvidence(deps.services, {
     tenantId: v.tenantId,
@@ -103,4 +89,4 @@ export async function showPathways(
     standardCount: mastery.standards.length,
     pathways,
   });
-}
+};

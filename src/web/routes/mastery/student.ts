@@ -9,7 +9,13 @@ import {
 import { buildStudentProgress } from '../../../mastery-views/student.ts';
 import { HttpError } from '../../errors.ts';
 import { viewer, type ToolViewer } from '../../middleware/session.ts';
-import { courseOf, layoutModel, type CoursePageDeps } from '../course-layout.ts';
+import {
+  courseOf,
+  layoutModel,
+  type CoursePageDeps,
+  type CourseHandler,
+  launchedCourse,
+} from '../course-layout.ts';
 
 /**
  * One student's mastery: the teacher's detail with "show your work", the student's own progress
@@ -38,8 +44,7 @@ async function progressOf(
 
 /** The viewer, the course and the student a teacher's URL names (else a 404). */
 async function namedStudent(deps: CoursePageDeps, req: Request) {
-  const v = viewer(req);
-  const course = await courseOf(deps.services, v);
+  const { v, course } = await launchedCourse(deps, req);
   const student = await findCourseStudent(
     deps.services,
     { tenantId: v.tenantId, courseId: course.id },
@@ -50,11 +55,7 @@ async function namedStudent(deps: CoursePageDeps, req: Request) {
 }
 
 /** GET a student's detail (teachers). */
-export async function showStudent(
-  deps: CoursePageDeps,
-  req: Request,
-  res: Response,
-): Promise<void> {
+export const showStudent: CourseHandler = async (deps, req, res) => {
   const { v, course, student } = await namedStudent(deps, req);
   const progress = await progressOf(deps, v, course, student);
   res.render('mastery/student', {
@@ -65,14 +66,10 @@ export async function showStudent(
     student: { id: student.id, name: student.name, active: student.active },
     progress,
   });
-}
+};
 
 /** GET what the student sees, opened by a teacher from the student's detail page. */
-export async function previewStudentProgress(
-  deps: CoursePageDeps,
-  req: Request,
-  res: Response,
-): Promise<void> {
+export const previewStudentProgress: CourseHandler = async (deps, req, res) => {
   const { v, course, student } = await namedStudent(deps, req);
   res.render('mastery/progress', {
     ...layoutModel(v, 'mastery'),
@@ -84,7 +81,7 @@ export async function previewStudentProgress(
     chooser: undefined,
     progress: await progressOf(deps, v, course, student),
   });
-}
+};
 
 /** A mentor's progress page: the linked students to choose from, and the chosen one's progress. */
 async function showMentorProgress(
@@ -122,11 +119,7 @@ async function showMentorProgress(
 }
 
 /** GET the progress page: a learner's own, or a mentor's linked students'; teachers go to the class. */
-export async function showOwnProgress(
-  deps: CoursePageDeps,
-  req: Request,
-  res: Response,
-): Promise<void> {
+export const showOwnProgress: CourseHandler = async (deps, req, res) => {
   const v = viewer(req);
   if (v.isInstructor || v.isAdministrator) {
     // Teachers pick a student from the class view; each student's detail links to this view.
@@ -163,4 +156,4 @@ export async function showOwnProgress(
     chooser: undefined,
     progress: await progressOf(deps, v, course, self),
   });
-}
+};

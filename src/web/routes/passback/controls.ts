@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { PassbackServices } from '../../../passback/services.ts';
 import { HttpError } from '../../errors.ts';
 import { viewer, type ToolViewer } from '../../middleware/session.ts';
-import type { CoursePageDeps } from '../course-layout.ts';
+import type { CourseHandler, CoursePageDeps } from '../course-layout.ts';
 import { syncScopeOf } from './pages.ts';
 import { PASSBACK_ERROR_CODES } from './words.ts';
 
@@ -89,38 +89,26 @@ const RELEASE_HELD: ChosenGradesControl<z.infer<typeof releaseBody>> = {
 };
 
 /** POST: failed grades (all, or one cause, column or student) are sent again now. */
-export async function retryFailedGrades(
-  deps: CoursePageDeps,
-  req: Request,
-  res: Response,
-): Promise<void> {
+export const retryFailedGrades: CourseHandler = async (deps, req, res) => {
   await runChosenGradesControl(RETRY_FAILED, deps, req, res);
-}
+};
 
 /** POST: grades a teacher changed in the LMS are the tool's to update again. */
-export async function releaseHeldGrades(
-  deps: CoursePageDeps,
-  req: Request,
-  res: Response,
-): Promise<void> {
+export const releaseHeldGrades: CourseHandler = async (deps, req, res) => {
   await runChosenGradesControl(RELEASE_HELD, deps, req, res);
-}
+};
 
 /** POST: cells waiting out a retry delay become due at once. */
-export async function syncNow(deps: CoursePageDeps, req: Request, res: Response): Promise<void> {
+export const syncNow: CourseHandler = async (deps, req, res) => {
   const v = viewer(req);
   const { scope } = await syncScopeOf(deps, v);
   const due = await deps.services.passback.syncNow(scope);
   deps.logger.info({ tenantId: v.tenantId, courseId: scope.courseId, due }, 'grade sync requested');
   res.redirect(303, backToSync(v, 'synced'));
-}
+};
 
 /** POST: every grade of the course recomputed and sent again. */
-export async function resyncEverything(
-  deps: CoursePageDeps,
-  req: Request,
-  res: Response,
-): Promise<void> {
+export const resyncEverything: CourseHandler = async (deps, req, res) => {
   const v = viewer(req);
   const { scope } = await syncScopeOf(deps, v);
   const result = await deps.services.passback.resyncEverything(scope);
@@ -129,7 +117,7 @@ export async function resyncEverything(
     'grade resync requested',
   );
   res.redirect(303, backToSync(v, 'resynced'));
-}
+};
 
 async function setSyncPaused(
   paused: boolean,
@@ -148,21 +136,17 @@ async function setSyncPaused(
 }
 
 /** POST: nothing is sent for this course until a teacher resumes. */
-export async function pauseSync(deps: CoursePageDeps, req: Request, res: Response): Promise<void> {
+export const pauseSync: CourseHandler = async (deps, req, res) => {
   await setSyncPaused(true, deps, req, res);
-}
+};
 
 /** POST: sending resumes. */
-export async function resumeSync(deps: CoursePageDeps, req: Request, res: Response): Promise<void> {
+export const resumeSync: CourseHandler = async (deps, req, res) => {
   await setSyncPaused(false, deps, req, res);
-}
+};
 
 /** POST: a column deleted in the LMS is created again (only ever on the teacher's request). */
-export async function recreateColumn(
-  deps: CoursePageDeps,
-  req: Request,
-  res: Response,
-): Promise<void> {
+export const recreateColumn: CourseHandler = async (deps, req, res) => {
   const v = viewer(req);
   const { scope } = await syncScopeOf(deps, v);
   const params = columnParam.safeParse(req.params);
@@ -181,4 +165,4 @@ export async function recreateColumn(
     'gradebook column recreation requested',
   );
   res.redirect(303, backToSync(v, 'recreated'));
-}
+};

@@ -1,9 +1,13 @@
-import type { Request, Response } from 'express';
 import { z } from 'zod';
 import type { CourseSyncView } from '../../../passback/services.ts';
 import { HttpError } from '../../errors.ts';
 import { viewer, type ToolViewer } from '../../middleware/session.ts';
-import { courseOf, layoutModel, type CoursePageDeps } from '../course-layout.ts';
+import {
+  courseOf,
+  layoutModel,
+  type CoursePageDeps,
+  type CourseHandler,
+} from '../course-layout.ts';
 import { causeMessage, causeTitle, dateTime, formatScore, NOTICES, RESULT_WORDS } from './words.ts';
 
 /** The read side of grade sync: the course's sync page (and its progress JSON), a student, the audit log. */
@@ -44,7 +48,7 @@ function heldCellsModel(summary: CourseSyncView) {
 }
 
 /** GET the course's grade sync page. */
-export async function showSync(deps: CoursePageDeps, req: Request, res: Response): Promise<void> {
+export const showSync: CourseHandler = async (deps, req, res) => {
   const v = viewer(req);
   const { course, scope } = await syncScopeOf(deps, v);
   const summary = await deps.services.passback.summary(scope);
@@ -83,14 +87,10 @@ export async function showSync(deps: CoursePageDeps, req: Request, res: Response
       held: s.held,
     })),
   });
-}
+};
 
 /** GET the sync's progress as JSON (the page's script polls it). */
-export async function syncProgress(
-  deps: CoursePageDeps,
-  req: Request,
-  res: Response,
-): Promise<void> {
+export const syncProgress: CourseHandler = async (deps, req, res) => {
   const { scope } = await syncScopeOf(deps, viewer(req));
   const summary = await deps.services.passback.summary(scope);
   const { total, percent } = progressOf(summary);
@@ -103,7 +103,7 @@ export async function syncProgress(
     percent,
     lastRun: summary.lastRunAt === undefined ? null : dateTime(summary.lastRunAt),
   });
-}
+};
 
 type StudentSyncCell = NonNullable<
   Awaited<ReturnType<CoursePageDeps['services']['passback']['student']>>
@@ -119,11 +119,7 @@ function cellStatus(cell: StudentSyncCell): string {
 }
 
 /** GET one student's grades to send, cell by cell. */
-export async function showStudentSync(
-  deps: CoursePageDeps,
-  req: Request,
-  res: Response,
-): Promise<void> {
+export const showStudentSync: CourseHandler = async (deps, req, res) => {
   const v = viewer(req);
   const { course, scope } = await syncScopeOf(deps, v);
   const params = userParam.safeParse(req.params);
@@ -156,14 +152,10 @@ export async function showStudentSync(
       failed: cell.status === 'failed',
     })),
   });
-}
+};
 
 /** GET the course's audit log of posts, newest first, a page at a time. */
-export async function showSyncAudit(
-  deps: CoursePageDeps,
-  req: Request,
-  res: Response,
-): Promise<void> {
+export const showSyncAudit: CourseHandler = async (deps, req, res) => {
   const v = viewer(req);
   const { course, scope } = await syncScopeOf(deps, v);
   const page = z.coerce.number().int().min(1).max(10_000).catch(1).parse(req.query.page);
@@ -191,4 +183,4 @@ export async function showSyncAudit(
           : `${causeTitle(line.errorCode)}${line.httpStatus === null ? '' : ` (HTTP ${line.httpStatus})`}`,
     })),
   });
-}
+};
