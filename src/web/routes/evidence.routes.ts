@@ -1,7 +1,8 @@
 import type { Router } from 'express';
 import { requireCsrf, requireInstructor } from '../middleware/session.ts';
 import { withDeps, type CoursePageDeps } from './course-layout.ts';
-import { importCsv, listEvidenceAssignments, showCsvImport } from './evidence/assignments.ts';
+import { listEvidenceAssignments } from './evidence/assignment-picker.ts';
+import { importCsv, showCsvImport } from './evidence/csv-import.ts';
 import { importScoresFromLms, saveGrid, showGrid } from './evidence/grid.ts';
 import { clearOverride, OVERRIDE_PATH, setOverride, showOverride } from './evidence/override.ts';
 import { saveCoursePolicy, showCoursePolicy, showCourseRecalculation } from './evidence/policy.ts';

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { Request, Response } from 'express';
 import { saveOverride } from '../../../evidence/use-cases.ts';
 import { isUuid } from '../../../ids.ts';
@@ -8,9 +9,12 @@ import {
   type CourseHandler,
   launchedCourse,
 } from '../course-layout.ts';
-import { actorOf, field, param, studentName } from './shared.ts';
+import { actorOf, body, param, studentName, textField } from './shared.ts';
 
 /** A teacher's override of one student's level on one standard, with a reason. */
+
+/** The override form: both fields are checked below, with words for each. */
+const overrideForm = z.object({ levelId: textField, reason: textField });
 
 export const OVERRIDE_PATH = '/course/students/:studentId/standards/:itemId/override';
 
@@ -105,8 +109,7 @@ export const showOverride: CourseHandler = async (deps, req, res) => {
 /** POST an override: a level and a reason, both required. */
 export const setOverride: CourseHandler = async (deps, req, res) => {
   const { v, course, studentId, itemId } = await overrideContext(deps, req);
-  const levelId = field(req, 'levelId');
-  const reason = field(req, 'reason');
+  const { levelId, reason } = overrideForm.parse(body(req));
   const errors: Record<string, string> = {};
   if (levelId === '') errors.levelId = 'Choose a level.';
   if (reason.trim() === '')

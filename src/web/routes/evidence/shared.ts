@@ -1,4 +1,5 @@
 import express, { type Request } from 'express';
+import { z } from 'zod';
 import type { CourseLearner } from '../../../evidence/use-cases.ts';
 import type { ToolViewer } from '../../middleware/session.ts';
 import type { FormBody } from '../../policy-form.ts';
@@ -37,3 +38,6 @@ export function field(req: Request, name: string): string {
 
 /** Opaque id of a person for `recorded_by` / `changed_by`: the tool's user id, never a name. */
 export const actorOf = (v: ToolViewer): string => v.user.id;
+
+/** A text field of a form: what was sent, or empty when it is missing or not text. */
+export const textField = z.string().catch('');

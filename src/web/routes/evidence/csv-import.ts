@@ -1,29 +1,13 @@
+import { z } from 'zod';
 import type { Request, Response } from 'express';
 import { CSV_COLUMNS, importEvidenceCsv, type ImportProblem } from '../../../evidence/imports.ts';
 import { viewer } from '../../middleware/session.ts';
 import { courseOf, layoutModel, type CourseHandler, launchedCourse } from '../course-layout.ts';
-import { actorOf, field } from './shared.ts';
+import { actorOf, body, textField } from './shared.ts';
 
-/** The evidence start page (assignments to pick a grid from) and the CSV import. */
+const csvImportForm = z.object({ csv: textField });
 
-/** GET: the course's assignments with their aligned standards. */
-export const listEvidenceAssignments: CourseHandler = async (deps, req, res) => {
-  const { v, course } = await launchedCourse(deps, req);
-  const assignments = await deps.services.mastery.courseContext.assignments(v.tenantId, course.id);
-  res.render('evidence/index', {
-    ...layoutModel(v, 'evidence'),
-    title: 'Evidence',
-    styles: ['evidence'],
-    course: { title: course.title ?? 'Untitled course' },
-    assignments: assignments.map((a) => ({
-      id: a.id,
-      title: a.title,
-      archived: a.archived,
-      standards: a.standards.map((s) => s.code ?? s.statement.slice(0, 30)).join(', '),
-      standardCount: a.standards.length,
-    })),
-  });
-};
+/** Evidence pasted as CSV: the form, and the import (all rows saved or none). */
 
 function renderImport(
   req: Request,
@@ -50,7 +34,7 @@ export const showCsvImport: CourseHandler = async (deps, req, res) => {
 /** POST a pasted CSV: every row checked, then all saved or none (problems listed by row). */
 export const importCsv: CourseHandler = async (deps, req, res) => {
   const { v, course } = await launchedCourse(deps, req);
-  const text = field(req, 'csv');
+  const { csv: text } = csvImportForm.parse(body(req));
   const outcome = await importEvidenceCsv(deps.services.mastery, {
     tenantId: v.tenantId,
     courseId: course.id,
