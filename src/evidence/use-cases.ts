@@ -207,3 +207,54 @@ export async function districtPolicyOverview(mastery: MasteryServices, tenantId:
   ]);
   return { stored, effective, latestJob, changes };
 }
+
+/** The course's assignments with their aligned standards (the evidence start page). */
+export function evidenceAssignments(
+  mastery: Pick<MasteryServices, 'courseContext'>,
+  scope: CourseScope,
+): Promise<AssignmentWithStandards[]> {
+  return mastery.courseContext.assignments(scope.tenantId, scope.courseId);
+}
+
+/** What the entry grid shows around an assignment: the course's learners and its policy. */
+export async function gridSetting(
+  mastery: Pick<MasteryServices, 'courseContext' | 'loadCoursePolicy'>,
+  scope: CourseScope,
+) {
+  const [learners, policy] = await Promise.all([
+    mastery.courseContext.learners(scope.tenantId, scope.courseId),
+    mastery.loadCoursePolicy(scope.tenantId, scope.courseId),
+  ]);
+  return { learners, policy };
+}
+
+/** The learner and the standard an override names, or undefined when either is not in the course. */
+export async function findOverrideTarget(
+  mastery: Pick<MasteryServices, 'courseContext'>,
+  scope: CourseScope,
+  studentId: string,
+  itemId: string,
+) {
+  const [learners, item] = await Promise.all([
+    isUuid(studentId)
+      ? mastery.courseContext.learners(scope.tenantId, scope.courseId, [studentId])
+      : Promise.resolve([]),
+    mastery.courseContext.item(scope.tenantId, itemId),
+  ]);
+  const learner = learners[0];
+  return learner === undefined || item === undefined ? undefined : { learner, item };
+}
+
+/** The cell an override page shows: the course's scale and the stored result (if any). */
+export async function overrideCell(
+  mastery: Pick<MasteryServices, 'loadCoursePolicy' | 'currentResult'>,
+  scope: CourseScope,
+  studentId: string,
+  itemId: string,
+) {
+  const [policy, current] = await Promise.all([
+    mastery.loadCoursePolicy(scope.tenantId, scope.courseId),
+    mastery.currentResult(scope.tenantId, scope.courseId, studentId, itemId),
+  ]);
+  return { policy, current };
+}

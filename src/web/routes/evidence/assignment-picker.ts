@@ -1,3 +1,4 @@
+import { evidenceAssignments } from '../../../evidence/use-cases.ts';
 import { layoutModel, type CourseHandler, launchedCourse } from '../course-layout.ts';
 
 /** The evidence start page: the course's assignments, to pick an entry grid from. */
@@ -5,7 +6,10 @@ import { layoutModel, type CourseHandler, launchedCourse } from '../course-layou
 /** GET: the course's assignments with their aligned standards. */
 export const listEvidenceAssignments: CourseHandler = async (deps, req, res) => {
   const { v, course } = await launchedCourse(deps, req);
-  const assignments = await deps.services.mastery.courseContext.assignments(v.tenantId, course.id);
+  const assignments = await evidenceAssignments(deps.services.mastery, {
+    tenantId: v.tenantId,
+    courseId: course.id,
+  });
   res.render('evidence/index', {
     ...layoutModel(v, 'evidence'),
     title: 'Evidence',

@@ -5,6 +5,7 @@ import type { EvidenceEntry } from '../../../evidence/services.ts';
 import {
   currentGridCells,
   findCourseAssignment,
+  gridSetting,
   importLmsScores,
   recordGridEvidence,
   type AssignmentWithStandards,
@@ -111,11 +112,10 @@ async function renderGrid(
   { v, course, assignment }: GridContext,
   options: GridOptions = {},
 ): Promise<void> {
-  const mastery = deps.services.mastery;
-  const [learners, policy] = await Promise.all([
-    mastery.courseContext.learners(v.tenantId, course.id),
-    mastery.loadCoursePolicy(v.tenantId, course.id),
-  ]);
+  const { learners, policy } = await gridSetting(deps.services.mastery, {
+    tenantId: v.tenantId,
+    courseId: course.id,
+  });
   const values = options.values ?? (await storedValues(deps, v, assignment, learners));
   const errors = options.errors ?? new Map<string, string>();
   const grid = gridModel(assignment, learners, values, errors);

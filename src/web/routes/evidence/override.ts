@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import type { Request, Response } from 'express';
-import { saveOverride } from '../../../evidence/use-cases.ts';
-import { isUuid } from '../../../ids.ts';
+import { findOverrideTarget, overrideCell, saveOverride } from '../../../evidence/use-cases.ts';
 import { notFound } from '../../errors.ts';
 import {
   layoutModel,
@@ -23,19 +22,17 @@ const overrideHref = (base: string, studentId: string, itemId: string): string =
 
 /** The viewer, course, student and standard an override route names (else a 404). */
 async function overrideContext(deps: CoursePageDeps, req: Request) {
-  const { mastery } = deps.services;
   const { v, course } = await launchedCourse(deps, req);
   const studentId = param(req, 'studentId');
   const itemId = param(req, 'itemId');
-  const [learners, item] = await Promise.all([
-    isUuid(studentId)
-      ? mastery.courseContext.learners(v.tenantId, course.id, [studentId])
-      : Promise.resolve([]),
-    mastery.courseContext.item(v.tenantId, itemId),
-  ]);
-  const learner = learners[0];
-  if (learner === undefined || item === undefined)
-    throw notFound('There is no such student or standard in this course.');
+  const target = await findOverrideTarget(
+    deps.services.mastery,
+    { tenantId: v.tenantId, courseId: course.id },
+    studentId,
+    itemId,
+  );
+  if (target === undefined) throw notFound('There is no such student or standard in this course.');
+  const { learner, item } = target;
   return { v, course, learner, item, studentId, itemId };
 }
 
@@ -53,12 +50,13 @@ async function renderOverride(
   res: Response,
   options: OverrideFormState = {},
 ): Promise<void> {
-  const { mastery } = deps.services;
   const { v, course, learner, item, studentId, itemId } = await overrideContext(deps, req);
-  const [policy, current] = await Promise.all([
-    mastery.loadCoursePolicy(v.tenantId, course.id),
-    mastery.currentResult(v.tenantId, course.id, studentId, itemId),
-  ]);
+  const { policy, current } = await overrideCell(
+    deps.services.mastery,
+    { tenantId: v.tenantId, courseId: course.id },
+    studentId,
+    itemId,
+  );
   const levelOf = (value: number | null) =>
     value === null ? undefined : policy.scale.levels.find((l) => l.value <= value + 1e-9)?.label;
   res.status(options.status ?? 200).render('evidence/override', {
