@@ -3,10 +3,10 @@ import { z } from 'zod';
 import { courseAssignmentList } from '../../../alignment/course-assignments.ts';
 import { AlignmentError } from '../../../alignment/errors.ts';
 import {
-  layoutModel,
-  type CoursePageDeps,
-  type CourseHandler,
   launchedCourse,
+  layoutModel,
+  type CourseHandler,
+  type CoursePageDeps,
 } from '../course-layout.ts';
 import { assignmentsUrl, editorUrl, firstQuery, SOURCE_LABELS, text } from './shared.ts';
 

@@ -2,10 +2,10 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { assignmentEditor } from '../../../alignment/course-assignments.ts';
 import {
-  layoutModel,
-  type CoursePageDeps,
-  type CourseHandler,
   launchedCourse,
+  layoutModel,
+  type CourseHandler,
+  type CoursePageDeps,
 } from '../course-layout.ts';
 import {
   assignmentsUrl,

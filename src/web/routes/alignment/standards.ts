@@ -1,5 +1,5 @@
 import { viewer } from '../../middleware/session.ts';
-import { layoutModel, type CourseHandler, launchedCourse } from '../course-layout.ts';
+import { launchedCourse, layoutModel, type CourseHandler } from '../course-layout.ts';
 import { assignmentsUrl, editorUrl, firstQuery, standardLabel } from './shared.ts';
 
 /** The district's standards seen from a course: the picker's search (JSON) and coverage. */

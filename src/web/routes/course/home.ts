@@ -1,4 +1,4 @@
-import { layoutModel, type CourseHandler, launchedCourse } from '../course-layout.ts';
+import { launchedCourse, layoutModel, type CourseHandler } from '../course-layout.ts';
 
 /** The course's home page. */
 

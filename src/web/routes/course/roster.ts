@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import { syncCourseRoster } from '../../../courses/roster.ts';
 import { ROLE_LABELS } from '../../middleware/session.ts';
-import { layoutModel, type CourseHandler, launchedCourse } from '../course-layout.ts';
+import { launchedCourse, layoutModel, type CourseHandler } from '../course-layout.ts';
 
 /** The course's roster as the tool knows it, and the teacher's "update the roster". */
 

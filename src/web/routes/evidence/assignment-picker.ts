@@ -1,5 +1,5 @@
 import { evidenceAssignments } from '../../../evidence/use-cases.ts';
-import { layoutModel, type CourseHandler, launchedCourse } from '../course-layout.ts';
+import { launchedCourse, layoutModel, type CourseHandler } from '../course-layout.ts';
 
 /** The evidence start page: the course's assignments, to pick an entry grid from. */
 

@@ -1,8 +1,8 @@
-import { z } from 'zod';
 import type { Request, Response } from 'express';
+import { z } from 'zod';
 import { CSV_COLUMNS, importEvidenceCsv, type ImportProblem } from '../../../evidence/imports.ts';
 import { viewer } from '../../middleware/session.ts';
-import { courseOf, layoutModel, type CourseHandler, launchedCourse } from '../course-layout.ts';
+import { courseOf, launchedCourse, layoutModel, type CourseHandler } from '../course-layout.ts';
 import { actorOf, body, textField } from './shared.ts';
 
 const csvImportForm = z.object({ csv: textField });

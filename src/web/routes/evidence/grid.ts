@@ -14,10 +14,10 @@ import {
 import { HttpError, notFound } from '../../errors.ts';
 import type { ToolViewer } from '../../middleware/session.ts';
 import {
-  layoutModel,
-  type CoursePageDeps,
-  type CourseHandler,
   launchedCourse,
+  layoutModel,
+  type CourseHandler,
+  type CoursePageDeps,
 } from '../course-layout.ts';
 import { actorOf, body, field, param, studentName } from './shared.ts';
 

@@ -1,12 +1,12 @@
-import { z } from 'zod';
 import type { Request, Response } from 'express';
+import { z } from 'zod';
 import { findOverrideTarget, overrideCell, saveOverride } from '../../../evidence/use-cases.ts';
 import { notFound } from '../../errors.ts';
 import {
-  layoutModel,
-  type CoursePageDeps,
-  type CourseHandler,
   launchedCourse,
+  layoutModel,
+  type CourseHandler,
+  type CoursePageDeps,
 } from '../course-layout.ts';
 import { actorOf, body, param, studentName, textField } from './shared.ts';
 

@@ -10,10 +10,10 @@ import {
   savePolicyForm,
 } from '../../policy-page.ts';
 import {
-  layoutModel,
-  type CoursePageDeps,
-  type CourseHandler,
   launchedCourse,
+  layoutModel,
+  type CourseHandler,
+  type CoursePageDeps,
 } from '../course-layout.ts';
 import { actorOf, body, field, param } from './shared.ts';
 

@@ -4,10 +4,10 @@ import { buildHeatmap, heatmapCsv, parseHeatmapQuery } from '../../../mastery-vi
 import { levelStylesheet } from '../../../mastery-views/levels.ts';
 import { buildPathways } from '../../../mastery-views/pathways.ts';
 import {
-  layoutModel,
-  type CoursePageDeps,
-  type CourseHandler,
   launchedCourse,
+  layoutModel,
+  type CourseHandler,
+  type CoursePageDeps,
 } from '../course-layout.ts';
 
 /** The class side of mastery: the heatmap (and its CSV), pathways, the scale's colours. */

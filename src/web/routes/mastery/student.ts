@@ -11,10 +11,10 @@ import { HttpError } from '../../errors.ts';
 import { viewer, type ToolViewer } from '../../middleware/session.ts';
 import {
   courseOf,
-  layoutModel,
-  type CoursePageDeps,
-  type CourseHandler,
   launchedCourse,
+  layoutModel,
+  type CourseHandler,
+  type CoursePageDeps,
 } from '../course-layout.ts';
 
 /**

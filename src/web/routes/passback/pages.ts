@@ -5,8 +5,8 @@ import { viewer, type ToolViewer } from '../../middleware/session.ts';
 import {
   courseOf,
   layoutModel,
-  type CoursePageDeps,
   type CourseHandler,
+  type CoursePageDeps,
 } from '../course-layout.ts';
 import { causeMessage, causeTitle, dateTime, formatScore, NOTICES, RESULT_WORDS } from './words.ts';
 
