@@ -1,6 +1,8 @@
+import { AppError } from '../errors.ts';
+
 /**
  * Failures of the alignment use cases, each with a stable code and a message written for teachers.
- * The web layer maps them to statuses (see `alignment.routes.ts`); nothing here knows HTTP.
+ * They are `AppError`s, so the error boundary renders one a page does not show beside its form.
  */
 export type AlignmentErrorCode =
   | 'assignment_not_found'
@@ -9,8 +11,17 @@ export type AlignmentErrorCode =
   | 'standard_unavailable'
   | 'lms_unavailable';
 
-export class AlignmentError extends Error {
-  readonly code: AlignmentErrorCode;
+/** The status each failure ends a request with when no form shows it again. */
+const STATUS: Readonly<Record<AlignmentErrorCode, number>> = {
+  assignment_not_found: 404,
+  course_not_found: 404,
+  invalid_input: 422,
+  standard_unavailable: 422,
+  lms_unavailable: 502,
+};
+
+export class AlignmentError extends AppError {
+  declare readonly code: AlignmentErrorCode;
   /** Per form field, when the input was wrong: what is wrong and what to do. */
   readonly fields: Readonly<Record<string, string>>;
 
@@ -19,9 +30,7 @@ export class AlignmentError extends Error {
     message: string,
     options: { fields?: Record<string, string>; cause?: unknown } = {},
   ) {
-    super(message, { cause: options.cause });
-    this.name = 'AlignmentError';
-    this.code = code;
+    super(STATUS[code], code, message, { cause: options.cause });
     this.fields = options.fields ?? {};
   }
 }

@@ -1,6 +1,6 @@
 import type { StoredPolicy } from '../evidence/policy-store.ts';
-import { EvidenceError, type MasteryServices } from '../evidence/services.ts';
-import type { RecomputeJob } from '../storage/mastery/policy.repository.ts';
+import type { MasteryServices } from '../evidence/services.ts';
+import { savePolicyChange, type RecomputeJob } from '../evidence/use-cases.ts';
 import { METHOD_LABELS, ORDER_LABELS, PASSBACK_FIELDS, type FormBody } from './policy-form.ts';
 
 /**
@@ -44,25 +44,19 @@ export async function savePolicyForm(
     });
     return undefined;
   }
-  try {
-    const { job } = await mastery.savePolicy({
-      tenantId: target.tenantId,
-      courseId: target.courseId,
-      policy: sent.policy,
-      actor: target.actor,
-    });
-    return job;
-  } catch (error) {
-    if (error instanceof EvidenceError && error.code === 'invalid_policy') {
-      await showAgain({
-        status: 422,
-        values,
-        summary: `This policy would not work: ${error.message}. Nothing was changed.`,
-      });
-      return undefined;
-    }
-    throw error;
-  }
+  const saved = await savePolicyChange(mastery, {
+    tenantId: target.tenantId,
+    courseId: target.courseId,
+    policy: sent.policy,
+    actor: target.actor,
+  });
+  if (saved.ok) return saved.job;
+  await showAgain({
+    status: 422,
+    values,
+    summary: `This policy would not work: ${saved.problem}. Nothing was changed.`,
+  });
+  return undefined;
 }
 
 /** The choices of the policy form's selects and passback checkboxes. */

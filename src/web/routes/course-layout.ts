@@ -1,9 +1,9 @@
-import type { Router } from 'express';
+import type { Request, RequestHandler, Response, Router } from 'express';
 import type { AppServices } from '../../app-services.ts';
 import type { Logger } from '../../logger.ts';
-import type { Course } from '../../storage/lti/people.repository.ts';
+import type { Course } from '../../courses/launched-course.ts';
 import { HttpError } from '../errors.ts';
-import { roleLabel, type ToolViewer } from '../middleware/session.ts';
+import { roleLabel, viewer, type ToolViewer } from '../middleware/session.ts';
 
 /** What every course page module gets. */
 export interface CoursePageDeps {
@@ -14,6 +14,15 @@ export interface CoursePageDeps {
 
 /** A function that adds its pages to the session router (`/s/:sessionToken/...`). */
 export type CoursePages = (router: Router, deps: CoursePageDeps) => void;
+
+/** A named course-page handler: its dependencies are passed, never captured in a closure. */
+export type CourseHandler = (deps: CoursePageDeps, req: Request, res: Response) => Promise<void>;
+
+/** Binds a named handler to the page module's dependencies, for `router.get(path, …, handler)`. */
+export const withDeps =
+  (deps: CoursePageDeps, handler: CourseHandler): RequestHandler =>
+  (req, res) =>
+    handler(deps, req, res);
 
 /** Keys of the course navigation; a page passes its own to mark it current. */
 export type CourseNavKey =
@@ -65,4 +74,13 @@ export async function courseOf(services: AppServices, v: ToolViewer): Promise<Co
   const course = await services.people.findCourseById(v.tenantId, v.session.courseId);
   if (course === undefined) throw new HttpError(404, 'not_found', 'This course is not known here.');
   return course;
+}
+
+/** The viewer of a course page and the course they launched (else a 404 that says what to do). */
+export async function launchedCourse(
+  deps: CoursePageDeps,
+  req: Request,
+): Promise<{ v: ToolViewer; course: Course }> {
+  const v = viewer(req);
+  return { v, course: await courseOf(deps.services, v) };
 }
