@@ -9,9 +9,11 @@ import type { ImportPhase, ImportReport } from './import.ts';
 /**
  * Standards imports run as jobs of the durable job runner (`src/jobs/runner.ts`), started here at
  * once (`runHere`: the admin waits on the progress page) and recorded in `jobs`, so their outcome
- * outlives the process. What a job imports travels in its payload (the file's text, or the CASE
- * server address); a CASE server's access token never does: it stays in this instance's memory,
- * so a job taken up elsewhere fetches without it (and the server says so).
+ * outlives the process. The payload names what is imported (the file's name and size, or the CASE
+ * server address); the file's text (up to 40 MB) and a CASE server's access token stay in this
+ * instance's memory, never in the database. Imports run once (`maxAttempts: 1`): should the
+ * process die mid-import, the runner that takes the job up after its lease fails it, and the page
+ * says nothing was imported.
  *
  * Live progress stays in memory per app instance (`createImportJobs` is called once per app, never
  * at module level): the import reports progress synchronously inside its transaction, and on
@@ -31,7 +33,9 @@ const payloadSchema = z.discriminatedUnion('source', [
     source: z.literal('file'),
     actor: z.string(),
     filename: z.string(),
-    text: z.string(),
+    /** The file's size in bytes (its text waits in the instance's memory, under `ref`). */
+    bytes: z.number().int().nonnegative(),
+    ref: z.string(),
     /** For a CSV file: the framework it makes or updates. Absent: a CASE package. */
     csv: z
       .object({ title: z.string(), creator: z.string(), caseGuid: z.string().optional() })
@@ -75,7 +79,10 @@ export interface ImportJobState {
 
 /** What a start names: the payload, less the reference the instance adds for the token. */
 export type ImportJobStart =
-  | Extract<ImportJobPayload, { source: 'file' }>
+  | (Omit<Extract<ImportJobPayload, { source: 'file' }>, 'ref' | 'bytes'> & {
+      /** The file's text: kept in memory for the run, never stored. */
+      readonly text: string;
+    })
   | (Omit<Extract<ImportJobPayload, { source: 'case_server' }>, 'ref'> & {
       /** The CASE server's access token ('' for none): kept in memory, never stored. */
       readonly token: string;
@@ -86,7 +93,7 @@ export type ImportWork = (
   tenantId: string,
   payload: ImportJobPayload,
   progress: ImportJobProgress,
-  secrets: { readonly token: string | undefined },
+  secrets: { readonly token: string | undefined; readonly text: string | undefined },
 ) => Promise<ImportReport>;
 
 export interface ImportJobsDeps {
@@ -163,8 +170,10 @@ function storedState(record: JobRecord): ImportJobState | undefined {
 
 export function createImportJobs(deps: ImportJobsDeps): ImportJobs {
   const live = new Map<string, LiveJob>();
-  // CASE server tokens of jobs started here, by the start's `ref`: memory only, never stored.
+  // What a job started here needs but must not store (a CASE server's token, an uploaded file's
+  // text), by the start's `ref`: memory only, held until the job runs.
   const tokens = new Map<string, string>();
+  const texts = new Map<string, string>();
 
   function liveEntry(job: JobRecord, payload: ImportJobPayload): LiveJob {
     const known = live.get(job.id);
@@ -202,12 +211,13 @@ export function createImportJobs(deps: ImportJobsDeps): ImportJobs {
     const payload = payloadSchema.parse(job.payload);
     // Also a job taken up after another instance died: this one shows its progress from now on.
     const entry = liveEntry(job, payload);
-    const ref = payload.source === 'case_server' ? payload.ref : '';
-    const token = tokens.get(ref);
-    tokens.delete(ref);
+    const token = tokens.get(payload.ref);
+    const text = texts.get(payload.ref);
+    tokens.delete(payload.ref);
+    texts.delete(payload.ref);
     const fields = { tenantId: job.tenantId, jobId: job.id };
     try {
-      const report = await deps.work(job.tenantId, payload, entry, { token });
+      const report = await deps.work(job.tenantId, payload, entry, { token, text });
       entry.importId = report.importId;
       // The note names the import record, for pages that read the job after this instance.
       await context.progress(entry.done, entry.total, `import:${report.importId}`);
@@ -235,7 +245,9 @@ export function createImportJobs(deps: ImportJobsDeps): ImportJobs {
         payload = { ...rest, ref: deps.newId() };
         if (token !== '') tokens.set(payload.ref, token);
       } else {
-        payload = what;
+        const { text, ...rest } = what;
+        payload = { ...rest, bytes: Buffer.byteLength(text, 'utf8'), ref: deps.newId() };
+        texts.set(payload.ref, text);
       }
       // One attempt: a failed import changed nothing and the admin starts it again (see above).
       const { job } = await deps.runner.runHere({

@@ -128,15 +128,17 @@ export async function runImportJob(
   tenantId: string,
   payload: ImportJobPayload,
   progress: ImportJobProgress,
-  secrets: { readonly token: string | undefined },
+  secrets: { readonly token: string | undefined; readonly text: string | undefined },
 ): Promise<ImportReport> {
   const who = { tenantId, actor: payload.actor };
   if (payload.source === 'file') {
+    // The text lives only in the memory of the instance the file was uploaded to.
+    if (secrets.text === undefined) throw new Error('the uploaded file is no longer in memory');
     if (payload.csv === undefined) {
-      const parsed = parseCasePackage(payload.text, { maxBytes: deps.maxBytes });
+      const parsed = parseCasePackage(secrets.text, { maxBytes: deps.maxBytes });
       return importParsed(deps, progress, who, parsed, { source: 'case_file' });
     }
-    const parsed = parseStandardsCsv(payload.text, { maxBytes: deps.maxBytes, ...payload.csv });
+    const parsed = parseStandardsCsv(secrets.text, { maxBytes: deps.maxBytes, ...payload.csv });
     return importParsed(deps, progress, who, parsed, { source: 'csv' });
   }
   const { caseServer } = deps;

@@ -221,16 +221,29 @@ describe('command line: a tenant’s data (export, delete, delete one person)', 
     expect(rotated.code, rotated.err).to.equal(0);
     expect(rotated.out).to.contain('Re-encrypted');
     expect(rotated.out).to.contain('Deletion records keep matching');
-    // Under the new secret the record still names that person: lifting it by LMS id finds it.
-    const lifted = await run(
-      ['tenant', 'lift-deletion', '--tenant', slug, '--sub', 'student-12', '--issuer', issuer],
-      { env },
-    );
-    expect(lifted.code, lifted.err).to.equal(0);
-    expect(lifted.out).to.contain('added again at their next launch or roster sync');
-    // The old secret opens nothing any more: rotating from it again is refused, nothing changed.
-    const again = await run(['keys', 'reencrypt', '--from-secret-env', 'OLD_SECRET'], { env });
-    expect(again.code).to.equal(65);
-    expect(again.err).to.contain('Nothing was changed');
+    // The data folder is the suite's: it goes back to the suite's secret whatever happens here.
+    try {
+      // Under the new secret the record still names that person: lifting it by LMS id finds it.
+      const lifted = await run(
+        ['tenant', 'lift-deletion', '--tenant', slug, '--sub', 'student-12', '--issuer', issuer],
+        { env },
+      );
+      expect(lifted.code, lifted.err).to.equal(0);
+      expect(lifted.out).to.contain('added again at their next launch or roster sync');
+      // The old secret opens nothing any more: rotating from it again is refused, nothing changed.
+      const again = await run(['keys', 'reencrypt', '--from-secret-env', 'OLD_SECRET'], { env });
+      expect(again.code).to.equal(65);
+      expect(again.err).to.contain('Nothing was changed');
+    } finally {
+      const back = await run(['keys', 'reencrypt', '--from-secret-env', 'NEW_SECRET'], {
+        env: {
+          NODE_ENV: 'test',
+          DATA_DIR: dataDir,
+          KEY_ENCRYPTION_SECRET: CLI_TEST_SECRET,
+          NEW_SECRET: newSecret,
+        },
+      });
+      expect(back.code, back.err).to.equal(0);
+    }
   });
 });

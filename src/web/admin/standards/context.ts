@@ -1,16 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { USER_AGENT } from '../../../app-services.ts';
-import { createJobRunner } from '../../../jobs/runner.ts';
 import type { Logger } from '../../../logger.ts';
 import { listAdminUsers } from '../../../lti-admin/use-cases.ts';
 import type { Resolver } from '../../../lti/dynamic-registration.ts';
 import { createPinnedFetch } from '../../../net/pinned-fetch.ts';
 import { StandardsAuthoringError, type AuthoringDeps } from '../../../standards/authoring.ts';
-import { createImportJobs } from '../../../standards/import-jobs.ts';
+import type { JobRunner } from '../../../jobs/runner.ts';
+import { createImportJobs, type ImportJobs } from '../../../standards/import-jobs.ts';
 import { runImportJob, type StandardsImportDeps } from '../../../standards/imports.ts';
 import {
   findDistrictFramework,
@@ -57,6 +56,12 @@ function isLoopbackHttp(publicUrl: string): boolean {
   );
 }
 
+/**
+ * The import jobs of each job runner (one per app's services), as node-oidc-provider keeps
+ * per-instance state: a WeakMap keyed by the instance, never a module-level singleton.
+ */
+const importJobsByRunner = new WeakMap<JobRunner, ImportJobs>();
+
 export function createStandardsPages(ctx: AdminPageContext): StandardsPages {
   const { db, logger, services, publicUrl } = ctx.deps;
   const now = services.now;
@@ -75,18 +80,22 @@ export function createStandardsPages(ctx: AdminPageContext): StandardsPages {
     },
     maxBytes: MAX_IMPORT_BYTES,
   };
-  // Imports start at once on this app's runner (`runHere`). It is never started, so it polls and
-  // claims nothing else; the process's started runner is the composition root's to build.
-  const runner = createJobRunner({ db, now, logger, sleep: (ms) => delay(ms) });
-  const jobs = createImportJobs({
-    db,
-    runner,
-    now,
-    newId: randomUUID,
-    logger,
-    work: (tenantId, payload, progress, secrets) =>
-      runImportJob(work, tenantId, payload, progress, secrets),
-  });
+  // Imports start at once on the app's runner (`runHere`); the service's started runner is the
+  // same one, so it also fails an import whose process died (see import-jobs.ts). The pages are
+  // mounted twice (signed-in and launched admins): one set of import jobs per runner.
+  let jobs = importJobsByRunner.get(services.jobs);
+  if (jobs === undefined) {
+    jobs = createImportJobs({
+      db,
+      runner: services.jobs,
+      now,
+      newId: randomUUID,
+      logger,
+      work: (tenantId, payload, progress, secrets) =>
+        runImportJob(work, tenantId, payload, progress, secrets),
+    });
+    importJobsByRunner.set(services.jobs, jobs);
+  }
   return {
     ctx,
     db,
