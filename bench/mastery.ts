@@ -20,7 +20,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { sql } from 'kysely';
 import { createAppServices } from '../src/app-services.ts';
-import { loadCoursePolicy } from '../src/evidence/policy-store.ts';
+import { loadCoursePolicy } from '../src/policy/store.ts';
 import { recomputeCells } from '../src/evidence/recompute.ts';
 import { RECOMPUTE_BATCH } from '../src/evidence/services.ts';
 import { createPolicyRepository } from '../src/storage/mastery/policy.repository.ts';

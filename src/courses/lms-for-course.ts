@@ -1,5 +1,5 @@
 import type { AppServices } from '../app-services.ts';
-import { loadCoursePolicy } from '../evidence/policy-store.ts';
+import { loadCoursePolicy } from '../policy/store.ts';
 import { createAgsClient } from '../lti/ags.ts';
 import { LTI_SCOPE } from '../lti/claims.ts';
 import { createLtiLmsAdapter, type LmsPort } from '../lti/lms-port.ts';

@@ -12,7 +12,7 @@ import {
 } from '../mastery/index.ts';
 import type { ResultWrite } from '../storage/mastery/results.repository.ts';
 import type { StoredMasteryStatus } from '../storage/mastery/schema.ts';
-import type { CoursePolicy } from './course-policy.ts';
+import type { CoursePolicy } from '../policy/course-policy.ts';
 
 /**
  * One mastery cell (student × standard), worked out from its inputs. Pure: the recomputation

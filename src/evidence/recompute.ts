@@ -7,7 +7,7 @@ import {
 } from '../storage/mastery/results.repository.ts';
 import type { Database } from '../storage/schema.ts';
 import { cellNumbers, computeCell, outcomeOf, type CellOutcome } from './cell.ts';
-import type { CoursePolicy } from './course-policy.ts';
+import type { CoursePolicy } from '../policy/course-policy.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 

@@ -17,17 +17,16 @@ import { createMasteryResultsRepository } from '../storage/mastery/results.repos
 import type { EvidenceSource } from '../storage/mastery/schema.ts';
 import { createMasteryViewsRepository } from '../storage/mastery/views.repository.ts';
 import type { Database } from '../storage/schema.ts';
-import type { CoursePolicy } from './course-policy.ts';
+import type { CoursePolicy } from '../policy/course-policy.ts';
 import { pointsToScale } from './points.ts';
+import { resolvePolicy } from '../policy/resolve.ts';
 import {
+  checkPolicyChange,
   loadCoursePolicy,
   loadStoredPolicies,
-  parseStoredPolicy,
-  PolicyError,
-  resolvePolicy,
   storedPoliciesOf,
-  type StoredPolicy,
-} from './policy-store.ts';
+} from '../policy/store.ts';
+import { PolicyError, type StoredPolicy } from '../policy/stored-policy.ts';
 import { recomputeCells } from './recompute.ts';
 import { isUuid } from '../ids.ts';
 
@@ -515,32 +514,7 @@ export function createMasteryServices(deps: AreaDeps) {
     const { tenantId, courseId } = input;
     let parsed: StoredPolicy | null;
     try {
-      parsed = input.policy === null ? null : parseStoredPolicy(input.policy);
-      const stored = await loadStoredPolicies(db, tenantId, courseId);
-      if (courseId === null) {
-        resolvePolicy(parsed ?? {});
-        const courses = await db
-          .selectFrom('mastery_policies')
-          .select(['course_id', 'policy'])
-          .where('tenant_id', '=', tenantId)
-          .where('course_id', 'is not', null)
-          .execute();
-        for (const course of courses) {
-          try {
-            resolvePolicy(parsed ?? {}, parseStoredPolicy(course.policy));
-          } catch (error) {
-            if (error instanceof PolicyError) {
-              throw new PolicyError(
-                error.problems.map((p) => `a course’s own policy would no longer work: ${p}`),
-                { cause: error },
-              );
-            }
-            throw error;
-          }
-        }
-      } else {
-        resolvePolicy(stored.district ?? {}, parsed ?? {});
-      }
+      parsed = await checkPolicyChange(db, tenantId, courseId, input.policy);
     } catch (error) {
       if (error instanceof PolicyError) {
         throw new EvidenceError('invalid_policy', error.problems.join('; '), [], { cause: error });

@@ -1,5 +1,5 @@
 import { cellExplanation, cellNumbers, computeCell, type CellOutcome } from '../evidence/cell.ts';
-import type { CoursePolicy } from '../evidence/course-policy.ts';
+import type { CoursePolicy } from '../policy/course-policy.ts';
 import type { Evidence } from '../mastery/types.ts';
 import type {
   AlignedAssignment,

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
-import type { CoursePolicy } from '../evidence/course-policy.ts';
-import { parseStoredPolicy, resolvePolicy } from '../evidence/policy-store.ts';
+import type { CoursePolicy } from '../policy/course-policy.ts';
+import { resolvePolicy } from '../policy/resolve.ts';
+import { parseStoredPolicy } from '../policy/stored-policy.ts';
 import {
   assignmentMasteryScore,
   courseMasteryGrade,

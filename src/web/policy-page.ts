@@ -1,4 +1,4 @@
-import type { StoredPolicy } from '../evidence/policy-store.ts';
+import type { StoredPolicy } from '../policy/stored-policy.ts';
 import { EvidenceError, type MasteryServices } from '../evidence/services.ts';
 import type { RecomputeJob } from '../storage/mastery/policy.repository.ts';
 import { METHOD_LABELS, ORDER_LABELS, PASSBACK_FIELDS, type FormBody } from './policy-form.ts';

@@ -1,5 +1,5 @@
 import express, { type Request, type Response, type Router } from 'express';
-import { DEFAULT_COURSE_POLICY } from '../../evidence/policy-store.ts';
+import { DEFAULT_COURSE_POLICY } from '../../policy/defaults.ts';
 import { createAdminUserRepository } from '../../storage/lti/admin-users.repository.ts';
 import type { Tenant } from '../../storage/lti/tenants.repository.ts';
 import { HttpError } from '../errors.ts';

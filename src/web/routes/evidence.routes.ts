@@ -1,5 +1,5 @@
 import express, { type Request, type Response, type Router } from 'express';
-import type { CoursePolicy } from '../../evidence/course-policy.ts';
+import type { CoursePolicy } from '../../policy/course-policy.ts';
 import { cellHelp, formatCell, parseCell, type CellValue } from '../../evidence/grid.ts';
 import {
   CSV_COLUMNS,

@@ -1,5 +1,5 @@
 import type { Request, Router } from 'express';
-import { loadCoursePolicy } from '../../evidence/policy-store.ts';
+import { loadCoursePolicy } from '../../policy/store.ts';
 import { buildHeatmap, heatmapCsv, parseHeatmapQuery } from '../../mastery-views/heatmap.ts';
 import { levelStylesheet } from '../../mastery-views/levels.ts';
 import { buildPathways } from '../../mastery-views/pathways.ts';

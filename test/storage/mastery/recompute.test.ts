@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createAppServices } from '../../../src/app-services.ts';
-import { loadCoursePolicy } from '../../../src/evidence/policy-store.ts';
+import { loadCoursePolicy } from '../../../src/policy/store.ts';
 import { parseStoredExplanation } from '../../../src/mastery-views/explanation.ts';
 import { workingOf } from '../../../src/mastery-views/student.ts';
 import { createMasteryViewsRepository } from '../../../src/storage/mastery/views.repository.ts';
