@@ -4,9 +4,11 @@ import type { Kysely } from 'kysely';
 import { createAlignmentServices } from './alignment/services.ts';
 import type { AreaDeps } from './area-deps.ts';
 import { createClassroomServices } from './classroom/services.ts';
+import { lmsForCourse } from './courses/lms-for-course.ts';
 import { createMasteryServices } from './evidence/services.ts';
 import type { Logger } from './logger.ts';
 import { createPassbackServices } from './passback/services.ts';
+import type { ResolveLms } from './passback/worker.ts';
 import { createToolKeyService } from './lti-admin/tool-key-service.ts';
 import { createLmsHttpClient, type FetchFunction, type LmsHttpClient } from './lti/http.ts';
 import { createPlatformKeys, type PlatformKeys } from './lti/platform-keys.ts';
@@ -147,6 +149,14 @@ export function createAppServices(options: ServiceOptions) {
 }
 
 export type AppServices = ReturnType<typeof createAppServices>;
+
+/**
+ * The passback worker's LMS resolver for the app: the stored course's AGS endpoints and its
+ * platform. Built here, in the composition root, so `passback/` needs nothing of `courses/`.
+ */
+export function resolveLmsFromServices(services: AppServices): ResolveLms {
+  return async (tenantId, courseId) => (await lmsForCourse(services, tenantId, courseId)).lms;
+}
 
 /**
  * The LMS origins allowed to frame the tool (CSP frame-ancestors), read from the active platform

@@ -4,12 +4,12 @@ import type { Logger } from './logger.ts';
 import {
   createAppServices,
   createFrameOriginCache,
+  resolveLmsFromServices,
   sessionLifetime,
   sweepExpired,
 } from './app-services.ts';
 import { resolveKeyEncryptionSecret } from './lti-admin/tool-key-service.ts';
 import { createMetrics } from './metrics.ts';
-import { resolveLmsFromServices } from './passback/resolve-lms.ts';
 import { createPassbackWorker, type PassbackWorker } from './passback/worker.ts';
 import { Readiness } from './readiness.ts';
 import { listen } from './server.ts';

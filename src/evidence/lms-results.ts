@@ -1,6 +1,10 @@
-import type { AppServices } from '../app-services.ts';
 import { createAgsClient, type Result } from '../lti/ags.ts';
+import type { LmsHttpClient } from '../lti/http.ts';
 import type { LtiServiceContext } from '../lti/service-request.ts';
+import type { TokenClient } from '../lti/token-client.ts';
+import type { DeploymentRepository } from '../storage/lti/deployments.repository.ts';
+import type { PeopleRepository } from '../storage/lti/people.repository.ts';
+import type { PlatformRepository } from '../storage/lti/platforms.repository.ts';
 
 /**
  * Reads the AGS results of one of the course's line items (the tool's own assignment columns).
@@ -9,7 +13,13 @@ import type { LtiServiceContext } from '../lti/service-request.ts';
  * result.readonly scope (an LtiError the page turns into words).
  */
 export async function readLineItemResults(
-  services: AppServices,
+  services: {
+    readonly http: LmsHttpClient;
+    readonly tokenClient: TokenClient;
+    readonly people: Pick<PeopleRepository, 'findCourseById'>;
+    readonly deployments: Pick<DeploymentRepository, 'findById'>;
+    readonly platforms: Pick<PlatformRepository, 'findById'>;
+  },
   tenantId: string,
   courseId: string,
   lineItemUrl: string,

@@ -4,7 +4,7 @@ import { recordPerson } from '../support/passback-world.ts';
 import type { Flavour } from '../../src/emulator/types.ts';
 import { createLogger } from '../../src/logger.ts';
 import { updateDesiredGrades } from '../../src/passback/desired-grades.ts';
-import { resolveLmsFromServices } from '../../src/passback/resolve-lms.ts';
+import { resolveLmsFromServices } from '../../src/app-services.ts';
 import { createPassbackWorker } from '../../src/passback/worker.ts';
 import { createTestDatabase, testEngine, type TestDatabase } from '../support/database.ts';
 import { createLtiWorld, launch, type LtiWorld } from '../support/lti-world.ts';

@@ -7,7 +7,7 @@ import { syncCourseRoster } from '../../src/courses/roster.ts';
 import { createLmsHttpClient } from '../../src/lti/http.ts';
 import type { Flavour } from '../../src/emulator/types.ts';
 import type { PassbackWorker } from '../../src/passback/worker.ts';
-import { resolveLmsFromServices } from '../../src/passback/resolve-lms.ts';
+import { resolveLmsFromServices } from '../../src/app-services.ts';
 import {
   claimDueCells,
   cellSyncDetail,
