@@ -22,7 +22,7 @@ import { sql } from 'kysely';
 import { createAppServices } from '../src/app-services.ts';
 import { loadCoursePolicy } from '../src/policy/store.ts';
 import { recomputeCells } from '../src/evidence/recompute.ts';
-import { RECOMPUTE_BATCH } from '../src/evidence/services.ts';
+import { RECOMPUTE_BATCH } from '../src/evidence/recompute-jobs.ts';
 import { createPolicyRepository } from '../src/storage/mastery/policy.repository.ts';
 import { updateDesiredGrades } from '../src/passback/desired-grades.ts';
 import { masteryFixture } from '../test/storage/mastery/fixture.ts';

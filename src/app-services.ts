@@ -5,7 +5,7 @@ import { createAlignmentServices } from './alignment/services.ts';
 import type { AreaDeps } from './area-deps.ts';
 import { createClassroomServices } from './classroom/services.ts';
 import { lmsForCourse } from './courses/lms-for-course.ts';
-import { createMasteryServices } from './evidence/services.ts';
+import { createEvidenceUseCases } from './evidence/use-cases.ts';
 import type { Logger } from './logger.ts';
 import { createPassbackServices } from './passback/services.ts';
 import type { ResolveLms } from './passback/worker.ts';
@@ -22,6 +22,8 @@ import {
 } from './storage/lti/deployments.repository.ts';
 import { createLoginStateRepository } from './storage/lti/login-states.repository.ts';
 import { createNonceRepository } from './storage/lti/nonces.repository.ts';
+import { createCourseRepository } from './storage/lti/courses.repository.ts';
+import { createLaunchRepository } from './storage/lti/launches.repository.ts';
 import { createPeopleRepository } from './storage/lti/people.repository.ts';
 import {
   createPlatformLookup,
@@ -105,7 +107,7 @@ export function createAppServices(options: ServiceOptions) {
     fetch: options.fetch ?? fetch,
     logger: options.logger,
   };
-  const mastery = createMasteryServices(areaDeps);
+  const mastery = createEvidenceUseCases(areaDeps);
   return {
     db,
     now,
@@ -121,6 +123,8 @@ export function createAppServices(options: ServiceOptions) {
     loginStates: createLoginStateRepository(db, now),
     nonces: createNonceRepository(db, now),
     people: createPeopleRepository(db, now),
+    courses: createCourseRepository(db, now),
+    launches: createLaunchRepository(db, now),
     sessions: createSessionRepository(db, { now, ...(options.session ?? SESSION_DEFAULTS) }),
     deletionRecords,
     tenants: createTenantRepository(db),

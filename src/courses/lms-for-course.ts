@@ -9,7 +9,7 @@ import type { LmsHttpClient } from '../lti/http.ts';
 import type { TokenClient } from '../lti/token-client.ts';
 import type { LtiServiceContext } from '../lti/service-request.ts';
 import type { DeploymentRepository } from '../storage/lti/deployments.repository.ts';
-import type { Course, PeopleRepository } from '../storage/lti/people.repository.ts';
+import type { Course, CourseRepository } from '../storage/lti/courses.repository.ts';
 import type { PlatformRepository } from '../storage/lti/platforms.repository.ts';
 import type { Database } from '../storage/schema.ts';
 
@@ -18,7 +18,7 @@ export interface CourseLmsDeps {
   readonly db: Kysely<Database>;
   readonly http: LmsHttpClient;
   readonly tokenClient: TokenClient;
-  readonly people: Pick<PeopleRepository, 'findCourseById'>;
+  readonly courses: Pick<CourseRepository, 'findCourseById'>;
   readonly deployments: Pick<DeploymentRepository, 'findById'>;
   readonly platforms: Pick<PlatformRepository, 'findById'>;
   readonly classroom: Pick<ClassroomServices, 'lmsForCourse'>;
@@ -43,7 +43,7 @@ export async function lmsForCourse(
   tenantId: string,
   courseId: string,
 ): Promise<{ course: Course; lms: LmsPort }> {
-  const course = await services.people.findCourseById(tenantId, courseId);
+  const course = await services.courses.findCourseById(tenantId, courseId);
   if (course === undefined) {
     throw new CourseServiceError('course_not_found', `course ${courseId} not found`);
   }

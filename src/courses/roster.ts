@@ -1,13 +1,13 @@
 import { TEST_USER_ROLE, type LmsRole, type RosterMember } from '../lti/lms-port.ts';
 import type { Member } from '../lti/nrps.ts';
-import type { PeopleRepository, RosterSyncResult } from '../storage/lti/people.repository.ts';
+import type { CourseRepository, RosterSyncResult } from '../storage/lti/courses.repository.ts';
 import type { DeletionRecordRepository } from '../storage/privacy/deletion-records.repository.ts';
 import type { TenantRepository } from '../storage/lti/tenants.repository.ts';
 import { lmsForCourse, type CourseLmsDeps } from './lms-for-course.ts';
 
 /** What a roster sync reads and writes besides the course's LMS. */
 export interface RosterSyncDeps extends CourseLmsDeps {
-  readonly people: Pick<PeopleRepository, 'findCourseById' | 'syncRoster'>;
+  readonly courses: Pick<CourseRepository, 'findCourseById' | 'syncRoster'>;
   readonly tenants: Pick<TenantRepository, 'findById'>;
   readonly deletionRecords: Pick<DeletionRecordRepository, 'deletedAmong'>;
 }
@@ -58,7 +58,7 @@ export async function syncCourseRoster(
     listed.map((member) => member.userId),
   );
   const members = listed.filter((member) => !deleted.has(member.userId));
-  const result = await services.people.syncRoster({
+  const result = await services.courses.syncRoster({
     tenantId,
     courseId,
     issuer: lms.course.issuer,

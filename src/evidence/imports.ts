@@ -1,7 +1,8 @@
 import { parse } from 'csv-parse/sync';
 import type { AssignmentWithStandards } from '../storage/mastery/course-context.repository.ts';
-import type { EntryProblem, EvidenceEntry, MasteryServices } from './services.ts';
-import { EvidenceError } from './services.ts';
+import { EvidenceError, type EntryProblem } from './errors.ts';
+import type { EvidenceEntry } from './record.ts';
+import type { EvidenceUseCases } from './use-cases.ts';
 
 /** One rejection of an import: the file line, the column, words for people. */
 export interface ImportProblem {
@@ -86,7 +87,7 @@ function readRecords(text: string): { line: number; cells: string[] }[] | Import
 
 /** Parses, resolves and records a CSV of evidence (source 'csv') in one transaction. */
 export async function importEvidenceCsv(
-  mastery: MasteryServices,
+  mastery: EvidenceUseCases,
   input: { tenantId: string; courseId: string; actor: string; text: string },
 ): Promise<ImportOutcome> {
   const fail = (problems: ImportProblem[]): ImportOutcome => ({ ok: false, problems });
@@ -363,7 +364,7 @@ export interface LmsImportOutcome {
  * onto the scale. See src/evidence/points.ts for why the fraction is the split.
  */
 export async function importLmsResults(
-  mastery: MasteryServices,
+  mastery: EvidenceUseCases,
   input: {
     tenantId: string;
     courseId: string;

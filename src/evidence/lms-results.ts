@@ -2,8 +2,8 @@ import { createAgsClient, type Result } from '../lti/ags.ts';
 import type { LmsHttpClient } from '../lti/http.ts';
 import type { LtiServiceContext } from '../lti/service-request.ts';
 import type { TokenClient } from '../lti/token-client.ts';
+import type { CourseRepository } from '../storage/lti/courses.repository.ts';
 import type { DeploymentRepository } from '../storage/lti/deployments.repository.ts';
-import type { PeopleRepository } from '../storage/lti/people.repository.ts';
 import type { PlatformRepository } from '../storage/lti/platforms.repository.ts';
 
 /**
@@ -16,7 +16,7 @@ export async function readLineItemResults(
   services: {
     readonly http: LmsHttpClient;
     readonly tokenClient: TokenClient;
-    readonly people: Pick<PeopleRepository, 'findCourseById'>;
+    readonly courses: Pick<CourseRepository, 'findCourseById'>;
     readonly deployments: Pick<DeploymentRepository, 'findById'>;
     readonly platforms: Pick<PlatformRepository, 'findById'>;
   },
@@ -24,7 +24,7 @@ export async function readLineItemResults(
   courseId: string,
   lineItemUrl: string,
 ): Promise<Result[]> {
-  const course = await services.people.findCourseById(tenantId, courseId);
+  const course = await services.courses.findCourseById(tenantId, courseId);
   if (course === undefined) throw new Error(`course ${courseId} not found`);
   const deployment = await services.deployments.findById(course.deploymentRowId);
   const platform =

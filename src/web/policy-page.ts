@@ -1,5 +1,6 @@
 import type { StoredPolicy } from '../policy/stored-policy.ts';
-import { EvidenceError, type MasteryServices } from '../evidence/services.ts';
+import { EvidenceError } from '../evidence/errors.ts';
+import type { EvidenceUseCases } from '../evidence/use-cases.ts';
 import type { RecomputeJob } from '../storage/mastery/policy.repository.ts';
 import { METHOD_LABELS, ORDER_LABELS, PASSBACK_FIELDS, type FormBody } from './policy-form.ts';
 
@@ -23,7 +24,7 @@ export interface RefusedPolicyForm {
  * started.
  */
 export async function savePolicyForm(
-  mastery: Pick<MasteryServices, 'savePolicy'>,
+  mastery: Pick<EvidenceUseCases, 'savePolicy'>,
   target: { readonly tenantId: string; readonly courseId: string | null; readonly actor: string },
   sent: {
     readonly body: FormBody;

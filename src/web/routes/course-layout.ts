@@ -1,7 +1,7 @@
 import type { Router } from 'express';
 import type { AppServices } from '../../app-services.ts';
 import type { Logger } from '../../logger.ts';
-import type { Course } from '../../storage/lti/people.repository.ts';
+import type { Course } from '../../storage/lti/courses.repository.ts';
 import { HttpError } from '../errors.ts';
 import { roleLabel, type ToolViewer } from '../middleware/session.ts';
 
@@ -62,7 +62,7 @@ export async function courseOf(services: AppServices, v: ToolViewer): Promise<Co
       'This launch did not come from a course. Open Mastery Pathways from a course in your LMS.',
     );
   }
-  const course = await services.people.findCourseById(v.tenantId, v.session.courseId);
+  const course = await services.courses.findCourseById(v.tenantId, v.session.courseId);
   if (course === undefined) throw new HttpError(404, 'not_found', 'This course is not known here.');
   return course;
 }

@@ -49,7 +49,7 @@ export function courseRoutes(deps: {
   router.get('/course/roster', requireInstructor, async (req, res) => {
     const v = viewer(req);
     const course = await courseOf(services, v);
-    const roster = await services.people.listRoster(v.tenantId, course.id);
+    const roster = await services.courses.listRoster(v.tenantId, course.id);
     res.render('course/roster', {
       ...layoutModel(v, 'roster'),
       title: 'Roster',

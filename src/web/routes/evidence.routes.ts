@@ -8,7 +8,8 @@ import {
   type ImportProblem,
 } from '../../evidence/imports.ts';
 import { readLineItemResults } from '../../evidence/lms-results.ts';
-import { EvidenceError, type EvidenceEntry } from '../../evidence/services.ts';
+import { EvidenceError } from '../../evidence/errors.ts';
+import type { EvidenceEntry } from '../../evidence/record.ts';
 import { LmsHttpError, LtiError } from '../../lti/errors.ts';
 import { describeMethod } from '../../mastery/index.ts';
 import {

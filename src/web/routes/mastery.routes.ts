@@ -4,7 +4,7 @@ import { buildHeatmap, heatmapCsv, parseHeatmapQuery } from '../../mastery-views
 import { levelStylesheet } from '../../mastery-views/levels.ts';
 import { buildPathways } from '../../mastery-views/pathways.ts';
 import { buildStudentProgress } from '../../mastery-views/student.ts';
-import type { Course } from '../../storage/lti/people.repository.ts';
+import type { Course } from '../../storage/lti/courses.repository.ts';
 import {
   createMasteryViewsRepository,
   type CourseStudent,
