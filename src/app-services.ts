@@ -7,7 +7,7 @@ import { createClassroomServices } from './classroom/services.ts';
 import { lmsForCourse } from './courses/lms-for-course.ts';
 import { createEvidenceUseCases } from './evidence/use-cases.ts';
 import type { Logger } from './logger.ts';
-import { createPassbackServices } from './passback/services.ts';
+import { createGradeSyncUseCases } from './passback/grade-sync.ts';
 import type { ResolveLms } from './passback/worker.ts';
 import { createToolKeyService } from './lti-admin/tool-key-service.ts';
 import { createLmsHttpClient, type FetchFunction, type LmsHttpClient } from './lti/http.ts';
@@ -147,7 +147,7 @@ export function createAppServices(options: ServiceOptions) {
         });
       },
     },
-    passback: createPassbackServices(areaDeps),
+    passback: createGradeSyncUseCases(areaDeps),
     classroom: createClassroomServices(areaDeps),
   };
 }
