@@ -82,7 +82,8 @@ interface CellJson extends Omit<
   deleted_at: string | null;
 }
 
-export function createCourseContextRepository(db: Db) {
+/** What an evidence write checks, in one read. */
+function writeContextQueries(db: Db) {
   return {
     /**
      * What `recordEvidence` needs before it writes, in ONE round trip: whether the course is the
@@ -211,7 +212,12 @@ export function createCourseContextRepository(db: Db) {
         .executeTakeFirst();
       return row !== undefined;
     },
+  };
+}
 
+/** The course's learners, assignments and standards. */
+function courseQueries(db: Db) {
+  return {
     /** Learners enrolled in the course (optionally only the given user ids), by family name. */
     async learners(
       tenantId: string,
@@ -352,6 +358,13 @@ export function createCourseContextRepository(db: Db) {
         .where('sub', 'in', [...subs])
         .execute();
     },
+  };
+}
+
+export function createCourseContextRepository(db: Db) {
+  return {
+    ...writeContextQueries(db),
+    ...courseQueries(db),
   };
 }
 

@@ -98,7 +98,8 @@ function lastGradedAfter(prior: EvidenceRow, next: EvidenceFields, at: Date): Da
   return at;
 }
 
-export function createEvidenceRepository(db: Db, now: () => Date) {
+/** Finding, inserting and updating evidence cells (history kept). */
+function evidenceWrites(db: Db, now: () => Date) {
   return {
     /**
      * Current rows of one assignment for the given students (all aligned standards); `lock`
@@ -210,7 +211,12 @@ export function createEvidenceRepository(db: Db, now: () => Date) {
         .returningAll('evidence')
         .executeTakeFirstOrThrow();
     },
+  };
+}
 
+/** Reading a student's evidence and a record's history. */
+function evidenceReads(db: Db) {
+  return {
     /** One student's current evidence in a course, newest first, with assignment titles. */
     async listForStudent(tenantId: string, courseId: string, studentId: string) {
       return db
@@ -254,6 +260,13 @@ export function createEvidenceRepository(db: Db, now: () => Date) {
         changedAt: row.changed_at,
       }));
     },
+  };
+}
+
+export function createEvidenceRepository(db: Db, now: () => Date) {
+  return {
+    ...evidenceWrites(db, now),
+    ...evidenceReads(db),
   };
 }
 

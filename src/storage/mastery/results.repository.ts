@@ -155,7 +155,8 @@ function jsonArray<T>(value: unknown): T[] {
   return (typeof value === 'string' ? JSON.parse(value) : value) as T[];
 }
 
-export function createMasteryResultsRepository(db: Db, now: () => Date) {
+/** What a recomputation reads. */
+function recomputeReads(db: Db) {
   return {
     /**
      * Everything a recomputation of some students' cells reads, in ONE round trip: the standards
@@ -290,7 +291,12 @@ export function createMasteryResultsRepository(db: Db, now: () => Date) {
         })),
       };
     },
+  };
+}
 
+/** Writing results, and the overrides on top of them. */
+function resultWrites(db: Db, now: () => Date) {
+  return {
     /**
      * Inserts or updates results; a stored row equal in every column is left alone, so
      * recomputing unchanged cells writes nothing (`computed_at` is then the time the result last
@@ -437,6 +443,13 @@ export function createMasteryResultsRepository(db: Db, now: () => Date) {
         .executeTakeFirst();
       return result.numDeletedRows > 0n;
     },
+  };
+}
+
+export function createMasteryResultsRepository(db: Db, now: () => Date) {
+  return {
+    ...recomputeReads(db),
+    ...resultWrites(db, now),
   };
 }
 

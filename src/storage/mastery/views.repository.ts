@@ -159,7 +159,8 @@ function toCell(row: {
   };
 }
 
-export function createMasteryViewsRepository(db: Kysely<Database>) {
+/** The course's learners and standards. */
+function rosterQueries(db: Kysely<Database>) {
   return {
     /**
      * The course's learners (by the one role rule), class-list order. Students who left the course
@@ -296,7 +297,12 @@ export function createMasteryViewsRepository(db: Kysely<Database>) {
       };
       return result.rows.map((row) => ({ ...toStandard(row), depth: depthOf(row.id) }));
     },
+  };
+}
 
+/** Stored results and the evidence behind them. */
+function resultQueries(db: Kysely<Database>) {
+  return {
     /**
      * Every stored result of the course, without explanations (the heatmap's cells). One row per
      * student with its cells as one JSON array: drivers (PGlite especially) parse 200 JSON
@@ -437,7 +443,12 @@ export function createMasteryViewsRepository(db: Kysely<Database>) {
         source: row.source,
       }));
     },
+  };
+}
 
+/** Aligned assignments, evidenced cells and mentor links. */
+function alignmentQueries(db: Kysely<Database>) {
+  return {
     /** The course's (not archived) assignments with the standards each is aligned to. */
     async alignedAssignments(tenantId: string, courseId: string): Promise<AlignedAssignment[]> {
       const rows = await db
@@ -501,6 +512,14 @@ export function createMasteryViewsRepository(db: Kysely<Database>) {
       `.execute(db);
       return result.rows.map((row) => row.id);
     },
+  };
+}
+
+export function createMasteryViewsRepository(db: Kysely<Database>) {
+  return {
+    ...rosterQueries(db),
+    ...resultQueries(db),
+    ...alignmentQueries(db),
   };
 }
 
