@@ -5,7 +5,11 @@ import prettier from 'eslint-config-prettier';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-/** Folders that must not reach outward (see docs/ARCHITECTURE.md). */
+/**
+ * Folders that must not reach outward (see docs/ARCHITECTURE.md; `test/unit/architecture.test.ts`
+ * checks every arrow of its table). One entry per folder: a later entry for the same files would
+ * replace this rule's options, not add to them.
+ */
 const boundaries = [
   {
     files: ['src/mastery/**/*.ts'],
@@ -36,7 +40,31 @@ const boundaries = [
     ],
   },
   {
-    files: ['src/standards/**/*.ts', 'src/passback/**/*.ts', 'src/storage/**/*.ts'],
+    files: ['src/web/**/*.ts'],
+    message:
+      'src/web calls use cases; it never imports src/storage (docs/ARCHITECTURE.md: web ↛ storage).',
+    patterns: ['**/storage/**'],
+  },
+  {
+    files: ['src/passback/**/*.ts'],
+    message:
+      'src/passback reads the policy from src/policy and the LMS through the port: it imports neither src/evidence, src/courses, the composition root nor the web layer.',
+    patterns: ['../evidence/*', '../courses/*', '../app-services.ts', '../web/*', 'express'],
+  },
+  {
+    files: ['src/mastery-views/**/*.ts'],
+    message:
+      'src/mastery-views presenters are pure: they declare what they read (inputs.ts) and import neither src/storage, src/evidence nor the web layer.',
+    patterns: ['../storage/*', '../evidence/*', '../web/*', 'express'],
+  },
+  {
+    files: ['src/courses/**/*.ts', 'src/evidence/**/*.ts', 'src/policy/**/*.ts'],
+    message:
+      'Nothing below src/web imports the composition root or the web layer: take named dependencies.',
+    patterns: ['**/app-services.ts', '**/web/**', 'express'],
+  },
+  {
+    files: ['src/standards/**/*.ts', 'src/storage/**/*.ts'],
     message: 'Domain and storage code does not depend on the web layer.',
     patterns: ['../web/*', 'express'],
   },

@@ -47,12 +47,12 @@ async function main(): Promise<void> {
     const teacher = await launch(world, { userId: world.seed.teacher.userId });
     if (teacher.status !== 303) throw new Error(`teacher launch answered ${teacher.status}`);
     const base = `${world.tool.origin}${(teacher.location ?? '').replace(/\/course$/, '')}`;
-    const course = (await services.people.listCourses(world.tenantId))[0];
+    const course = (await services.courses.listCourses(world.tenantId))[0];
     if (course === undefined) throw new Error('no course');
     const tenantId = world.tenantId;
 
     const seedStart = performance.now();
-    await services.people.syncRoster({
+    await services.courses.syncRoster({
       tenantId,
       courseId: course.id,
       issuer: world.emulator.issuer,
@@ -68,7 +68,7 @@ async function main(): Promise<void> {
         status: 'Active' as const,
       })),
     });
-    const roster = await services.people.listRoster(tenantId, course.id);
+    const roster = await services.courses.listRoster(tenantId, course.id);
     const studentIds = roster.filter((r) => r.role === 'student').map((r) => r.userId);
     const domainCount = Math.ceil(args.standards / 10);
     const layout = Array.from({ length: domainCount }, (_, d) => ({

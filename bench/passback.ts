@@ -16,7 +16,7 @@ import { createEmulator } from '../src/emulator/emulator.ts';
 import type { Flavour } from '../src/emulator/types.ts';
 import { createLogger } from '../src/logger.ts';
 import { LTI_SCOPE } from '../src/lti/claims.ts';
-import { resolveLmsFromServices } from '../src/passback/resolve-lms.ts';
+import { resolveLmsFromServices } from '../src/app-services.ts';
 import { createPassbackWorker } from '../src/passback/worker.ts';
 import {
   ensureGradebookColumn,

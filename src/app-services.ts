@@ -4,10 +4,12 @@ import type { Kysely } from 'kysely';
 import { createAlignmentServices } from './alignment/services.ts';
 import type { AreaDeps } from './area-deps.ts';
 import { createClassroomServices } from './classroom/services.ts';
-import { createMasteryServices } from './evidence/services.ts';
+import { lmsForCourse } from './courses/lms-for-course.ts';
+import { createEvidenceUseCases } from './evidence/create-use-cases.ts';
 import { createJobRunner } from './jobs/runner.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { createPassbackServices } from './passback/services.ts';
+import { createGradeSyncUseCases } from './passback/grade-sync.ts';
+import type { ResolveLms } from './passback/worker.ts';
 import { createToolKeyService } from './lti-admin/tool-key-service.ts';
 import { createLmsHttpClient, type FetchFunction, type LmsHttpClient } from './lti/http.ts';
 import { createPlatformKeys, type PlatformKeys } from './lti/platform-keys.ts';
@@ -21,6 +23,8 @@ import {
 } from './storage/lti/deployments.repository.ts';
 import { createLoginStateRepository } from './storage/lti/login-states.repository.ts';
 import { createNonceRepository } from './storage/lti/nonces.repository.ts';
+import { createCourseRepository } from './storage/lti/courses.repository.ts';
+import { createLaunchRepository } from './storage/lti/launches.repository.ts';
 import { createPeopleRepository } from './storage/lti/people.repository.ts';
 import {
   createPlatformLookup,
@@ -112,7 +116,7 @@ export function createAppServices(options: ServiceOptions) {
     logger: options.logger,
     jobs,
   };
-  const mastery = createMasteryServices(areaDeps);
+  const mastery = createEvidenceUseCases(areaDeps);
   return {
     db,
     now,
@@ -129,6 +133,8 @@ export function createAppServices(options: ServiceOptions) {
     loginStates: createLoginStateRepository(db, now),
     nonces: createNonceRepository(db, now),
     people: createPeopleRepository(db, now),
+    courses: createCourseRepository(db, now),
+    launches: createLaunchRepository(db, now),
     sessions: createSessionRepository(db, { now, ...(options.session ?? SESSION_DEFAULTS) }),
     deletionRecords,
     tenants: createTenantRepository(db),
@@ -151,12 +157,20 @@ export function createAppServices(options: ServiceOptions) {
         });
       },
     },
-    passback: createPassbackServices(areaDeps),
+    passback: createGradeSyncUseCases(areaDeps),
     classroom: createClassroomServices(areaDeps),
   };
 }
 
 export type AppServices = ReturnType<typeof createAppServices>;
+
+/**
+ * The passback worker's LMS resolver for the app: the stored course's AGS endpoints and its
+ * platform. Built here, in the composition root, so `passback/` needs nothing of `courses/`.
+ */
+export function resolveLmsFromServices(services: AppServices): ResolveLms {
+  return async (tenantId, courseId) => (await lmsForCourse(services, tenantId, courseId)).lms;
+}
 
 /**
  * The LMS origins allowed to frame the tool (CSP frame-ancestors), read from the active platform

@@ -4,6 +4,7 @@ import type { Logger } from './logger.ts';
 import {
   createAppServices,
   createFrameOriginCache,
+  resolveLmsFromServices,
   sessionLifetime,
   sweepExpired,
   type AppServices,
@@ -11,7 +12,6 @@ import {
 import { ROSTER_SYNC_JOB_KIND, rosterSyncJobHandler } from './courses/roster-job.ts';
 import { resolveKeyEncryptionSecret } from './lti-admin/tool-key-service.ts';
 import { createMetrics } from './metrics.ts';
-import { resolveLmsFromServices } from './passback/resolve-lms.ts';
 import { createPassbackWorker, type PassbackWorker } from './passback/worker.ts';
 import { Readiness } from './readiness.ts';
 import { listen } from './server.ts';

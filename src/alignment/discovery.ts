@@ -8,7 +8,7 @@ import {
   type CourseAssignmentRepository,
 } from '../storage/courses/assignments.repository.ts';
 import { createDeploymentRepository } from '../storage/lti/deployments.repository.ts';
-import { createPeopleRepository } from '../storage/lti/people.repository.ts';
+import { createCourseRepository } from '../storage/lti/courses.repository.ts';
 import { createPlatformRepository } from '../storage/lti/platforms.repository.ts';
 import { assignmentIdFromResourceId } from './assignments.ts';
 import { AlignmentError } from './errors.ts';
@@ -33,8 +33,7 @@ async function courseServiceContext(
   tenantId: string,
   courseId: string,
 ): Promise<{ context: LtiServiceContext; lineItemsUrl: string }> {
-  const people = createPeopleRepository(deps.db, deps.now);
-  const course = await people.findCourseById(tenantId, courseId);
+  const course = await createCourseRepository(deps.db, deps.now).findCourseById(tenantId, courseId);
   if (course === undefined) {
     throw new AlignmentError('course_not_found', 'This course is not known here.');
   }

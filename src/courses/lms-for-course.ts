@@ -1,11 +1,28 @@
-import type { AppServices } from '../app-services.ts';
-import { loadCoursePolicy } from '../evidence/policy-store.ts';
+import type { Kysely } from 'kysely';
+import type { ClassroomServices } from '../classroom/services.ts';
+import { loadCoursePolicy } from '../policy/store.ts';
 import { createAgsClient } from '../lti/ags.ts';
 import { LTI_SCOPE } from '../lti/claims.ts';
 import { createLtiLmsAdapter, type LmsPort } from '../lti/lms-port.ts';
 import { createNrpsClient } from '../lti/nrps.ts';
+import type { LmsHttpClient } from '../lti/http.ts';
+import type { TokenClient } from '../lti/token-client.ts';
 import type { LtiServiceContext } from '../lti/service-request.ts';
-import type { Course } from '../storage/lti/people.repository.ts';
+import type { DeploymentRepository } from '../storage/lti/deployments.repository.ts';
+import type { Course, CourseRepository } from '../storage/lti/courses.repository.ts';
+import type { PlatformRepository } from '../storage/lti/platforms.repository.ts';
+import type { Database } from '../storage/schema.ts';
+
+/** What finding a stored course's LMS reads: the course, its deployment and platform, its policy. */
+export interface CourseLmsDeps {
+  readonly db: Kysely<Database>;
+  readonly http: LmsHttpClient;
+  readonly tokenClient: TokenClient;
+  readonly courses: Pick<CourseRepository, 'findCourseById'>;
+  readonly deployments: Pick<DeploymentRepository, 'findById'>;
+  readonly platforms: Pick<PlatformRepository, 'findById'>;
+  readonly classroom: Pick<ClassroomServices, 'lmsForCourse'>;
+}
 
 export class CourseServiceError extends Error {
   readonly code: 'course_not_found' | 'platform_not_found';
@@ -22,11 +39,11 @@ export class CourseServiceError extends Error {
  * the AGS/NRPS endpoints were stored at launch, the platform registration gives the token endpoint.
  */
 export async function lmsForCourse(
-  services: AppServices,
+  services: CourseLmsDeps,
   tenantId: string,
   courseId: string,
 ): Promise<{ course: Course; lms: LmsPort }> {
-  const course = await services.people.findCourseById(tenantId, courseId);
+  const course = await services.courses.findCourseById(tenantId, courseId);
   if (course === undefined) {
     throw new CourseServiceError('course_not_found', `course ${courseId} not found`);
   }
@@ -79,7 +96,7 @@ export async function lmsForCourse(
 }
 
 /** Google Classroom: the course's grading teacher acts; the course policy says draft or assign. */
-async function classroomLms(services: AppServices, tenantId: string, course: Course) {
+async function classroomLms(services: CourseLmsDeps, tenantId: string, course: Course) {
   let assignGrades = false;
   try {
     assignGrades = (await loadCoursePolicy(services.db, tenantId, course.id)).passback

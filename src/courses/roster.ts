@@ -1,8 +1,16 @@
-import type { AppServices } from '../app-services.ts';
 import { TEST_USER_ROLE, type LmsRole, type RosterMember } from '../lti/lms-port.ts';
 import type { Member } from '../lti/nrps.ts';
-import type { RosterSyncResult } from '../storage/lti/people.repository.ts';
-import { lmsForCourse } from './lms-for-course.ts';
+import type { CourseRepository, RosterSyncResult } from '../storage/lti/courses.repository.ts';
+import type { DeletionRecordRepository } from '../storage/privacy/deletion-records.repository.ts';
+import type { TenantRepository } from '../storage/lti/tenants.repository.ts';
+import { lmsForCourse, type CourseLmsDeps } from './lms-for-course.ts';
+
+/** What a roster sync reads and writes besides the course's LMS. */
+export interface RosterSyncDeps extends CourseLmsDeps {
+  readonly courses: Pick<CourseRepository, 'findCourseById' | 'syncRoster'>;
+  readonly tenants: Pick<TenantRepository, 'findById'>;
+  readonly deletionRecords: Pick<DeletionRecordRepository, 'deletedAmong'>;
+}
 
 /** LIS context roles for the roles the LMS port reports (the roster table keeps LTI role URIs). */
 const ROLE_URI: Readonly<Record<LmsRole, string | undefined>> = {
@@ -36,7 +44,7 @@ function toMember(member: RosterMember): Member {
  * added, people who left are marked inactive (never deleted: their evidence stays attributable).
  */
 export async function syncCourseRoster(
-  services: AppServices,
+  services: RosterSyncDeps,
   tenantId: string,
   courseId: string,
 ): Promise<RosterSyncResult & { readonly removedOnRequest: readonly Date[] }> {
@@ -50,7 +58,7 @@ export async function syncCourseRoster(
     listed.map((member) => member.userId),
   );
   const members = listed.filter((member) => !deleted.has(member.userId));
-  const result = await services.people.syncRoster({
+  const result = await services.courses.syncRoster({
     tenantId,
     courseId,
     issuer: lms.course.issuer,

@@ -4,7 +4,7 @@ import {
   createMasteryViewsRepository,
   type CourseStudent,
 } from '../storage/mastery/views.repository.ts';
-import { loadCoursePolicy } from './policy-store.ts';
+import { loadCoursePolicy } from '../policy/store.ts';
 
 /**
  * Reads of a course's mastery for the mastery pages (class heatmap, pathways, a student's

@@ -1,7 +1,8 @@
 import { parse } from 'csv-parse/sync';
 import type { AssignmentWithStandards } from '../storage/mastery/course-context.repository.ts';
-import type { EntryProblem, EvidenceEntry, MasteryServices } from './services.ts';
-import { EvidenceError } from './services.ts';
+import { EvidenceError, type EntryProblem } from './errors.ts';
+import type { EvidenceEntry } from './record.ts';
+import type { EvidenceUseCases } from './create-use-cases.ts';
 
 /** One rejection of an import: the file line, the column, words for people. */
 export interface ImportProblem {
@@ -84,32 +85,39 @@ function readRecords(text: string): { line: number; cells: string[] }[] | Import
   return rows;
 }
 
-/** Parses, resolves and records a CSV of evidence (source 'csv') in one transaction. */
-export async function importEvidenceCsv(
-  mastery: MasteryServices,
-  input: { tenantId: string; courseId: string; actor: string; text: string },
-): Promise<ImportOutcome> {
-  const fail = (problems: ImportProblem[]): ImportOutcome => ({ ok: false, problems });
-  if (Buffer.byteLength(input.text, 'utf8') > CSV_MAX_BYTES) {
-    return fail([
+type CsvRecord = { line: number; cells: string[] };
+
+/** The course's learners and assignments, as a CSV row names them. */
+interface CsvLookups {
+  readonly learnerBySub: ReadonlyMap<string, string>;
+  readonly assignmentById: ReadonlyMap<string, AssignmentWithStandards>;
+  readonly assignmentsByTitle: ReadonlyMap<string, AssignmentWithStandards[]>;
+}
+
+/** The header's columns and the rows, or what is wrong with the file as a whole. */
+function readCsvTable(
+  text: string,
+): { index: Map<Column, number>; rows: CsvRecord[] } | ImportProblem[] {
+  if (Buffer.byteLength(text, 'utf8') > CSV_MAX_BYTES) {
+    return [
       {
         line: 1,
         field: '(file)',
         message: 'The file is larger than 2 MB. Split it into smaller files.',
       },
-    ]);
+    ];
   }
-  const read = readRecords(input.text);
-  if (!Array.isArray(read)) return fail([read]);
+  const read = readRecords(text);
+  if (!Array.isArray(read)) return [read];
   const [header, ...rows] = read;
   if (header === undefined) {
-    return fail([
+    return [
       {
         line: 1,
         field: '(file)',
         message: 'The file is empty. Add a header row: student, standard, assignment, score.',
       },
-    ]);
+    ];
   }
   const index = new Map<Column, number>();
   const problems: ImportProblem[] = [];
@@ -140,25 +148,177 @@ export async function importEvidenceCsv(
       message: 'The header needs a “score” or a “points” column.',
     });
   }
-  if (problems.length > 0) return fail(problems);
+  if (problems.length > 0) return problems;
   if (rows.length === 0) {
-    return fail([
+    return [
       {
         line: header.line,
         field: '(file)',
         message: 'The file has a header but no rows of evidence.',
       },
-    ]);
+    ];
   }
   if (rows.length > CSV_MAX_ROWS) {
-    return fail([
+    return [
       {
         line: header.line,
         field: '(file)',
         message: `The file has ${rows.length} rows; at most ${CSV_MAX_ROWS} per import. Split it.`,
       },
-    ]);
+    ];
   }
+
+  return { index, rows };
+}
+
+/** One row as an evidence entry, or undefined when the row has problems (added to `problems`). */
+function csvRowEntry(
+  row: CsvRecord,
+  index: ReadonlyMap<Column, number>,
+  lookups: CsvLookups,
+  seen: Map<string, number>,
+  problems: ImportProblem[],
+): EvidenceEntry | undefined {
+  const { learnerBySub, assignmentById, assignmentsByTitle } = lookups;
+  const cell = (column: Column): string => {
+    const i = index.get(column);
+    return i === undefined ? '' : (row.cells[i] ?? '').trim();
+  };
+  const problem = (field: Column, message: string) =>
+    problems.push({ line: row.line, field, message });
+  const before = problems.length;
+
+  const sub = cell('student');
+  const studentId = learnerBySub.get(sub);
+  if (sub === '') problem('student', 'The student’s LMS user id is missing.');
+  else if (studentId === undefined) {
+    problem(
+      'student',
+      `No student with LMS user id “${sub.slice(0, 60)}” is enrolled in this course.`,
+    );
+  }
+
+  const assignmentText = cell('assignment');
+  let assignment: AssignmentWithStandards | undefined = assignmentById.get(assignmentText);
+  if (assignment === undefined && assignmentText !== '') {
+    const matches = assignmentsByTitle.get(assignmentText.toLowerCase()) ?? [];
+    if (matches.length > 1) {
+      problem(
+        'assignment',
+        `Several assignments are called “${assignmentText.slice(0, 80)}”; use the assignment’s id instead.`,
+      );
+    }
+    if (matches.length === 1) assignment = matches[0];
+    else if (matches.length === 0) {
+      problem('assignment', `No assignment “${assignmentText.slice(0, 80)}” in this course.`);
+    }
+  } else if (assignmentText === '') {
+    problem('assignment', 'The assignment is missing.');
+  }
+
+  const code = cell('standard');
+  let itemId: string | undefined;
+  if (code === '') problem('standard', 'The standard code is missing.');
+  else if (assignment !== undefined) {
+    const aligned = assignment.standards.filter(
+      (s) => s.code?.toLowerCase() === code.toLowerCase(),
+    );
+    if (aligned.length === 0) {
+      problem(
+        'standard',
+        `Standard “${code.slice(0, 40)}” is not aligned to “${assignment.title}”. Align it first, or check the code.`,
+      );
+    } else itemId = aligned[0]?.itemId;
+  }
+
+  const scoreText = cell('score');
+  const pointsText = cell('points');
+  const possibleText = cell('points_possible');
+  let score: number | undefined;
+  let points: number | undefined;
+  let pointsPossible: number | undefined;
+  if (scoreText !== '' && pointsText !== '') {
+    problem('score', 'Give either a score or points, not both.');
+  } else if (scoreText !== '') {
+    if (!NUMBER.test(scoreText.replace(',', '.')))
+      problem('score', `“${scoreText.slice(0, 20)}” is not a number.`);
+    else score = Number(scoreText.replace(',', '.'));
+  } else if (pointsText !== '') {
+    if (!NUMBER.test(pointsText))
+      problem('points', `“${pointsText.slice(0, 20)}” is not a number.`);
+    else points = Number(pointsText);
+    if (possibleText !== '') {
+      if (!NUMBER.test(possibleText) || !(Number(possibleText) > 0)) {
+        problem('points_possible', `“${possibleText.slice(0, 20)}” is not a number above 0.`);
+      } else pointsPossible = Number(possibleText);
+    }
+    if (points !== undefined && pointsPossible !== undefined && points > pointsPossible) {
+      problem('points', `${points} points is more than the ${pointsPossible} possible.`);
+    }
+  }
+
+  const excusedText = cell('excused').toLowerCase();
+  let excused = false;
+  if (['yes', 'true', '1', 'x', 'y'].includes(excusedText)) excused = true;
+  else if (!['', 'no', 'false', '0', 'n'].includes(excusedText)) {
+    problem('excused', `“${excusedText.slice(0, 20)}” is not yes or no.`);
+  }
+  if (score === undefined && points === undefined && !excused && problems.length === before) {
+    problem('score', 'The row has no score, no points and is not excused.');
+  }
+
+  const dateText = cell('date');
+  let assessedAt: Date | undefined;
+  if (dateText !== '') {
+    const date = new Date(dateText.length === 10 ? `${dateText}T12:00:00Z` : dateText);
+    if (!DATE.test(dateText) || Number.isNaN(date.getTime())) {
+      problem('date', `“${dateText.slice(0, 30)}” is not a date: use YYYY-MM-DD.`);
+    } else assessedAt = date;
+  }
+  const comment = cell('comment');
+  if (comment.length > 5000) problem('comment', 'A comment can hold at most 5000 characters.');
+
+  if (studentId !== undefined && itemId !== undefined && assignment !== undefined) {
+    const cellKey = `${studentId}|${itemId}|${assignment.id}`;
+    const earlier = seen.get(cellKey);
+    if (earlier !== undefined) {
+      problem(
+        'standard',
+        `Line ${earlier} already gives this student’s evidence for this standard on this assignment.`,
+      );
+    } else seen.set(cellKey, row.line);
+  }
+  if (
+    problems.length > before ||
+    studentId === undefined ||
+    itemId === undefined ||
+    assignment === undefined
+  ) {
+    return undefined;
+  }
+  return {
+    studentId,
+    itemId,
+    assignmentId: assignment.id,
+    score: score ?? null,
+    points,
+    pointsPossible,
+    excused,
+    comment: comment === '' ? undefined : comment,
+    assessedAt,
+  };
+}
+
+/** Parses, resolves and records a CSV of evidence (source 'csv') in one transaction. */
+export async function importEvidenceCsv(
+  mastery: EvidenceUseCases,
+  input: { tenantId: string; courseId: string; actor: string; text: string },
+): Promise<ImportOutcome> {
+  const fail = (problems: ImportProblem[]): ImportOutcome => ({ ok: false, problems });
+  const table = readCsvTable(input.text);
+  if (Array.isArray(table)) return fail(table);
+  const { index, rows } = table;
+  const problems: ImportProblem[] = [];
 
   const [learners, assignments] = await Promise.all([
     mastery.courseContext.learners(input.tenantId, input.courseId),
@@ -172,137 +332,14 @@ export async function importEvidenceCsv(
     assignmentsByTitle.set(keyTitle, [...(assignmentsByTitle.get(keyTitle) ?? []), a]);
   }
 
+  const lookups: CsvLookups = { learnerBySub, assignmentById, assignmentsByTitle };
   const entries: EvidenceEntry[] = [];
   const lineOfEntry: number[] = [];
   const seen = new Map<string, number>();
   for (const row of rows) {
-    const cell = (column: Column): string => {
-      const i = index.get(column);
-      return i === undefined ? '' : (row.cells[i] ?? '').trim();
-    };
-    const problem = (field: Column, message: string) =>
-      problems.push({ line: row.line, field, message });
-    const before = problems.length;
-
-    const sub = cell('student');
-    const studentId = learnerBySub.get(sub);
-    if (sub === '') problem('student', 'The student’s LMS user id is missing.');
-    else if (studentId === undefined) {
-      problem(
-        'student',
-        `No student with LMS user id “${sub.slice(0, 60)}” is enrolled in this course.`,
-      );
-    }
-
-    const assignmentText = cell('assignment');
-    let assignment: AssignmentWithStandards | undefined = assignmentById.get(assignmentText);
-    if (assignment === undefined && assignmentText !== '') {
-      const matches = assignmentsByTitle.get(assignmentText.toLowerCase()) ?? [];
-      if (matches.length > 1) {
-        problem(
-          'assignment',
-          `Several assignments are called “${assignmentText.slice(0, 80)}”; use the assignment’s id instead.`,
-        );
-      }
-      if (matches.length === 1) assignment = matches[0];
-      else if (matches.length === 0) {
-        problem('assignment', `No assignment “${assignmentText.slice(0, 80)}” in this course.`);
-      }
-    } else if (assignmentText === '') {
-      problem('assignment', 'The assignment is missing.');
-    }
-
-    const code = cell('standard');
-    let itemId: string | undefined;
-    if (code === '') problem('standard', 'The standard code is missing.');
-    else if (assignment !== undefined) {
-      const aligned = assignment.standards.filter(
-        (s) => s.code?.toLowerCase() === code.toLowerCase(),
-      );
-      if (aligned.length === 0) {
-        problem(
-          'standard',
-          `Standard “${code.slice(0, 40)}” is not aligned to “${assignment.title}”. Align it first, or check the code.`,
-        );
-      } else itemId = aligned[0]?.itemId;
-    }
-
-    const scoreText = cell('score');
-    const pointsText = cell('points');
-    const possibleText = cell('points_possible');
-    let score: number | undefined;
-    let points: number | undefined;
-    let pointsPossible: number | undefined;
-    if (scoreText !== '' && pointsText !== '') {
-      problem('score', 'Give either a score or points, not both.');
-    } else if (scoreText !== '') {
-      if (!NUMBER.test(scoreText.replace(',', '.')))
-        problem('score', `“${scoreText.slice(0, 20)}” is not a number.`);
-      else score = Number(scoreText.replace(',', '.'));
-    } else if (pointsText !== '') {
-      if (!NUMBER.test(pointsText))
-        problem('points', `“${pointsText.slice(0, 20)}” is not a number.`);
-      else points = Number(pointsText);
-      if (possibleText !== '') {
-        if (!NUMBER.test(possibleText) || !(Number(possibleText) > 0)) {
-          problem('points_possible', `“${possibleText.slice(0, 20)}” is not a number above 0.`);
-        } else pointsPossible = Number(possibleText);
-      }
-      if (points !== undefined && pointsPossible !== undefined && points > pointsPossible) {
-        problem('points', `${points} points is more than the ${pointsPossible} possible.`);
-      }
-    }
-
-    const excusedText = cell('excused').toLowerCase();
-    let excused = false;
-    if (['yes', 'true', '1', 'x', 'y'].includes(excusedText)) excused = true;
-    else if (!['', 'no', 'false', '0', 'n'].includes(excusedText)) {
-      problem('excused', `“${excusedText.slice(0, 20)}” is not yes or no.`);
-    }
-    if (score === undefined && points === undefined && !excused && problems.length === before) {
-      problem('score', 'The row has no score, no points and is not excused.');
-    }
-
-    const dateText = cell('date');
-    let assessedAt: Date | undefined;
-    if (dateText !== '') {
-      const date = new Date(dateText.length === 10 ? `${dateText}T12:00:00Z` : dateText);
-      if (!DATE.test(dateText) || Number.isNaN(date.getTime())) {
-        problem('date', `“${dateText.slice(0, 30)}” is not a date: use YYYY-MM-DD.`);
-      } else assessedAt = date;
-    }
-    const comment = cell('comment');
-    if (comment.length > 5000) problem('comment', 'A comment can hold at most 5000 characters.');
-
-    if (studentId !== undefined && itemId !== undefined && assignment !== undefined) {
-      const cellKey = `${studentId}|${itemId}|${assignment.id}`;
-      const earlier = seen.get(cellKey);
-      if (earlier !== undefined) {
-        problem(
-          'standard',
-          `Line ${earlier} already gives this student’s evidence for this standard on this assignment.`,
-        );
-      } else seen.set(cellKey, row.line);
-    }
-    if (
-      problems.length > before ||
-      studentId === undefined ||
-      itemId === undefined ||
-      assignment === undefined
-    ) {
-      continue;
-    }
-    entries.push({
-      studentId,
-      itemId,
-      assignmentId: assignment.id,
-      score: score ?? null,
-      points,
-      pointsPossible,
-      excused,
-      comment: comment === '' ? undefined : comment,
-      assessedAt,
-    });
+    const entry = csvRowEntry(row, index, lookups, seen, problems);
+    if (entry === undefined) continue;
+    entries.push(entry);
     lineOfEntry.push(row.line);
   }
   if (problems.length > 0) return fail(problems);
@@ -363,7 +400,7 @@ export interface LmsImportOutcome {
  * onto the scale. See src/evidence/points.ts for why the fraction is the split.
  */
 export async function importLmsResults(
-  mastery: MasteryServices,
+  mastery: EvidenceUseCases,
   input: {
     tenantId: string;
     courseId: string;

@@ -15,9 +15,9 @@ import {
   type ResultWrite,
 } from '../storage/mastery/results.repository.ts';
 import type { Database } from '../storage/schema.ts';
-import { cellNumbers, computeCell, outcomeOf, type CellOutcome } from './cell.ts';
-import type { CoursePolicy } from './course-policy.ts';
-import { loadCoursePolicy } from './policy-store.ts';
+import { cellNumbers, computeCell, outcomeOf, type CellOutcome } from '../policy/cell.ts';
+import type { CoursePolicy } from '../policy/course-policy.ts';
+import { loadCoursePolicy } from '../policy/store.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 

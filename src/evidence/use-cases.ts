@@ -7,17 +7,15 @@ import type {
 import { createEvidenceRepository } from '../storage/mastery/evidence.repository.ts';
 import type { RecomputeJob } from '../storage/mastery/policy.repository.ts';
 import { isUuid } from '../ids.ts';
-import type { CoursePolicy } from './course-policy.ts';
+import type { CoursePolicy } from '../policy/course-policy.ts';
 import { formatCell } from './grid.ts';
 import { importLmsResults, type LmsImportOutcome } from './imports.ts';
 import { readLineItemResults } from './lms-results.ts';
-import { DEFAULT_COURSE_POLICY, type StoredPolicy } from './policy-store.ts';
-import {
-  EvidenceError,
-  type EntryProblem,
-  type MasteryServices,
-  type RecordEvidenceInput,
-} from './services.ts';
+import { DEFAULT_COURSE_POLICY } from '../policy/defaults.ts';
+import type { StoredPolicy } from '../policy/stored-policy.ts';
+import type { EvidenceUseCases as MasteryServices } from './create-use-cases.ts';
+import { EvidenceError, type EntryProblem } from './errors.ts';
+import type { RecordEvidenceInput } from './record.ts';
 
 /**
  * Use cases of the evidence pages (entry grid, LMS score import, course policy, overrides), each
@@ -90,7 +88,7 @@ export type LmsScoresImport =
  * teacher, not a fault of the tool.
  */
 export async function importLmsScores(
-  services: Parameters<typeof readLineItemResults>[0],
+  services: Parameters<typeof readLineItemResults>[0] & { readonly mastery: MasteryServices },
   input: CourseScope & {
     readonly actor: string;
     readonly assignment: AssignmentWithStandards & { readonly lineItemUrl: string };

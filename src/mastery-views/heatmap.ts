@@ -1,10 +1,5 @@
 import type { ProficiencyScale } from '../mastery/types.ts';
-import type {
-  AncestorStandard,
-  CourseStandard,
-  CourseStudent,
-  ResultCell,
-} from '../storage/mastery/views.repository.ts';
+import type { AncestorStandard, CourseStandard, CourseStudent, ResultCell } from './inputs.ts';
 import { toCsv, type CsvCell } from './csv.ts';
 import {
   cellHtml,

@@ -5,7 +5,7 @@ import type {
   CourseStudent,
   EvidencedCell,
   ResultCell,
-} from '../storage/mastery/views.repository.ts';
+} from './inputs.ts';
 import { isoDay } from './explanation.ts';
 import { standardLabel } from './heatmap.ts';
 import { cellView, levelAbbreviations, type CellView } from './levels.ts';

@@ -1,5 +1,5 @@
-import { cellExplanation, cellNumbers, computeCell, type CellOutcome } from '../evidence/cell.ts';
-import type { CoursePolicy } from '../evidence/course-policy.ts';
+import { cellExplanation, cellNumbers, computeCell, type CellOutcome } from '../policy/cell.ts';
+import type { CoursePolicy } from '../policy/course-policy.ts';
 import type { Evidence } from '../mastery/types.ts';
 import type {
   AlignedAssignment,
@@ -8,7 +8,7 @@ import type {
   EvidenceEntry,
   EvidencedCell,
   StudentResult,
-} from '../storage/mastery/views.repository.ts';
+} from './inputs.ts';
 import { explanationView, isoDay, RECALCULATING, type ExplanationView } from './explanation.ts';
 import { standardLabel } from './heatmap.ts';
 import {
@@ -115,7 +115,7 @@ export function toCalculationEvidence(entry: EvidenceEntry): Evidence {
 /**
  * The working behind each of a student's stored results, worked out again from the inputs the
  * recomputation used (evidence, override, the children's results, the policy) by the same pure
- * code (`src/evidence/cell.ts`). A result whose inputs no longer give its stored numbers (a
+ * code (`src/policy/cell.ts`). A result whose inputs no longer give its stored numbers (a
  * recomputation after a policy change is still running) has no working yet rather than one that
  * contradicts the number shown.
  */

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
-import type { CoursePolicy } from '../evidence/course-policy.ts';
-import { parseStoredPolicy, resolvePolicy } from '../evidence/policy-store.ts';
+import type { CoursePolicy } from '../policy/course-policy.ts';
+import { resolvePolicy } from '../policy/resolve.ts';
+import { parseStoredPolicy } from '../policy/stored-policy.ts';
 import {
   assignmentMasteryScore,
   courseMasteryGrade,
@@ -175,7 +176,7 @@ export async function updateDesiredGrades(
   }
 
   // Every grade of every column, worked out in memory before anything is written.
-  const grades: { column: WantedColumn; studentId: string; value: number; comment: string }[] = [];
+  const grades: WantedGrade[] = [];
 
   if (passback.standardColumns) {
     for (const standard of standards) {
@@ -199,69 +200,10 @@ export async function updateDesiredGrades(
   }
 
   if (passback.courseColumn && standards.length > 0) {
-    const power =
-      policy.powerStandardIds.length > 0 ? policy.powerStandardIds : standards.map((s) => s.itemId);
-    const column: WantedColumn = {
-      kind: 'course',
-      key: 'course',
-      label: 'Course mastery',
-      scoreMaximum: 100,
-    };
-    for (const studentId of students) {
-      const byItem = levels.get(studentId);
-      const entries: StandardResultEntry[] = standards.map((standard) => {
-        const entry = byItem?.get(standard.itemId);
-        return {
-          standardId: standard.itemId,
-          result:
-            entry === undefined
-              ? undefined
-              : asMasteryResult(entry.level, entry.result.value ?? 0, policy),
-        };
-      });
-      const grade = courseMasteryGrade(entries, power, policy.conversion);
-      if (grade.status !== 'graded' || grade.percent === undefined) continue;
-      grades.push({
-        column,
-        studentId,
-        value: grade.percent,
-        comment: grade.explanation.studentSummary,
-      });
-    }
+    grades.push(...courseGrades(standards, students, levels, policy));
   }
-
   if (passback.assignmentScores) {
-    const { assignments, scores } = await assignmentScoreInputs(
-      trx,
-      tenantId,
-      courseId,
-      change.studentIds,
-    );
-    const scoreOf = new Map<string, number>();
-    for (const s of scores) scoreOf.set(`${s.studentId}|${s.assignmentId}|${s.itemId}`, s.score);
-    for (const assignment of assignments) {
-      const column: WantedColumn = {
-        kind: 'assignment',
-        key: assignment.id,
-        label: assignment.title,
-        scoreMaximum: assignment.scoreMaximum,
-        lineItemUrl: assignment.lineItemUrl,
-      };
-      for (const studentId of students) {
-        const alignments: AlignedStandardScore[] = assignment.alignments.map((al) => ({
-          standardId: al.itemId,
-          weight: al.weight,
-          score: scoreOf.get(`${studentId}|${assignment.id}|${al.itemId}`),
-        }));
-        const grade = assignmentMasteryScore(alignments, policy.conversion, policy.scale);
-        if (grade.status !== 'graded' || grade.percent === undefined) continue;
-        const value = roundValue((grade.percent * assignment.scoreMaximum) / 100, {
-          mode: 'halfUp',
-          decimals: 2,
-        });
-        grades.push({ column, studentId, value, comment: grade.explanation.studentSummary });
-      }
-    }
+    grades.push(...(await assignmentGrades(trx, change, students, policy)));
   }
   if (grades.length === 0) return none;
 
@@ -300,4 +242,99 @@ export async function updateDesiredGrades(
   }
   const changed = await upsertDesiredGrades(trx, { tenantId, courseId, cells, now });
   return { considered: cells.length, changed };
+}
+
+/** One grade of one column, worked out in memory before anything is written. */
+interface WantedGrade {
+  readonly column: WantedColumn;
+  readonly studentId: string;
+  readonly value: number;
+  readonly comment: string;
+}
+
+type LevelsByStudent = ReadonlyMap<
+  string,
+  ReadonlyMap<string, { result: StoredResult; level: ProficiencyLevel }>
+>;
+
+/** The overall course-mastery column: a percentage from the (power) standards' levels. */
+function courseGrades(
+  standards: readonly { itemId: string }[],
+  students: readonly string[],
+  levels: LevelsByStudent,
+  policy: CoursePolicy,
+): WantedGrade[] {
+  const grades: WantedGrade[] = [];
+  const power =
+    policy.powerStandardIds.length > 0 ? policy.powerStandardIds : standards.map((s) => s.itemId);
+  const column: WantedColumn = {
+    kind: 'course',
+    key: 'course',
+    label: 'Course mastery',
+    scoreMaximum: 100,
+  };
+  for (const studentId of students) {
+    const byItem = levels.get(studentId);
+    const entries: StandardResultEntry[] = standards.map((standard) => {
+      const entry = byItem?.get(standard.itemId);
+      return {
+        standardId: standard.itemId,
+        result:
+          entry === undefined
+            ? undefined
+            : asMasteryResult(entry.level, entry.result.value ?? 0, policy),
+      };
+    });
+    const grade = courseMasteryGrade(entries, power, policy.conversion);
+    if (grade.status !== 'graded' || grade.percent === undefined) continue;
+    grades.push({
+      column,
+      studentId,
+      value: grade.percent,
+      comment: grade.explanation.studentSummary,
+    });
+  }
+  return grades;
+}
+
+/** Each assignment's own LMS column: the mastery-based score, scaled to the column's maximum. */
+async function assignmentGrades(
+  trx: Kysely<Database>,
+  change: MasteryChange,
+  students: readonly string[],
+  policy: CoursePolicy,
+): Promise<WantedGrade[]> {
+  const grades: WantedGrade[] = [];
+  const { assignments, scores } = await assignmentScoreInputs(
+    trx,
+    change.tenantId,
+    change.courseId,
+    change.studentIds,
+  );
+  const scoreOf = new Map<string, number>();
+  for (const s of scores) scoreOf.set(`${s.studentId}|${s.assignmentId}|${s.itemId}`, s.score);
+  for (const assignment of assignments) {
+    const column: WantedColumn = {
+      kind: 'assignment',
+      key: assignment.id,
+      label: assignment.title,
+      scoreMaximum: assignment.scoreMaximum,
+      lineItemUrl: assignment.lineItemUrl,
+    };
+    for (const studentId of students) {
+      const alignments: AlignedStandardScore[] = assignment.alignments.map((al) => ({
+        standardId: al.itemId,
+        weight: al.weight,
+        score: scoreOf.get(`${studentId}|${assignment.id}|${al.itemId}`),
+      }));
+      const grade = assignmentMasteryScore(alignments, policy.conversion, policy.scale);
+      if (grade.status !== 'graded' || grade.percent === undefined) continue;
+      const value = roundValue((grade.percent * assignment.scoreMaximum) / 100, {
+        mode: 'halfUp',
+        decimals: 2,
+      });
+      grades.push({ column, studentId, value, comment: grade.explanation.studentSummary });
+    }
+  }
+  return grades;
 }

@@ -1,7 +1,7 @@
 import { describeMethod } from '../mastery/index.ts';
 import type { MasteryMethod } from '../mastery/types.ts';
-import type { CoursePolicy } from '../evidence/course-policy.ts';
-import type { StoredPolicy } from '../evidence/policy-store.ts';
+import type { CoursePolicy } from '../policy/course-policy.ts';
+import type { StoredPolicy } from '../policy/stored-policy.ts';
 
 /**
  * The policy form shared by the district page (admin) and the course page (teachers): form fields

@@ -1,5 +1,5 @@
-import type { StoredPolicy } from '../evidence/policy-store.ts';
-import type { MasteryServices } from '../evidence/services.ts';
+import type { StoredPolicy } from '../policy/stored-policy.ts';
+import type { EvidenceUseCases as MasteryServices } from '../evidence/create-use-cases.ts';
 import { savePolicyChange, type RecomputeJob } from '../evidence/use-cases.ts';
 import { METHOD_LABELS, ORDER_LABELS, PASSBACK_FIELDS, type FormBody } from './policy-form.ts';
 

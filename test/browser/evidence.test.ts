@@ -45,7 +45,7 @@ describe('the evidence entry grid in a browser', function () {
       );
       studentIds.push(user?.id ?? '');
     }
-    courseId = (await world.tool.services.people.listCourses(world.tenantId))[0]!.id;
+    courseId = (await world.tool.services.courses.listCourses(world.tenantId))[0]!.id;
     const teacherUser = await world.tool.services.people.findUser(
       world.tenantId,
       world.emulator.issuer,

@@ -33,7 +33,7 @@ describe('mastery pages in a browser', function () {
   before(async () => {
     const { database, world } = suite;
     teacherBase = await baseFor(world.seed.teacher.userId);
-    const course = (await world.tool.services.people.listCourses(world.tenantId))[0];
+    const course = (await world.tool.services.courses.listCourses(world.tenantId))[0];
     if (course === undefined) throw new Error('no course');
     courseId = course.id;
     await seedMasteryCourse(world, database.db, course.id);
@@ -92,7 +92,7 @@ describe('mastery pages in a browser', function () {
 
   it('when a teacher opens a student’s view and a mentor opens their linked student, then both pages pass axe', async () => {
     const { world } = suite;
-    const ids = await world.tool.services.people.listRoster(world.tenantId, courseId);
+    const ids = await world.tool.services.courses.listRoster(world.tenantId, courseId);
     const ava = ids.find((r) => r.name === 'Ava Brooks');
     if (ava === undefined) throw new Error('Ava not on the roster');
     const preview = await open(`${teacherBase}/course/students/${ava.userId}/progress`);

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import { recordPerson } from '../support/passback-world.ts';
 import { createLogger } from '../../src/logger.ts';
-import { resolveLmsFromServices } from '../../src/passback/resolve-lms.ts';
+import { resolveLmsFromServices } from '../../src/app-services.ts';
 import { createPassbackWorker } from '../../src/passback/worker.ts';
 import {
   ensureGradebookColumn,
@@ -25,7 +25,7 @@ describe('the grade sync page in a browser', function () {
   async function desire(key: string, value: number): Promise<void> {
     const { database, world } = suite;
     const services = world.tool.services;
-    const course = (await services.people.listCourses(world.tenantId))[0];
+    const course = (await services.courses.listCourses(world.tenantId))[0];
     if (course === undefined) throw new Error('no course');
     const columnId = await database.db.transaction().execute((tx) =>
       ensureGradebookColumn(tx, {

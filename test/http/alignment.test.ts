@@ -56,7 +56,7 @@ describe(`assignments and alignment pages (${testEngine})`, function () {
       courseId: lmsCourseId,
       userId: world.seed.students[0]!.userId,
     });
-    const course = (await world.tool.services.people.listCourses(world.tenantId)).find(
+    const course = (await world.tool.services.courses.listCourses(world.tenantId)).find(
       (c) => c.title === lmsCourse.title,
     );
     courseId = course!.id;
@@ -408,7 +408,7 @@ describe(`assignments and alignment pages (${testEngine})`, function () {
       _csrf: csrfOf(copyList.html),
     });
     expect(copied.location).to.contain('copied=1');
-    const copyCourse = (await world.tool.services.people.listCourses(world.tenantId)).find(
+    const copyCourse = (await world.tool.services.courses.listCourses(world.tenantId)).find(
       (c) => c.title === 'Math 6 (next year)',
     );
     const [copyAssignment] = await world.tool.services.alignment.listAssignments(
@@ -469,7 +469,7 @@ describe(`assignments and alignment pages (${testEngine})`, function () {
       userId: world.seed.teacher.userId,
       resourceLinkId: link.resourceLinkId,
     });
-    const copyCourse = (await world.tool.services.people.listCourses(world.tenantId)).find(
+    const copyCourse = (await world.tool.services.courses.listCourses(world.tenantId)).find(
       (c) => c.title === copy.title,
     );
     return {
@@ -488,7 +488,7 @@ describe(`assignments and alignment pages (${testEngine})`, function () {
     const original = state.addCourse({ title: `Original ${randomUUID()}`, label: 'ORIG' });
     state.enroll(original.courseId, world.seed.teacher.userId, 'Instructor');
     await launchInto(world, { courseId: original.courseId, userId: world.seed.teacher.userId });
-    const originalCourse = (await world.tool.services.people.listCourses(world.tenantId)).find(
+    const originalCourse = (await world.tool.services.courses.listCourses(world.tenantId)).find(
       (c) => c.title === original.title,
     );
     return world.tool.services.alignment.createDeepLinkAssignment({

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import { syncCourseRoster } from '../../src/courses/roster.ts';
 import { createLogger } from '../../src/logger.ts';
-import { resolveLmsFromServices } from '../../src/passback/resolve-lms.ts';
+import { resolveLmsFromServices } from '../../src/app-services.ts';
 import { createPassbackWorker } from '../../src/passback/worker.ts';
 import { createTestDatabase, testEngine, type TestDatabase } from '../support/database.ts';
 import {

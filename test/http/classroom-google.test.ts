@@ -6,7 +6,7 @@ import { lmsForCourse } from '../../src/courses/lms-for-course.ts';
 import { createAdminUser } from '../../src/lti-admin/use-cases.ts';
 import { createLogger } from '../../src/logger.ts';
 import { classifyPassbackError } from '../../src/passback/errors.ts';
-import { resolveLmsFromServices } from '../../src/passback/resolve-lms.ts';
+import { resolveLmsFromServices } from '../../src/app-services.ts';
 import { createPassbackWorker } from '../../src/passback/worker.ts';
 import { recordDeletion } from '../../src/storage/privacy/deletion-records.repository.ts';
 import { createTestDatabase, testEngine, type TestDatabase } from '../support/database.ts';

@@ -28,7 +28,7 @@ describe(`Deep Linking with standards (${testEngine})`, function () {
   /** The tool's id of an LMS course (the seeded one unless told), found by its context id. */
   async function courseId(lmsCourseId = world.seed.course.courseId): Promise<string> {
     const contextId = world.emulator.state.course(lmsCourseId).contextId;
-    const courses = await world.tool.services.people.listCourses(world.tenantId);
+    const courses = await world.tool.services.courses.listCourses(world.tenantId);
     return courses.find((c) => c.contextId === contextId)!.id;
   }
 

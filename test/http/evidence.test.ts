@@ -51,7 +51,7 @@ describe(`evidence pages (${testEngine})`, function () {
     student = launched[0]!;
     studentIds = launched.map((s) => s.userId);
     subs = world.seed.students.slice(0, 2).map((p) => p.sub);
-    const course = (await world.tool.services.people.listCourses(world.tenantId))[0];
+    const course = (await world.tool.services.courses.listCourses(world.tenantId))[0];
     courseId = course!.id;
     const lineItem = world.emulator.state.createLineItem({
       courseId: world.seed.course.courseId,

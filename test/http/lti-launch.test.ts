@@ -308,7 +308,7 @@ for (const flavour of FLAVOURS) {
 
     it('when the tool creates a gradebook column and posts a score, then the LMS gradebook shows it', async () => {
       await launch(world, { userId: world.seed.teacher.userId });
-      const courses = await world.tool.services.people.listCourses(world.tenantId);
+      const courses = await world.tool.services.courses.listCourses(world.tenantId);
       const { lms } = await lmsForCourse(world.tool.services, world.tenantId, courses[0]!.id);
       const column = await lms.createGradebookColumn({
         label: '6.RP.A.1 Ratios (mastery)',

@@ -166,7 +166,7 @@ export async function seedMasteryCourse(
   courseId: string,
 ): Promise<{ standards: SeededStandards; userIdOf: (person: Person) => string }> {
   const { services } = world.tool;
-  await services.people.syncRoster({
+  await services.courses.syncRoster({
     tenantId: world.tenantId,
     courseId,
     issuer: world.emulator.issuer,

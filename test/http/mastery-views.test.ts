@@ -51,14 +51,14 @@ describe(`mastery pages (${testEngine})`, function () {
     world = await createLtiWorld(database, { flavour: 'canvas', platformStorage: false });
     const { services } = world.tool;
     teacherBase = await baseFor(world.seed.teacher);
-    const course = (await services.people.listCourses(world.tenantId))[0];
+    const course = (await services.courses.listCourses(world.tenantId))[0];
     if (course === undefined) throw new Error('the launch recorded no course');
     courseId = course.id;
     const [first, second, third] = world.seed.students;
     if (first === undefined || second === undefined || third === undefined) throw new Error('seed');
     [ava, ben, chloe] = [first, second, third];
     // The roster as the LMS shares it, plus a student whose name is a spreadsheet formula.
-    await services.people.syncRoster({
+    await services.courses.syncRoster({
       tenantId: world.tenantId,
       courseId,
       issuer: world.emulator.issuer,

@@ -29,7 +29,7 @@ describe(`mentor launches (${testEngine})`, function () {
       .where('tenant_id', '=', world.tenantId)
       .execute();
     const bySub = new Map(users.map((u) => [u.sub, u.id]));
-    const course = (await world.tool.services.people.listCourses(world.tenantId))[0];
+    const course = (await world.tool.services.courses.listCourses(world.tenantId))[0];
     const ava = world.seed.students.find((s) => s.familyName === 'Brooks');
     return {
       courseId: course?.id ?? '',
@@ -92,7 +92,7 @@ describe(`mentor launches (${testEngine})`, function () {
       expect((await launch(fresh, { userId: fresh.seed.mentor.userId })).status).to.equal(303);
       // The parent's launch stores nothing about Ava but the LMS's id in the parent's scope.
       expect(await avaRows()).to.deep.equal([]);
-      const course = (await fresh.tool.services.people.listCourses(fresh.tenantId))[0];
+      const course = (await fresh.tool.services.courses.listCourses(fresh.tenantId))[0];
       const mentor = await fresh.tool.services.people.findUser(
         fresh.tenantId,
         fresh.emulator.issuer,

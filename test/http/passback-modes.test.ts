@@ -4,7 +4,7 @@ import { recordPerson } from '../support/passback-world.ts';
 import type { Flavour } from '../../src/emulator/types.ts';
 import { createLogger } from '../../src/logger.ts';
 import { updateDesiredGrades } from '../../src/passback/desired-grades.ts';
-import { resolveLmsFromServices } from '../../src/passback/resolve-lms.ts';
+import { resolveLmsFromServices } from '../../src/app-services.ts';
 import { createPassbackWorker } from '../../src/passback/worker.ts';
 import { createTestDatabase, testEngine, type TestDatabase } from '../support/database.ts';
 import { createLtiWorld, launch, type LtiWorld } from '../support/lti-world.ts';
@@ -31,7 +31,7 @@ for (const flavour of ['canvas', 'schoology'] as const satisfies readonly Flavou
       world = await createLtiWorld(database, { flavour, platformStorage: false });
       const teacher = await launch(world, { userId: world.seed.teacher.userId });
       expect(teacher.status, teacher.body).to.equal(303);
-      const course = (await world.tool.services.people.listCourses(world.tenantId))[0];
+      const course = (await world.tool.services.courses.listCourses(world.tenantId))[0];
       if (course === undefined) throw new Error('no course');
       courseId = course.id;
       items = (await importSample(database, world.tenantId)).items.slice(0, 2);

@@ -82,7 +82,7 @@ describe(`course grade sync page (${testEngine})`, function () {
     const teacher = await launch(world, { userId: world.seed.teacher.userId });
     expect(teacher.status, teacher.body).to.equal(303);
     base = (teacher.location ?? '').replace(/\/course$/, '');
-    const course = (await world.tool.services.people.listCourses(world.tenantId))[0];
+    const course = (await world.tool.services.courses.listCourses(world.tenantId))[0];
     if (course === undefined) throw new Error('no course');
     courseId = course.id;
     const first = await page('/course/sync');

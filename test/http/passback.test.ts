@@ -7,7 +7,7 @@ import { syncCourseRoster } from '../../src/courses/roster.ts';
 import { createLmsHttpClient } from '../../src/lti/http.ts';
 import type { Flavour } from '../../src/emulator/types.ts';
 import type { PassbackWorker } from '../../src/passback/worker.ts';
-import { resolveLmsFromServices } from '../../src/passback/resolve-lms.ts';
+import { resolveLmsFromServices } from '../../src/app-services.ts';
 import {
   claimDueCells,
   cellSyncDetail,
@@ -54,7 +54,7 @@ for (const flavour of ['canvas', 'schoology'] as const satisfies readonly Flavou
       world = await createLtiWorld(database, { flavour, platformStorage: false });
       const teacherLaunch = await launch(world, { userId: world.seed.teacher.userId });
       expect(teacherLaunch.status, teacherLaunch.body).to.equal(303);
-      const course = (await world.tool.services.people.listCourses(world.tenantId))[0];
+      const course = (await world.tool.services.courses.listCourses(world.tenantId))[0];
       if (course === undefined) throw new Error('the launch recorded no course');
       courseId = course.id;
       // The worker's HTTP client gives up quickly (timeouts are tested with the emulator's delay fault).
@@ -449,7 +449,7 @@ for (const flavour of ['canvas', 'schoology'] as const satisfies readonly Flavou
         if (testStudent === undefined) throw new Error('no test student');
         // The roster sync reads Canvas's NRPS, where the Student View user carries TestUser.
         await syncCourseRoster(world.tool.services, world.tenantId, courseId);
-        const roster = await world.tool.services.people.listRoster(world.tenantId, courseId);
+        const roster = await world.tool.services.courses.listRoster(world.tenantId, courseId);
         expect(roster.filter((p) => p.testUser).map((p) => p.userId)).to.deep.equal([
           testStudent.user.id,
         ]);

@@ -80,7 +80,7 @@ describe(`mastery policy pages (${testEngine})`, function () {
     teacher = await open(world.seed.teacher.userId);
     student = await open(world.seed.students[0]!.userId);
     admin = await open(world.seed.admin.userId);
-    courseId = (await world.tool.services.people.listCourses(world.tenantId))[0]!.id;
+    courseId = (await world.tool.services.courses.listCourses(world.tenantId))[0]!.id;
     const seeded = await seedAlignedAssignment(database, {
       tenantId: world.tenantId,
       courseId,

@@ -33,13 +33,13 @@ describe(`roster sync as a background job (${testEngine})`, function () {
   });
 
   it('when a roster sync is queued, then the runner reads the LMS roster into the course and stores the counts', async () => {
-    const { jobs, people } = world.tool.services;
+    const { jobs, courses } = world.tool.services;
     const queued = await enqueueRosterSync(jobs, { tenantId: world.tenantId, courseId });
     expect(queued).to.include({ kind: ROSTER_SYNC_JOB_KIND, status: 'queued' });
     expect(await jobs.runUntilIdle()).to.equal(1);
     const done = await findJob(database.db, world.tenantId, queued.id);
     expect(done).to.include({ status: 'succeeded', done: 1, total: 1 });
-    const roster = await people.listRoster(world.tenantId, courseId);
+    const roster = await courses.listRoster(world.tenantId, courseId);
     expect(done?.result).to.deep.include({ upserted: roster.length, removedOnRequest: [] });
     expect(roster.length).to.be.greaterThan(world.seed.students.length);
   });

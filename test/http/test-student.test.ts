@@ -45,9 +45,9 @@ describe(`Canvas Test Student at launch (${testEngine})`, function () {
     expect(teacherClaims['https://purl.imsglobal.org/spec/lti/claim/custom']).to.deep.include({
       student_view: 'false',
     });
-    const course = (await world.tool.services.people.listCourses(world.tenantId))[0];
+    const course = (await world.tool.services.courses.listCourses(world.tenantId))[0];
     if (course === undefined) throw new Error('no course');
-    const roster = await world.tool.services.people.listRoster(world.tenantId, course.id);
+    const roster = await world.tool.services.courses.listRoster(world.tenantId, course.id);
     expect(roster.filter((p) => p.testUser).map((p) => p.name)).to.deep.equal([testStudent.name]);
 
     const base = (teacher.location ?? '').replace(/\/course$/, '');

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { sql, type Kysely } from 'kysely';
 import { importFramework } from '../../src/standards/import.ts';
-import { createPeopleRepository } from '../../src/storage/lti/people.repository.ts';
+import { createLaunchRepository } from '../../src/storage/lti/launches.repository.ts';
 import { createSessionRepository } from '../../src/storage/lti/sessions.repository.ts';
 import {
   createDeletionRecordRepository,
@@ -36,7 +36,7 @@ interface ExportLine {
 async function seedDistrictWithData(db: Kysely<Database>) {
   const clock = manualClock();
   const { tenant, platform, deployment } = await seedDistrict(db);
-  const people = createPeopleRepository(db, clock.now);
+  const launches = createLaunchRepository(db, clock.now);
   const sessions = createSessionRepository(db, {
     now: clock.now,
     idleMs: 3_600_000,
@@ -52,7 +52,7 @@ async function seedDistrictWithData(db: Kysely<Database>) {
       contextId,
       roles,
     });
-    const result = await people.acceptLaunch({
+    const result = await launches.acceptLaunch({
       launch,
       nonce: { issuer: platform.issuer, nonce: unique('nonce'), expiresAt: clock.now() },
       session: sessions.prepare().row,

@@ -11,7 +11,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createAppServices } from '../../src/app-services.ts';
 import { createLogger } from '../../src/logger.ts';
-import { resolveLmsFromServices } from '../../src/passback/resolve-lms.ts';
+import { resolveLmsFromServices } from '../../src/app-services.ts';
 import { createPassbackWorker } from '../../src/passback/worker.ts';
 import { openDatabase } from '../../src/storage/database.ts';
 

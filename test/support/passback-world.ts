@@ -7,7 +7,7 @@ import { createLogger } from '../../src/logger.ts';
 import { createLmsHttpClient } from '../../src/lti/http.ts';
 import { createTokenClient } from '../../src/lti/token-client.ts';
 import { createToolSigner } from '../../src/lti/tool-keys.ts';
-import { resolveLmsFromServices } from '../../src/passback/resolve-lms.ts';
+import { resolveLmsFromServices } from '../../src/app-services.ts';
 import {
   createPassbackWorker,
   type PassbackWorker,

@@ -62,6 +62,40 @@ function toJob(row: {
   };
 }
 
+/** A stored policy part as read: course_id null is the district's. */
+export interface PolicyRow {
+  readonly course_id: string | null;
+  readonly policy: unknown;
+}
+
+/** The district's policy row and, when a course is named, the course's. */
+export async function readPolicyRows(
+  db: Db,
+  tenantId: string,
+  courseId: string | null,
+): Promise<PolicyRow[]> {
+  return db
+    .selectFrom('mastery_policies')
+    .select(['course_id', 'policy'])
+    .where('tenant_id', '=', tenantId)
+    .where((eb) =>
+      courseId === null
+        ? eb('course_id', 'is', null)
+        : eb.or([eb('course_id', 'is', null), eb('course_id', '=', courseId)]),
+    )
+    .execute();
+}
+
+/** Every course's own policy row of a district (a district change must keep them usable). */
+export async function readCoursePolicyRows(db: Db, tenantId: string): Promise<PolicyRow[]> {
+  return db
+    .selectFrom('mastery_policies')
+    .select(['course_id', 'policy'])
+    .where('tenant_id', '=', tenantId)
+    .where('course_id', 'is not', null)
+    .execute();
+}
+
 export function createPolicyRepository(db: Db, now: () => Date) {
   /** The stored policy JSON of the district (courseId null) or a course, if any. */
   const find = async (tenantId: string, courseId: string | null) =>

@@ -12,7 +12,7 @@ import type { StoredMasteryStatus } from './schema.ts';
  * (the override when there is one); `computed_value` is always what the calculation said;
  * `evidence_count` is the number of evidence records the method used (children used, for a
  * roll-up). The working behind a number is not stored: it is worked out again from the same
- * inputs when a page shows it (`src/evidence/cell.ts`, ADR 0004).
+ * inputs when a page shows it (`src/policy/cell.ts`, ADR 0004).
  */
 
 type Db = Kysely<Database> | Transaction<Database>;

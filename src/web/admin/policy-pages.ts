@@ -1,6 +1,6 @@
 import express, { type Request, type Response, type Router } from 'express';
-import type { CoursePolicy } from '../../evidence/course-policy.ts';
-import type { StoredPolicy } from '../../evidence/policy-store.ts';
+import type { CoursePolicy } from '../../policy/course-policy.ts';
+import type { StoredPolicy } from '../../policy/stored-policy.ts';
 import { districtPolicyOverview } from '../../evidence/use-cases.ts';
 import { listAdminUsers } from '../../lti-admin/use-cases.ts';
 import { HttpError } from '../errors.ts';

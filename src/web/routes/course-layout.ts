@@ -71,7 +71,7 @@ export async function courseOf(services: AppServices, v: ToolViewer): Promise<Co
       'This launch did not come from a course. Open Mastery Pathways from a course in your LMS.',
     );
   }
-  const course = await services.people.findCourseById(v.tenantId, v.session.courseId);
+  const course = await services.courses.findCourseById(v.tenantId, v.session.courseId);
   if (course === undefined) throw new HttpError(404, 'not_found', 'This course is not known here.');
   return course;
 }

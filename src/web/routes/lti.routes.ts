@@ -271,7 +271,7 @@ export function ltiRoutes(deps: {
       // One statement: the nonce claim, the launch record and the session, all or nothing.
       async (verified, nonce) => {
         const prepared = services.sessions.prepare();
-        const result = await services.people.acceptLaunch({
+        const result = await services.launches.acceptLaunch({
           launch: verified,
           nonce,
           session: prepared.row,

@@ -2,10 +2,12 @@ import { expect } from 'chai';
 import { sql } from 'kysely';
 import type { LaunchContext } from '../../../src/lti/claims.ts';
 import { createDeploymentRepository } from '../../../src/storage/lti/deployments.repository.ts';
+import { createCourseRepository } from '../../../src/storage/lti/courses.repository.ts';
 import {
-  createPeopleRepository,
+  createLaunchRepository,
   type AcceptedLaunch,
-} from '../../../src/storage/lti/people.repository.ts';
+} from '../../../src/storage/lti/launches.repository.ts';
+import { createPeopleRepository } from '../../../src/storage/lti/people.repository.ts';
 import { createPlatformRepository } from '../../../src/storage/lti/platforms.repository.ts';
 import { createSessionRepository } from '../../../src/storage/lti/sessions.repository.ts';
 import { createTenantRepository } from '../../../src/storage/lti/tenants.repository.ts';
@@ -40,6 +42,8 @@ describe(`LTI launch accepted in one statement (${testEngine})`, function () {
     const district = await seedDistrict(database.db);
     const clock = manualClock();
     const people = createPeopleRepository(database.db, clock.now);
+    const courses = createCourseRepository(database.db, clock.now);
+    const launches = createLaunchRepository(database.db, clock.now);
     const sessions = createSessionRepository(database.db, {
       now: clock.now,
       idleMs: 3_600_000,
@@ -54,7 +58,7 @@ describe(`LTI launch accepted in one statement (${testEngine})`, function () {
       });
     const accept = async (launch: LaunchContext, nonce = unique('nonce')) => {
       const prepared = sessions.prepare();
-      const result = await people.acceptLaunch({
+      const result = await launches.acceptLaunch({
         launch,
         nonce: {
           issuer: launch.issuer,
@@ -66,7 +70,7 @@ describe(`LTI launch accepted in one statement (${testEngine})`, function () {
       });
       return { result, token: prepared.token };
     };
-    return { district, clock, people, sessions, launchFor, accept };
+    return { district, clock, people, courses, sessions, launchFor, accept };
   }
 
   function accepted(result: AcceptedLaunch): Accepted {
@@ -84,7 +88,7 @@ describe(`LTI launch accepted in one statement (${testEngine})`, function () {
   }
 
   it('when a launch is accepted, then the user, course, enrollment, resource link and a session the token finds are stored', async () => {
-    const { district, people, sessions, launchFor, accept } = await world();
+    const { district, sessions, launchFor, accept, courses } = await world();
     const { result, token } = await accept(launchFor());
     const launch = accepted(result);
     expect(launch.tenantId).to.equal(district.tenant.id);
@@ -109,7 +113,7 @@ describe(`LTI launch accepted in one statement (${testEngine})`, function () {
     });
     expect(found?.csrfSecret).to.equal(launch.session.csrfSecret);
     expect(
-      await people.listEnrollments(district.tenant.id, launch.record.course!.id),
+      await courses.listEnrollments(district.tenant.id, launch.record.course!.id),
     ).to.deep.equal([
       {
         courseId: launch.record.course!.id,
@@ -122,7 +126,7 @@ describe(`LTI launch accepted in one statement (${testEngine})`, function () {
   });
 
   it('when the nonce was claimed before, then it is refused and nothing is written', async () => {
-    const { district, people, launchFor, accept } = await world();
+    const { district, people, launchFor, accept, courses } = await world();
     const nonce = unique('nonce');
     accepted((await accept(launchFor(), nonce)).result);
     const replay = await accept(launchFor({ sub: 'intruder', contextId: 'other-course' }), nonce);
@@ -130,7 +134,7 @@ describe(`LTI launch accepted in one statement (${testEngine})`, function () {
     expect(
       await people.findUser(district.tenant.id, district.platform.issuer, 'intruder'),
     ).to.equal(undefined);
-    expect(await people.listCourses(district.tenant.id)).to.have.length(1);
+    expect(await courses.listCourses(district.tenant.id)).to.have.length(1);
     const sessionCount = await database.db
       .selectFrom('sessions')
       .select((eb) => eb.fn.countAll<string>().as('n'))
@@ -140,7 +144,7 @@ describe(`LTI launch accepted in one statement (${testEngine})`, function () {
   });
 
   it('when a class launches again with nothing changed, then its rows are not rewritten; when the launch changes them, they are', async () => {
-    const { district, clock, people, launchFor, accept } = await world();
+    const { district, clock, launchFor, accept, courses } = await world();
     const first = accepted((await accept(launchFor())).result);
     const courseId = first.record.course!.id;
     const linkId = first.record.resourceLink!.id;
@@ -183,12 +187,12 @@ describe(`LTI launch accepted in one statement (${testEngine})`, function () {
     expect(third.record.user.name).to.equal('Ada Lovelace');
     expect(await updatedAt('courses', courseId)).to.equal(clock.now().toISOString());
     expect(await updatedAt('users', first.record.user.id)).to.equal(before.user);
-    const [enrollment] = await people.listEnrollments(district.tenant.id, courseId);
+    const [enrollment] = await courses.listEnrollments(district.tenant.id, courseId);
     expect(enrollment?.roles).to.deep.equal([INSTRUCTOR]);
   });
 
   it('when many first launches of one course arrive at once, then they share one course and each gets its session', async () => {
-    const { district, people, launchFor, accept } = await world();
+    const { district, launchFor, accept, courses } = await world();
     const results = await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
         accept(launchFor({ sub: `student-${i}`, contextId: 'crowded' })),
@@ -197,7 +201,7 @@ describe(`LTI launch accepted in one statement (${testEngine})`, function () {
     const courseIds = new Set(results.map(({ result }) => accepted(result).record.course?.id));
     expect(courseIds.size).to.equal(1);
     const [courseId] = [...courseIds];
-    expect(await people.listEnrollments(district.tenant.id, courseId!)).to.have.length(8);
+    expect(await courses.listEnrollments(district.tenant.id, courseId!)).to.have.length(8);
     expect(
       new Set(results.map(({ result }) => accepted(result).record.resourceLink?.id)).size,
     ).to.equal(1);
@@ -244,7 +248,7 @@ describe(`LTI launch accepted in one statement (${testEngine})`, function () {
     expect((await pending.accept(pending.launchFor())).result).to.deep.equal({
       outcome: 'unknown_deployment',
     });
-    expect(await pending.people.listCourses(pending.district.tenant.id)).to.deep.equal([]);
+    expect(await pending.courses.listCourses(pending.district.tenant.id)).to.deep.equal([]);
   });
 
   it('when a launch names another platform’s deployment id, then it is not resolved across platforms', async () => {
@@ -259,7 +263,7 @@ describe(`LTI launch accepted in one statement (${testEngine})`, function () {
   });
 
   it('when the district deleted the person on request, then their launch records nothing but the nonce and says when; another district is not affected', async () => {
-    const { district, people, clock, launchFor, accept } = await world();
+    const { district, people, clock, launchFor, accept, courses } = await world();
     const deletedOn = new Date('2026-11-20T10:00:00.000Z');
     await recordDeletion(
       database.db,
@@ -274,7 +278,7 @@ describe(`LTI launch accepted in one statement (${testEngine})`, function () {
     expect(await people.findUser(district.tenant.id, district.platform.issuer, 'user-1')).to.equal(
       undefined,
     );
-    expect(await people.listCourses(district.tenant.id)).to.deep.equal([]);
+    expect(await courses.listCourses(district.tenant.id)).to.deep.equal([]);
     const sessions = await database.db
       .selectFrom('sessions')
       .select('id')

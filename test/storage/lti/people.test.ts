@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import type { Member } from '../../../src/lti/nrps.ts';
+import { createCourseRepository } from '../../../src/storage/lti/courses.repository.ts';
+import { createLaunchRepository } from '../../../src/storage/lti/launches.repository.ts';
 import { createPeopleRepository } from '../../../src/storage/lti/people.repository.ts';
 import {
   createSessionRepository,
@@ -49,6 +51,8 @@ describe(`LTI people storage (${testEngine})`, function () {
   async function launchIn(district: Awaited<ReturnType<typeof seedDistrict>>) {
     const clock = manualClock();
     const people = createPeopleRepository(database.db, clock.now);
+    const courses = createCourseRepository(database.db, clock.now);
+    const launches = createLaunchRepository(database.db, clock.now);
     const sessions = createSessionRepository(database.db, { now: clock.now, ...LIFETIME });
     const launch = launchContext({
       issuer: district.platform.issuer,
@@ -56,7 +60,7 @@ describe(`LTI people storage (${testEngine})`, function () {
       deploymentId: district.deployment.deploymentId,
       email: 'ada@example.org',
     });
-    const result = await people.acceptLaunch({
+    const result = await launches.acceptLaunch({
       launch,
       nonce: {
         issuer: launch.issuer,
@@ -68,12 +72,12 @@ describe(`LTI people storage (${testEngine})`, function () {
     });
     if (result.outcome !== 'accepted')
       expect.fail(`the launch was not accepted: ${result.outcome}`);
-    return { people, record: result.record, clock };
+    return { people, courses, record: result.record, clock };
   }
 
   it('when a launch is recorded, then the user, course endpoints, enrollment and resource link are stored', async () => {
     const district = await seedDistrict(database.db);
-    const { people, record } = await launchIn(district);
+    const { courses, record } = await launchIn(district);
     expect(record.user).to.deep.include({
       issuer: district.platform.issuer,
       sub: 'user-1',
@@ -89,7 +93,7 @@ describe(`LTI people storage (${testEngine})`, function () {
       'https://purl.imsglobal.org/spec/lti-ags/scope/lineitem',
     ]);
     expect(record.course?.nrpsServiceVersions).to.deep.equal(['2.0']);
-    const enrollments = await people.listEnrollments(district.tenant.id, record.course!.id);
+    const enrollments = await courses.listEnrollments(district.tenant.id, record.course!.id);
     expect(enrollments).to.deep.equal([
       {
         courseId: record.course!.id,
@@ -124,21 +128,21 @@ describe(`LTI people storage (${testEngine})`, function () {
   it('when another tenant asks for users, courses or enrollments, then it sees nothing', async () => {
     const mine = await seedDistrict(database.db);
     const theirs = await seedDistrict(database.db);
-    const { people, record } = await launchIn(mine);
+    const { people, courses, record } = await launchIn(mine);
     const courseId = record.course!.id;
     expect(await people.findUserById(theirs.tenant.id, record.user.id)).to.equal(undefined);
     expect(await people.findUser(theirs.tenant.id, mine.platform.issuer, 'user-1')).to.equal(
       undefined,
     );
-    expect(await people.findCourseById(theirs.tenant.id, courseId)).to.equal(undefined);
-    expect(await people.listCourses(theirs.tenant.id)).to.deep.equal([]);
-    expect(await people.listEnrollments(theirs.tenant.id, courseId)).to.deep.equal([]);
-    expect(await people.listResourceLinks(theirs.tenant.id, courseId)).to.deep.equal([]);
+    expect(await courses.findCourseById(theirs.tenant.id, courseId)).to.equal(undefined);
+    expect(await courses.listCourses(theirs.tenant.id)).to.deep.equal([]);
+    expect(await courses.listEnrollments(theirs.tenant.id, courseId)).to.deep.equal([]);
+    expect(await courses.listResourceLinks(theirs.tenant.id, courseId)).to.deep.equal([]);
     // And the owner does see them, so the empty answers above are not vacuous.
-    expect(await people.findCourseById(mine.tenant.id, courseId)).not.to.equal(undefined);
+    expect(await courses.findCourseById(mine.tenant.id, courseId)).not.to.equal(undefined);
     let error: unknown;
     try {
-      await people.syncRoster({
+      await courses.syncRoster({
         tenantId: theirs.tenant.id,
         courseId,
         issuer: mine.platform.issuer,
@@ -149,14 +153,14 @@ describe(`LTI people storage (${testEngine})`, function () {
       error = caught;
     }
     expect(error).to.have.property('code', 'course_not_found');
-    expect(await people.listEnrollments(mine.tenant.id, courseId)).to.have.length(1);
+    expect(await courses.listEnrollments(mine.tenant.id, courseId)).to.have.length(1);
   });
 
   it('when a roster is synced, then members are upserted and people missing from it are marked inactive, not deleted', async () => {
     const district = await seedDistrict(database.db);
-    const { people, record, clock } = await launchIn(district);
+    const { people, courses, record, clock } = await launchIn(district);
     const courseId = record.course!.id;
-    const first = await people.syncRoster({
+    const first = await courses.syncRoster({
       tenantId: district.tenant.id,
       courseId,
       issuer: district.platform.issuer,
@@ -165,7 +169,7 @@ describe(`LTI people storage (${testEngine})`, function () {
     });
     expect(first).to.deep.equal({ upserted: 3, markedInactive: 0 });
     clock.advance(1000);
-    const second = await people.syncRoster({
+    const second = await courses.syncRoster({
       tenantId: district.tenant.id,
       courseId,
       issuer: district.platform.issuer,
@@ -173,7 +177,7 @@ describe(`LTI people storage (${testEngine})`, function () {
       storeEmail: false,
     });
     expect(second).to.deep.equal({ upserted: 1, markedInactive: 1 });
-    const enrollments = await people.listEnrollments(district.tenant.id, courseId);
+    const enrollments = await courses.listEnrollments(district.tenant.id, courseId);
     expect(enrollments).to.have.length(3);
     const statusBySub = new Map<string, string>();
     for (const enrollment of enrollments) {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createAppServices } from '../../../src/app-services.ts';
-import { EvidenceError } from '../../../src/evidence/services.ts';
+import { EvidenceError } from '../../../src/evidence/errors.ts';
 import { createTestDatabase, testEngine, type TestDatabase } from '../../support/database.ts';
 import { masteryFixture, type MasteryFixture } from './fixture.ts';
 

@@ -1,13 +1,10 @@
 import { expect } from 'chai';
 import { cellHelp, formatCell, parseCell } from '../../../src/evidence/grid.ts';
 import { pointsToScale } from '../../../src/evidence/points.ts';
-import {
-  DEFAULT_COURSE_POLICY,
-  loadCoursePolicy,
-  parseStoredPolicy,
-  PolicyError,
-  resolvePolicy,
-} from '../../../src/evidence/policy-store.ts';
+import { DEFAULT_COURSE_POLICY } from '../../../src/policy/defaults.ts';
+import { resolvePolicy } from '../../../src/policy/resolve.ts';
+import { loadCoursePolicy } from '../../../src/policy/store.ts';
+import { parseStoredPolicy, PolicyError } from '../../../src/policy/stored-policy.ts';
 import { DEFAULT_PROFICIENCY_SCALE } from '../../../src/mastery/index.ts';
 import { createTestDatabase, testEngine, type TestDatabase } from '../../support/database.ts';
 import { masteryFixture, type MasteryFixture } from './fixture.ts';

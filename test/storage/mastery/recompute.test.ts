@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createAppServices } from '../../../src/app-services.ts';
-import { loadCoursePolicy } from '../../../src/evidence/policy-store.ts';
+import { loadCoursePolicy } from '../../../src/policy/store.ts';
 import { RECOMPUTE_JOB_KIND } from '../../../src/evidence/recompute.ts';
 import { listJobs } from '../../../src/storage/jobs/jobs.repository.ts';
 import { parseStoredExplanation } from '../../../src/mastery-views/explanation.ts';

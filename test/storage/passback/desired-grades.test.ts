@@ -8,7 +8,7 @@ import {
   type RootOperationNode,
   type UnknownRow,
 } from 'kysely';
-import { resolvePolicy } from '../../../src/evidence/policy-store.ts';
+import { resolvePolicy } from '../../../src/policy/resolve.ts';
 import { standardColumnLabel, updateDesiredGrades } from '../../../src/passback/desired-grades.ts';
 import { upsertColumns } from '../../../src/storage/passback/desired-grades.repository.ts';
 import { PassbackStorageError } from '../../../src/storage/passback/passback.repository.ts';

@@ -15,7 +15,7 @@ function removedDates(req: Request): string[] {
 /** GET the roster as the tool knows it. */
 export const showRoster: CourseHandler = async (deps, req, res) => {
   const { v, course } = await launchedCourse(deps, req);
-  const roster = await deps.services.people.listRoster(v.tenantId, course.id);
+  const roster = await deps.services.courses.listRoster(v.tenantId, course.id);
   res.render('course/roster', {
     ...layoutModel(v, 'roster'),
     title: 'Roster',

@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
-import type { CoursePolicy } from '../../../evidence/course-policy.ts';
+import type { CoursePolicy } from '../../../policy/course-policy.ts';
 import { cellHelp, parseCell, type CellValue } from '../../../evidence/grid.ts';
-import type { EvidenceEntry } from '../../../evidence/services.ts';
+import type { EvidenceEntry } from '../../../evidence/record.ts';
 import {
   currentGridCells,
   findCourseAssignment,

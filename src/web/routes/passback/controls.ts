@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import type { PassbackServices } from '../../../passback/services.ts';
+import type { GradeSyncUseCases as PassbackServices } from '../../../passback/grade-sync.ts';
 import { HttpError } from '../../errors.ts';
 import { viewer, type ToolViewer } from '../../middleware/session.ts';
 import type { CourseHandler, CoursePageDeps } from '../course-layout.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { CourseSyncView } from '../../../passback/services.ts';
+import type { CourseSyncView } from '../../../passback/grade-sync.ts';
 import { HttpError } from '../../errors.ts';
 import { viewer, type ToolViewer } from '../../middleware/session.ts';
 import {

@@ -16,7 +16,7 @@ import type { CoursePolicy } from './course-policy.ts';
 
 /**
  * One mastery cell (student × standard), worked out from its inputs. Pure: the recomputation
- * (`recompute.ts`) runs it to store the cell's numbers, and the student pages run it again on the
+ * (`src/evidence/recompute.ts`) runs it to store the cell's numbers, and the student pages run it again on the
  * same inputs to show the working ("show your work"), so the two can never disagree about how a
  * cell is calculated.
  *

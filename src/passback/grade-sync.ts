@@ -1,4 +1,4 @@
-import type { AreaDeps } from '../area-deps.ts';
+import type { Kysely } from 'kysely';
 import {
   courseAudit,
   courseSyncSummary,
@@ -15,6 +15,7 @@ import {
   type CourseSyncSummary,
   type StudentCell,
 } from '../storage/passback/passback.repository.ts';
+import type { Database } from '../storage/schema.ts';
 import { updateDesiredGrades } from './desired-grades.ts';
 
 interface CourseScope {
@@ -31,7 +32,10 @@ export interface CourseSyncView extends CourseSyncSummary {
  * The teacher's grade sync controls for one course. Every call is scoped by the caller's district
  * and launched course; the worker does the posting.
  */
-export function createPassbackServices(deps: AreaDeps) {
+export function createGradeSyncUseCases(deps: {
+  readonly db: Kysely<Database>;
+  readonly now: () => Date;
+}) {
   const { db, now } = deps;
   return {
     async summary(scope: CourseScope): Promise<CourseSyncView> {
@@ -118,4 +122,4 @@ export function createPassbackServices(deps: AreaDeps) {
   };
 }
 
-export type PassbackServices = ReturnType<typeof createPassbackServices>;
+export type GradeSyncUseCases = ReturnType<typeof createGradeSyncUseCases>;

@@ -5,7 +5,7 @@ import type { MasteryPolicy, ProficiencyScale } from '../mastery/types.ts';
 /**
  * The policy in force for one course: the district default (`mastery_policies` row with
  * course_id NULL) with the course's override on top. Stored as JSON in `mastery_policies.policy`;
- * `src/evidence/policy-store.ts` parses and merges it (zod at the edge), with defaults for what a
+ * `src/policy/store.ts` reads it, `resolve.ts` merges it (zod at the edge), with defaults for what a
  * district has not set.
  */
 export interface CoursePolicy {
