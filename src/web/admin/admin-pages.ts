@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
@@ -11,6 +10,7 @@ import type { Platform } from '../../storage/lti/platforms.repository.ts';
 import type { Tenant } from '../../storage/lti/tenants.repository.ts';
 import type { Database } from '../../storage/schema.ts';
 import { HttpError, notFound } from '../errors.ts';
+import { csrfGuard } from '../middleware/csrf.ts';
 import { LTI_PATHS } from '../routes/lti.routes.ts';
 import type { AdminNavKey, AdminPageContext } from './admin-context.ts';
 import { createAdminStore } from '../../storage/lti/admin-sessions.repository.ts';
@@ -46,21 +46,8 @@ export interface AdminPagesDeps {
 
 const form = express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 50 });
 
-/** Checks the `_csrf` field of a form against the actor's secret in constant time. */
-export function checkCsrf(req: Request, expected: string): void {
-  const body: unknown = req.body;
-  const sent =
-    typeof body === 'object' && body !== null && '_csrf' in body ? body._csrf : undefined;
-  const given = Buffer.from(typeof sent === 'string' ? sent : '');
-  const wanted = Buffer.from(expected);
-  if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) {
-    throw new HttpError(
-      403,
-      'csrf_failed',
-      'This form has expired or did not come from Mastery Pathways. Reload the page and try again.',
-    );
-  }
-}
+// The standards pages import the check from here.
+export { checkCsrf } from '../middleware/csrf.ts';
 
 /** Form fields are flat strings; anything else (arrays from repeated names) counts as missing. */
 function field(req: Request, name: string): string | undefined {
@@ -201,10 +188,7 @@ export function adminPages(
     next();
   });
 
-  const csrf: RequestHandler = (req, _res, next) => {
-    checkCsrf(req, actorOf(req).csrf);
-    next();
-  };
+  const csrf = csrfGuard((req) => actorOf(req).csrf);
   const operatorOnly: RequestHandler = (req, _res, next) => {
     if (actorOf(req).tenantId !== undefined) {
       throw new HttpError(

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import express, { Router, type Request, type Response } from 'express';
+import express, { Router, type CookieOptions, type Request, type Response } from 'express';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { AppServices } from '../../app-services.ts';
@@ -7,14 +7,15 @@ import type { Logger } from '../../logger.ts';
 import { hashPassword, verifyPassword } from '../../lti-admin/password.ts';
 import { createAdminUserRepository } from '../../storage/lti/admin-users.repository.ts';
 import type { Database } from '../../storage/schema.ts';
-import { adminPages, checkCsrf, type AdminActor } from '../admin/admin-pages.ts';
+import { adminPages, type AdminActor } from '../admin/admin-pages.ts';
+import { checkCsrf } from '../middleware/csrf.ts';
 import {
   ADMIN_SESSION_TTL_MS,
   createAdminStore,
 } from '../../storage/lti/admin-sessions.repository.ts';
 import { createLoginThrottle } from '../admin/login-throttle.ts';
 import { HttpError } from '../errors.ts';
-import { readCookie } from '../lti-binding.ts';
+import { readCookie } from '../cookies.ts';
 import { roleLabel, sessionMiddleware, viewer } from '../middleware/session.ts';
 import { requestContext } from '../request-context.ts';
 
@@ -47,8 +48,14 @@ const signInSchema = z.object({
   password: z.string().min(1).max(1000),
 });
 
-function cookie(name: string, value: string, maxAgeSeconds: number): string {
-  return `${name}=${value}; Path=${ADMIN_PATH}; Max-Age=${maxAgeSeconds}; HttpOnly; Secure; SameSite=Lax`;
+function adminCookie(maxAgeSeconds: number): CookieOptions {
+  return {
+    path: ADMIN_PATH,
+    maxAge: maxAgeSeconds * 1000,
+    httpOnly: true,
+    secure: true,
+    sameSite: 'lax',
+  };
 }
 
 /**
@@ -78,7 +85,7 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
     res
       .status(status)
       .set('Cache-Control', 'no-store')
-      .append('Set-Cookie', cookie(LOGIN_CSRF_COOKIE, token, 60 * 60))
+      .cookie(LOGIN_CSRF_COOKIE, token, adminCookie(60 * 60))
       .render('admin/login', {
         layout: 'main',
         title: 'Administrator sign-in',
@@ -124,8 +131,8 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
     const session = await store.createSession(admin.id);
     logger.info({ adminUserId: admin.id }, 'admin signed in');
     res
-      .append('Set-Cookie', cookie(ADMIN_COOKIE, session.token, ADMIN_SESSION_TTL_MS / 1000))
-      .append('Set-Cookie', cookie(LOGIN_CSRF_COOKIE, '', 0))
+      .cookie(ADMIN_COOKIE, session.token, adminCookie(ADMIN_SESSION_TTL_MS / 1000))
+      .cookie(LOGIN_CSRF_COOKIE, '', adminCookie(0))
       .redirect(303, ADMIN_PATH);
   });
 
@@ -136,7 +143,7 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
       checkCsrf(req, session.csrfSecret);
       await store.removeSession(token);
     }
-    res.append('Set-Cookie', cookie(ADMIN_COOKIE, '', 0)).redirect(303, `${ADMIN_PATH}/login`);
+    res.cookie(ADMIN_COOKIE, '', adminCookie(0)).redirect(303, `${ADMIN_PATH}/login`);
   });
 
   const resolvePasswordActor = async (

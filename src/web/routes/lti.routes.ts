@@ -16,11 +16,11 @@ import { createLoginRestartRepository } from '../../storage/lti/login-restarts.r
 import { UnknownPlatformError } from '../../storage/lti/login-states.repository.ts';
 import { PeopleStorageError } from '../../storage/lti/people.repository.ts';
 import { deletedOnRequest } from '../errors.ts';
+import { readCookie } from '../cookies.ts';
 import { logRefusedLaunch } from '../launch-refusals.ts';
 import {
   clearBindingCookie,
   bindingCookieName,
-  readCookie,
   setBindingCookie,
   storageKey,
 } from '../lti-binding.ts';
