@@ -2,8 +2,7 @@ import type { RequestHandler, Request } from 'express';
 import type { AppServices } from '../../app-services.ts';
 import type { LmsRole } from '../../lti/lms-port.ts';
 import { isAdministrator, isInstructor, isLearner, isMentor } from '../../lti/claims.ts';
-import type { Session } from '../../storage/lti/sessions.repository.ts';
-import type { User } from '../../storage/lti/people.repository.ts';
+import { resumeToolSession, type Session, type User } from '../../launch/tool-session.ts';
 import { HttpError, sessionEnded } from '../errors.ts';
 import { csrfGuard } from './csrf.ts';
 
@@ -60,11 +59,9 @@ export function sessionMiddleware(services: AppServices): RequestHandler {
     if (typeof token !== 'string' || !TOKEN.test(token)) {
       throw sessionEnded();
     }
-    const session = await services.sessions.findByToken(token);
-    if (session === undefined) throw sessionEnded();
-    const user = await services.people.findUserById(session.tenantId, session.userId);
-    if (user === undefined) throw sessionEnded();
-    await services.sessions.touch(token);
+    const resumed = await resumeToolSession(services, token);
+    if (resumed === undefined) throw sessionEnded();
+    const { session, user } = resumed;
     viewers.set(req, {
       session,
       token,
