@@ -8,6 +8,7 @@ import {
   GOOGLE_ISSUER,
   isLoopbackHttp,
 } from '../../classroom/sign-in.ts';
+import { classroomInstallOverview } from '../../classroom/install-settings.ts';
 import { NEEDS_SIGN_IN_REASON } from '../../classroom/services.ts';
 import type { Tenant } from '../../lti-admin/admin-area.ts';
 import { HttpError } from '../errors.ts';
@@ -110,8 +111,8 @@ async function render(
   const { services, publicUrl } = ctx.deps;
   const actor = ctx.actorOf(req);
   const tenants = await ctx.visibleTenants(actor);
-  const install =
-    tenant === undefined ? undefined : await services.classroom.findInstall(tenant.id);
+  // What stops grading, in words: a refused client secret, and classes Google refused.
+  const { install, pausedCourses } = await classroomInstallOverview(services.classroom, tenant?.id);
   const errors = options.errors ?? {};
   const operator = actor.tenantId === undefined;
   const addresses = districtAddresses(install);
@@ -124,9 +125,6 @@ async function render(
     // A district admin sees the addresses in use, never a posted value.
     ...(operator ? {} : addresses),
   };
-  // What stops grading, in words: a refused client secret, and classes Google refused.
-  const pausedCourses =
-    tenant === undefined ? [] : await services.classroom.repository.listPausedCourses(tenant.id);
   res.status(options.status ?? 200).render('admin/classroom', {
     clientRejected:
       install?.clientRejectedAt === undefined
