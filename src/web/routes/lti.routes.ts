@@ -1,10 +1,10 @@
-import express, { Router, type Request, type RequestHandler } from 'express';
+import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { AppServices } from '../../app-services.ts';
 import type { Logger } from '../../logger.ts';
 import { acceptLtiLaunch } from '../../launch/accept-launch.ts';
 import type { LaunchDeps } from '../../launch/deps.ts';
 import { startLtiLogin } from '../../launch/start-login.ts';
-import { findUnboundLaunchHelp } from '../../launch/unbound-launch.ts';
+import { findUnboundLaunchHelp, type UnboundLaunch } from '../../launch/unbound-launch.ts';
 import { canvasDeveloperKeyConfig } from '../../lti/canvas-config.ts';
 import { LtiError } from '../../lti/errors.ts';
 import type { ToolEndpoints } from '../../lti/login.ts';
@@ -198,12 +198,12 @@ function launch(deps: LaunchDeps): RequestHandler {
 /** The pages that bind an unbound launch after all: from platform storage, the window, or anew. */
 function renderUnboundLaunch(
   req: Request,
-  res: express.Response,
+  res: Response,
   deps: LaunchDeps,
   input: {
     state: string;
     params: Record<string, unknown>;
-    help: NonNullable<Awaited<ReturnType<typeof findUnboundLaunchHelp>>>;
+    help: UnboundLaunch;
   },
 ): void {
   const { state, params, help } = input;
