@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { parseCasePackage } from '../src/standards/formats/case-import.ts';
 import { generateLargeFramework } from '../src/standards/formats/generate.ts';
-import type { Framework } from '../src/standards/formats/model.ts';
+import type { Framework } from '../src/domain/standards-model.ts';
 import { importFramework, type ImportReport } from '../src/standards/import.ts';
 import { createStandardsSearchCache, searchStandards } from '../src/standards/queries.ts';
 import { createTestDatabase } from '../test/support/database.ts';

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Item } from '../standards/formats/model.ts';
+import type { Item } from '../domain/standards-model.ts';
 import {
   findItemsByIds,
   loadTree,

@@ -1,4 +1,3 @@
-import type { AppServices } from '../app-services.ts';
 import {
   JobFailedError,
   type JobContext,
@@ -9,7 +8,10 @@ import {
 } from '../jobs/runner.ts';
 import { findJob } from '../storage/jobs/jobs.repository.ts';
 import { CourseServiceError } from './lms-for-course.ts';
-import { syncCourseRoster } from './roster.ts';
+import { syncCourseRoster, type RosterSyncDeps } from './roster.ts';
+
+/** What running a roster sync job needs: the sync's dependencies and the app's job runner. */
+export type RosterJobDeps = RosterSyncDeps & { readonly jobs: JobRunner };
 
 /** The job runner's kind for one course's roster sync (see `rosterSyncJobHandler`). */
 export const ROSTER_SYNC_JOB_KIND = 'courses.roster-sync';
@@ -53,7 +55,7 @@ export function enqueueRosterSync(
  * `retrying` job is finished later by the runner).
  */
 export async function syncRosterHere(
-  services: AppServices,
+  services: RosterJobDeps,
   input: { readonly tenantId: string; readonly courseId: string },
 ): Promise<{ readonly outcome: JobResult; readonly job: JobRecord | undefined }> {
   const payload: RosterSyncPayload = { courseId: input.courseId };
@@ -68,7 +70,7 @@ export async function syncRosterHere(
 }
 
 /** The runner's handler of `ROSTER_SYNC_JOB_KIND`: `syncCourseRoster`, as a durable job. */
-export function rosterSyncJobHandler(services: AppServices): JobHandler {
+export function rosterSyncJobHandler(services: RosterJobDeps): JobHandler {
   return async function rosterSync(context: JobContext): Promise<RosterSyncJobResult> {
     const { courseId } = context.job.payload as RosterSyncPayload;
     await context.progress(0, 1, 'reading the roster from the LMS');

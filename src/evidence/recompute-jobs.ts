@@ -4,11 +4,7 @@ import type { Logger } from '../logger.ts';
 import { createPolicyRepository, type RecomputeJob } from '../storage/mastery/policy.repository.ts';
 import type { Database } from '../storage/schema.ts';
 import { requireCourse } from './errors.ts';
-import {
-  RECOMPUTE_JOB_KIND,
-  RECOMPUTE_MAX_ATTEMPTS,
-  type RecomputePayload,
-} from './recompute.ts';
+import { RECOMPUTE_JOB_KIND, RECOMPUTE_MAX_ATTEMPTS, type RecomputePayload } from './recompute.ts';
 
 export { RECOMPUTE_BATCH } from './recompute.ts';
 

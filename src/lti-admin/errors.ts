@@ -1,3 +1,5 @@
+import { AppError } from '../errors.ts';
+
 /**
  * Errors of the LTI administration use cases (CLI and admin page). Each code is stable; `message`
  * is written for the operator and says what to change.
@@ -18,13 +20,29 @@ export type LtiAdminErrorCode =
   | 'no_secret'
   | 'rotation_not_ready';
 
-export class LtiAdminError extends Error {
-  readonly code: LtiAdminErrorCode;
+/** The HTTP status each code ends a request with, where an admin page does not re-render a form. */
+const STATUS: Readonly<Record<LtiAdminErrorCode, number>> = {
+  invalid_input: 400,
+  unknown_preset: 400,
+  unknown_tenant: 404,
+  unknown_platform: 404,
+  unknown_deployment: 404,
+  unknown_admin: 404,
+  unknown_user: 404,
+  duplicate_tenant: 409,
+  duplicate_platform: 409,
+  duplicate_deployment: 409,
+  duplicate_admin: 409,
+  platform_in_use: 409,
+  no_secret: 500,
+  rotation_not_ready: 409,
+};
+
+export class LtiAdminError extends AppError {
+  declare readonly code: LtiAdminErrorCode;
 
   constructor(code: LtiAdminErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'LtiAdminError';
-    this.code = code;
+    super(STATUS[code], code, message, options);
   }
 }
 

@@ -7,7 +7,7 @@ import {
 } from '../lti/dynamic-registration.ts';
 import { readBodyLimited, type FetchFunction } from '../lti/http.ts';
 import { parseCasePackage } from './formats/case-import.ts';
-import type { ImportError, ImportErrorCode, ImportResult } from './formats/model.ts';
+import type { ImportError, ImportErrorCode, ImportResult } from '../domain/standards-model.ts';
 
 /**
  * Fetches a CFPackage from a CASE server (1EdTech CASE 1.0/1.1 REST: `GET /ims/case/v1p0/CFPackages/{id}`).

@@ -26,7 +26,7 @@ import {
   type FrameworkRow,
   type ItemWrite,
 } from '../storage/standards/standards.repository.ts';
-import type { Framework, ImportError, ImportResult } from './formats/model.ts';
+import type { Framework, ImportError, ImportResult } from '../domain/standards-model.ts';
 
 export type ImportPhase = 'prepare' | 'items' | 'archive' | 'associations' | 'done';
 

@@ -13,7 +13,7 @@ import {
 } from './case-server.ts';
 import { parseCasePackage } from './formats/case-import.ts';
 import { parseStandardsCsv } from './formats/csv-import.ts';
-import type { ImportError, ImportResult } from './formats/model.ts';
+import type { ImportError, ImportResult } from '../domain/standards-model.ts';
 import { importFramework, type ImportFrameworkInput, type ImportReport } from './import.ts';
 import type {
   ImportJobPayload,

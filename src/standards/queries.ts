@@ -12,7 +12,7 @@ import {
 import { exportCasePackage, type CasePackageJson } from './formats/case-export.ts';
 import { exportStandardsCsv } from './formats/csv-export.ts';
 import type { StandardsCsvForm } from './formats/csv-import.ts';
-import type { Framework, Item } from './formats/model.ts';
+import type { Framework, Item } from '../domain/standards-model.ts';
 import { buildSearchIndex, searchItems, type SearchIndex } from './text/search.ts';
 
 export {

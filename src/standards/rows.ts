@@ -5,7 +5,7 @@ import type {
   ItemContent,
   StoredItemRow,
 } from '../storage/standards/content.ts';
-import type { Association, Framework, Item, NodeRef } from './formats/model.ts';
+import type { Association, Framework, Item, NodeRef } from '../domain/standards-model.ts';
 import { compact } from './formats/problems.ts';
 
 /**

@@ -5,7 +5,7 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { paths } from '../paths.ts';
 import type { Readiness } from '../readiness.ts';
-import type { DatabaseHandle } from '../storage/database.ts';
+import type { AdminDatabase } from '../lti-admin/admin-area.ts';
 import { errorBoundary, unmatchedRoute } from './middleware/error-boundary.ts';
 import {
   httpMetrics,
@@ -24,7 +24,8 @@ import { layoutEngine } from './views.ts';
 
 export interface AppDeps {
   readonly logger: Logger;
-  readonly database: DatabaseHandle;
+  /** The database handle (the admin pages pass its `db` to their use cases). */
+  readonly database: { readonly db: AdminDatabase };
   readonly readiness: Readiness;
   readonly metrics: Metrics;
   /** Origins allowed to frame the tool besides the configured ones (registered LMS platforms). */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { REMEMBER_TTL_MS } from '../classroom/services.ts';
-import { readCookie } from './lti-binding.ts';
+import { readCookie } from './cookies.ts';
 
 /**
  * The browser half of "signed in to the add-on": a random token in a cookie named for the district
@@ -25,10 +25,14 @@ export function setRememberCookie(
   res: Response,
   input: { tenantSlug: string; tenantId: string; googleSub: string; token: string },
 ): void {
-  res.append(
-    'Set-Cookie',
-    `${rememberCookieName(input.tenantId, input.googleSub)}=${input.token}; Path=${cookiePath(input.tenantSlug)}; Max-Age=${Math.floor(REMEMBER_TTL_MS / 1000)}; HttpOnly; Secure; SameSite=None; Partitioned`,
-  );
+  res.cookie(rememberCookieName(input.tenantId, input.googleSub), input.token, {
+    path: cookiePath(input.tenantSlug),
+    maxAge: REMEMBER_TTL_MS,
+    httpOnly: true,
+    secure: true,
+    sameSite: 'none',
+    partitioned: true,
+  });
 }
 
 /** The token remembered for this district and Google account, if the browser sent one. */

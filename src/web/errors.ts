@@ -52,15 +52,3 @@ export const SESSION_ENDED_MESSAGE =
 
 export const sessionEnded = (): HttpError =>
   new HttpError(401, 'session_ended', SESSION_ENDED_MESSAGE);
-
-/**
- * A launch by a person the district deleted on request. Deletion on request must stick while the
- * LMS still lists them, so the tool does not record them again on its own: the district decides
- * (it lifts the deletion record), and the person is told whom to ask.
- */
-export const deletedOnRequest = (deletedAt: Date): HttpError =>
-  new HttpError(
-    403,
-    'deleted_on_request',
-    `Your information was removed from Mastery Pathways on ${deletedAt.toISOString().slice(0, 10)} at your school district's request, so Mastery Pathways cannot open for you. To use it again, ask your school district to restore your access.`,
-  );

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Request, Response } from 'express';
+import type { CookieOptions, Response } from 'express';
 
 /**
  * The browser half of an LTI login. The state is kept server-side; to prove that the browser that
@@ -18,34 +18,24 @@ export function bindingCookieName(state: string): string {
   return COOKIE_PREFIX + createHash('sha256').update(state).digest('base64url').slice(0, 16);
 }
 
+/** The attributes of the binding cookie, written and cleared alike (a browser matches them). */
+const BINDING_COOKIE = {
+  path: BINDING_COOKIE_PATH,
+  httpOnly: true,
+  secure: true,
+  sameSite: 'none',
+  partitioned: true,
+} as const satisfies CookieOptions;
+
 export function setBindingCookie(res: Response, state: string): void {
-  res.append(
-    'Set-Cookie',
-    `${bindingCookieName(state)}=${encodeURIComponent(state)}; Path=${BINDING_COOKIE_PATH}; Max-Age=${MAX_AGE_SECONDS}; HttpOnly; Secure; SameSite=None; Partitioned`,
-  );
+  res.cookie(bindingCookieName(state), state, {
+    ...BINDING_COOKIE,
+    maxAge: MAX_AGE_SECONDS * 1000,
+  });
 }
 
 export function clearBindingCookie(res: Response, state: string): void {
-  res.append(
-    'Set-Cookie',
-    `${bindingCookieName(state)}=; Path=${BINDING_COOKIE_PATH}; Max-Age=0; HttpOnly; Secure; SameSite=None; Partitioned`,
-  );
-}
-
-export function readCookie(req: Request, name: string): string | undefined {
-  const header = req.headers.cookie;
-  if (header === undefined) return undefined;
-  for (const part of header.split(';')) {
-    const index = part.indexOf('=');
-    if (index < 0) continue;
-    if (part.slice(0, index).trim() !== name) continue;
-    try {
-      return decodeURIComponent(part.slice(index + 1).trim());
-    } catch {
-      return undefined;
-    }
-  }
-  return undefined;
+  res.cookie(bindingCookieName(state), '', { ...BINDING_COOKIE, maxAge: 0 });
 }
 
 /** The key under which the state is kept in platform storage. */

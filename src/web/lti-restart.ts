@@ -1,12 +1,20 @@
 import type { Request } from 'express';
-import type { AppServices } from '../app-services.ts';
-import type { Platform } from '../storage/lti/platforms.repository.ts';
-import type { LoginRestart } from '../storage/lti/login-restarts.repository.ts';
 
 /**
- * Logins that cannot bind to the browser inside the LMS frame, and platforms that cannot launch
- * yet. Helpers of the login and launch routes (lti.routes.ts).
+ * Logins that cannot bind to the browser inside the LMS frame. Helpers of the login and launch
+ * routes (lti.routes.ts).
  */
+
+/** What starting a login again needs: the LMS's original login parameters. */
+export interface RestartHints {
+  readonly state: string;
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly deploymentId: string | undefined;
+  readonly targetLinkUri: string;
+  readonly loginHint: string;
+  readonly messageHint: string | undefined;
+}
 
 /**
  * Whether the browser loads this page as its window (top level), by Fetch Metadata
@@ -53,7 +61,7 @@ export function moodleRelaunchUrl(
  * that is not the signed-in user), so the button cannot sign anyone in as someone else; the new
  * login gets a new state and nonce, bound to the new window.
  */
-export function restartUrl(publicUrl: string, loginPath: string, restart: LoginRestart): string {
+export function restartUrl(publicUrl: string, loginPath: string, restart: RestartHints): string {
   const moodle = moodleRelaunchUrl(restart.issuer, restart.messageHint);
   if (moodle !== undefined) return moodle;
   const url = new URL(loginPath, publicUrl);
@@ -69,48 +77,4 @@ export function restartUrl(publicUrl: string, loginPath: string, restart: LoginR
     if (value !== undefined) url.searchParams.set(name, value);
   }
   return url.toString();
-}
-
-/** A registration of the login's issuer (and client id, when sent) that waits for approval. */
-export async function findPendingPlatform(
-  services: AppServices,
-  params: Readonly<Record<string, unknown>>,
-): Promise<Platform | undefined> {
-  const issuer = params['iss'];
-  const clientId = params['client_id'];
-  if (typeof issuer !== 'string' || issuer === '') return undefined;
-  if (typeof clientId === 'string' && clientId !== '') {
-    const platform = await services.platforms.findByIssuerAndClient(issuer, clientId);
-    return platform?.status === 'pending' ? platform : undefined;
-  }
-  const pending = (await services.platforms.list()).filter(
-    (platform) => platform.issuer === issuer && platform.status === 'pending',
-  );
-  return pending.length === 1 ? pending[0] : undefined;
-}
-
-/** The origins a pending platform frames the tool from: what an approval would allow. */
-export function frameOriginsOf(platform: Platform): string[] {
-  const origins = new Set<string>();
-  for (const url of [platform.issuer, platform.authLoginUrl, ...platform.frameOrigins]) {
-    if (URL.canParse(url)) origins.add(new URL(url).origin);
-  }
-  return [...origins];
-}
-
-/**
- * Who approves a pending platform, in words: the district's Mastery Pathways administrator when the
- * registration already names its district, else the operator of this installation (there is no
- * operator-contact setting yet).
- */
-export async function approverOf(
-  services: AppServices,
-  platform: Platform,
-  publicUrl: string,
-): Promise<string> {
-  if (platform.defaultTenantId !== undefined) {
-    const tenant = await services.tenants.findById(platform.defaultTenantId);
-    if (tenant !== undefined) return `the Mastery Pathways administrator of ${tenant.name}`;
-  }
-  return `the operator of Mastery Pathways at ${new URL(publicUrl).host}`;
 }

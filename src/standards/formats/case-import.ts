@@ -26,7 +26,7 @@ import type {
   Item,
   NodeRef,
   Rubric,
-} from './model.ts';
+} from '../../domain/standards-model.ts';
 import {
   byteLength,
   compact,

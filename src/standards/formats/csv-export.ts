@@ -1,6 +1,6 @@
 import { toCsv } from '../../csv.ts';
 import type { StandardsCsvForm } from './csv-import.ts';
-import type { Framework, Item } from './model.ts';
+import type { Framework, Item } from '../../domain/standards-model.ts';
 
 // The formula guard and the CSV writer are the app's one CSV writer (`src/csv.ts`).
 export { guardCsvText } from '../../csv.ts';

@@ -9,7 +9,7 @@ import type {
   ImportOptions,
   ImportResult,
   Item,
-} from './model.ts';
+} from '../../domain/standards-model.ts';
 import {
   byteLength,
   compact,

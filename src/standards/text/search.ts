@@ -1,4 +1,4 @@
-import type { Item } from '../formats/model.ts';
+import type { Item } from '../../domain/standards-model.ts';
 import { canonicalCode, codeSuffixes, normalizeCode, searchWords } from './tokenize.ts';
 
 export interface SearchHit {

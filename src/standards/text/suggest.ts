@@ -1,4 +1,4 @@
-import type { Item } from '../formats/model.ts';
+import type { Item } from '../../domain/standards-model.ts';
 import { codesInText, normalizeCode, tokenize } from './tokenize.ts';
 
 export interface AssignmentText {

@@ -118,6 +118,22 @@ export function createPlatformRepository(db: Kysely<Database>) {
       return row === undefined ? undefined : toPlatform(row);
     },
 
+    /**
+     * Registrations of an issuer waiting for approval (at most `limit`): a login without
+     * `client_id` names only its issuer, and one waiting registration is enough to answer it.
+     */
+    async listPendingByIssuer(issuer: string, limit: number): Promise<Platform[]> {
+      const rows = await db
+        .selectFrom('platforms')
+        .selectAll()
+        .where('issuer', '=', issuer)
+        .where('status', '=', 'pending')
+        .orderBy('client_id')
+        .limit(limit)
+        .execute();
+      return rows.map(toPlatform);
+    },
+
     /** Approves a dynamic registration (or sets the capture policy). */
     async update(
       id: string,

@@ -1,4 +1,4 @@
-import type { CaseVersion, Definitions, NodeRef, Rubric } from '../../standards/formats/model.ts';
+import type { CaseVersion, Definitions, NodeRef, Rubric } from '../../domain/standards-model.ts';
 
 /**
  * The columns of the standards tables that a framework's content decides, as the repositories write

@@ -1,4 +1,4 @@
-import express, { type Router } from 'express';
+import express, { type RequestHandler, type Router } from 'express';
 import { z } from 'zod';
 import { ClassroomError, CLASSROOM_ERROR_MESSAGES } from '../../classroom/errors.ts';
 import {
@@ -8,8 +8,9 @@ import {
   GOOGLE_ISSUER,
   isLoopbackHttp,
 } from '../../classroom/sign-in.ts';
+import { classroomInstallOverview } from '../../classroom/install-settings.ts';
 import { NEEDS_SIGN_IN_REASON } from '../../classroom/services.ts';
-import type { Tenant } from '../../storage/lti/tenants.repository.ts';
+import type { Tenant } from '../../lti-admin/admin-area.ts';
 import { HttpError } from '../errors.ts';
 import { classroomUrls } from '../routes/classroom.routes.ts';
 import type { AdminPageContext } from './admin-context.ts';
@@ -75,103 +76,102 @@ const addressesSchema = (allowLoopbackHttp: boolean) =>
     frameOrigin: googleUrl('Classroom web address', allowLoopbackHttp),
   });
 
-/** The Google Classroom page of the admin area: the district's install and the URLs for Google. */
-export function classroomAdminPages(router: Router, ctx: AdminPageContext): void {
-  const { services, publicUrl, logger } = ctx.deps;
-  const operatorAddresses = addressesSchema(isLoopbackHttp(new URL(publicUrl).origin));
+/**
+ * The Google addresses a save uses. A district admin cannot change them (they decide where users'
+ * Google tokens are sent and which issuer becomes an LTI platform): the district keeps what an
+ * operator set, else Google's own addresses.
+ */
+function districtAddresses(
+  install: { issuer: string; apiBaseUrl: string; frameOrigin: string } | undefined,
+) {
+  return {
+    issuer: install?.issuer ?? GOOGLE_ISSUER,
+    apiBaseUrl: install?.apiBaseUrl ?? CLASSROOM_API_BASE,
+    frameOrigin: install?.frameOrigin ?? CLASSROOM_FRAME_ORIGIN,
+  };
+}
 
-  /**
-   * The Google addresses a save uses. A district admin cannot change them (they decide where users'
-   * Google tokens are sent and which issuer becomes an LTI platform): the district keeps what an
-   * operator set, else Google's own addresses.
-   */
-  function districtAddresses(
-    install: { issuer: string; apiBaseUrl: string; frameOrigin: string } | undefined,
-  ) {
-    return {
-      issuer: install?.issuer ?? GOOGLE_ISSUER,
-      apiBaseUrl: install?.apiBaseUrl ?? CLASSROOM_API_BASE,
-      frameOrigin: install?.frameOrigin ?? CLASSROOM_FRAME_ORIGIN,
-    };
-  }
+function chosenTenant(tenants: readonly Tenant[], slug: unknown): Tenant | undefined {
+  if (typeof slug === 'string') return tenants.find((t) => t.slug === slug);
+  return tenants[0];
+}
 
-  function chosenTenant(tenants: readonly Tenant[], slug: unknown): Tenant | undefined {
-    if (typeof slug === 'string') return tenants.find((t) => t.slug === slug);
-    return tenants[0];
-  }
+async function render(
+  ctx: AdminPageContext,
+  req: express.Request,
+  res: express.Response,
+  tenant: Tenant | undefined,
+  options: {
+    status?: number;
+    notice?: string;
+    errors?: Record<string, string>;
+    values?: Record<string, string>;
+  },
+) {
+  const { services, publicUrl } = ctx.deps;
+  const actor = ctx.actorOf(req);
+  const tenants = await ctx.visibleTenants(actor);
+  // What stops grading, in words: a refused client secret, and classes Google refused.
+  const { install, pausedCourses } = await classroomInstallOverview(services.classroom, tenant?.id);
+  const errors = options.errors ?? {};
+  const operator = actor.tenantId === undefined;
+  const addresses = districtAddresses(install);
+  const values = {
+    ...(options.values ?? {
+      clientId: install?.clientId ?? '',
+      allowedDomains: install?.allowedDomains.join(', ') ?? '',
+      ...addresses,
+    }),
+    // A district admin sees the addresses in use, never a posted value.
+    ...(operator ? {} : addresses),
+  };
+  res.status(options.status ?? 200).render('admin/classroom', {
+    clientRejected:
+      install?.clientRejectedAt === undefined
+        ? undefined
+        : {
+            at: `${install.clientRejectedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+            message: CLASSROOM_ERROR_MESSAGES.client_secret_rejected,
+          },
+    pausedCourses: pausedCourses.map((course) => ({
+      title: course.title ?? 'A Classroom class',
+      reason:
+        course.reason === undefined || course.reason === NEEDS_SIGN_IN_REASON
+          ? CLASSROOM_ERROR_MESSAGES.needs_teacher_sign_in
+          : course.reason,
+    })),
+    ...ctx.layout(actor, 'classroom', 'Google Classroom'),
+    tenants: tenants.map((t) => ({ slug: t.slug, name: t.name, current: t.id === tenant?.id })),
+    tenant: tenant === undefined ? undefined : { slug: tenant.slug, name: tenant.name },
+    configured: install !== undefined,
+    storeEmail: tenant?.settings.storeEmail ?? false,
+    urls: tenant === undefined ? undefined : classroomUrls(publicUrl, tenant.slug),
+    scopes: CLASSROOM_SCOPES,
+    notice: options.notice,
+    errors,
+    errorList: Object.entries(errors).map(([field, message]) => ({ field, message })),
+    values,
+    canEditAddresses: operator,
+  });
+}
 
-  async function render(
-    req: express.Request,
-    res: express.Response,
-    tenant: Tenant | undefined,
-    options: {
-      status?: number;
-      notice?: string;
-      errors?: Record<string, string>;
-      values?: Record<string, string>;
-    },
-  ) {
-    const actor = ctx.actorOf(req);
-    const tenants = await ctx.visibleTenants(actor);
-    const install =
-      tenant === undefined ? undefined : await services.classroom.findInstall(tenant.id);
-    const errors = options.errors ?? {};
-    const operator = actor.tenantId === undefined;
-    const addresses = districtAddresses(install);
-    const values = {
-      ...(options.values ?? {
-        clientId: install?.clientId ?? '',
-        allowedDomains: install?.allowedDomains.join(', ') ?? '',
-        ...addresses,
-      }),
-      // A district admin sees the addresses in use, never a posted value.
-      ...(operator ? {} : addresses),
-    };
-    // What stops grading, in words: a refused client secret, and classes Google refused.
-    const pausedCourses =
-      tenant === undefined ? [] : await services.classroom.repository.listPausedCourses(tenant.id);
-    res.status(options.status ?? 200).render('admin/classroom', {
-      clientRejected:
-        install?.clientRejectedAt === undefined
-          ? undefined
-          : {
-              at: `${install.clientRejectedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
-              message: CLASSROOM_ERROR_MESSAGES.client_secret_rejected,
-            },
-      pausedCourses: pausedCourses.map((course) => ({
-        title: course.title ?? 'A Classroom class',
-        reason:
-          course.reason === undefined || course.reason === NEEDS_SIGN_IN_REASON
-            ? CLASSROOM_ERROR_MESSAGES.needs_teacher_sign_in
-            : course.reason,
-      })),
-      ...ctx.layout(actor, 'classroom', 'Google Classroom'),
-      tenants: tenants.map((t) => ({ slug: t.slug, name: t.name, current: t.id === tenant?.id })),
-      tenant: tenant === undefined ? undefined : { slug: tenant.slug, name: tenant.name },
-      configured: install !== undefined,
-      storeEmail: tenant?.settings.storeEmail ?? false,
-      urls: tenant === undefined ? undefined : classroomUrls(publicUrl, tenant.slug),
-      scopes: CLASSROOM_SCOPES,
-      notice: options.notice,
-      errors,
-      errorList: Object.entries(errors).map(([field, message]) => ({ field, message })),
-      values,
-      canEditAddresses: operator,
-    });
-  }
-
-  router.get('/classroom', async (req, res) => {
+function classroomSettingsPage(ctx: AdminPageContext): RequestHandler {
+  return async function showClassroomSettings(req, res) {
     const tenants = await ctx.visibleTenants(ctx.actorOf(req));
     const tenant = chosenTenant(tenants, req.query.district);
     if (typeof req.query.district === 'string' && tenant === undefined) {
       throw new HttpError(404, 'not_found', 'There is no such district here.');
     }
-    await render(req, res, tenant, {
+    await render(ctx, req, res, tenant, {
       ...(req.query.saved === '1' ? { notice: 'Google Classroom settings saved.' } : {}),
     });
-  });
+  };
+}
 
-  router.post('/classroom', form, ctx.csrf, async (req, res) => {
+function saveClassroomSettings(ctx: AdminPageContext): RequestHandler {
+  const { services, publicUrl, logger } = ctx.deps;
+  const operatorAddresses = addressesSchema(isLoopbackHttp(new URL(publicUrl).origin));
+  return async function saveClassroomSettingsForm(req, res) {
     const actor = ctx.actorOf(req);
     const tenants = await ctx.visibleTenants(actor);
     const body = req.body as Record<string, unknown>;
@@ -201,7 +201,7 @@ export function classroomAdminPages(router: Router, ctx: AdminPageContext): void
       errors.clientSecret = 'Enter the OAuth client secret from Google Cloud.';
     }
     if (!parsed.success || !addresses.success || Object.keys(errors).length > 0) {
-      await render(req, res, tenant, { status: 400, errors, values });
+      await render(ctx, req, res, tenant, { status: 400, errors, values });
       return;
     }
     try {
@@ -216,7 +216,7 @@ export function classroomAdminPages(router: Router, ctx: AdminPageContext): void
     } catch (error) {
       if (!(error instanceof ClassroomError)) throw error;
       logger.warn({ tenantId: tenant.id, code: error.code }, 'classroom settings not saved');
-      await render(req, res, tenant, {
+      await render(ctx, req, res, tenant, {
         status: 400,
         values,
         errors: {
@@ -230,5 +230,11 @@ export function classroomAdminPages(router: Router, ctx: AdminPageContext): void
       303,
       `${actor.base}/classroom?district=${encodeURIComponent(tenant.slug)}&saved=1`,
     );
-  });
+  };
+}
+
+/** The Google Classroom page of the admin area: the district's install and the URLs for Google. */
+export function classroomAdminPages(router: Router, ctx: AdminPageContext): void {
+  router.get('/classroom', classroomSettingsPage(ctx));
+  router.post('/classroom', form, ctx.csrf, saveClassroomSettings(ctx));
 }

@@ -1,6 +1,12 @@
-import express, { type Request, type Router } from 'express';
+import express, { type Request, type RequestHandler, type Router } from 'express';
 import { z } from 'zod';
-import type { Tenant } from '../../storage/lti/tenants.repository.ts';
+import type { Tenant } from '../../lti-admin/admin-area.ts';
+import {
+  listDeletionRecords,
+  liftDeletionRecord,
+  saveDistrictSettings,
+  type DistrictSettingsDeps,
+} from '../../lti-admin/district-settings.ts';
 import { notFound } from '../errors.ts';
 import type { AdminPageContext } from './admin-context.ts';
 
@@ -25,38 +31,37 @@ const NOTICES: Readonly<Record<string, string>> = {
     'The deletion record was lifted: the person is added again at their next launch or roster sync, with no earlier data.',
 };
 
-/**
- * District settings: what the district decides about its own data. Storing email is off unless the
- * district turns it on (student data privacy: store only what is used); the grade passback audit
- * is kept as long as the district's policy says.
- */
-export function districtAdminPages(router: Router, ctx: AdminPageContext): void {
-  const { services, logger } = ctx.deps;
+const districtDeps = (ctx: AdminPageContext): DistrictSettingsDeps => ({
+  deletionRecords: ctx.deps.services.deletionRecords,
+  tenants: ctx.deps.services.tenants,
+  logger: ctx.deps.logger,
+});
 
-  /** The district being managed: a district admin's own; an operator picks one (`?tenant=`). */
-  async function districtOf(req: Request): Promise<Tenant | undefined> {
+/** The district being managed: a district admin's own; an operator picks one (`?tenant=`). */
+async function districtOf(ctx: AdminPageContext, req: Request): Promise<Tenant | undefined> {
+  const actor = ctx.actorOf(req);
+  const visible = await ctx.visibleTenants(actor);
+  if (actor.tenantId !== undefined) return visible.find((t) => t.id === actor.tenantId);
+  const wanted = typeof req.query.tenant === 'string' ? req.query.tenant : undefined;
+  if (wanted === undefined) return undefined;
+  const found = visible.find((t) => t.id === wanted);
+  if (found === undefined) throw notFound('There is no such district.');
+  return found;
+}
+
+/** The district named in the path; another district's answers exactly like a missing one. */
+async function pathDistrict(ctx: AdminPageContext, req: Request): Promise<Tenant> {
+  const tenant = (await ctx.visibleTenants(ctx.actorOf(req))).find(
+    (t) => t.id === req.params.tenantId,
+  );
+  if (tenant === undefined) throw notFound('There is no such district.');
+  return tenant;
+}
+
+function districtPage(ctx: AdminPageContext): RequestHandler {
+  return async function showDistrictSettings(req, res) {
     const actor = ctx.actorOf(req);
-    const visible = await ctx.visibleTenants(actor);
-    if (actor.tenantId !== undefined) return visible.find((t) => t.id === actor.tenantId);
-    const wanted = typeof req.query.tenant === 'string' ? req.query.tenant : undefined;
-    if (wanted === undefined) return undefined;
-    const found = visible.find((t) => t.id === wanted);
-    if (found === undefined) throw notFound('There is no such district.');
-    return found;
-  }
-
-  /** The district's deletion records, dates only (nothing else is kept about the person). */
-  const deletionRecordsOf = async (tenant: Tenant | undefined) =>
-    tenant === undefined
-      ? []
-      : (await services.deletionRecords.list(tenant.id)).map((record) => ({
-          id: record.id,
-          date: record.deletedAt.toISOString().slice(0, 10),
-        }));
-
-  router.get('/district', async (req, res) => {
-    const actor = ctx.actorOf(req);
-    const tenant = await districtOf(req);
+    const tenant = await districtOf(ctx, req);
     const notice = typeof req.query.done === 'string' ? NOTICES[req.query.done] : undefined;
     res.render('admin/district', {
       ...ctx.layout(actor, 'district', 'District settings'),
@@ -68,39 +73,34 @@ export function districtAdminPages(router: Router, ctx: AdminPageContext): void 
       },
       errors: {},
       notice,
-      deletionRecords: await deletionRecordsOf(tenant),
+      deletionRecords: await listDeletionRecords(districtDeps(ctx), tenant),
     });
-  });
+  };
+}
 
-  // A district lifts a deletion record (its own decision under the privacy law, see docs/privacy.md).
-  router.post(
-    '/district/:tenantId/deletion-records/:recordId/lift',
-    form,
-    ctx.csrf,
-    async (req, res) => {
-      const actor = ctx.actorOf(req);
-      const tenant = (await ctx.visibleTenants(actor)).find((t) => t.id === req.params.tenantId);
-      if (tenant === undefined) throw notFound('There is no such district.');
-      const recordId = String(req.params.recordId);
-      if (!(await services.deletionRecords.liftById(tenant.id, recordId))) {
-        throw notFound('There is no such deletion record in this district.');
-      }
-      logger.info({ tenantId: tenant.id, actor: actor.id, recordId }, 'deletion record lifted');
-      const query = actor.tenantId === undefined ? `tenant=${tenant.id}&` : '';
-      res.redirect(303, `${actor.base}/district?${query}done=lifted`);
-    },
-  );
-
-  router.post('/district/:tenantId', form, ctx.csrf, async (req, res) => {
+function liftRecord(ctx: AdminPageContext): RequestHandler {
+  return async function liftDeletionRecordForm(req, res) {
     const actor = ctx.actorOf(req);
-    const tenant = (await ctx.visibleTenants(actor)).find((t) => t.id === req.params.tenantId);
-    // Another district's settings answer exactly like a missing district.
-    if (tenant === undefined) throw notFound('There is no such district.');
+    const tenant = await pathDistrict(ctx, req);
+    const recordId = String(req.params.recordId);
+    if (!(await liftDeletionRecord(districtDeps(ctx), { tenant, recordId, actorId: actor.id }))) {
+      throw notFound('There is no such deletion record in this district.');
+    }
+    const query = actor.tenantId === undefined ? `tenant=${tenant.id}&` : '';
+    res.redirect(303, `${actor.base}/district?${query}done=lifted`);
+  };
+}
+
+function saveSettings(ctx: AdminPageContext): RequestHandler {
+  return async function saveDistrictSettingsForm(req, res) {
+    const actor = ctx.actorOf(req);
+    const tenant = await pathDistrict(ctx, req);
     const body = (req.body ?? {}) as Record<string, unknown>;
+    const typedDays =
+      typeof body.passbackAuditRetentionDays === 'string' ? body.passbackAuditRetentionDays : '';
     const parsed = settingsForm.safeParse({
       storeEmail: body.storeEmail,
-      passbackAuditRetentionDays:
-        typeof body.passbackAuditRetentionDays === 'string' ? body.passbackAuditRetentionDays : '',
+      passbackAuditRetentionDays: typedDays,
     });
     if (!parsed.success) {
       const errors: Record<string, string> = {};
@@ -109,38 +109,35 @@ export function districtAdminPages(router: Router, ctx: AdminPageContext): void 
         ...ctx.layout(actor, 'district', 'District settings'),
         tenants: [],
         tenant,
-        values: {
-          storeEmail: body.storeEmail === 'yes',
-          passbackAuditRetentionDays:
-            typeof body.passbackAuditRetentionDays === 'string'
-              ? body.passbackAuditRetentionDays
-              : '',
-        },
+        values: { storeEmail: body.storeEmail === 'yes', passbackAuditRetentionDays: typedDays },
         errors,
         notice: undefined,
-        deletionRecords: await deletionRecordsOf(tenant),
+        deletionRecords: await listDeletionRecords(districtDeps(ctx), tenant),
       });
       return;
     }
-    const storeEmail = parsed.data.storeEmail === 'yes';
-    await services.tenants.updateSettings(tenant.id, {
-      ...tenant.settings,
-      storeEmail,
+    await saveDistrictSettings(districtDeps(ctx), {
+      tenant,
+      actorId: actor.id,
+      storeEmail: parsed.data.storeEmail === 'yes',
       passbackAuditRetentionDays: parsed.data.passbackAuditRetentionDays,
     });
-    // Off means off: the addresses already stored are deleted too.
-    const emailsDeleted = storeEmail ? 0 : await services.tenants.forgetEmails(tenant.id);
-    logger.info(
-      {
-        tenantId: tenant.id,
-        actor: actor.id,
-        storeEmail,
-        emailsDeleted,
-        passbackAuditRetentionDays: parsed.data.passbackAuditRetentionDays ?? null,
-      },
-      'district settings changed',
-    );
     const query = actor.tenantId === undefined ? `tenant=${tenant.id}&` : '';
     res.redirect(303, `${actor.base}/district?${query}done=saved`);
-  });
+  };
+}
+
+/**
+ * District settings: what the district decides about its own data (`lti-admin/district-settings.ts`).
+ * A district lifts a deletion record here (its own decision under the privacy law, see docs/privacy.md).
+ */
+export function districtAdminPages(router: Router, ctx: AdminPageContext): void {
+  router.get('/district', districtPage(ctx));
+  router.post(
+    '/district/:tenantId/deletion-records/:recordId/lift',
+    form,
+    ctx.csrf,
+    liftRecord(ctx),
+  );
+  router.post('/district/:tenantId', form, ctx.csrf, saveSettings(ctx));
 }

@@ -1,11 +1,10 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { RequestHandler, Request } from 'express';
 import type { AppServices } from '../../app-services.ts';
 import type { LmsRole } from '../../lti/lms-port.ts';
 import { isAdministrator, isInstructor, isLearner, isMentor } from '../../lti/claims.ts';
-import type { Session } from '../../storage/lti/sessions.repository.ts';
-import type { User } from '../../storage/lti/people.repository.ts';
+import { resumeToolSession, type Session, type User } from '../../launch/tool-session.ts';
 import { HttpError, sessionEnded } from '../errors.ts';
+import { csrfGuard } from './csrf.ts';
 
 /**
  * A launched user's session. Inside LMS iframes third-party cookies are blocked, so the session
@@ -60,11 +59,9 @@ export function sessionMiddleware(services: AppServices): RequestHandler {
     if (typeof token !== 'string' || !TOKEN.test(token)) {
       throw sessionEnded();
     }
-    const session = await services.sessions.findByToken(token);
-    if (session === undefined) throw sessionEnded();
-    const user = await services.people.findUserById(session.tenantId, session.userId);
-    if (user === undefined) throw sessionEnded();
-    await services.sessions.touch(token);
+    const resumed = await resumeToolSession(services, token);
+    if (resumed === undefined) throw sessionEnded();
+    const { session, user } = resumed;
     viewers.set(req, {
       session,
       token,
@@ -81,22 +78,7 @@ export function sessionMiddleware(services: AppServices): RequestHandler {
 }
 
 /** Forms carry the session's CSRF secret in `_csrf`; a POST without the right one is refused. */
-export const requireCsrf: RequestHandler = (req, _res, next) => {
-  const v = viewer(req);
-  const body: unknown = req.body;
-  const sent =
-    typeof body === 'object' && body !== null && '_csrf' in body ? body._csrf : undefined;
-  const expected = Buffer.from(v.session.csrfSecret);
-  const given = Buffer.from(typeof sent === 'string' ? sent : '');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-    throw new HttpError(
-      403,
-      'csrf_failed',
-      'This form has expired or did not come from Mastery Pathways. Reload the page and try again.',
-    );
-  }
-  next();
-};
+export const requireCsrf: RequestHandler = csrfGuard((req) => viewer(req).session.csrfSecret);
 
 export const requireInstructor: RequestHandler = (req, _res, next) => {
   const v = viewer(req);

@@ -1,26 +1,30 @@
-import { createHmac, randomBytes } from 'node:crypto';
-import express, { Router, type Request, type Response } from 'express';
-import type { Kysely } from 'kysely';
+import { randomBytes } from 'node:crypto';
+import express, {
+  Router,
+  type CookieOptions,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express';
 import { z } from 'zod';
 import type { AppServices } from '../../app-services.ts';
 import type { Logger } from '../../logger.ts';
-import { hashPassword, verifyPassword } from '../../lti-admin/password.ts';
-import { createAdminUserRepository } from '../../storage/lti/admin-users.repository.ts';
-import type { Database } from '../../storage/schema.ts';
-import { adminPages, checkCsrf, type AdminActor } from '../admin/admin-pages.ts';
 import {
   ADMIN_SESSION_TTL_MS,
-  createAdminStore,
-} from '../../storage/lti/admin-sessions.repository.ts';
-import { createLoginThrottle } from '../admin/login-throttle.ts';
+  createAdminSignIns,
+  type AdminSignIns,
+} from '../../lti-admin/admin-sign-in.ts';
+import type { AdminDatabase } from '../../lti-admin/admin-area.ts';
+import { adminPages, type AdminActor } from '../admin/admin-pages.ts';
+import { readCookie } from '../cookies.ts';
 import { HttpError } from '../errors.ts';
-import { readCookie } from '../lti-binding.ts';
+import { checkCsrf } from '../middleware/csrf.ts';
 import { roleLabel, sessionMiddleware, viewer } from '../middleware/session.ts';
 import { requestContext } from '../request-context.ts';
 
 export interface AdminRoutesDeps {
   readonly services: AppServices;
-  readonly db: Kysely<Database>;
+  readonly db: AdminDatabase;
   readonly logger: Logger;
   readonly publicUrl: string;
   readonly random?: (size: number) => Buffer;
@@ -47,104 +51,100 @@ const signInSchema = z.object({
   password: z.string().min(1).max(1000),
 });
 
-function cookie(name: string, value: string, maxAgeSeconds: number): string {
-  return `${name}=${value}; Path=${ADMIN_PATH}; Max-Age=${maxAgeSeconds}; HttpOnly; Secure; SameSite=Lax`;
+function adminCookie(maxAgeSeconds: number): CookieOptions {
+  return {
+    path: ADMIN_PATH,
+    maxAge: maxAgeSeconds * 1000,
+    httpOnly: true,
+    secure: true,
+    sameSite: 'lax',
+  };
 }
 
-/**
- * `/admin/login`, `/admin/logout` and the admin pages for password sign-ins (operators and district
- * admins created with `mastery-pathways admin create`). There is no default account.
- */
-export function adminRoutes(deps: AdminRoutesDeps): Router {
-  const { services, db, logger } = deps;
-  const random = deps.random ?? randomBytes;
-  const store = createAdminStore(db, { now: services.now, random });
-  const admins = createAdminUserRepository(db, services.now);
-  // Per app instance, inside this closure: two apps in one process never share counters.
-  const throttle = createLoginThrottle({ now: services.now });
-  // Unknown usernames are checked against this hash, so timing does not reveal which ones exist.
-  const dummyHash = hashPassword(random(18).toString('base64url'));
-  const router = Router();
+interface SignInPages {
+  readonly signIns: AdminSignIns;
+  readonly random: (size: number) => Buffer;
+}
 
-  // Per process: a hash in the log cannot be matched against a list of addresses elsewhere.
-  const logKey = random(32);
-  const usernameKey = (username: string): string =>
-    createHmac('sha256', logKey)
-      .update(username.toLowerCase(), 'utf8')
-      .digest('base64url')
-      .slice(0, 16);
-  const renderSignIn = (res: Response, status: number, error?: string, username = ''): void => {
-    const token = random(24).toString('base64url');
-    res
-      .status(status)
-      .set('Cache-Control', 'no-store')
-      .append('Set-Cookie', cookie(LOGIN_CSRF_COOKIE, token, 60 * 60))
-      .render('admin/login', {
-        layout: 'main',
-        title: 'Administrator sign-in',
-        csrf: token,
-        error,
-        username,
-      });
+/** The sign-in form, with a fresh double-submit token in its cookie and its field. */
+function renderSignIn(
+  pages: SignInPages,
+  res: Response,
+  status: number,
+  error?: string,
+  username = '',
+): void {
+  const token = pages.random(24).toString('base64url');
+  res
+    .status(status)
+    .set('Cache-Control', 'no-store')
+    .cookie(LOGIN_CSRF_COOKIE, token, adminCookie(60 * 60))
+    .render('admin/login', {
+      layout: 'main',
+      title: 'Administrator sign-in',
+      csrf: token,
+      error,
+      username,
+    });
+}
+
+function signInPage(pages: SignInPages): RequestHandler {
+  return function showSignIn(_req, res) {
+    renderSignIn(pages, res, 200);
   };
+}
 
-  router.get(`${ADMIN_PATH}/login`, (_req, res) => {
-    renderSignIn(res, 200);
-  });
-
-  router.post(`${ADMIN_PATH}/login`, form, async (req, res) => {
-    checkCsrf(req, readCookie(req, LOGIN_CSRF_COOKIE) ?? random(24).toString('base64url'));
+function signIn(pages: SignInPages): RequestHandler {
+  return async function passwordSignIn(req, res) {
+    checkCsrf(req, readCookie(req, LOGIN_CSRF_COOKIE) ?? pages.random(24).toString('base64url'));
     const parsed = signInSchema.safeParse(req.body);
     if (!parsed.success) {
-      renderSignIn(res, 400, 'Enter your username and password.');
+      renderSignIn(pages, res, 400, 'Enter your username and password.');
       return;
     }
     const { username, password } = parsed.data;
-    const ip = req.ip ?? 'unknown';
-    // A typed username is often an email: logs get the request id and a keyed hash that tells
-    // repeated attempts at one username apart, never the name (nor the password).
-    const attempt = {
+    const result = await pages.signIns.signIn({
+      username,
+      password,
+      ip: req.ip ?? 'unknown',
       requestId: requestContext(req).requestId,
-      usernameKey: usernameKey(username),
-    };
-    if (throttle.isBlocked(username, ip)) {
-      logger.warn(attempt, 'admin sign-in throttled');
-      renderSignIn(res, 429, THROTTLED_MESSAGE, username);
-      return;
+    });
+    switch (result.outcome) {
+      case 'throttled':
+        renderSignIn(pages, res, 429, THROTTLED_MESSAGE, username);
+        return;
+      case 'failed':
+        renderSignIn(pages, res, 401, FAILED_MESSAGE, username);
+        return;
+      case 'signed-in':
+        res
+          .cookie(ADMIN_COOKIE, result.token, adminCookie(ADMIN_SESSION_TTL_MS / 1000))
+          .cookie(LOGIN_CSRF_COOKIE, '', adminCookie(0))
+          .redirect(303, ADMIN_PATH);
     }
-    const admin = await admins.findByUsername(username);
-    const valid = await verifyPassword(password, admin?.passwordHash ?? (await dummyHash));
-    if (admin === undefined || !valid || admin.disabledAt !== undefined) {
-      throttle.recordFailure(username, ip);
-      logger.info(attempt, 'admin sign-in failed');
-      renderSignIn(res, 401, FAILED_MESSAGE, username);
-      return;
-    }
-    throttle.recordSuccess(username, ip);
-    const session = await store.createSession(admin.id);
-    logger.info({ adminUserId: admin.id }, 'admin signed in');
-    res
-      .append('Set-Cookie', cookie(ADMIN_COOKIE, session.token, ADMIN_SESSION_TTL_MS / 1000))
-      .append('Set-Cookie', cookie(LOGIN_CSRF_COOKIE, '', 0))
-      .redirect(303, ADMIN_PATH);
-  });
+  };
+}
 
-  router.post(`${ADMIN_PATH}/logout`, form, async (req, res) => {
+function signOut(signIns: AdminSignIns): RequestHandler {
+  return async function passwordSignOut(req, res) {
     const token = readCookie(req, ADMIN_COOKIE);
-    const session = token === undefined ? undefined : await store.findSession(token);
+    const session = token === undefined ? undefined : await signIns.findSession(token);
     if (token !== undefined && session !== undefined) {
       checkCsrf(req, session.csrfSecret);
-      await store.removeSession(token);
+      await signIns.signOut(token);
     }
-    res.append('Set-Cookie', cookie(ADMIN_COOKIE, '', 0)).redirect(303, `${ADMIN_PATH}/login`);
-  });
+    res.cookie(ADMIN_COOKIE, '', adminCookie(0)).redirect(303, `${ADMIN_PATH}/login`);
+  };
+}
 
-  const resolvePasswordActor = async (
+/** The actor of a password sign-in; a GET without one is sent to sign in. */
+function passwordActor(signIns: AdminSignIns) {
+  return async function resolvePasswordActor(
     req: Request,
     res: Response,
-  ): Promise<AdminActor | undefined> => {
+  ): Promise<AdminActor | undefined> {
     const token = readCookie(req, ADMIN_COOKIE);
-    const session = token === undefined ? undefined : await store.findSession(token);
+    const session = token === undefined ? undefined : await signIns.findSession(token);
     if (session === undefined) {
       if (req.method === 'GET') {
         res.set('Cache-Control', 'no-store').redirect(303, `${ADMIN_PATH}/login`);
@@ -162,8 +162,48 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
       canSignOut: true,
     };
   };
-  router.use(ADMIN_PATH, adminPages(deps, resolvePasswordActor));
+}
+
+/**
+ * `/admin/login`, `/admin/logout` and the admin pages for password sign-ins (operators and district
+ * admins created with `mastery-pathways admin create`). There is no default account.
+ */
+export function adminRoutes(deps: AdminRoutesDeps): Router {
+  const random = deps.random ?? randomBytes;
+  const signIns = createAdminSignIns({
+    db: deps.db,
+    now: deps.services.now,
+    logger: deps.logger,
+    random,
+  });
+  const pages: SignInPages = { signIns, random };
+  const router = Router();
+  router.get(`${ADMIN_PATH}/login`, signInPage(pages));
+  router.post(`${ADMIN_PATH}/login`, form, signIn(pages));
+  router.post(`${ADMIN_PATH}/logout`, form, signOut(signIns));
+  router.use(ADMIN_PATH, adminPages(deps, passwordActor(signIns)));
   return router;
+}
+
+/** The actor of a launched LMS administrator, limited to the district the launch resolved to. */
+function launchedActor(req: Request): Promise<AdminActor> {
+  const v = viewer(req);
+  if (!v.isAdministrator) {
+    throw new HttpError(
+      403,
+      'forbidden',
+      'Only LMS administrators can open the Mastery Pathways administration.',
+    );
+  }
+  return Promise.resolve({
+    id: `lti:${v.user.id}`,
+    tenantId: v.tenantId,
+    name: v.user.name ?? 'Administrator',
+    roleLabel: roleLabel(v),
+    base: `${v.base}/admin`,
+    csrf: v.session.csrfSecret,
+    canSignOut: false,
+  });
 }
 
 /**
@@ -174,26 +214,6 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
 export function launchedAdminRoutes(deps: AdminRoutesDeps): Router {
   const router = Router({ mergeParams: true });
   router.use(sessionMiddleware(deps.services));
-  router.use(
-    adminPages(deps, (req) => {
-      const v = viewer(req);
-      if (!v.isAdministrator) {
-        throw new HttpError(
-          403,
-          'forbidden',
-          'Only LMS administrators can open the Mastery Pathways administration.',
-        );
-      }
-      return Promise.resolve({
-        id: `lti:${v.user.id}`,
-        tenantId: v.tenantId,
-        name: v.user.name ?? 'Administrator',
-        roleLabel: roleLabel(v),
-        base: `${v.base}/admin`,
-        csrf: v.session.csrfSecret,
-        canSignOut: false,
-      });
-    }),
-  );
+  router.use(adminPages(deps, launchedActor));
   return router;
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Kysely } from 'kysely';
 import { parseCasePackage } from '../../../src/standards/formats/case-import.ts';
-import type { Framework, ImportResult } from '../../../src/standards/formats/model.ts';
+import type { Framework, ImportResult } from '../../../src/domain/standards-model.ts';
 import type { ImportDeps } from '../../../src/standards/import.ts';
 import type { Database } from '../../../src/storage/schema.ts';
 

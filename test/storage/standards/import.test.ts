@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { parseCasePackage } from '../../../src/standards/formats/case-import.ts';
 import { generateLargeFramework } from '../../../src/standards/formats/generate.ts';
-import type { Framework, Item } from '../../../src/standards/formats/model.ts';
+import type { Framework, Item } from '../../../src/domain/standards-model.ts';
 import { importFramework, type ImportProgress } from '../../../src/standards/import.ts';
 import { findImportRecord } from '../../../src/storage/standards/standards.repository.ts';
 import { createTestDatabase, testEngine, type TestDatabase } from '../../support/database.ts';

@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { exportCasePackage } from '../../../src/standards/formats/case-export.ts';
 import { parseCasePackage } from '../../../src/standards/formats/case-import.ts';
-import type { Framework, ImportError, ImportResult } from '../../../src/standards/formats/model.ts';
-import { MAX_IMPORT_ERRORS } from '../../../src/standards/formats/model.ts';
+import type { Framework, ImportError, ImportResult } from '../../../src/domain/standards-model.ts';
+import { MAX_IMPORT_ERRORS } from '../../../src/domain/standards-model.ts';
 
 const MAX_BYTES = 1024 * 1024;
 const DOC = 'dddddddd-0000-4000-8000-000000000000';

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { exportCasePackage } from '../../../src/standards/formats/case-export.ts';
 import { parseCasePackage } from '../../../src/standards/formats/case-import.ts';
-import type { Framework, ImportResult } from '../../../src/standards/formats/model.ts';
+import type { Framework, ImportResult } from '../../../src/domain/standards-model.ts';
 
 const MAX_BYTES = 5 * 1024 * 1024;
 

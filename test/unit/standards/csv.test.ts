@@ -6,7 +6,7 @@ import {
   parseStandardsCsv,
   type CsvImportResult,
 } from '../../../src/standards/formats/csv-import.ts';
-import type { Framework, ImportError, Item } from '../../../src/standards/formats/model.ts';
+import type { Framework, ImportError, Item } from '../../../src/domain/standards-model.ts';
 
 const MAX_BYTES = 1024 * 1024;
 

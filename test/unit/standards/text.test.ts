@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { parseCasePackage } from '../../../src/standards/formats/case-import.ts';
 import { generateLargeFramework } from '../../../src/standards/formats/generate.ts';
-import type { Framework, Item } from '../../../src/standards/formats/model.ts';
+import type { Framework, Item } from '../../../src/domain/standards-model.ts';
 import { buildSearchIndex, searchItems } from '../../../src/standards/text/search.ts';
 import { createSuggester, rankSuggestions } from '../../../src/standards/text/suggest.ts';
 import {

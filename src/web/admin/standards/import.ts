@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import type { ImportError } from '../../../standards/formats/model.ts';
+import type { ImportError } from '../../../domain/standards-model.ts';
 import {
   invalidValue,
   startCaseServerImport,

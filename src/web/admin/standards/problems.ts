@@ -1,4 +1,4 @@
-import type { ImportError } from '../../../standards/formats/model.ts';
+import type { ImportError } from '../../../domain/standards-model.ts';
 
 /** A problem of an import as a row of the problems table: where, which field, what. */
 export interface ProblemRow {

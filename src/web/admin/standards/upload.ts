@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import busboy, { type Busboy } from 'busboy';
-import type { ImportError } from '../../../standards/formats/model.ts';
+import type { ImportError } from '../../../domain/standards-model.ts';
 import { fileTooLarge } from '../../../standards/formats/problems.ts';
 import { invalidValue } from '../../../standards/imports.ts';
 
