@@ -1,5 +1,7 @@
 import type { AppServices } from '../app-services.ts';
-import { TEST_USER_ROLE, type LmsRole, type RosterMember } from '../lti/lms-port.ts';
+import { TEST_USER_ROLE } from '../lms/lti/roles.ts';
+import type { RosterMember } from '../lms/port.ts';
+import type { LmsRole } from '../lms/roles.ts';
 import type { Member } from '../lti/nrps.ts';
 import type { RosterSyncResult } from '../storage/lti/people.repository.ts';
 import { lmsForCourse } from './lms-for-course.ts';

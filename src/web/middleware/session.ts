@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { RequestHandler, Request } from 'express';
 import type { AppServices } from '../../app-services.ts';
-import type { LmsRole } from '../../lti/lms-port.ts';
+import type { LmsRole } from '../../lms/roles.ts';
 import { isAdministrator, isInstructor, isLearner, isMentor } from '../../lti/claims.ts';
 import type { Session } from '../../storage/lti/sessions.repository.ts';
 import type { User } from '../../storage/lti/people.repository.ts';

@@ -1,0 +1,32 @@
+import type { PlatformFlavour } from '../../storage/lti/schema.ts';
+import { CANVAS } from './canvas.ts';
+import { CLASSROOM } from './classroom.ts';
+import { GENERIC } from './generic.ts';
+import { MOODLE } from './moodle.ts';
+import type { PlatformPacing, PlatformProfile } from './platform.ts';
+import { SCHOOLOGY } from './schoology.ts';
+
+export type { LmsRefusal, PlatformPacing, PlatformProfile } from './platform.ts';
+
+/** Every flavour's profile: a new platform is one file and one line here. */
+export const PLATFORMS: Readonly<Record<PlatformFlavour, PlatformProfile>> = Object.freeze({
+  canvas: CANVAS,
+  schoology: SCHOOLOGY,
+  moodle: MOODLE,
+  generic: GENERIC,
+  classroom: CLASSROOM,
+});
+
+export function platformProfile(flavour: PlatformFlavour): PlatformProfile {
+  return PLATFORMS[flavour];
+}
+
+/** Per-flavour pacing defaults; flavours not listed use the worker's configured rate. */
+export const PLATFORM_PACING: Readonly<Partial<Record<PlatformFlavour, PlatformPacing>>> =
+  Object.freeze(
+    Object.fromEntries(
+      Object.values(PLATFORMS).flatMap((profile) =>
+        profile.pacing === undefined ? [] : [[profile.flavour, profile.pacing]],
+      ),
+    ),
+  );
