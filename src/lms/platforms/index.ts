@@ -1,4 +1,3 @@
-import type { PlatformFlavour } from '../../storage/lti/schema.ts';
 import { CANVAS } from './canvas.ts';
 import { CLASSROOM } from './classroom.ts';
 import { GENERIC } from './generic.ts';
@@ -9,13 +8,16 @@ import { SCHOOLOGY } from './schoology.ts';
 export type { LmsRefusal, PlatformPacing, PlatformProfile } from './platform.ts';
 
 /** Every flavour's profile: a new platform is one file and one line here. */
-export const PLATFORMS: Readonly<Record<PlatformFlavour, PlatformProfile>> = Object.freeze({
+export const PLATFORMS = Object.freeze({
   canvas: CANVAS,
   schoology: SCHOOLOGY,
   moodle: MOODLE,
   generic: GENERIC,
   classroom: CLASSROOM,
-});
+} as const satisfies Record<string, PlatformProfile>);
+
+/** The flavours a platform registration may have (`platforms.flavour`, and its CHECK constraint). */
+export type PlatformFlavour = keyof typeof PLATFORMS;
 
 export function platformProfile(flavour: PlatformFlavour): PlatformProfile {
   return PLATFORMS[flavour];

@@ -1,4 +1,3 @@
-import type { PlatformFlavour } from '../../storage/lti/schema.ts';
 import type { LmsErrorReason } from '../errors.ts';
 
 /** How fast the passback worker calls one platform, and how many calls it lets through at once. */
@@ -20,7 +19,8 @@ export interface LmsRefusal {
  * emulator flavour and the port conformance suite (test/lms/port-conformance.test.ts).
  */
 export interface PlatformProfile {
-  readonly flavour: PlatformFlavour;
+  /** The name stored with a platform registration (`platforms.flavour`). */
+  readonly flavour: string;
   /** How the passback worker paces calls to it; undefined: the worker's configured rate. */
   readonly pacing: PlatformPacing | undefined;
   /**

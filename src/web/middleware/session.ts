@@ -2,7 +2,6 @@ import { timingSafeEqual } from 'node:crypto';
 import type { RequestHandler, Request } from 'express';
 import type { AppServices } from '../../app-services.ts';
 import type { LmsRole } from '../../lms/roles.ts';
-import { isAdministrator, isInstructor, isLearner, isMentor } from '../../lti/claims.ts';
 import type { Session } from '../../storage/lti/sessions.repository.ts';
 import type { User } from '../../storage/lti/people.repository.ts';
 import { HttpError, sessionEnded } from '../errors.ts';
@@ -70,10 +69,10 @@ export function sessionMiddleware(services: AppServices): RequestHandler {
       token,
       user,
       tenantId: session.tenantId,
-      isInstructor: isInstructor(session.roles),
-      isLearner: isLearner(session.roles),
-      isMentor: isMentor(session.roles),
-      isAdministrator: isAdministrator(session.roles),
+      isInstructor: session.roles.includes('teacher'),
+      isLearner: session.roles.includes('student'),
+      isMentor: session.roles.includes('mentor'),
+      isAdministrator: session.roles.includes('administrator'),
       base: `/s/${token}`,
     });
     next();
