@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { LaunchContext } from '../../lti/claims.ts';
-import { isTestUser, lmsRole } from '../../lms/lti/roles.ts';
+import { isTestUser, lmsRole, lmsRolesFromLti } from '../../lms/lti/roles.ts';
 import type { LmsRole } from '../../lms/roles.ts';
 import type { Member } from '../../lti/nrps.ts';
 import { upsertEnrollment } from '../people-rows.ts';
@@ -296,6 +296,8 @@ export function createPeopleRepository(db: Kysely<Database>, now: () => Date) {
         family_name: sql`${launch.familyName ?? null}::text`,
         email: sql`${launch.email ?? null}::text`,
         roles: sql`${[...launch.roles]}::text[]`,
+        // Sessions keep the LMS-neutral roles; enrollments keep the LTI roles as the LMS sent them.
+        session_roles: sql`${lmsRolesFromLti(launch.roles)}::text[]`,
         context_id: sql`${context?.id ?? null}::text`,
         context_title: sql`${context?.title ?? null}::text`,
         context_label: sql`${context?.label ?? null}::text`,
@@ -449,7 +451,7 @@ export function createPeopleRepository(db: Kysely<Database>, now: () => Date) {
         s AS (
           INSERT INTO sessions (id, tenant_id, user_id, course_id, roles, csrf_secret, created_at,
             expires_at, last_seen_at)
-          SELECT ${session.id}::text, g.tenant_id, u.id, c.id, ${v.roles}, ${session.csrfSecret}::text,
+          SELECT ${session.id}::text, g.tenant_id, u.id, c.id, ${v.session_roles}, ${session.csrfSecret}::text,
             ${session.createdAt}::timestamptz, ${session.expiresAt}::timestamptz,
             ${session.createdAt}::timestamptz
           FROM g CROSS JOIN u LEFT JOIN c ON true

@@ -19,6 +19,7 @@ import * as recordClassroomAttachmentSubmissions from './20261207T2250-record-cl
 import * as createClassroomRememberedSignIns from './20261207T2260-create-classroom-remembered-sign-ins.ts';
 import * as createDeletionRecords from './20261207T2270-create-deletion-records.ts';
 import * as addClaimedValue from './20261208T0100-add-claimed-value.ts';
+import * as convertSessionRoles from './20261208T0200-convert-session-roles.ts';
 
 /**
  * Every migration, by name. Names start with a UTC timestamp and Kysely runs them in name order.
@@ -46,4 +47,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '20261207T2260-create-classroom-remembered-sign-ins': createClassroomRememberedSignIns,
   '20261207T2270-create-deletion-records': createDeletionRecords,
   '20261208T0100-add-claimed-value': addClaimedValue,
+  '20261208T0200-convert-session-roles': convertSessionRoles,
 };
