@@ -1,5 +1,14 @@
 import { LmsHttpError } from '../lti/errors.ts';
-import type { CourseRef, GradebookColumn, LmsPort, RosterMember } from '../lti/lms-port.ts';
+import { LmsError } from '../lms/errors.ts';
+import type {
+  CourseRef,
+  GradebookColumn,
+  GradebookResult,
+  LmsPort,
+  NewGradebookColumn,
+  RosterMember,
+  ScorePost,
+} from '../lms/port.ts';
 import type {
   ClassroomColumn,
   ClassroomRepository,
@@ -134,49 +143,74 @@ export function createClassroomLmsAdapter(options: ClassroomAdapterOptions): Lms
       return (await explained(() => exists(api, column))) ? toGradebookColumn(column) : undefined;
     },
 
-    async createGradebookColumn(column) {
-      const api = await options.api();
-      // CourseWork.maxPoints is a non-negative integer (reference): a whole-point scale.
-      const maxPoints = Math.max(1, Math.round(column.scoreMaximum));
-      const work = await explained(() =>
-        api.createCourseWork(classroomCourseId, { title: column.label, maxPoints }),
-      );
-      const stored = await repository.createColumn({
-        tenantId,
-        courseId,
-        kind: 'coursework',
-        courseWorkId: work.id,
-        attachmentId: undefined,
-        assignmentId: undefined,
-        title: column.label,
-        maxPoints,
-        tag: column.tag,
-        resourceId: column.resourceId,
-      });
-      return toGradebookColumn(stored);
-    },
-
-    async postScore(column, score) {
-      const target = parseClassroomColumnId(column.id);
-      if (target === undefined) {
-        throw new LmsHttpError({
-          kind: 'status',
-          method: 'PATCH',
-          url: column.id,
-          status: 404,
-          bodyExcerpt: 'not a Google Classroom column id',
-          retryable: false,
-        });
-      }
-      const api = await options.api();
-      await explained(() => post(api, target, score, column));
-    },
+    createGradebookColumn: createColumn,
+    postScore,
+    readResults,
   };
+
+  async function createColumn(column: NewGradebookColumn): Promise<GradebookColumn> {
+    const api = await options.api();
+    // CourseWork.maxPoints is a non-negative integer (reference): a whole-point scale.
+    const maxPoints = Math.max(1, Math.round(column.scoreMaximum));
+    const work = await explained(() =>
+      api.createCourseWork(classroomCourseId, { title: column.label, maxPoints }),
+    );
+    const stored = await repository.createColumn({
+      tenantId,
+      courseId,
+      kind: 'coursework',
+      courseWorkId: work.id,
+      attachmentId: undefined,
+      assignmentId: undefined,
+      title: column.label,
+      maxPoints,
+      tag: column.tag,
+      resourceId: column.resourceId,
+    });
+    return toGradebookColumn(stored);
+  }
+
+  async function postScore(column: GradebookColumn, score: ScorePost): Promise<void> {
+    const target = parseClassroomColumnId(column.id);
+    if (target === undefined) {
+      throw new LmsError('not_found', {
+        httpStatus: 404,
+        detail: `not a Google Classroom column id: ${column.id}`,
+      });
+    }
+    const api = await options.api();
+    await explained(() => post(api, target, score, column));
+  }
+
+  /**
+   * CourseWork grades as results (the returned grade, else the draft), on the CourseWork's points.
+   * Google lists no add-on attachment submissions, so an attachment column has no results to read.
+   */
+  async function readResults(columnId: string): Promise<GradebookResult[]> {
+    const target = parseClassroomColumnId(columnId);
+    if (target?.kind !== 'coursework') {
+      throw new LmsError('invalid', {
+        detail: `Google Classroom lists no results for column ${columnId}`,
+      });
+    }
+    const api = await options.api();
+    const [work, submissions] = await explained(() =>
+      Promise.all([
+        api.getCourseWork(classroomCourseId, target.courseWorkId),
+        api.listSubmissions(classroomCourseId, target.courseWorkId),
+      ]),
+    );
+    return submissions.map((submission) => ({
+      userId: submission.userId,
+      resultScore: submission.assignedGrade ?? submission.draftGrade,
+      resultMaximum: work.maxPoints,
+    }));
+  }
 
   async function post(
     api: ClassroomApi,
     target: NonNullable<ReturnType<typeof parseClassroomColumnId>>,
-    score: Parameters<LmsPort['postScore']>[1],
+    score: ScorePost,
     column: GradebookColumn,
   ): Promise<void> {
     // The column's points in Classroom may differ from the score's scale: convert.
@@ -205,14 +239,10 @@ export function createClassroomLmsAdapter(options: ClassroomAdapterOptions): Lms
         score.userId,
       );
       if (submissionId === undefined) {
-        throw new LmsHttpError({
-          kind: 'status',
-          method: 'PATCH',
-          url: `classroom:${classroomCourseId}/${target.courseWorkId}/${target.attachmentId}`,
-          status: 404,
-          bodyExcerpt:
-            'user not found: the student has not opened this Mastery Pathways activity in Classroom yet',
-          retryable: false,
+        throw new LmsError('not_found', {
+          reason: 'not_a_student',
+          httpStatus: 404,
+          detail: `classroom:${classroomCourseId}/${target.courseWorkId}/${target.attachmentId}: the student has not opened this Mastery Pathways activity in Classroom yet`,
         });
       }
       await api.patchAttachmentPoints({
@@ -236,13 +266,10 @@ export function createClassroomLmsAdapter(options: ClassroomAdapterOptions): Lms
     const [submission] = submissions;
     if (submission === undefined) {
       // Read by the passback classifier as "not a student" (a permanent, explained failure).
-      throw new LmsHttpError({
-        kind: 'status',
-        method: 'GET',
-        url: `classroom:${classroomCourseId}/${target.courseWorkId}`,
-        status: 404,
-        bodyExcerpt: 'user not found: Classroom has no submission for this student',
-        retryable: false,
+      throw new LmsError('not_found', {
+        reason: 'not_a_student',
+        httpStatus: 404,
+        detail: `classroom:${classroomCourseId}/${target.courseWorkId}: Classroom has no submission for this student`,
       });
     }
     await api.patchSubmissionGrades({

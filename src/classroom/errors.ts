@@ -1,3 +1,4 @@
+import { LmsError, type TranslatesToLmsError } from '../lms/errors.ts';
 import { LmsHttpError } from '../lti/errors.ts';
 import { googleErrorOf, googleStatus } from './google-http.ts';
 
@@ -69,7 +70,7 @@ export const CLASSROOM_ERROR_MESSAGES: Readonly<Record<ClassroomErrorCode, strin
   },
 );
 
-export class ClassroomError extends Error {
+export class ClassroomError extends Error implements TranslatesToLmsError {
   readonly code: ClassroomErrorCode;
   readonly status: number;
   readonly detail: string | undefined;
@@ -88,6 +89,21 @@ export class ClassroomError extends Error {
    */
   get stopsCourseGrading(): boolean {
     return COURSE_STOPPING.has(this.code);
+  }
+
+  /**
+   * What this means for grading, in the LMS-neutral kinds: Google no longer lets the tool act for
+   * the class until a person signs in again or saves a new secret (grades wait meanwhile).
+   */
+  toLmsError(): LmsError | undefined {
+    const from = { cause: this, detail: `${this.code}: ${this.detail ?? ''}` };
+    if (this.code === 'needs_teacher_sign_in') {
+      return new LmsError('auth_revoked', { ...from, reason: 'teacher_sign_in' });
+    }
+    if (this.code === 'client_secret_rejected') {
+      return new LmsError('auth_revoked', { ...from, reason: 'client_secret' });
+    }
+    return undefined;
   }
 }
 

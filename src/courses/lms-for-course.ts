@@ -3,7 +3,9 @@ import type { ClassroomServices } from '../classroom/services.ts';
 import { loadCoursePolicy } from '../policy/store.ts';
 import { createAgsClient } from '../lti/ags.ts';
 import { LTI_SCOPE } from '../lti/claims.ts';
-import { createLtiLmsAdapter, type LmsPort } from '../lti/lms-port.ts';
+import { createLtiLmsAdapter } from '../lms/lti/adapter.ts';
+import { platformProfile } from '../lms/platforms/index.ts';
+import type { LmsPort } from '../lms/port.ts';
 import { createNrpsClient } from '../lti/nrps.ts';
 import type { LmsHttpClient } from '../lti/http.ts';
 import type { TokenClient } from '../lti/token-client.ts';
@@ -71,6 +73,7 @@ export async function lmsForCourse(
     },
     scopes,
   };
+  const profile = platformProfile(platform.flavour);
   const lms = createLtiLmsAdapter({
     services: {
       course: {
@@ -86,10 +89,10 @@ export async function lmsForCourse(
     nrps: createNrpsClient(context),
     // Canvas: no new attempt per post. Its `prioritize_non_tool_grade` is never sent (it would also
     // block the tool's own later grades); a teacher's manual grade is kept by reading the result
-    // first, when the course policy says so (default on).
-    canvasSubmissionExtension: platform.flavour === 'canvas',
+    // first, where results show manual grades, when the course policy says so (default on).
+    canvasSubmissionExtension: profile.submissionExtension,
     protectManualGrades:
-      platform.flavour === 'canvas' &&
+      profile.resultsShowManualGrades &&
       (await loadCoursePolicy(services.db, tenantId, courseId)).passback.prioritizeNonToolGrade,
   });
   return { course, lms };

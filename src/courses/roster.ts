@@ -1,4 +1,6 @@
-import { TEST_USER_ROLE, type LmsRole, type RosterMember } from '../lti/lms-port.ts';
+import { TEST_USER_ROLE } from '../lms/lti/roles.ts';
+import type { RosterMember } from '../lms/port.ts';
+import type { LmsRole } from '../lms/roles.ts';
 import type { Member } from '../lti/nrps.ts';
 import type { CourseRepository, RosterSyncResult } from '../storage/lti/courses.repository.ts';
 import type { DeletionRecordRepository } from '../storage/privacy/deletion-records.repository.ts';

@@ -1,5 +1,5 @@
 import type { AreaDeps } from '../area-deps.ts';
-import { LmsHttpError, LtiError } from '../lti/errors.ts';
+import { toLmsError } from '../lms/translate.ts';
 import type {
   AssignmentWithStandards,
   CourseLearner,
@@ -103,12 +103,11 @@ export async function importLmsScores(
       input.assignment.lineItemUrl,
     );
   } catch (error) {
-    if (error instanceof LtiError) return { ok: false, code: error.code, message: error.message };
-    if (error instanceof LmsHttpError) {
-      const code = `http_${error.kind}_${String(error.status ?? '')}`;
-      return { ok: false, code, message: error.message };
-    }
-    throw error;
+    // The LMS's refusal or failure, in the neutral kinds; the teacher reads its own words.
+    const refused = toLmsError(error);
+    if (refused === undefined) throw error;
+    const message = error instanceof Error ? error.message : refused.message;
+    return { ok: false, code: `lms.${refused.kind}.${refused.reason ?? 'unknown'}`, message };
   }
   const outcome = await importLmsResults(services.mastery, {
     tenantId: input.tenantId,

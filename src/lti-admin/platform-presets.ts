@@ -47,26 +47,6 @@ const SCHOOLOGY: PlatformEndpoints = {
   tokenAudience: undefined,
 };
 
-/** How fast the passback worker calls one platform, and how many calls it lets through at once. */
-export interface PlatformPacing {
-  readonly requestsPerSecond: number;
-  readonly burst: number;
-}
-
-/**
- * Per-flavour pacing defaults (docs/lms/canvas.md, "Throttling"). Canvas throttles with a leaky
- * bucket per developer key and database cluster (`app/middleware/request_throttle.rb`): high-water
- * mark 600, outflow 10 units a second, each request costing its CPU + database seconds plus a
- * transient up-front 50 while it runs. One caller at a time can add at most one unit per second of
- * its own running time, so sequential calls never fill it; parallel ones do (12 in flight reach 600
- * at once). So: one call at a time (the worker's one chain per platform, and one holder per
- * platform across instances), at most 10 a second, the bucket's outflow, leaving it empty for the
- * tool's roster and column calls made from teachers' pages. Flavours not listed use the worker's
- * configured rate.
- */
-export const PLATFORM_PACING: Readonly<Partial<Record<PlatformFlavour, PlatformPacing>>> =
-  Object.freeze({ canvas: Object.freeze({ requestsPerSecond: 10, burst: 1 }) });
-
 /** What an operator types (CLI flags or the admin form). Unknown fields are rejected by the caller. */
 export const platformInputSchema = z.object({
   preset: z.string({ error: '--preset is required' }),

@@ -1,5 +1,5 @@
-import { ClassroomError } from '../classroom/errors.ts';
-import { LmsHttpError, LtiError } from '../lti/errors.ts';
+import type { LmsError } from '../lms/errors.ts';
+import { toLmsError } from '../lms/translate.ts';
 
 /**
  * Why a post did not land, as one closed list. Transient causes are retried with backoff; permanent
@@ -90,52 +90,55 @@ function permanent(code: PermanentPassbackCode, httpStatus?: number): PassbackEr
   return { kind: 'permanent', code, httpStatus };
 }
 
-function classifyHttp(error: LmsHttpError): PassbackErrorClass {
-  if (error.kind === 'timeout') return transient('timeout');
-  if (error.kind === 'network') return transient('network');
-  const status = error.status;
-  if (status === undefined) return transient('unexpected');
-  if (status === 429) return transient('rate_limited', status, error.retryAfterMs);
-  if (status >= 500) return transient('lms_unavailable', status, error.retryAfterMs);
-  const body = error.bodyExcerpt.toLowerCase();
-  // Canvas throttles with 403 "403 Forbidden (Rate Limit Exceeded)" and no Retry-After (its
-  // request_throttle.rb); the HTTP client marks it retryable. Any other 403 is a real refusal.
-  if (status === 403 && (error.retryable || body.includes('rate limit exceeded'))) {
-    return transient('rate_limited', status, error.retryAfterMs);
+/**
+ * An LMS failure's meaning for the cell. The adapters said what happened in neutral kinds (and,
+ * when they could tell, the finer reason); here only what each means for grades is decided.
+ */
+function classifyLms(error: LmsError): PassbackErrorClass {
+  const status = error.httpStatus;
+  switch (error.reason) {
+    case 'timeout':
+      return transient('timeout');
+    case 'network':
+      return transient('network');
+    case 'unexpected_answer':
+      return transient('unexpected');
+    case 'teacher_sign_in':
+      return transient('classroom_sign_in_needed');
+    case 'client_secret':
+      return transient('classroom_client_rejected');
+    case 'token_refused':
+      return transient('token_endpoint_down', status, error.retryAfterMs);
+    case 'service_not_granted':
+      return permanent('grades_not_enabled', status);
+    case 'other_project':
+      return permanent('classroom_permission_denied', status);
+    case 'column_unpublished':
+      return permanent('column_unpublished', status);
+    case 'course_concluded':
+      return permanent('course_concluded', status);
+    case 'not_a_student':
+      return permanent('not_a_student', status);
+    case undefined:
+      break;
   }
-  // Canvas answers these with 422 and a sentence; the sentence tells the causes apart (LMS-NOTES).
-  if (body.includes('unpublished')) return permanent('column_unpublished', status);
-  if (body.includes('concluded')) return permanent('course_concluded', status);
-  if (body.includes('not a student') || body.includes('user not found')) {
-    return permanent('not_a_student', status);
+  switch (error.kind) {
+    case 'rate_limited':
+      return transient('rate_limited', status, error.retryAfterMs);
+    case 'unavailable':
+      return transient('lms_unavailable', status, error.retryAfterMs);
+    case 'auth_revoked':
+      return transient('token_endpoint_down', status, error.retryAfterMs);
+    case 'not_found':
+      return { kind: 'not_found', httpStatus: 404 };
+    case 'forbidden':
+      return permanent('forbidden', status);
+    case 'invalid':
+      return permanent('rejected', status);
   }
-  if (status === 404) return { kind: 'not_found', httpStatus: 404 };
-  if (status === 401) return transient('token_endpoint_down', status);
-  // Google's error status (`PERMISSION_DENIED`): coursework made by another Cloud project.
-  if (status === 403 && body.includes('permission_denied')) {
-    return permanent('classroom_permission_denied', status);
-  }
-  if (status === 403) return permanent('forbidden', status);
-  return permanent('rejected', status);
 }
 
 export function classifyPassbackError(error: unknown): PassbackErrorClass {
-  if (error instanceof ClassroomError && error.code === 'client_secret_rejected') {
-    return transient('classroom_client_rejected');
-  }
-  if (error instanceof ClassroomError && error.code === 'needs_teacher_sign_in') {
-    return transient('classroom_sign_in_needed');
-  }
-  if (error instanceof LmsHttpError) return classifyHttp(error);
-  if (error instanceof LtiError) {
-    if (error.code === 'token_request_failed') {
-      const cause = error.cause;
-      const retryAfterMs = cause instanceof LmsHttpError ? cause.retryAfterMs : undefined;
-      const status = cause instanceof LmsHttpError ? cause.status : undefined;
-      return transient('token_endpoint_down', status, retryAfterMs);
-    }
-    if (error.code === 'service_not_available') return permanent('grades_not_enabled');
-    if (error.code === 'invalid_service_response') return transient('lms_unavailable');
-  }
-  return transient('unexpected');
+  const lms = toLmsError(error);
+  return lms === undefined ? transient('unexpected') : classifyLms(lms);
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../logger.ts';
-import type { GradebookColumn, LmsPort } from '../lti/lms-port.ts';
+import type { GradebookColumn, LmsPort } from '../lms/port.ts';
 import type { Database } from '../storage/schema.ts';
 import {
   claimDueCells,
@@ -22,7 +22,7 @@ import {
   type PostOutcome,
 } from '../storage/passback/passback.repository.ts';
 import { classifyPassbackError, type PassbackErrorClass } from './errors.ts';
-import { PLATFORM_PACING } from '../lti-admin/platform-presets.ts';
+import { PLATFORM_PACING } from '../lms/platforms/index.ts';
 import type { PlatformFlavour } from '../storage/lti/schema.ts';
 import { createTokenBucket, type TokenBucket } from './token-bucket.ts';
 import { changedByTeacher, failureOutcome, freshTimestamp } from './outcome.ts';

@@ -1,4 +1,10 @@
-import type { Association, Definition, Framework, Item, NodeRef } from '../../domain/standards-model.ts';
+import type {
+  Association,
+  Definition,
+  Framework,
+  Item,
+  NodeRef,
+} from '../../domain/standards-model.ts';
 import { compact, nameBasedGuid } from './problems.ts';
 
 /** A CFPackage as JSON-ready data (serialize with JSON.stringify). */

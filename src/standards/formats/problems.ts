@@ -1,5 +1,9 @@
 import { createHash } from 'node:crypto';
-import { MAX_IMPORT_ERRORS, type ImportError, type ImportWarning } from '../../domain/standards-model.ts';
+import {
+  MAX_IMPORT_ERRORS,
+  type ImportError,
+  type ImportWarning,
+} from '../../domain/standards-model.ts';
 
 /**
  * Collects every error of one import (an admin fixes a file in one pass, not one error per upload),

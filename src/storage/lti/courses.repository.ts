@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
-import { isTestUser, lmsRole, type LmsRole } from '../../lti/lms-port.ts';
+import { isTestUser, lmsRole } from '../../lms/lti/roles.ts';
+import type { LmsRole } from '../../lms/roles.ts';
 import type { Member } from '../../lti/nrps.ts';
 import { upsertEnrollment } from '../people-rows.ts';
 import type { Database } from '../schema.ts';

@@ -4,6 +4,7 @@ import type { Database } from '../schema.ts';
 import type { Course, ResourceLink } from './courses.repository.ts';
 import type { User } from './people.repository.ts';
 import { toSession, type Session } from './sessions.repository.ts';
+import { lmsRolesFromLti } from '../../lms/lti/roles.ts';
 
 /**
  * The write side of an accepted LTI launch: the nonce, the user, the course, the enrollment, the
@@ -97,6 +98,8 @@ function launchValues(launch: LaunchContext, time: Date) {
     family_name: sql`${launch.familyName ?? null}::text`,
     email: sql`${launch.email ?? null}::text`,
     roles: sql`${[...launch.roles]}::text[]`,
+    // Sessions keep the LMS-neutral roles; enrollments keep the LTI roles as the LMS sent them.
+    session_roles: sql`${lmsRolesFromLti(launch.roles)}::text[]`,
     context_id: sql`${context?.id ?? null}::text`,
     context_title: sql`${context?.title ?? null}::text`,
     context_label: sql`${context?.label ?? null}::text`,
@@ -274,7 +277,7 @@ function linkAndSessionSteps(v: LaunchValues, session: PreparedSessionRow) {
     s AS (
       INSERT INTO sessions (id, tenant_id, user_id, course_id, roles, csrf_secret, created_at,
         expires_at, last_seen_at)
-      SELECT ${session.id}::text, g.tenant_id, u.id, c.id, ${v.roles}, ${session.csrfSecret}::text,
+      SELECT ${session.id}::text, g.tenant_id, u.id, c.id, ${v.session_roles}, ${session.csrfSecret}::text,
         ${session.createdAt}::timestamptz, ${session.expiresAt}::timestamptz,
         ${session.createdAt}::timestamptz
       FROM g CROSS JOIN u LEFT JOIN c ON true

@@ -1,4 +1,5 @@
 import type { ColumnType, Generated } from 'kysely';
+import type { PlatformFlavour } from '../../lms/platforms/index.ts';
 
 /**
  * Tables of the LTI area (platforms, deployments, login state, nonces, keys, courses, people).
@@ -11,7 +12,8 @@ type Timestamp = ColumnType<Date, Date, Date>;
 type CreatedAt = ColumnType<Date, Date | undefined, never>;
 type Json<T> = ColumnType<T, string, string>;
 
-export type PlatformFlavour = 'canvas' | 'schoology' | 'moodle' | 'generic' | 'classroom';
+/** The flavours are the LMS platform profiles' (src/lms/platforms/index.ts). */
+export type { PlatformFlavour };
 export type PlatformStatus = 'active' | 'pending';
 
 /** Operator-level: one LMS registration, keyed by `(issuer, client_id)`. Holds no district data. */

@@ -1,5 +1,7 @@
 import { createHash, randomBytes as cryptoRandomBytes } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
+import { lmsRolesFromLti } from '../../lms/lti/roles.ts';
+import { HELD_ROLES, heldRoles, type HeldRole } from '../../lms/roles.ts';
 import type { Database } from '../schema.ts';
 
 /**
@@ -12,7 +14,8 @@ export interface Session {
   readonly tenantId: string;
   readonly userId: string;
   readonly courseId: string | undefined;
-  readonly roles: readonly string[];
+  /** The LMS-neutral roles (src/lms/roles.ts) the launch or sign-in gave, never LTI role URIs. */
+  readonly roles: readonly HeldRole[];
   readonly csrfSecret: string;
   readonly createdAt: Date;
   readonly expiresAt: Date;
@@ -73,6 +76,7 @@ export function createSessionRepository(db: Kysely<Database>, options: SessionRe
       tenantId: string;
       userId: string;
       courseId?: string | undefined;
+      /** As stored: the LTI roles of the launch (Classroom records LIS roles too). */
       roles: readonly string[];
     }): Promise<CreatedSession> {
       const token = random(32).toString('base64url');
@@ -162,6 +166,16 @@ export function createSessionRepository(db: Kysely<Database>, options: SessionRe
   };
 }
 
+/**
+ * The stored roles in the LMS-neutral words. The column holds the LTI roles of the launch (and the
+ * LIS roles Classroom records); neutral words are read too, so rows written either way mean the
+ * same. Nothing above storage reads an LTI role of a session.
+ */
+export function sessionRoles(stored: readonly string[]): HeldRole[] {
+  const held = new Set<HeldRole>([...heldRoles(stored), ...lmsRolesFromLti(stored)]);
+  return HELD_ROLES.filter((role) => held.has(role));
+}
+
 export function toSession(row: {
   id: string;
   tenant_id: string;
@@ -178,7 +192,7 @@ export function toSession(row: {
     tenantId: row.tenant_id,
     userId: row.user_id,
     courseId: row.course_id ?? undefined,
-    roles: row.roles,
+    roles: sessionRoles(row.roles),
     csrfSecret: row.csrf_secret,
     createdAt: row.created_at,
     expiresAt: row.expires_at,

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { isTestUser, lmsRole } from '../../lti/lms-port.ts';
+import { isTestUser, lmsRole } from '../../lms/lti/roles.ts';
 import type { Database } from '../schema.ts';
 import type { EvidenceSource, StoredMasteryStatus } from './schema.ts';
 import { isUuid } from '../../ids.ts';

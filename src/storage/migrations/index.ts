@@ -20,6 +20,7 @@ import * as createClassroomRememberedSignIns from './20261207T2260-create-classr
 import * as createDeletionRecords from './20261207T2270-create-deletion-records.ts';
 import * as addClaimedValue from './20261208T0100-add-claimed-value.ts';
 import * as createServerSecrets from './20261208T0110-create-server-secrets.ts';
+import * as convertSessionRoles from './20261208T0200-convert-session-roles.ts';
 import * as createJobs from './20261208T0300-create-jobs.ts';
 
 /**
@@ -49,5 +50,6 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '20261207T2270-create-deletion-records': createDeletionRecords,
   '20261208T0100-add-claimed-value': addClaimedValue,
   '20261208T0110-create-server-secrets': createServerSecrets,
+  '20261208T0200-convert-session-roles': convertSessionRoles,
   '20261208T0300-create-jobs': createJobs,
 };

@@ -1,7 +1,6 @@
 import type { RequestHandler, Request } from 'express';
 import type { AppServices } from '../../app-services.ts';
-import type { LmsRole } from '../../lti/lms-port.ts';
-import { isAdministrator, isInstructor, isLearner, isMentor } from '../../lti/claims.ts';
+import type { LmsRole } from '../../lms/roles.ts';
 import { resumeToolSession, type Session, type User } from '../../launch/tool-session.ts';
 import { HttpError, sessionEnded } from '../errors.ts';
 import { csrfGuard } from './csrf.ts';
@@ -67,10 +66,10 @@ export function sessionMiddleware(services: AppServices): RequestHandler {
       token,
       user,
       tenantId: session.tenantId,
-      isInstructor: isInstructor(session.roles),
-      isLearner: isLearner(session.roles),
-      isMentor: isMentor(session.roles),
-      isAdministrator: isAdministrator(session.roles),
+      isInstructor: session.roles.includes('teacher'),
+      isLearner: session.roles.includes('student'),
+      isMentor: session.roles.includes('mentor'),
+      isAdministrator: session.roles.includes('administrator'),
       base: `/s/${token}`,
     });
     next();

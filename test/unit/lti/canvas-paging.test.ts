@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { createEmulator, type Emulator } from '../../../src/emulator/emulator.ts';
 import { ALL_SERVICE_SCOPES } from '../../../src/emulator/claims.ts';
 import { createAgsClient } from '../../../src/lti/ags.ts';
-import { createLtiLmsAdapter } from '../../../src/lti/lms-port.ts';
+import { createLtiLmsAdapter } from '../../../src/lms/lti/adapter.ts';
 import { LTI_SCOPE } from '../../../src/lti/claims.ts';
 import { createLmsHttpClient } from '../../../src/lti/http.ts';
 import { createNrpsClient } from '../../../src/lti/nrps.ts';

@@ -14,7 +14,7 @@ import {
   toLaunchContext,
 } from '../../../src/lti/claims.ts';
 import { LTI_ERROR_CODES, LtiError } from '../../../src/lti/errors.ts';
-import { courseServicesFromLaunch, lmsLaunchFromLti } from '../../../src/lti/lms-port.ts';
+import { courseServicesFromLaunch, lmsLaunchFromLti } from '../../../src/lms/lti/adapter.ts';
 import type { LtiErrorCode } from '../../../src/lti/errors.ts';
 import { resourceLinkClaims } from './fixtures.ts';
 

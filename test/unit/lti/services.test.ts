@@ -4,7 +4,7 @@ import type { JWTPayload } from 'jose';
 import { createAgsClient, lineItemServiceUrl } from '../../../src/lti/ags.ts';
 import { LTI_SCOPE } from '../../../src/lti/claims.ts';
 import { LtiError } from '../../../src/lti/errors.ts';
-import { createLtiLmsAdapter } from '../../../src/lti/lms-port.ts';
+import { createLtiLmsAdapter } from '../../../src/lms/lti/adapter.ts';
 import { createNrpsClient } from '../../../src/lti/nrps.ts';
 import type { LtiServiceContext } from '../../../src/lti/service-request.ts';
 import { createTokenClient } from '../../../src/lti/token-client.ts';
