@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { isTestUser, lmsRole } from '../../lms/lti/roles.ts';
 import type { Database } from '../schema.ts';
-import type { EvidenceSource, StoredMasteryStatus } from './schema.ts';
+import type { StoredMasteryStatus } from './schema.ts';
 import { isUuid } from '../../ids.ts';
 
 /**
@@ -10,83 +10,27 @@ import { isUuid } from '../../ids.ts';
  * never from a URL: an id from another course or district finds nothing.
  */
 
-export interface CourseStudent {
-  readonly id: string;
-  /** What people read; never logged. */
-  readonly name: string;
-  /** Family name first, lower case: the class list order teachers expect. */
-  readonly sortKey: string;
-  readonly active: boolean;
-  /** The LMS's test user (Canvas Student View: LTI system role TestUser), shown as such. */
-  readonly testUser?: boolean;
-}
-
-export interface CourseStandard {
-  readonly id: string;
-  readonly code: string | undefined;
-  readonly statement: string;
-  readonly fullStatement: string;
-  readonly parentId: string | undefined;
-  readonly itemType: string | undefined;
-}
-
-export interface AncestorStandard extends CourseStandard {
-  readonly depth: number;
-}
-
-export interface ResultCell {
-  readonly studentId: string;
-  readonly itemId: string;
-  readonly status: StoredMasteryStatus;
-  readonly value: number | undefined;
-  readonly levelId: string | undefined;
-  readonly mastered: boolean;
-  readonly overridden: boolean;
-  readonly evidenceCount: number;
-}
-
-/**
- * One student's stored result with what its working is worked out from (beside the student's
- * evidence): the standard's parent, so children can be found for a roll-up, and the override.
- */
-export interface StudentResult extends ResultCell {
-  readonly computedValue: number | undefined;
-  readonly computedAt: Date;
-  readonly parentId: string | undefined;
-  readonly override: { value: number; reason: string; setBy: string; setAt: Date } | undefined;
-}
-
-export interface EvidenceEntry {
-  readonly id: string;
-  readonly itemId: string;
-  readonly assignmentId: string | undefined;
-  readonly assignmentTitle: string | undefined;
-  readonly score: number | null;
-  readonly points: number | null;
-  readonly pointsPossible: number | null;
-  readonly assessedAt: Date | null;
-  readonly dueAt: Date | null;
-  readonly gradedAt: Date | null;
-  readonly lastGradedAt: Date | null;
-  readonly submittedAt: Date | null;
-  readonly recordedAt: Date;
-  readonly excused: boolean;
-  readonly comment: string | undefined;
-  readonly source: EvidenceSource;
-}
-
-export interface AlignedAssignment {
-  readonly assignmentId: string;
-  readonly title: string;
-  readonly dueAt: Date | undefined;
-  readonly itemId: string;
-}
-
-export interface EvidencedCell {
-  readonly studentId: string;
-  readonly assignmentId: string;
-  readonly itemId: string;
-}
+// The row shapes are declared once, shared with the presenters (`src/mastery-views/`).
+export type {
+  CourseStudent,
+  CourseStandard,
+  AncestorStandard,
+  ResultCell,
+  StudentResult,
+  EvidenceEntry,
+  AlignedAssignment,
+  EvidencedCell,
+} from '../../domain/mastery-rows.ts';
+import type {
+  CourseStudent,
+  CourseStandard,
+  AncestorStandard,
+  ResultCell,
+  StudentResult,
+  EvidenceEntry,
+  AlignedAssignment,
+  EvidencedCell,
+} from '../../domain/mastery-rows.ts';
 
 /** A result as `resultCells` packs it: [item, status, value, level, mastered, overridden, count]. */
 type PackedCell = [
