@@ -3,13 +3,4 @@
  * (`src/storage/mastery/views.repository.ts` returns them), declared once in
  * `src/domain/mastery-rows.ts` so the presenters stay pure and import nothing of storage.
  */
-export type {
-  CourseStudent,
-  CourseStandard,
-  AncestorStandard,
-  ResultCell,
-  StudentResult,
-  EvidenceEntry,
-  AlignedAssignment,
-  EvidencedCell,
-} from '../domain/mastery-rows.ts';
+export type * from '../domain/mastery-rows.ts';

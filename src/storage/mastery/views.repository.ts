@@ -11,16 +11,7 @@ import { isUuid } from '../../ids.ts';
  */
 
 // The row shapes are declared once, shared with the presenters (`src/mastery-views/`).
-export type {
-  CourseStudent,
-  CourseStandard,
-  AncestorStandard,
-  ResultCell,
-  StudentResult,
-  EvidenceEntry,
-  AlignedAssignment,
-  EvidencedCell,
-} from '../../domain/mastery-rows.ts';
+export type * from '../../domain/mastery-rows.ts';
 import type {
   CourseStudent,
   CourseStandard,
