@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
 import type { RecomputeStatus } from './schema.ts';
 import { isUuid } from '../../ids.ts';
@@ -96,15 +96,22 @@ export async function readCoursePolicyRows(db: Db, tenantId: string): Promise<Po
     .execute();
 }
 
+/**
+ * The district's own policy row (courseId null) or the course's own, never both: the filter every
+ * read and write of one policy part shares.
+ */
+function ownPolicyRow(courseId: string | null) {
+  return (eb: ExpressionBuilder<Database, 'mastery_policies'>) =>
+    courseId === null ? eb('course_id', 'is', null) : eb('course_id', '=', courseId);
+}
+
 /** The stored policy JSON of the district (courseId null) or a course, if any. */
 export async function findPolicy(db: Db, tenantId: string, courseId: string | null) {
   return db
     .selectFrom('mastery_policies')
     .select(['policy', 'updated_by', 'updated_at'])
     .where('tenant_id', '=', tenantId)
-    .where((eb) =>
-      courseId === null ? eb('course_id', 'is', null) : eb('course_id', '=', courseId),
-    )
+    .where(ownPolicyRow(courseId))
     .executeTakeFirst();
 }
 
@@ -137,11 +144,7 @@ export async function savePolicy(
     await db
       .deleteFrom('mastery_policies')
       .where('tenant_id', '=', input.tenantId)
-      .where((eb) =>
-        input.courseId === null
-          ? eb('course_id', 'is', null)
-          : eb('course_id', '=', input.courseId),
-      )
+      .where(ownPolicyRow(input.courseId))
       .execute();
   } else if (before === undefined) {
     await db
@@ -159,11 +162,7 @@ export async function savePolicy(
       .updateTable('mastery_policies')
       .set({ policy: JSON.stringify(input.policy), updated_by: input.actor, updated_at: at })
       .where('tenant_id', '=', input.tenantId)
-      .where((eb) =>
-        input.courseId === null
-          ? eb('course_id', 'is', null)
-          : eb('course_id', '=', input.courseId),
-      )
+      .where(ownPolicyRow(input.courseId))
       .execute();
   }
   await db
