@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../schema.ts';
 import type { StoredMasteryStatus } from '../mastery/schema.ts';
-import { columnResourceId, PASSBACK_TAG, PassbackStorageError } from './passback.repository.ts';
+import { columnResourceId, courseNotInTenant, PASSBACK_TAG } from './passback.repository.ts';
 import type { GradebookColumnKind, GradebookColumnStatus } from './schema.ts';
 
 /**
@@ -345,10 +345,7 @@ export async function upsertColumns(
   `.execute(tx);
   for (const row of result.rows) ids.set(columnKey(row.kind, row.key), row.id);
   if (ids.size !== columns.length) {
-    throw new PassbackStorageError(
-      'course_not_in_tenant',
-      `course ${input.courseId} is not in tenant ${input.tenantId}`,
-    );
+    throw courseNotInTenant(input);
   }
   return ids;
 }

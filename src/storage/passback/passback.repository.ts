@@ -43,6 +43,17 @@ export class PassbackStorageError extends Error {
   }
 }
 
+/** The error a write names when the course it was given is not one of the district's. */
+export function courseNotInTenant(input: {
+  readonly tenantId: string;
+  readonly courseId: string;
+}): PassbackStorageError {
+  return new PassbackStorageError(
+    'course_not_in_tenant',
+    `course ${input.courseId} is not in tenant ${input.tenantId}`,
+  );
+}
+
 export interface EnsureColumnInput {
   readonly tenantId: string;
   readonly courseId: string;
@@ -68,10 +79,7 @@ export async function ensureGradebookColumn(tx: Db, input: EnsureColumnInput): P
   `.execute(tx);
   const id = row.rows[0]?.id;
   if (id === undefined) {
-    throw new PassbackStorageError(
-      'course_not_in_tenant',
-      `course ${input.courseId} is not in tenant ${input.tenantId}`,
-    );
+    throw courseNotInTenant(input);
   }
   return id;
 }
