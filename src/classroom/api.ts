@@ -212,6 +212,15 @@ type GoogleCall = (
 ) => Promise<unknown>;
 type GoogleUrl = (path: string, query?: Record<string, string | undefined>) => string;
 
+/** `base` + `path`, with the defined query parameters. */
+function googleUrl(base: string, path: string, query: Record<string, string | undefined>): string {
+  const target = new URL(`${base}${path}`);
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined) target.searchParams.set(key, value);
+  }
+  return target.toString();
+}
+
 /** One Google request; a 401 drops the cached token (`onUnauthorized`) and retries once. */
 async function callGoogle(
   options: Parameters<typeof createClassroomApi>[0],
@@ -303,13 +312,7 @@ export function createClassroomApi(options: {
 }): ClassroomApi {
   const base = options.baseUrl.replace(/\/+$/, '');
   const seg = encodeURIComponent;
-  const url = (path: string, query: Record<string, string | undefined> = {}): string => {
-    const target = new URL(`${base}${path}`);
-    for (const [key, value] of Object.entries(query)) {
-      if (value !== undefined) target.searchParams.set(key, value);
-    }
-    return target.toString();
-  };
+  const url: GoogleUrl = (path, query = {}) => googleUrl(base, path, query);
   /** `/v1/courses/{courseId}/{courseWork|courseWorkMaterials|announcements}/{itemId}`. */
   const itemPath = (
     courseId: string,
