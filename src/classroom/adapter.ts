@@ -85,6 +85,99 @@ function toGradebookColumn(column: ClassroomColumn): GradebookColumn {
 /** Classroom keeps grades as numbers; two decimals are what its gradebook shows. */
 const roundPoints = (value: number): number => Math.round(value * 100) / 100;
 
+/** Still there in Classroom? A deleted CourseWork answers 404 (the worker then says "deleted"). */
+async function exists(
+  api: ClassroomApi,
+  classroomCourseId: string,
+  column: Pick<ClassroomColumn, 'courseWorkId'>,
+): Promise<boolean> {
+  try {
+    await api.getCourseWork(classroomCourseId, column.courseWorkId);
+    return true;
+  } catch (error) {
+    if (error instanceof LmsHttpError && error.status === 404) return false;
+    throw error;
+  }
+}
+
+/** Writes one score to the attachment submission or the CourseWork submission of a column. */
+async function post(
+  options: ClassroomAdapterOptions,
+  api: ClassroomApi,
+  target: NonNullable<ReturnType<typeof parseClassroomColumnId>>,
+  score: ScorePost,
+  column: GradebookColumn,
+): Promise<void> {
+  const { repository, tenantId, courseId, classroomCourseId } = options;
+  // The column's points in Classroom may differ from the score's scale: convert.
+  const stored =
+    target.kind === 'attachment'
+      ? await repository.findColumnByAttachment(
+          tenantId,
+          courseId,
+          target.courseWorkId,
+          target.attachmentId,
+        )
+      : undefined;
+  const maxPoints = stored?.maxPoints ?? column.scoreMaximum;
+  const points = roundPoints(
+    score.scoreMaximum > 0 ? (score.scoreGiven / score.scoreMaximum) * maxPoints : 0,
+  );
+  if (target.kind === 'attachment') {
+    // The attachment submission's own id (AddOnAttachmentStudentSubmission.id), kept when the
+    // student opened the attachment. Google lists no attachment submissions, so before that
+    // there is nothing to grade: read as "not a student yet", a permanent, explained failure.
+    const submissionId = await repository.findAttachmentSubmission(
+      tenantId,
+      courseId,
+      target.courseWorkId,
+      target.attachmentId,
+      score.userId,
+    );
+    if (submissionId === undefined) {
+      throw new LmsError('not_found', {
+        reason: 'not_a_student',
+        httpStatus: 404,
+        detail: `classroom:${classroomCourseId}/${target.courseWorkId}/${target.attachmentId}: the student has not opened this Mastery Pathways activity in Classroom yet`,
+      });
+    }
+    await api.patchAttachmentPoints({
+      courseId: classroomCourseId,
+      itemId: target.courseWorkId,
+      attachmentId: target.attachmentId,
+      submissionId,
+      pointsEarned: points,
+    });
+    return;
+  }
+  let submissions: ClassroomSubmission[];
+  try {
+    submissions = await api.listSubmissions(classroomCourseId, target.courseWorkId, score.userId);
+  } catch (error) {
+    // Google answers 404 both for an unknown user and for a deleted CourseWork: tell them apart.
+    const missing = error instanceof LmsHttpError && error.status === 404;
+    if (!missing || !(await exists(api, classroomCourseId, { courseWorkId: target.courseWorkId })))
+      throw error;
+    submissions = [];
+  }
+  const [submission] = submissions;
+  if (submission === undefined) {
+    // Read by the passback classifier as "not a student" (a permanent, explained failure).
+    throw new LmsError('not_found', {
+      reason: 'not_a_student',
+      httpStatus: 404,
+      detail: `classroom:${classroomCourseId}/${target.courseWorkId}: Classroom has no submission for this student`,
+    });
+  }
+  await api.patchSubmissionGrades({
+    courseId: classroomCourseId,
+    courseWorkId: target.courseWorkId,
+    submissionId: submission.id,
+    draftGrade: points,
+    assignedGrade: options.assignGrades ? points : undefined,
+  });
+}
+
 export function createClassroomLmsAdapter(options: ClassroomAdapterOptions): LmsPort {
   const { repository, tenantId, courseId, classroomCourseId } = options;
 
@@ -108,20 +201,6 @@ export function createClassroomLmsAdapter(options: ClassroomAdapterOptions): Lms
     }
   }
 
-  /** Still there in Classroom? A deleted CourseWork answers 404 (the worker then says "deleted"). */
-  async function exists(
-    api: ClassroomApi,
-    column: Pick<ClassroomColumn, 'courseWorkId'>,
-  ): Promise<boolean> {
-    try {
-      await api.getCourseWork(classroomCourseId, column.courseWorkId);
-      return true;
-    } catch (error) {
-      if (error instanceof LmsHttpError && error.status === 404) return false;
-      throw error;
-    }
-  }
-
   return {
     course: options.course,
 
@@ -140,7 +219,9 @@ export function createClassroomLmsAdapter(options: ClassroomAdapterOptions): Lms
       const column = await repository.findColumn(tenantId, courseId, query);
       if (column === undefined) return undefined;
       const api = await options.api();
-      return (await explained(() => exists(api, column))) ? toGradebookColumn(column) : undefined;
+      return (await explained(() => exists(api, classroomCourseId, column)))
+        ? toGradebookColumn(column)
+        : undefined;
     },
 
     createGradebookColumn: createColumn,
@@ -179,7 +260,7 @@ export function createClassroomLmsAdapter(options: ClassroomAdapterOptions): Lms
       });
     }
     const api = await options.api();
-    await explained(() => post(api, target, score, column));
+    await explained(() => post(options, api, target, score, column));
   }
 
   /**
@@ -205,79 +286,5 @@ export function createClassroomLmsAdapter(options: ClassroomAdapterOptions): Lms
       resultScore: submission.assignedGrade ?? submission.draftGrade,
       resultMaximum: work.maxPoints,
     }));
-  }
-
-  async function post(
-    api: ClassroomApi,
-    target: NonNullable<ReturnType<typeof parseClassroomColumnId>>,
-    score: ScorePost,
-    column: GradebookColumn,
-  ): Promise<void> {
-    // The column's points in Classroom may differ from the score's scale: convert.
-    const stored =
-      target.kind === 'attachment'
-        ? await repository.findColumnByAttachment(
-            tenantId,
-            courseId,
-            target.courseWorkId,
-            target.attachmentId,
-          )
-        : undefined;
-    const maxPoints = stored?.maxPoints ?? column.scoreMaximum;
-    const points = roundPoints(
-      score.scoreMaximum > 0 ? (score.scoreGiven / score.scoreMaximum) * maxPoints : 0,
-    );
-    if (target.kind === 'attachment') {
-      // The attachment submission's own id (AddOnAttachmentStudentSubmission.id), kept when the
-      // student opened the attachment. Google lists no attachment submissions, so before that
-      // there is nothing to grade: read as "not a student yet", a permanent, explained failure.
-      const submissionId = await repository.findAttachmentSubmission(
-        tenantId,
-        courseId,
-        target.courseWorkId,
-        target.attachmentId,
-        score.userId,
-      );
-      if (submissionId === undefined) {
-        throw new LmsError('not_found', {
-          reason: 'not_a_student',
-          httpStatus: 404,
-          detail: `classroom:${classroomCourseId}/${target.courseWorkId}/${target.attachmentId}: the student has not opened this Mastery Pathways activity in Classroom yet`,
-        });
-      }
-      await api.patchAttachmentPoints({
-        courseId: classroomCourseId,
-        itemId: target.courseWorkId,
-        attachmentId: target.attachmentId,
-        submissionId,
-        pointsEarned: points,
-      });
-      return;
-    }
-    let submissions: ClassroomSubmission[];
-    try {
-      submissions = await api.listSubmissions(classroomCourseId, target.courseWorkId, score.userId);
-    } catch (error) {
-      // Google answers 404 both for an unknown user and for a deleted CourseWork: tell them apart.
-      const missing = error instanceof LmsHttpError && error.status === 404;
-      if (!missing || !(await exists(api, { courseWorkId: target.courseWorkId }))) throw error;
-      submissions = [];
-    }
-    const [submission] = submissions;
-    if (submission === undefined) {
-      // Read by the passback classifier as "not a student" (a permanent, explained failure).
-      throw new LmsError('not_found', {
-        reason: 'not_a_student',
-        httpStatus: 404,
-        detail: `classroom:${classroomCourseId}/${target.courseWorkId}: Classroom has no submission for this student`,
-      });
-    }
-    await api.patchSubmissionGrades({
-      courseId: classroomCourseId,
-      courseWorkId: target.courseWorkId,
-      submissionId: submission.id,
-      draftGrade: points,
-      assignedGrade: options.assignGrades ? points : undefined,
-    });
   }
 }

@@ -205,6 +205,101 @@ function parse<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
   return result.data;
 }
 
+type GoogleCall = (
+  method: 'GET' | 'POST' | 'PATCH',
+  target: string,
+  json?: unknown,
+) => Promise<unknown>;
+type GoogleUrl = (path: string, query?: Record<string, string | undefined>) => string;
+
+/** `base` + `path`, with the defined query parameters. */
+function googleUrl(base: string, path: string, query: Record<string, string | undefined>): string {
+  const target = new URL(`${base}${path}`);
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined) target.searchParams.set(key, value);
+  }
+  return target.toString();
+}
+
+/** One Google request; a 401 drops the cached token (`onUnauthorized`) and retries once. */
+async function callGoogle(
+  options: Parameters<typeof createClassroomApi>[0],
+  method: 'GET' | 'POST' | 'PATCH',
+  target: string,
+  json?: unknown,
+): Promise<unknown> {
+  const send = async () =>
+    options.http({
+      method,
+      url: target,
+      accessToken: await options.accessToken(),
+      ...(json === undefined ? {} : { json }),
+    });
+  try {
+    return await send();
+  } catch (error) {
+    if (
+      options.onUnauthorized === undefined ||
+      !(error instanceof LmsHttpError) ||
+      error.status !== 401
+    ) {
+      throw error;
+    }
+    options.onUnauthorized();
+    return send();
+  }
+}
+
+async function listMembers(
+  call: GoogleCall,
+  url: GoogleUrl,
+  courseId: string,
+  kind: 'students' | 'teachers',
+): Promise<ClassroomMember[]> {
+  const seg = encodeURIComponent;
+  const members: ClassroomMember[] = [];
+  let pageToken: string | undefined;
+  for (let page = 0; page < MAX_PAGES; page += 1) {
+    const body = await call(
+      'GET',
+      url(`/v1/courses/${seg(courseId)}/${kind}`, { pageSize: '100', pageToken }),
+    );
+    if (kind === 'students') {
+      const parsed = parse(studentsPageSchema, body, 'students');
+      members.push(...(parsed.students ?? []));
+      pageToken = parsed.nextPageToken;
+    } else {
+      const parsed = parse(teachersPageSchema, body, 'teachers');
+      members.push(...(parsed.teachers ?? []));
+      pageToken = parsed.nextPageToken;
+    }
+    if (pageToken === undefined || pageToken === '') break;
+  }
+  return members;
+}
+
+async function myRole(
+  call: GoogleCall,
+  url: GoogleUrl,
+  courseId: string,
+): Promise<'teacher' | 'student' | undefined> {
+  const seg = encodeURIComponent;
+  for (const [kind, role] of [
+    ['teachers', 'teacher'],
+    ['students', 'student'],
+  ] as const) {
+    try {
+      parse(memberSchema, await call('GET', url(`/v1/courses/${seg(courseId)}/${kind}/me`)), kind);
+      return role;
+    } catch (error) {
+      const missing =
+        error instanceof LmsHttpError && (error.status === 404 || error.status === 403);
+      if (!missing) throw error;
+    }
+  }
+  return undefined;
+}
+
 export function createClassroomApi(options: {
   readonly http: GoogleHttp;
   readonly baseUrl: string;
@@ -217,95 +312,23 @@ export function createClassroomApi(options: {
 }): ClassroomApi {
   const base = options.baseUrl.replace(/\/+$/, '');
   const seg = encodeURIComponent;
-  const url = (path: string, query: Record<string, string | undefined> = {}): string => {
-    const target = new URL(`${base}${path}`);
-    for (const [key, value] of Object.entries(query)) {
-      if (value !== undefined) target.searchParams.set(key, value);
-    }
-    return target.toString();
-  };
+  const url: GoogleUrl = (path, query = {}) => googleUrl(base, path, query);
   /** `/v1/courses/{courseId}/{courseWork|courseWorkMaterials|announcements}/{itemId}`. */
   const itemPath = (
     courseId: string,
     itemType: ClassroomItemType | undefined,
     itemId: string,
   ): string => `/v1/courses/${seg(courseId)}/${itemType ?? 'courseWork'}/${seg(itemId)}`;
-  const call = async (
-    method: 'GET' | 'POST' | 'PATCH',
-    target: string,
-    json?: unknown,
-  ): Promise<unknown> => {
-    const send = async () =>
-      options.http({
-        method,
-        url: target,
-        accessToken: await options.accessToken(),
-        ...(json === undefined ? {} : { json }),
-      });
-    try {
-      return await send();
-    } catch (error) {
-      if (
-        options.onUnauthorized === undefined ||
-        !(error instanceof LmsHttpError) ||
-        error.status !== 401
-      ) {
-        throw error;
-      }
-      options.onUnauthorized();
-      return send();
-    }
-  };
-
-  async function listMembers(courseId: string, kind: 'students' | 'teachers') {
-    const members: ClassroomMember[] = [];
-    let pageToken: string | undefined;
-    for (let page = 0; page < MAX_PAGES; page += 1) {
-      const body = await call(
-        'GET',
-        url(`/v1/courses/${seg(courseId)}/${kind}`, { pageSize: '100', pageToken }),
-      );
-      if (kind === 'students') {
-        const parsed = parse(studentsPageSchema, body, 'students');
-        members.push(...(parsed.students ?? []));
-        pageToken = parsed.nextPageToken;
-      } else {
-        const parsed = parse(teachersPageSchema, body, 'teachers');
-        members.push(...(parsed.teachers ?? []));
-        pageToken = parsed.nextPageToken;
-      }
-      if (pageToken === undefined || pageToken === '') break;
-    }
-    return members;
-  }
+  const call: GoogleCall = (method, target, json) => callGoogle(options, method, target, json);
 
   return {
     async getCourse(courseId) {
       return parse(courseSchema, await call('GET', url(`/v1/courses/${seg(courseId)}`)), 'course');
     },
-    listStudents: (courseId) => listMembers(courseId, 'students'),
-    listTeachers: (courseId) => listMembers(courseId, 'teachers'),
+    listStudents: (courseId) => listMembers(call, url, courseId, 'students'),
+    listTeachers: (courseId) => listMembers(call, url, courseId, 'teachers'),
 
-    async myRole(courseId) {
-      for (const [kind, role] of [
-        ['teachers', 'teacher'],
-        ['students', 'student'],
-      ] as const) {
-        try {
-          parse(
-            memberSchema,
-            await call('GET', url(`/v1/courses/${seg(courseId)}/${kind}/me`)),
-            kind,
-          );
-          return role;
-        } catch (error) {
-          const missing =
-            error instanceof LmsHttpError && (error.status === 404 || error.status === 403);
-          if (!missing) throw error;
-        }
-      }
-      return undefined;
-    },
+    myRole: (courseId) => myRole(call, url, courseId),
 
     async getAddOnContext(input) {
       const body = await call(

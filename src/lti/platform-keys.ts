@@ -58,164 +58,189 @@ function usableForRs256(jwk: PlatformJwk): boolean {
   );
 }
 
-export function createPlatformKeys(options: PlatformKeysOptions): PlatformKeys {
-  const ttlMs = options.ttlMs ?? 10 * 60_000;
-  const refreshCooldownMs = options.refreshCooldownMs ?? 10_000;
-  const cache = new Map<string, CachedKeySet>();
+/** The caches and settings of one `createPlatformKeys`, passed to its named steps below. */
+interface KeysState {
+  readonly options: PlatformKeysOptions;
+  readonly ttlMs: number;
+  readonly refreshCooldownMs: number;
+  readonly cache: Map<string, CachedKeySet>;
   /** When an unknown kid last made us refetch each key set. */
-  const forcedAt = new Map<string, number>();
-  const inFlight = new Map<string, Promise<CachedKeySet>>();
+  readonly forcedAt: Map<string, number>;
+  readonly inFlight: Map<string, Promise<CachedKeySet>>;
   /** The last failed fetch of each key set, while it is recent enough to answer for a new one. */
-  const failed = new Map<string, { readonly at: number; readonly error: LtiError }>();
+  readonly failed: Map<string, { readonly at: number; readonly error: LtiError }>;
+}
 
-  /** A fetch of this key set failed under `refreshCooldownMs` ago: its error, to reuse. */
-  function recentFailure(jwksUrl: string, now: number): LtiError | undefined {
-    const last = failed.get(jwksUrl);
-    return last !== undefined && now - last.at < refreshCooldownMs ? last.error : undefined;
-  }
+/** A fetch of this key set failed under `refreshCooldownMs` ago: its error, to reuse. */
+function recentFailure(state: KeysState, jwksUrl: string, now: number): LtiError | undefined {
+  const last = state.failed.get(jwksUrl);
+  return last !== undefined && now - last.at < state.refreshCooldownMs ? last.error : undefined;
+}
 
-  async function download(jwksUrl: string): Promise<CachedKeySet> {
-    let body: string;
-    try {
-      // No retries: a launch is waiting, and the user can simply relaunch.
-      body = (
-        await options.http.request({
-          url: jwksUrl,
-          headers: { Accept: 'application/json' },
-          maxRetries: 0,
-        })
-      ).body;
-    } catch (error) {
-      if (error instanceof LmsHttpError) {
-        throw new LtiError('jwks_unavailable', {
-          detail: `${jwksUrl}: ${error.message}`,
-          cause: error,
-        });
-      }
-      throw error;
-    }
-    let parsedJson: unknown;
-    try {
-      parsedJson = JSON.parse(body);
-    } catch (error) {
+async function download(state: KeysState, jwksUrl: string): Promise<CachedKeySet> {
+  let body: string;
+  try {
+    // No retries: a launch is waiting, and the user can simply relaunch.
+    body = (
+      await state.options.http.request({
+        url: jwksUrl,
+        headers: { Accept: 'application/json' },
+        maxRetries: 0,
+      })
+    ).body;
+  } catch (error) {
+    if (error instanceof LmsHttpError) {
       throw new LtiError('jwks_unavailable', {
-        detail: `${jwksUrl} did not return JSON`,
+        detail: `${jwksUrl}: ${error.message}`,
         cause: error,
       });
     }
-    const parsed = jwksSchema.safeParse(parsedJson);
-    if (!parsed.success) {
-      throw new LtiError('jwks_unavailable', {
-        detail: `${jwksUrl} is not a JWKS`,
-        cause: parsed.error,
-      });
-    }
-    const keys = parsed.data.keys.flatMap((candidate) => {
-      const jwk = jwkSchema.safeParse(candidate);
-      return jwk.success && usableForRs256(jwk.data) ? [jwk.data] : [];
+    throw error;
+  }
+  let parsedJson: unknown;
+  try {
+    parsedJson = JSON.parse(body);
+  } catch (error) {
+    throw new LtiError('jwks_unavailable', {
+      detail: `${jwksUrl} did not return JSON`,
+      cause: error,
     });
-    return { fetchedAt: options.now().getTime(), keys, imported: new Map() };
   }
-
-  /** Concurrent launches that miss the cache share one download. */
-  async function refresh(jwksUrl: string): Promise<CachedKeySet> {
-    const pending = inFlight.get(jwksUrl);
-    if (pending !== undefined) return pending;
-    const download$ = download(jwksUrl).then(
-      (keySet) => {
-        cache.set(jwksUrl, keySet);
-        failed.delete(jwksUrl);
-        return keySet;
-      },
-      (error: unknown) => {
-        if (error instanceof LtiError) failed.set(jwksUrl, { at: options.now().getTime(), error });
-        throw error;
-      },
-    );
-    inFlight.set(jwksUrl, download$);
-    try {
-      return await download$;
-    } finally {
-      inFlight.delete(jwksUrl);
-    }
+  const parsed = jwksSchema.safeParse(parsedJson);
+  if (!parsed.success) {
+    throw new LtiError('jwks_unavailable', {
+      detail: `${jwksUrl} is not a JWKS`,
+      cause: parsed.error,
+    });
   }
+  const keys = parsed.data.keys.flatMap((candidate) => {
+    const jwk = jwkSchema.safeParse(candidate);
+    return jwk.success && usableForRs256(jwk.data) ? [jwk.data] : [];
+  });
+  return { fetchedAt: state.options.now().getTime(), keys, imported: new Map() };
+}
 
-  function find(keySet: CachedKeySet, kid: string): PlatformJwk | undefined {
-    return keySet.keys.find((key) => key.kid === kid);
-  }
-
-  function importKey(keySet: CachedKeySet, jwk: PlatformJwk): Promise<CryptoKey> {
-    const cacheKey = jwk.kid ?? '';
-    let imported = keySet.imported.get(cacheKey);
-    if (imported === undefined) {
-      imported = importJWK({ ...jwk, alg: 'RS256' }, 'RS256').then((key) => {
-        if (key instanceof Uint8Array)
-          throw new LtiError('unsupported_alg', { detail: 'symmetric key in JWKS' });
-        return key;
-      });
-      keySet.imported.set(cacheKey, imported);
-    }
-    return imported;
-  }
-
-  async function getKey(jwksUrl: string, kid: string | undefined): Promise<CryptoKey> {
-    // No guessing "the only key": the kid is required (LTI Security Framework §6.3; LMS-NOTES).
-    if (kid === undefined || kid === '') {
-      throw new LtiError('missing_kid', { detail: `JWT header without kid (${jwksUrl})` });
-    }
-    const now = options.now().getTime();
-    const cached = cache.get(jwksUrl);
-    let keySet: CachedKeySet;
-    let fresh = false;
-    const failure = recentFailure(jwksUrl, now);
-    if (cached === undefined) {
-      if (failure !== undefined) throw failure;
-      keySet = await refresh(jwksUrl);
-      fresh = true;
-    } else if (failure !== undefined) {
-      keySet = cached;
-    } else if (now - cached.fetchedAt >= ttlMs) {
-      try {
-        keySet = await refresh(jwksUrl);
-        fresh = true;
-      } catch (error) {
-        // A platform JWKS outage should not stop launches signed with keys we already hold.
-        if (!(error instanceof LtiError)) throw error;
-        keySet = cached;
+/** Concurrent launches that miss the cache share one download. */
+async function refresh(state: KeysState, jwksUrl: string): Promise<CachedKeySet> {
+  const pending = state.inFlight.get(jwksUrl);
+  if (pending !== undefined) return pending;
+  const download$ = download(state, jwksUrl).then(
+    (keySet) => {
+      state.cache.set(jwksUrl, keySet);
+      state.failed.delete(jwksUrl);
+      return keySet;
+    },
+    (error: unknown) => {
+      if (error instanceof LtiError) {
+        state.failed.set(jwksUrl, { at: state.options.now().getTime(), error });
       }
-    } else {
-      keySet = cached;
-    }
-    let jwk = find(keySet, kid);
-    let refetched = fresh;
-    const lastForced = forcedAt.get(jwksUrl);
-    // A launch that misses while another's refetch is in flight waits for that one.
-    const inFlightNow = inFlight.has(jwksUrl);
-    if (
-      jwk === undefined &&
-      !fresh &&
-      (inFlightNow || lastForced === undefined || now - lastForced >= refreshCooldownMs)
-    ) {
-      if (!inFlightNow) forcedAt.set(jwksUrl, now);
-      keySet = await refresh(jwksUrl);
-      refetched = true;
-      jwk = find(keySet, kid);
-    }
-    if (jwk === undefined) {
-      throw new LtiError('unknown_kid', {
-        detail: refetched
-          ? `kid ${kid} not in ${jwksUrl}, fetched just now`
-          : `kid ${kid} not in ${jwksUrl}; not refetched, the last unknown kid made us refetch under ${refreshCooldownMs} ms ago`,
-        diagnostics: { kid },
-      });
-    }
-    return importKey(keySet, jwk);
+      throw error;
+    },
+  );
+  state.inFlight.set(jwksUrl, download$);
+  try {
+    return await download$;
+  } finally {
+    state.inFlight.delete(jwksUrl);
   }
+}
 
+function find(keySet: CachedKeySet, kid: string): PlatformJwk | undefined {
+  return keySet.keys.find((key) => key.kid === kid);
+}
+
+function importKey(keySet: CachedKeySet, jwk: PlatformJwk): Promise<CryptoKey> {
+  const cacheKey = jwk.kid ?? '';
+  let imported = keySet.imported.get(cacheKey);
+  if (imported === undefined) {
+    imported = importJWK({ ...jwk, alg: 'RS256' }, 'RS256').then((key) => {
+      if (key instanceof Uint8Array)
+        throw new LtiError('unsupported_alg', { detail: 'symmetric key in JWKS' });
+      return key;
+    });
+    keySet.imported.set(cacheKey, imported);
+  }
+  return imported;
+}
+
+/** The key set to look a kid up in: the cached one, refreshed when stale or absent. */
+async function currentKeySet(
+  state: KeysState,
+  jwksUrl: string,
+  now: number,
+): Promise<{ readonly keySet: CachedKeySet; readonly fresh: boolean }> {
+  const cached = state.cache.get(jwksUrl);
+  const failure = recentFailure(state, jwksUrl, now);
+  if (cached === undefined) {
+    if (failure !== undefined) throw failure;
+    return { keySet: await refresh(state, jwksUrl), fresh: true };
+  }
+  if (failure !== undefined) return { keySet: cached, fresh: false };
+  if (now - cached.fetchedAt >= state.ttlMs) {
+    try {
+      return { keySet: await refresh(state, jwksUrl), fresh: true };
+    } catch (error) {
+      // A platform JWKS outage should not stop launches signed with keys we already hold.
+      if (!(error instanceof LtiError)) throw error;
+      return { keySet: cached, fresh: false };
+    }
+  }
+  return { keySet: cached, fresh: false };
+}
+
+async function getKey(
+  state: KeysState,
+  jwksUrl: string,
+  kid: string | undefined,
+): Promise<CryptoKey> {
+  // No guessing "the only key": the kid is required (LTI Security Framework §6.3; LMS-NOTES).
+  if (kid === undefined || kid === '') {
+    throw new LtiError('missing_kid', { detail: `JWT header without kid (${jwksUrl})` });
+  }
+  const now = state.options.now().getTime();
+  const current = await currentKeySet(state, jwksUrl, now);
+  let keySet = current.keySet;
+  const fresh = current.fresh;
+  let jwk = find(keySet, kid);
+  let refetched = fresh;
+  const lastForced = state.forcedAt.get(jwksUrl);
+  // A launch that misses while another's refetch is in flight waits for that one.
+  const inFlightNow = state.inFlight.has(jwksUrl);
+  if (
+    jwk === undefined &&
+    !fresh &&
+    (inFlightNow || lastForced === undefined || now - lastForced >= state.refreshCooldownMs)
+  ) {
+    if (!inFlightNow) state.forcedAt.set(jwksUrl, now);
+    keySet = await refresh(state, jwksUrl);
+    refetched = true;
+    jwk = find(keySet, kid);
+  }
+  if (jwk === undefined) {
+    throw new LtiError('unknown_kid', {
+      detail: refetched
+        ? `kid ${kid} not in ${jwksUrl}, fetched just now`
+        : `kid ${kid} not in ${jwksUrl}; not refetched, the last unknown kid made us refetch under ${state.refreshCooldownMs} ms ago`,
+      diagnostics: { kid },
+    });
+  }
+  return importKey(keySet, jwk);
+}
+
+export function createPlatformKeys(options: PlatformKeysOptions): PlatformKeys {
+  const state: KeysState = {
+    options,
+    ttlMs: options.ttlMs ?? 10 * 60_000,
+    refreshCooldownMs: options.refreshCooldownMs ?? 10_000,
+    cache: new Map(),
+    forcedAt: new Map(),
+    inFlight: new Map(),
+    failed: new Map(),
+  };
   return {
-    getKey,
+    getKey: (jwksUrl, kid) => getKey(state, jwksUrl, kid),
     resolverFor(jwksUrl) {
-      return async (header) => getKey(jwksUrl, header.kid);
+      return async (header) => getKey(state, jwksUrl, header.kid);
     },
   };
 }
